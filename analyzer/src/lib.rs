@@ -1,0 +1,4 @@
+//! Kilowatch's analyzer: energy per metering point and PUE, read through `ReadStore` only.
+
+pub mod energy;
+pub mod pue;

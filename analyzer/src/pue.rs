@@ -1,0 +1,239 @@
+//! PUE per ISO/IEC 30134-2: facility energy over IT energy, per measurement category, from
+//! energies over a window — never a ratio of instantaneous powers (domain/pue.md §1, §3).
+
+use std::collections::BTreeMap;
+
+use kilowatch_core::model::{Category, Field, Role};
+use kilowatch_store::{ReadStore, Selector, SeriesRef, StoreError, TimeRange};
+use serde::Serialize;
+
+use crate::energy::{self, Energy};
+
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Samples further apart than this are not bridged when integrating power.
+    pub max_gap_ms: i64,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            max_gap_ms: 15 * 60 * 1000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MeterEnergy {
+    pub device: String,
+    pub energy: Energy,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Pue {
+    Value {
+        pue: f64,
+        dcie_pct: f64,
+        label: String,
+    },
+    /// PUE <= 1 or no IT energy: a metering or boundary error, never a result (pue.md §1).
+    DataError { reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SitePue {
+    pub site: String,
+    pub from: i64,
+    pub to: i64,
+    pub facility: Option<Energy>,
+    pub facility_meters: Vec<MeterEnergy>,
+    /// IT energy per measured category (1, 2, 3).
+    pub it: BTreeMap<u8, Energy>,
+    pub pue: BTreeMap<u8, Pue>,
+}
+
+/// Energy of one metering point: integrated power where the device reports power, else its
+/// energy counter.
+pub fn meter_energy(
+    store: &dyn ReadStore,
+    power: &SeriesRef,
+    range: TimeRange,
+    opts: Options,
+) -> Result<Energy, StoreError> {
+    // Read a little either side so the window's edges can be interpolated.
+    let wide = TimeRange {
+        from: range.from - opts.max_gap_ms,
+        to: range.to + opts.max_gap_ms,
+    };
+    let points = store.read(power, wide, None)?;
+    let integrated = energy::integrate_power(&points, range, opts.max_gap_ms);
+    if integrated.coverage > 0.0 {
+        return Ok(integrated);
+    }
+    let counter = SeriesRef {
+        field: Field::EnergyKwh,
+        ..power.clone()
+    };
+    let points = store.read(&counter, wide, None)?;
+    Ok(energy::counter_delta(&points, range, opts.max_gap_ms))
+}
+
+/// Energy per device of every metering point of `role` in `site`.
+pub fn role_energy(
+    store: &dyn ReadStore,
+    site: &str,
+    role: Role,
+    range: TimeRange,
+    opts: Options,
+) -> Result<Vec<MeterEnergy>, StoreError> {
+    let sel = Selector::field(Field::ActivePowerW)
+        .tag("site", site)
+        .tag("role", role.tag());
+    store
+        .find(&sel)?
+        .into_iter()
+        .map(|s| {
+            let energy = meter_energy(store, &s, range, opts)?;
+            Ok(MeterEnergy {
+                device: s.tag("device").unwrap_or_default().to_owned(),
+                energy,
+            })
+        })
+        .collect()
+}
+
+/// PUE of `site` over `range` for every IT category that has meters.
+pub fn site_pue(
+    store: &dyn ReadStore,
+    site: &str,
+    range: TimeRange,
+    opts: Options,
+) -> Result<SitePue, StoreError> {
+    let facility_meters = role_energy(store, site, Role::Facility, range, opts)?;
+    let facility = energy::sum(
+        &facility_meters
+            .iter()
+            .map(|m| m.energy.clone())
+            .collect::<Vec<_>>(),
+    );
+    let mut it = BTreeMap::new();
+    let mut pue = BTreeMap::new();
+    for cat in [Category::One, Category::Two, Category::Three] {
+        let meters = role_energy(store, site, Role::It(cat), range, opts)?;
+        let Some(e_it) = energy::sum(&meters.into_iter().map(|m| m.energy).collect::<Vec<_>>())
+        else {
+            continue;
+        };
+        let value = match &facility {
+            None => Pue::DataError {
+                reason: "no facility meter data".into(),
+            },
+            Some(f) => ratio(f.kwh, e_it.kwh, cat, range),
+        };
+        it.insert(cat.number(), e_it);
+        pue.insert(cat.number(), value);
+    }
+    Ok(SitePue {
+        site: site.to_owned(),
+        from: range.from,
+        to: range.to,
+        facility,
+        facility_meters,
+        it,
+        pue,
+    })
+}
+
+/// E_DC / E_IT, refusing results that cannot be physical.
+pub fn ratio(e_dc_kwh: f64, e_it_kwh: f64, cat: Category, range: TimeRange) -> Pue {
+    if e_it_kwh <= 0.0 || !e_it_kwh.is_finite() {
+        return Pue::DataError {
+            reason: format!("IT energy is {e_it_kwh:.3} kWh"),
+        };
+    }
+    let pue = e_dc_kwh / e_it_kwh;
+    if pue <= 1.0 {
+        return Pue::DataError {
+            reason: format!(
+                "PUE{} would be {pue:.3} (E_DC {e_dc_kwh:.3} kWh <= E_IT {e_it_kwh:.3} kWh): check meter roles and boundaries",
+                cat.number()
+            ),
+        };
+    }
+    Pue::Value {
+        pue,
+        dcie_pct: 100.0 / pue,
+        label: label(cat, range),
+    }
+}
+
+/// "PUE2, interim, 30 days" — the category and period always travel with the value.
+pub fn label(cat: Category, range: TimeRange) -> String {
+    let days = (range.to - range.from) as f64 / 86_400_000.0;
+    let period = if days >= 365.0 {
+        "annual".to_owned()
+    } else if days >= 1.0 {
+        format!("interim, {} days", (days * 10.0).round() / 10.0)
+    } else {
+        format!("interim, {} min", (days * 1440.0).round())
+    };
+    format!("PUE{}, {period}", cat.number())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: i64 = 86_400_000;
+
+    #[test]
+    fn ratio_refuses_unphysical_values() {
+        let r = TimeRange { from: 0, to: DAY };
+        assert!(
+            matches!(ratio(150.0, 100.0, Category::Two, r), Pue::Value { pue, .. } if (pue - 1.5).abs() < 1e-12)
+        );
+        assert!(matches!(
+            ratio(90.0, 100.0, Category::Two, r),
+            Pue::DataError { .. }
+        ));
+        assert!(matches!(
+            ratio(100.0, 100.0, Category::Two, r),
+            Pue::DataError { .. }
+        ));
+        assert!(matches!(
+            ratio(100.0, 0.0, Category::Two, r),
+            Pue::DataError { .. }
+        ));
+    }
+
+    #[test]
+    fn dcie_is_inverse_of_pue_and_labels_name_category_and_period() {
+        let Pue::Value {
+            dcie_pct, label, ..
+        } = ratio(
+            160.0,
+            100.0,
+            Category::Three,
+            TimeRange {
+                from: 0,
+                to: 30 * DAY,
+            },
+        )
+        else {
+            panic!("a value")
+        };
+        assert!((dcie_pct - 62.5).abs() < 1e-9);
+        assert_eq!(label, "PUE3, interim, 30 days");
+        assert_eq!(
+            super::label(
+                Category::One,
+                TimeRange {
+                    from: 0,
+                    to: 365 * DAY
+                }
+            ),
+            "PUE1, annual"
+        );
+    }
+}

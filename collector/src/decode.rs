@@ -1,0 +1,343 @@
+//! Turning what a driver read into samples. Pure: no I/O, no clock; the target of golden tests.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use kilowatch_core::model::{Sample, Series};
+use kilowatch_core::profile::{Aggregate, RegisterType, WordOrder};
+
+use crate::plan::{ModbusPlan, Plan, PlanKind, SnmpPlan, SnmpSource};
+
+/// An SNMP value, owned, as the driver received it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SnmpValue {
+    Int(i64),
+    Unsigned(u64),
+    Bytes(Vec<u8>),
+    Oid(Vec<u32>),
+    /// noSuchObject, noSuchInstance or endOfMibView.
+    Missing(&'static str),
+    Other(&'static str),
+}
+
+impl SnmpValue {
+    /// The number a value carries. Some agents send numbers as strings ("0.375000"), and
+    /// net-snmp sends floats as Opaque-wrapped BER floats.
+    pub fn as_f64(&self) -> Result<f64, String> {
+        match self {
+            SnmpValue::Int(i) => Ok(*i as f64),
+            SnmpValue::Unsigned(u) => Ok(*u as f64),
+            SnmpValue::Bytes(b) => {
+                if let Some(f) = opaque_float(b) {
+                    return Ok(f);
+                }
+                std::str::from_utf8(b)
+                    .ok()
+                    .and_then(|s| s.trim().parse::<f64>().ok())
+                    .filter(|f| f.is_finite())
+                    .ok_or_else(|| {
+                        format!(
+                            "string value '{}' is not a number",
+                            String::from_utf8_lossy(b)
+                                .chars()
+                                .take(32)
+                                .collect::<String>()
+                        )
+                    })
+            }
+            SnmpValue::Oid(_) => Err("value is an OID, not a number".into()),
+            SnmpValue::Missing(what) => Err((*what).into()),
+            SnmpValue::Other(what) => Err(format!("value of type {what} is not a number")),
+        }
+    }
+}
+
+/// Opaque-wrapped float (`9f 78 04 <f32>`) or double (`9f 79 08 <f64>`), as net-snmp's UCD-MIB sends.
+fn opaque_float(b: &[u8]) -> Option<f64> {
+    match b {
+        [0x9f, 0x78, 0x04, rest @ ..] if rest.len() == 4 => Some(f64::from(f32::from_be_bytes([
+            rest[0], rest[1], rest[2], rest[3],
+        ]))),
+        [0x9f, 0x79, 0x08, rest @ ..] if rest.len() == 8 => {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(rest);
+            Some(f64::from_be_bytes(a))
+        }
+        _ => None,
+    }
+}
+
+/// What a driver read for one plan.
+#[derive(Debug, Clone)]
+pub enum Readings {
+    Snmp {
+        /// One per `SnmpPlan::gets`.
+        gets: Vec<SnmpValue>,
+        /// One per `SnmpPlan::walks`: (row index suffix, value).
+        walks: Vec<Vec<(Vec<u32>, SnmpValue)>>,
+    },
+    Modbus {
+        /// One per `ModbusPlan::blocks`: the words, or why the block failed (exception).
+        blocks: Vec<Result<Vec<u16>, String>>,
+    },
+}
+
+/// Series of table rows, created on first sight and reused on every later poll.
+#[derive(Debug, Default)]
+pub struct RowSeries {
+    map: HashMap<(usize, String), Arc<Series>>,
+}
+
+/// Decodes readings into samples; `problems` gets one line per value that could not be used.
+pub fn decode(
+    plan: &Plan,
+    readings: &Readings,
+    rows: &mut RowSeries,
+    out: &mut Vec<Sample>,
+    problems: &mut Vec<String>,
+) {
+    match (&plan.kind, readings) {
+        (PlanKind::Snmp(p), Readings::Snmp { gets, walks }) => {
+            decode_snmp(plan, p, gets, walks, rows, out, problems)
+        }
+        (PlanKind::Modbus(p), Readings::Modbus { blocks }) => {
+            decode_modbus(p, blocks, out, problems)
+        }
+        _ => problems.push("readings do not match the plan's protocol".into()),
+    }
+}
+
+fn decode_snmp(
+    plan: &Plan,
+    p: &SnmpPlan,
+    gets: &[SnmpValue],
+    walks: &[Vec<(Vec<u32>, SnmpValue)>],
+    rows: &mut RowSeries,
+    out: &mut Vec<Sample>,
+    problems: &mut Vec<String>,
+) {
+    for (i, e) in p.entries.iter().enumerate() {
+        match e.source {
+            SnmpSource::Get(g) => {
+                let Some(v) = gets.get(g) else { continue };
+                match v.as_f64() {
+                    Ok(x) => push(out, e.series.as_ref(), e.field, x * e.scale),
+                    Err(err) => problems.push(format!("{} {}: {err}", e.field, dotted(&p.gets[g]))),
+                }
+            }
+            SnmpSource::Walk(w) => {
+                let Some(table) = walks.get(w) else { continue };
+                let mut values = Vec::with_capacity(table.len());
+                for (suffix, v) in table {
+                    match v.as_f64() {
+                        Ok(x) => values.push((suffix, x * e.scale)),
+                        Err(err) => problems.push(format!(
+                            "{} {}.{}: {err}",
+                            e.field,
+                            dotted(&p.walks[w]),
+                            dotted(suffix)
+                        )),
+                    }
+                }
+                if let Some(agg) = e.aggregate {
+                    if values.is_empty() {
+                        problems.push(format!(
+                            "{} {}: table is empty",
+                            e.field,
+                            dotted(&p.walks[w])
+                        ));
+                        continue;
+                    }
+                    let xs = values.iter().map(|(_, x)| *x);
+                    let v = match agg {
+                        Aggregate::Sum => xs.sum(),
+                        Aggregate::Mean => xs.sum::<f64>() / values.len() as f64,
+                        Aggregate::Max => xs.fold(f64::NEG_INFINITY, f64::max),
+                    };
+                    push(out, e.series.as_ref(), e.field, v);
+                } else {
+                    let prefix = e.point_prefix.as_deref().unwrap_or_default();
+                    for (suffix, x) in values {
+                        let index = dotted(suffix);
+                        let series = rows.map.entry((i, index)).or_insert_with_key(|(_, index)| {
+                            plan.series(e.field, Some(&format!("{prefix}{index}")))
+                        });
+                        out.push(Sample {
+                            series: series.clone(),
+                            field: e.field,
+                            value: x,
+                        });
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn push(
+    out: &mut Vec<Sample>,
+    series: Option<&Arc<Series>>,
+    field: kilowatch_core::model::Field,
+    value: f64,
+) {
+    if let Some(s) = series
+        && value.is_finite()
+    {
+        out.push(Sample {
+            series: s.clone(),
+            field,
+            value,
+        });
+    }
+}
+
+fn decode_modbus(
+    p: &ModbusPlan,
+    blocks: &[Result<Vec<u16>, String>],
+    out: &mut Vec<Sample>,
+    problems: &mut Vec<String>,
+) {
+    for e in &p.entries {
+        let block = &p.blocks[e.block];
+        let words = match blocks.get(e.block) {
+            Some(Ok(w)) => w,
+            Some(Err(err)) => {
+                problems.push(format!(
+                    "{} register {}: {err}",
+                    e.field,
+                    block.start + e.offset
+                ));
+                continue;
+            }
+            None => continue,
+        };
+        let start = usize::from(e.offset);
+        let n = usize::from(e.ty.words());
+        let Some(raw) = words.get(start..start + n) else {
+            problems.push(format!(
+                "{} register {}: short response",
+                e.field,
+                block.start + e.offset
+            ));
+            continue;
+        };
+        match decode_register(raw, e.ty, e.order) {
+            Some(v) if v.is_finite() => out.push(Sample {
+                series: e.series.clone(),
+                field: e.field,
+                value: v * e.scale,
+            }),
+            _ => problems.push(format!(
+                "{} register {}: not a finite number",
+                e.field,
+                block.start + e.offset
+            )),
+        }
+    }
+}
+
+/// Decodes 1, 2 or 4 words in the given word/byte order into a number.
+pub fn decode_register(words: &[u16], ty: RegisterType, order: WordOrder) -> Option<f64> {
+    if words.len() != usize::from(ty.words()) {
+        return None;
+    }
+    // Bring the bytes into most-significant-first order (ABCD...).
+    let mut bytes: Vec<u8> = words.iter().flat_map(|w| w.to_be_bytes()).collect();
+    match order {
+        WordOrder::ABCD => {}
+        WordOrder::DCBA => bytes.reverse(),
+        WordOrder::BADC => bytes.chunks_mut(2).for_each(|c| c.swap(0, 1)),
+        WordOrder::CDAB => {
+            let mut w: Vec<[u8; 2]> = bytes.chunks(2).map(|c| [c[0], c[1]]).collect();
+            w.reverse();
+            bytes = w.concat();
+        }
+    }
+    let b = bytes.as_slice();
+    Some(match ty {
+        RegisterType::Uint16 => f64::from(u16::from_be_bytes([b[0], b[1]])),
+        RegisterType::Int16 => f64::from(i16::from_be_bytes([b[0], b[1]])),
+        RegisterType::Uint32 => f64::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]])),
+        RegisterType::Int32 => f64::from(i32::from_be_bytes([b[0], b[1], b[2], b[3]])),
+        RegisterType::Float32 => f64::from(f32::from_be_bytes([b[0], b[1], b[2], b[3]])),
+        RegisterType::Uint64 => u64::from_be_bytes(b.try_into().ok()?) as f64,
+        RegisterType::Int64 => i64::from_be_bytes(b.try_into().ok()?) as f64,
+    })
+}
+
+fn dotted(oid: &[u32]) -> String {
+    let mut s = String::new();
+    for (i, n) in oid.iter().enumerate() {
+        if i > 0 {
+            s.push('.');
+        }
+        s.push_str(&n.to_string());
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn float32_word_orders_decode_the_same_value() {
+        // 230.5 = 0x4366_8000 (Eastron fixture raw words).
+        assert_eq!(
+            decode_register(&[0x4366, 0x8000], RegisterType::Float32, WordOrder::ABCD),
+            Some(230.5)
+        );
+        assert_eq!(
+            decode_register(&[0x8000, 0x4366], RegisterType::Float32, WordOrder::CDAB),
+            Some(230.5)
+        );
+        assert_eq!(
+            decode_register(&[0x6643, 0x0080], RegisterType::Float32, WordOrder::BADC),
+            Some(230.5)
+        );
+        assert_eq!(
+            decode_register(&[0x0080, 0x6643], RegisterType::Float32, WordOrder::DCBA),
+            Some(230.5)
+        );
+    }
+
+    #[test]
+    fn integers_decode_signed_and_wide() {
+        assert_eq!(
+            decode_register(&[0xFFFF], RegisterType::Int16, WordOrder::ABCD),
+            Some(-1.0)
+        );
+        assert_eq!(
+            decode_register(&[0xFFFF], RegisterType::Uint16, WordOrder::ABCD),
+            Some(65535.0)
+        );
+        // ABB fixture: 0x5B14 total power 2153456 = 0x0020_DBF0.
+        assert_eq!(
+            decode_register(&[0x0020, 0xDBF0], RegisterType::Int32, WordOrder::ABCD),
+            Some(2_153_456.0)
+        );
+        assert_eq!(
+            decode_register(
+                &[0, 0, 0x0001, 0x0000],
+                RegisterType::Uint64,
+                WordOrder::ABCD
+            ),
+            Some(65536.0)
+        );
+        assert_eq!(
+            decode_register(&[1, 2], RegisterType::Uint16, WordOrder::ABCD),
+            None
+        );
+    }
+
+    #[test]
+    fn snmp_numbers_from_strings_and_opaque_floats() {
+        assert_eq!(SnmpValue::Bytes(b"0.375000".to_vec()).as_f64(), Ok(0.375));
+        assert_eq!(
+            SnmpValue::Bytes(vec![0x9f, 0x78, 0x04, 0x3f, 0xc0, 0, 0]).as_f64(),
+            Ok(1.5)
+        );
+        assert!(SnmpValue::Bytes(b"n/a".to_vec()).as_f64().is_err());
+        assert!(SnmpValue::Missing("noSuchInstance").as_f64().is_err());
+    }
+}

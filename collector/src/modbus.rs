@@ -1,0 +1,165 @@
+//! Modbus TCP driver over `tokio-modbus`. Read-only by construction: `Function` has only the
+//! read codes, and only the `Reader` side of the client is ever called.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use kilowatch_core::profile::RegisterTable;
+use tokio_modbus::client::{Context, Reader};
+use tokio_modbus::{ExceptionCode, Slave};
+
+use crate::DriverError;
+use crate::decode::Readings;
+use crate::plan::ModbusPlan;
+
+/// The read function codes; there is deliberately no write code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    ReadHoldingRegisters = 3,
+    ReadInputRegisters = 4,
+}
+
+impl From<RegisterTable> for Function {
+    fn from(t: RegisterTable) -> Function {
+        match t {
+            RegisterTable::Holding => Function::ReadHoldingRegisters,
+            RegisterTable::Input => Function::ReadInputRegisters,
+        }
+    }
+}
+
+pub struct ModbusDriver {
+    target: String,
+    unit: u8,
+    timeout: Duration,
+    /// Dropped after any timeout or transport error: tokio-modbus stays off by one
+    /// transaction after a late reply (CRATES.md §2), so a fresh connection is the only fix.
+    ctx: Option<Context>,
+}
+
+impl std::fmt::Debug for ModbusDriver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModbusDriver")
+            .field("target", &self.target)
+            .field("unit", &self.unit)
+            .field("connected", &self.ctx.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ModbusDriver {
+    pub fn new(target: String, unit: u8, timeout: Duration) -> ModbusDriver {
+        ModbusDriver {
+            target,
+            unit,
+            timeout,
+            ctx: None,
+        }
+    }
+
+    pub async fn read(&mut self, plan: &ModbusPlan) -> Result<Readings, DriverError> {
+        let mut blocks = Vec::with_capacity(plan.blocks.len());
+        let mut exceptions = 0;
+        for b in &plan.blocks {
+            match self
+                .read_block(Function::from(b.table), b.start, b.count)
+                .await?
+            {
+                Ok(words) if words.len() == usize::from(b.count) => blocks.push(Ok(words)),
+                Ok(words) => {
+                    return Err(DriverError::Protocol(format!(
+                        "asked for {} registers at {}, got {}",
+                        b.count,
+                        b.start,
+                        words.len()
+                    )));
+                }
+                Err(code) => {
+                    exceptions += 1;
+                    blocks.push(Err(format!(
+                        "read {} registers {}..{}: device exception: {}",
+                        table_name(b.table),
+                        b.start,
+                        u32::from(b.start) + u32::from(b.count) - 1,
+                        exception_text(code)
+                    )));
+                }
+            }
+        }
+        if exceptions == plan.blocks.len() && exceptions > 0 {
+            // Every block refused: report the device fault rather than an empty poll.
+            let first = blocks
+                .iter()
+                .find_map(|b| b.as_ref().err().cloned())
+                .unwrap_or_default();
+            return Err(DriverError::Device(first));
+        }
+        Ok(Readings::Modbus { blocks })
+    }
+
+    async fn read_block(
+        &mut self,
+        f: Function,
+        start: u16,
+        count: u16,
+    ) -> Result<Result<Vec<u16>, ExceptionCode>, DriverError> {
+        let timeout = self.timeout;
+        if self.ctx.is_none() {
+            let addr: SocketAddr = tokio::net::lookup_host(self.target.as_str())
+                .await
+                .map_err(DriverError::Transport)?
+                .next()
+                .ok_or_else(|| {
+                    DriverError::Protocol(format!("cannot resolve '{}'", self.target))
+                })?;
+            let ctx = tokio::time::timeout(
+                timeout,
+                tokio_modbus::client::tcp::connect_slave(addr, Slave(self.unit)),
+            )
+            .await
+            .map_err(|_| DriverError::Timeout(timeout))?
+            .map_err(DriverError::Transport)?;
+            self.ctx = Some(ctx);
+        }
+        let ctx = self
+            .ctx
+            .as_mut()
+            .ok_or_else(|| DriverError::Protocol("no connection".into()))?;
+        let call = async {
+            match f {
+                Function::ReadHoldingRegisters => ctx.read_holding_registers(start, count).await,
+                Function::ReadInputRegisters => ctx.read_input_registers(start, count).await,
+            }
+        };
+        match tokio::time::timeout(timeout, call).await {
+            Ok(Ok(inner)) => Ok(inner),
+            Ok(Err(e)) => {
+                self.ctx = None;
+                Err(DriverError::Protocol(e.to_string()))
+            }
+            Err(_) => {
+                self.ctx = None;
+                Err(DriverError::Timeout(timeout))
+            }
+        }
+    }
+}
+
+fn table_name(t: RegisterTable) -> &'static str {
+    match t {
+        RegisterTable::Holding => "holding",
+        RegisterTable::Input => "input",
+    }
+}
+
+fn exception_text(code: ExceptionCode) -> String {
+    match code {
+        ExceptionCode::IllegalFunction => "illegal function".into(),
+        ExceptionCode::IllegalDataAddress => "illegal data address".into(),
+        ExceptionCode::IllegalDataValue => "illegal data value".into(),
+        ExceptionCode::ServerDeviceFailure => "server device failure".into(),
+        ExceptionCode::ServerDeviceBusy => "server device busy".into(),
+        ExceptionCode::GatewayTargetDevice => "gateway target device failed to respond".into(),
+        other => format!("{other:?}").to_lowercase(),
+    }
+}

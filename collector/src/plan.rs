@@ -1,0 +1,288 @@
+//! Compiling a device and its profile into a `Plan`: the requests to send and, for each value
+//! they return, the field and series it feeds. Done once before any I/O.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use kilowatch_core::config::Device;
+use kilowatch_core::model::{Field, Measurement, Role, Series, Tags};
+use kilowatch_core::profile::{
+    Aggregate, ModbusProfile, Profile, RegisterTable, RegisterType, SnmpProfile, WordOrder,
+    parse_oid,
+};
+
+/// Largest register count one Modbus read may ask for (the protocol's limit is 125).
+pub const MAX_BLOCK_WORDS: u16 = 125;
+/// Scalars per SNMP GET, small enough to stay in one UDP datagram.
+pub const GET_CHUNK: usize = 16;
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub device: Arc<str>,
+    pub kind: PlanKind,
+    base_tags: Tags,
+    role: Option<Role>,
+}
+
+#[derive(Debug, Clone)]
+pub enum PlanKind {
+    Snmp(SnmpPlan),
+    Modbus(ModbusPlan),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SnmpPlan {
+    /// Scalar OIDs, each read once however many entries use it.
+    pub gets: Vec<Vec<u32>>,
+    /// Table columns to walk, each once.
+    pub walks: Vec<Vec<u32>>,
+    pub(crate) entries: Vec<SnmpEntry>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct SnmpEntry {
+    pub source: SnmpSource,
+    pub field: Field,
+    pub scale: f64,
+    /// For a walk without aggregate: the point prefix for each row.
+    pub point_prefix: Option<String>,
+    pub aggregate: Option<Aggregate>,
+    /// Series for a scalar or an aggregate (one value per poll).
+    pub series: Option<Arc<Series>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SnmpSource {
+    Get(usize),
+    Walk(usize),
+}
+
+#[derive(Debug, Clone)]
+pub struct ModbusPlan {
+    pub unit: u8,
+    pub blocks: Vec<Block>,
+    pub(crate) entries: Vec<ModbusEntry>,
+}
+
+/// One read request: function 3 (holding) or 4 (input), `count` words from `start`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Block {
+    pub table: RegisterTable,
+    pub start: u16,
+    pub count: u16,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ModbusEntry {
+    pub block: usize,
+    pub offset: u16,
+    pub ty: RegisterType,
+    pub order: WordOrder,
+    pub scale: f64,
+    pub field: Field,
+    pub series: Arc<Series>,
+}
+
+impl Plan {
+    /// Compiles `profile` for `device`. The profile has already been checked when loaded.
+    pub fn compile(device: &Device, profile: &Profile) -> Plan {
+        let mut base_tags: Tags =
+            vec![("site", device.site.clone()), ("device", device.id.clone())];
+        if let Some(room) = &device.room {
+            base_tags.push(("room", room.clone()));
+        }
+        if let Some(rack) = &device.rack {
+            base_tags.push(("rack", rack.clone()));
+        }
+        let mut plan = Plan {
+            device: Arc::from(device.id.as_str()),
+            kind: PlanKind::Snmp(SnmpPlan::default()),
+            base_tags,
+            role: device.role,
+        };
+        plan.kind = match (profile, &device.address) {
+            (Profile::Snmp(p), _) => PlanKind::Snmp(plan.compile_snmp(p)),
+            (Profile::Modbus(p), kilowatch_core::address::Address::Modbus { unit, .. }) => {
+                PlanKind::Modbus(plan.compile_modbus(p, *unit))
+            }
+            (Profile::Modbus(p), _) => PlanKind::Modbus(plan.compile_modbus(p, 1)),
+        };
+        plan
+    }
+
+    /// The series for `field` at `point`; the device's role tags only its un-pointed power.
+    pub(crate) fn series(&self, field: Field, point: Option<&str>) -> Arc<Series> {
+        let mut tags = self.base_tags.clone();
+        match point {
+            Some(p) => tags.push(("point", p.to_owned())),
+            None => {
+                if let (Some(role), Measurement::Power) = (self.role, field.measurement()) {
+                    tags.push(("role", role.tag().to_owned()));
+                }
+            }
+        }
+        Arc::new(Series::new(field.measurement(), tags))
+    }
+
+    /// The series carrying this device's poll health.
+    pub fn health_series(&self, protocol: &str) -> Arc<Series> {
+        let mut tags = self.base_tags.clone();
+        tags.push(("protocol", protocol.to_owned()));
+        Arc::new(Series::new(Measurement::Collector, tags))
+    }
+
+    fn compile_snmp(&self, p: &SnmpProfile) -> SnmpPlan {
+        let mut plan = SnmpPlan::default();
+        let mut index: HashMap<Vec<u32>, usize> = HashMap::new();
+        for m in &p.metrics {
+            // Checked at profile load: exactly one of oid/walk, and numeric.
+            let (oid_text, is_walk) = match (&m.oid, &m.walk) {
+                (Some(o), _) => (o, false),
+                (None, Some(w)) => (w, true),
+                (None, None) => continue,
+            };
+            let Some(oid) = parse_oid(oid_text) else {
+                continue;
+            };
+            let list = if is_walk {
+                &mut plan.walks
+            } else {
+                &mut plan.gets
+            };
+            let key = {
+                let mut k = oid.clone();
+                k.push(u32::from(is_walk));
+                k
+            };
+            let slot = *index.entry(key).or_insert_with(|| {
+                list.push(oid);
+                list.len() - 1
+            });
+            let per_row = is_walk && m.aggregate.is_none();
+            plan.entries.push(SnmpEntry {
+                source: if is_walk {
+                    SnmpSource::Walk(slot)
+                } else {
+                    SnmpSource::Get(slot)
+                },
+                field: m.field,
+                scale: m.scale,
+                point_prefix: if per_row {
+                    Some(m.point.clone().unwrap_or_default())
+                } else {
+                    None
+                },
+                aggregate: m.aggregate,
+                series: (!per_row).then(|| self.series(m.field, m.point.as_deref())),
+            });
+        }
+        plan
+    }
+
+    fn compile_modbus(&self, p: &ModbusProfile, unit: u8) -> ModbusPlan {
+        let mut order: Vec<usize> = (0..p.metrics.len()).collect();
+        order.sort_by_key(|&i| (p.metrics[i].table, p.metrics[i].address));
+        let mut blocks: Vec<Block> = Vec::new();
+        let mut entries = Vec::with_capacity(order.len());
+        for i in order {
+            let m = &p.metrics[i];
+            let words = m.ty.words();
+            let end = m.address + words;
+            // Merge only contiguous or overlapping registers: many devices answer a read that
+            // spans a gap with exception 02, so gaps are never bridged.
+            let merged = blocks.last_mut().filter(|b| {
+                b.table == m.table
+                    && m.address <= b.start + b.count
+                    && end.max(b.start + b.count) - b.start <= MAX_BLOCK_WORDS
+            });
+            let block = match merged {
+                Some(b) => {
+                    b.count = end.max(b.start + b.count) - b.start;
+                    blocks.len() - 1
+                }
+                None => {
+                    blocks.push(Block {
+                        table: m.table,
+                        start: m.address,
+                        count: words,
+                    });
+                    blocks.len() - 1
+                }
+            };
+            entries.push(ModbusEntry {
+                block,
+                offset: m.address - blocks[block].start,
+                ty: m.ty,
+                order: m.word_order,
+                scale: m.scale,
+                field: m.field,
+                series: self.series(m.field, m.point.as_deref()),
+            });
+        }
+        ModbusPlan {
+            unit,
+            blocks,
+            entries,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kilowatch_core::profile::ProfileSet;
+
+    fn device(profile: &str, address: &str) -> Device {
+        Device {
+            id: "d1".into(),
+            site: "s".into(),
+            room: None,
+            rack: None,
+            profile: profile.into(),
+            address: kilowatch_core::address::Address::parse(address).unwrap().0,
+            auth: None,
+            role: Some(Role::Facility),
+            interval: None,
+            timeout: None,
+        }
+    }
+
+    #[test]
+    fn modbus_blocks_merge_contiguous_and_never_bridge_gaps() {
+        let (set, _) = ProfileSet::load(&[]);
+        let plan = Plan::compile(
+            &device("eastron-sdm630", "modbus://h:1/3"),
+            set.get("eastron-sdm630").unwrap(),
+        );
+        let PlanKind::Modbus(m) = plan.kind else {
+            panic!("modbus plan")
+        };
+        assert_eq!(m.unit, 3);
+        let spans: Vec<(u16, u16)> = m.blocks.iter().map(|b| (b.start, b.count)).collect();
+        // 0..18 contiguous (V, A, W per phase), then 52..54, 56..58, 62..64, 70..72, 342..344.
+        assert_eq!(
+            spans,
+            vec![(0, 18), (52, 2), (56, 2), (62, 2), (70, 2), (342, 2)]
+        );
+    }
+
+    #[test]
+    fn snmp_plan_reads_each_column_once_and_tags_role_on_unpointed_power() {
+        let (set, _) = ProfileSet::load(&[]);
+        let plan = Plan::compile(
+            &device("rfc1628-ups", "snmp://h"),
+            set.get("rfc1628-ups").unwrap(),
+        );
+        let PlanKind::Snmp(s) = &plan.kind else {
+            panic!("snmp plan")
+        };
+        // upsOutputPower is used twice (sum and per line) but walked once.
+        let out_power = parse_oid("1.3.6.1.2.1.33.1.4.4.1.4").unwrap();
+        assert_eq!(s.walks.iter().filter(|w| **w == out_power).count(), 1);
+        let total = s.entries[0].series.as_ref().unwrap();
+        assert_eq!(total.tag("role"), Some("facility"));
+        let input = s.entries[2].series.as_ref().unwrap();
+        assert_eq!(input.tag("role"), None);
+        assert_eq!(input.tag("point"), Some("input"));
+    }
+}

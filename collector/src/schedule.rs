@@ -1,0 +1,200 @@
+//! The scheduler: one task per device on its own interval, a global bound on concurrent polls,
+//! a jittered start. A slow or dead device only delays itself.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kilowatch_core::clock::Clock;
+use kilowatch_core::config::{Auth, Config, Device};
+use kilowatch_core::model::{Batch, Field, PollStatus, Sample, Series};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::time::MissedTickBehavior;
+use tokio_util::sync::CancellationToken;
+
+use crate::decode::{RowSeries, decode};
+use crate::plan::Plan;
+use crate::{Driver, DriverError};
+
+/// One device, ready to poll.
+#[derive(Debug)]
+pub struct DeviceTask {
+    pub plan: Plan,
+    pub driver: Driver,
+    pub interval: Duration,
+    health: Arc<Series>,
+}
+
+impl DeviceTask {
+    pub fn new(device: &Device, config: &Config) -> Option<DeviceTask> {
+        let profile = config.profiles.get(&device.profile)?;
+        let plan = Plan::compile(device, profile);
+        let driver = Driver::new(
+            &device.address,
+            device.auth.as_ref(),
+            config.device_timeout(device),
+        );
+        let health = plan.health_series(device.address.protocol());
+        Some(DeviceTask {
+            plan,
+            driver,
+            interval: config.device_interval(device),
+            health,
+        })
+    }
+
+    /// Builds every device of the config (all were validated, so every profile exists).
+    pub fn all(config: &Config) -> Vec<DeviceTask> {
+        config
+            .devices
+            .iter()
+            .filter_map(|d| DeviceTask::new(d, config))
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    pub max_concurrent_polls: usize,
+    pub clock: Clock,
+}
+
+/// Polls every device until `cancel` fires, sending one batch per poll.
+pub async fn run(
+    tasks: Vec<DeviceTask>,
+    schedule: Schedule,
+    tx: mpsc::Sender<Batch>,
+    cancel: CancellationToken,
+) {
+    let permits = Arc::new(Semaphore::new(schedule.max_concurrent_polls.max(1)));
+    let mut handles = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        handles.push(tokio::spawn(poll_loop(
+            task,
+            schedule.clock,
+            permits.clone(),
+            tx.clone(),
+            cancel.clone(),
+        )));
+    }
+    for h in handles {
+        let _ = h.await;
+    }
+}
+
+async fn poll_loop(
+    mut task: DeviceTask,
+    clock: Clock,
+    permits: Arc<Semaphore>,
+    tx: mpsc::Sender<Batch>,
+    cancel: CancellationToken,
+) {
+    // Spread the first polls over one interval so thousands of devices do not fire at once.
+    let jitter = task.interval.mul_f64(fastrand::f64());
+    tokio::select! {
+        _ = cancel.cancelled() => return,
+        _ = tokio::time::sleep(jitter) => {}
+    }
+    let mut ticker = tokio::time::interval(task.interval);
+    // A poll that overran its interval skips the missed ticks instead of bursting.
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut rows = RowSeries::default();
+    let mut errors = 0u64;
+    let mut was_up: Option<bool> = None;
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = ticker.tick() => {}
+        }
+        let Ok(_permit) = permits.acquire().await else {
+            return;
+        };
+        let at = clock.now_ms();
+        let started = tokio::time::Instant::now();
+        let result = task.driver.read(&task.plan.kind).await;
+        let poll_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let mut samples = Vec::new();
+        let poll = match result {
+            Ok(readings) => {
+                let mut problems = Vec::new();
+                decode(
+                    &task.plan,
+                    &readings,
+                    &mut rows,
+                    &mut samples,
+                    &mut problems,
+                );
+                if problems.is_empty() {
+                    PollStatus::Ok
+                } else if samples.is_empty() {
+                    PollStatus::Failed(problems.join("; "))
+                } else {
+                    PollStatus::Partial(problems.join("; "))
+                }
+            }
+            Err(e) => PollStatus::Failed(e.to_string()),
+        };
+        let up = poll.is_up();
+        if !up {
+            errors += 1;
+        }
+        log_change(&task, was_up, &poll);
+        was_up = Some(up);
+        samples.push(Sample {
+            series: task.health.clone(),
+            field: Field::PollMs,
+            value: poll_ms,
+        });
+        samples.push(Sample {
+            series: task.health.clone(),
+            field: Field::Up,
+            value: if up { 1.0 } else { 0.0 },
+        });
+        samples.push(Sample {
+            series: task.health.clone(),
+            field: Field::Errors,
+            value: errors as f64,
+        });
+        let batch = Batch {
+            device: task.plan.device.clone(),
+            at,
+            samples,
+            poll,
+            poll_ms,
+        };
+        if tx.send(batch).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Logs a change of state once, not every poll (STYLE.md §6).
+fn log_change(task: &DeviceTask, was_up: Option<bool>, poll: &PollStatus) {
+    let device = &*task.plan.device;
+    match (was_up, poll) {
+        (Some(true) | None, PollStatus::Failed(e)) => {
+            tracing::warn!(device, target = %task.driver, error = %e, "device down");
+        }
+        (Some(false), p) if p.is_up() => tracing::info!(device, target = %task.driver, "device up"),
+        (None, PollStatus::Ok) => tracing::debug!(device, target = %task.driver, "device up"),
+        (_, PollStatus::Partial(e)) if was_up != Some(true) => {
+            tracing::warn!(device, target = %task.driver, error = %e, "device partly readable");
+        }
+        _ => {}
+    }
+}
+
+impl From<DriverError> for PollStatus {
+    fn from(e: DriverError) -> PollStatus {
+        PollStatus::Failed(e.to_string())
+    }
+}
+
+/// Which SNMP version and community an auth gives; used when building drivers.
+pub(crate) fn snmp_auth(
+    auth: Option<&Auth>,
+) -> Option<(crate::snmp::SnmpVersion, kilowatch_core::secret::Secret)> {
+    match auth? {
+        Auth::SnmpV1 { community } => Some((crate::snmp::SnmpVersion::V1, community.clone())),
+        Auth::SnmpV2c { community } => Some((crate::snmp::SnmpVersion::V2c, community.clone())),
+    }
+}

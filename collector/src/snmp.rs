@@ -1,0 +1,284 @@
+//! SNMP driver (v1, v2c) over `snmp2`. Read-only by construction: the request enum has GET,
+//! GETNEXT and GETBULK, and nothing else is ever sent.
+
+use std::time::Duration;
+
+use kilowatch_core::secret::Secret;
+use snmp2::{AsyncSession, Oid, Value};
+
+use crate::DriverError;
+use crate::decode::{Readings, SnmpValue};
+use crate::plan::{GET_CHUNK, SnmpPlan};
+
+/// Rows asked for per GETBULK.
+const BULK_REPETITIONS: u32 = 24;
+/// A table longer than this is a misbehaving agent, not a device.
+const MAX_WALK_ROWS: usize = 10_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnmpVersion {
+    V1,
+    V2c,
+}
+
+/// The only requests this driver can make.
+enum Request<'a> {
+    Get(&'a [Vec<u32>]),
+    GetNext(&'a [u32]),
+    GetBulk(&'a [u32]),
+}
+
+pub struct SnmpDriver {
+    target: String,
+    version: SnmpVersion,
+    community: Secret,
+    timeout: Duration,
+    /// Dropped after any timeout: a late reply would leave the session off by one request id.
+    session: Option<AsyncSession>,
+    req_id: i32,
+}
+
+impl std::fmt::Debug for SnmpDriver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SnmpDriver")
+            .field("target", &self.target)
+            .field("version", &self.version)
+            .field("connected", &self.session.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SnmpDriver {
+    pub fn new(
+        target: String,
+        version: SnmpVersion,
+        community: Secret,
+        timeout: Duration,
+    ) -> SnmpDriver {
+        SnmpDriver {
+            target,
+            version,
+            community,
+            timeout,
+            session: None,
+            req_id: fastrand::i32(1..i32::MAX / 2),
+        }
+    }
+
+    pub async fn read(&mut self, plan: &SnmpPlan) -> Result<Readings, DriverError> {
+        let mut gets = Vec::with_capacity(plan.gets.len());
+        for chunk in plan.gets.chunks(GET_CHUNK) {
+            let rows = self.request(Request::Get(chunk)).await?;
+            // An agent must answer every varbind in order; anything else is malformed.
+            if rows.len() != chunk.len() {
+                return Err(DriverError::Protocol(format!(
+                    "asked for {} values, got {}",
+                    chunk.len(),
+                    rows.len()
+                )));
+            }
+            gets.extend(rows.into_iter().map(|(_, v)| v));
+        }
+        let mut walks = Vec::with_capacity(plan.walks.len());
+        for column in &plan.walks {
+            walks.push(self.walk(column).await?);
+        }
+        Ok(Readings::Snmp { gets, walks })
+    }
+
+    /// Reads `sysObjectID.0` and `sysDescr.0`, for profile matching.
+    pub async fn identify(&mut self) -> Result<(Vec<u32>, String), DriverError> {
+        let rows = self
+            .request(Request::Get(&[
+                vec![1, 3, 6, 1, 2, 1, 1, 2, 0],
+                vec![1, 3, 6, 1, 2, 1, 1, 1, 0],
+            ]))
+            .await?;
+        let oid = match rows.first().map(|(_, v)| v) {
+            Some(SnmpValue::Oid(o)) => o.clone(),
+            _ => Vec::new(),
+        };
+        let descr = match rows.get(1).map(|(_, v)| v) {
+            Some(SnmpValue::Bytes(b)) => String::from_utf8_lossy(b).into_owned(),
+            _ => String::new(),
+        };
+        Ok((oid, descr))
+    }
+
+    /// Walks one table column: GETBULK (v2c) or GETNEXT (v1) until the column ends.
+    pub async fn walk(
+        &mut self,
+        column: &[u32],
+    ) -> Result<Vec<(Vec<u32>, SnmpValue)>, DriverError> {
+        let mut rows = Vec::new();
+        let mut cursor = column.to_vec();
+        loop {
+            let batch = match self.version {
+                SnmpVersion::V2c => self.request(Request::GetBulk(&cursor)).await?,
+                SnmpVersion::V1 => self.request(Request::GetNext(&cursor)).await?,
+            };
+            if batch.is_empty() {
+                return Ok(rows);
+            }
+            for (oid, value) in batch {
+                if matches!(value, SnmpValue::Missing(_)) || !oid.starts_with(column) {
+                    return Ok(rows);
+                }
+                // An agent returning a non-increasing OID would make us loop forever.
+                if oid <= cursor {
+                    return Err(DriverError::Protocol(format!(
+                        "agent returned non-increasing OID {}",
+                        crate::dotted(&oid)
+                    )));
+                }
+                rows.push((oid[column.len()..].to_vec(), value));
+                cursor = oid;
+                if rows.len() > MAX_WALK_ROWS {
+                    return Err(DriverError::Protocol(format!(
+                        "table {} has more than {MAX_WALK_ROWS} rows",
+                        crate::dotted(column)
+                    )));
+                }
+            }
+        }
+    }
+
+    async fn session(&mut self) -> Result<&mut AsyncSession, DriverError> {
+        if self.session.is_none() {
+            let community = self.community.expose().as_bytes();
+            self.req_id = self.req_id.wrapping_add(1000) & 0x3fff_ffff;
+            let connect = async {
+                match self.version {
+                    SnmpVersion::V1 => {
+                        AsyncSession::new_v1(self.target.as_str(), community, self.req_id).await
+                    }
+                    SnmpVersion::V2c => {
+                        AsyncSession::new_v2c(self.target.as_str(), community, self.req_id).await
+                    }
+                }
+            };
+            let s = tokio::time::timeout(self.timeout, connect)
+                .await
+                .map_err(|_| DriverError::Timeout(self.timeout))?
+                .map_err(DriverError::Transport)?;
+            self.session = Some(s);
+        }
+        self.session
+            .as_mut()
+            .ok_or_else(|| DriverError::Protocol("no session".into()))
+    }
+
+    async fn request(
+        &mut self,
+        req: Request<'_>,
+    ) -> Result<Vec<(Vec<u32>, SnmpValue)>, DriverError> {
+        let timeout = self.timeout;
+        let session = self.session().await?;
+        let result = tokio::time::timeout(timeout, send(session, &req)).await;
+        match result {
+            Ok(Ok(rows)) => Ok(rows),
+            Ok(Err(e)) => {
+                self.session = None;
+                Err(e)
+            }
+            Err(_) => {
+                self.session = None;
+                Err(DriverError::Timeout(timeout))
+            }
+        }
+    }
+}
+
+async fn send(
+    session: &mut AsyncSession,
+    req: &Request<'_>,
+) -> Result<Vec<(Vec<u32>, SnmpValue)>, DriverError> {
+    let pdu = match req {
+        Request::Get(oids) => {
+            let oids: Vec<Oid<'static>> =
+                oids.iter().map(|o| to_oid(o)).collect::<Result<_, _>>()?;
+            let refs: Vec<&Oid<'_>> = oids.iter().collect();
+            session.get_many(&refs).await
+        }
+        Request::GetNext(oid) => session.getnext(&to_oid(oid)?).await,
+        Request::GetBulk(oid) => session.getbulk(&[&to_oid(oid)?], 0, BULK_REPETITIONS).await,
+    }
+    .map_err(snmp_error)?;
+    if pdu.error_status != 0 {
+        // v1 noSuchName (2) on a GET or GETNEXT: treat as "no such value" / end of table.
+        if pdu.error_status == 2 {
+            return match req {
+                Request::Get(oids) => Ok(oids
+                    .iter()
+                    .map(|o| (o.clone(), SnmpValue::Missing("noSuchName")))
+                    .collect()),
+                _ => Ok(Vec::new()),
+            };
+        }
+        return Err(DriverError::Device(format!(
+            "agent error-status {} ({}) at varbind {}",
+            pdu.error_status,
+            error_status_name(pdu.error_status),
+            pdu.error_index
+        )));
+    }
+    let mut rows = Vec::new();
+    for (oid, value) in pdu.varbinds {
+        let oid: Vec<u32> = match oid.iter() {
+            Some(it) => it.map(|n| u32::try_from(n).unwrap_or(u32::MAX)).collect(),
+            None => return Err(DriverError::Protocol("OID component too large".into())),
+        };
+        rows.push((oid, owned(value)));
+    }
+    Ok(rows)
+}
+
+fn to_oid(o: &[u32]) -> Result<Oid<'static>, DriverError> {
+    let parts: Vec<u64> = o.iter().map(|&n| u64::from(n)).collect();
+    Oid::from(&parts)
+        .map_err(|e| DriverError::Protocol(format!("bad OID {}: {e:?}", crate::dotted(o))))
+}
+
+fn owned(v: Value<'_>) -> SnmpValue {
+    match v {
+        Value::Integer(i) => SnmpValue::Int(i),
+        Value::Counter32(u) | Value::Unsigned32(u) | Value::Timeticks(u) => {
+            SnmpValue::Unsigned(u64::from(u))
+        }
+        Value::Counter64(u) => SnmpValue::Unsigned(u),
+        Value::OctetString(b) | Value::Opaque(b) => SnmpValue::Bytes(b.to_vec()),
+        Value::ObjectIdentifier(o) => SnmpValue::Oid(
+            o.iter()
+                .map(|it| it.map(|n| u32::try_from(n).unwrap_or(u32::MAX)).collect())
+                .unwrap_or_default(),
+        ),
+        Value::NoSuchObject => SnmpValue::Missing("noSuchObject"),
+        Value::NoSuchInstance => SnmpValue::Missing("noSuchInstance"),
+        Value::EndOfMibView => SnmpValue::Missing("endOfMibView"),
+        Value::Boolean(_) => SnmpValue::Other("Boolean"),
+        Value::Null => SnmpValue::Other("Null"),
+        Value::IpAddress(_) => SnmpValue::Other("IpAddress"),
+        _ => SnmpValue::Other("constructed"),
+    }
+}
+
+fn snmp_error(e: snmp2::Error) -> DriverError {
+    match e {
+        snmp2::Error::Send | snmp2::Error::Receive => {
+            DriverError::Transport(std::io::Error::other(format!("{e:?}").to_lowercase()))
+        }
+        other => DriverError::Protocol(format!("{other:?}")),
+    }
+}
+
+fn error_status_name(s: u32) -> &'static str {
+    match s {
+        1 => "tooBig",
+        2 => "noSuchName",
+        3 => "badValue",
+        4 => "readOnly",
+        5 => "genErr",
+        6 => "noAccess",
+        _ => "other",
+    }
+}

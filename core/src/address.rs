@@ -1,0 +1,158 @@
+//! Device addresses as URLs: `snmp://host:port`, `modbus://host:port/unit`.
+
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Address {
+    Snmp { host: String, port: u16 },
+    Modbus { host: String, port: u16, unit: u8 },
+}
+
+/// What a URL carried besides the address (`snmp://community@host`, `snmpv3://user@host`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    None,
+    Community(String),
+    V3User(String),
+}
+
+impl Address {
+    /// Parses an address; the user part of the URL is returned separately so callers decide
+    /// whether a credential is allowed there (the config refuses it, `probe` accepts it).
+    pub fn parse(s: &str) -> Result<(Address, Credential), String> {
+        let url = url::Url::parse(s).map_err(|e| format!("not a URL ({e})"))?;
+        let host = match url.host_str() {
+            Some(h) if !h.is_empty() => h.trim_matches(['[', ']']).to_owned(),
+            _ => return Err("missing host".into()),
+        };
+        let user = url.username();
+        let user = (!user.is_empty()).then(|| percent_decode(user));
+        if url.password().is_some() {
+            return Err("a password in the URL is not supported".into());
+        }
+        match url.scheme() {
+            "snmp" => {
+                let port = url.port().unwrap_or(161);
+                no_path(&url)?;
+                let cred = user.map_or(Credential::None, Credential::Community);
+                Ok((Address::Snmp { host, port }, cred))
+            }
+            "snmpv3" => {
+                let port = url.port().unwrap_or(161);
+                no_path(&url)?;
+                let cred = user.map_or(Credential::None, Credential::V3User);
+                Ok((Address::Snmp { host, port }, cred))
+            }
+            "modbus" | "modbus+tcp" => {
+                let port = url.port().unwrap_or(502);
+                let path = url.path().trim_matches('/');
+                let unit = if path.is_empty() {
+                    1
+                } else {
+                    path.parse::<u8>()
+                        .map_err(|_| format!("unit id '{path}' is not a number 0..=255"))?
+                };
+                if user.is_some() {
+                    return Err("modbus has no credentials; remove the user part".into());
+                }
+                Ok((Address::Modbus { host, port, unit }, Credential::None))
+            }
+            other => Err(format!(
+                "unknown scheme '{other}'; expected snmp://, snmpv3:// or modbus://"
+            )),
+        }
+    }
+
+    pub fn protocol(&self) -> &'static str {
+        match self {
+            Address::Snmp { .. } => "snmp",
+            Address::Modbus { .. } => "modbus",
+        }
+    }
+
+    /// `host:port`, for connecting.
+    pub fn socket(&self) -> String {
+        match self {
+            Address::Snmp { host, port } | Address::Modbus { host, port, .. } => {
+                if host.contains(':') {
+                    format!("[{host}]:{port}")
+                } else {
+                    format!("{host}:{port}")
+                }
+            }
+        }
+    }
+}
+
+fn no_path(url: &url::Url) -> Result<(), String> {
+    let p = url.path();
+    if p.is_empty() || p == "/" {
+        Ok(())
+    } else {
+        Err(format!("unexpected path '{p}' in an SNMP address"))
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Shows the address without any credential, safe for logs.
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Address::Snmp { .. } => write!(f, "snmp {}", self.socket()),
+            Address::Modbus { unit, .. } => write!(f, "modbus {} unit {unit}", self.socket()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_snmp_with_community() {
+        let (a, c) = Address::parse("snmp://pub%40lic@127.0.0.1:1161").unwrap();
+        assert_eq!(
+            a,
+            Address::Snmp {
+                host: "127.0.0.1".into(),
+                port: 1161
+            }
+        );
+        assert_eq!(c, Credential::Community("pub@lic".into()));
+        assert_eq!(a.to_string(), "snmp 127.0.0.1:1161");
+    }
+
+    #[test]
+    fn parses_modbus_unit_and_defaults() {
+        let (a, _) = Address::parse("modbus://10.0.0.5/7").unwrap();
+        assert_eq!(
+            a,
+            Address::Modbus {
+                host: "10.0.0.5".into(),
+                port: 502,
+                unit: 7
+            }
+        );
+        assert!(Address::parse("modbus://h:502/300").is_err());
+        assert!(Address::parse("http://h").is_err());
+        assert!(Address::parse("not a url").is_err());
+    }
+}

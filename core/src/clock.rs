@@ -1,0 +1,69 @@
+//! Wall time, or an accelerated simulation time shared by the simulator and the collector.
+//!
+//! The simulator's physics and the collector's sample stamps must use one time base, or energy
+//! measured over a window would not match the energy the model produced in it.
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use crate::model::Timestamp;
+
+#[derive(Debug, Clone, Copy)]
+pub enum Clock {
+    System,
+    /// Simulated time runs `speed` times faster than real time from `origin`.
+    Accelerated {
+        real_origin: Instant,
+        sim_origin: Timestamp,
+        speed: f64,
+    },
+}
+
+impl Clock {
+    /// An accelerated clock starting now at the current wall time.
+    pub fn accelerated(speed: f64) -> Clock {
+        Clock::Accelerated {
+            real_origin: Instant::now(),
+            sim_origin: system_now_ms(),
+            speed,
+        }
+    }
+
+    pub fn now_ms(&self) -> Timestamp {
+        match *self {
+            Clock::System => system_now_ms(),
+            Clock::Accelerated {
+                real_origin,
+                sim_origin,
+                speed,
+            } => sim_origin + (real_origin.elapsed().as_secs_f64() * 1000.0 * speed) as i64,
+        }
+    }
+
+    pub fn speed(&self) -> f64 {
+        match *self {
+            Clock::System => 1.0,
+            Clock::Accelerated { speed, .. } => speed,
+        }
+    }
+}
+
+fn system_now_ms() -> Timestamp {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accelerated_clock_runs_faster() {
+        let c = Clock::accelerated(1000.0);
+        let a = c.now_ms();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let b = c.now_ms();
+        assert!(b - a >= 20_000, "{}", b - a);
+    }
+}

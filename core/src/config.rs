@@ -1,0 +1,798 @@
+//! Loading and validating the inventory (`kilowatch.toml`).
+//!
+//! Loading never stops at the first mistake: the file is parsed once for spans (key path ->
+//! line), each section is deserialized on its own, and semantic passes run over what parsed,
+//! so `check-config` can list every problem with file, line and key.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use toml::de::{DeTable, DeValue};
+
+use crate::address::{Address, Credential};
+use crate::model::{Category, Role};
+use crate::profile::{ProfileSet, line_of};
+use crate::secret::{Secret, SecretRef};
+
+/// Prefix of environment overrides: `KILOWATCH_COLLECTOR__INTERVAL=5s` sets `collector.interval`.
+pub const ENV_PREFIX: &str = "KILOWATCH_";
+
+/// One mistake, named by where it is and what was expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The config or profile file, or `env KILOWATCH_...` for an override.
+    pub source: String,
+    pub line: Option<usize>,
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.source)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if self.key.is_empty() {
+            write!(f, ": {}", self.message)
+        } else {
+            write!(f, ": {}: {}", self.key, self.message)
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub path: PathBuf,
+    pub collector: CollectorConfig,
+    pub store: StoreConfig,
+    pub auths: BTreeMap<String, Auth>,
+    pub sites: Vec<Site>,
+    pub devices: Vec<Device>,
+    pub profiles: ProfileSet,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CollectorConfig {
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub max_concurrent_polls: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreConfig {
+    /// The SQLite file (relative paths are relative to the config file).
+    pub path: PathBuf,
+    /// Samples older than this are deleted; `None` keeps everything.
+    pub retention: Option<Duration>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Auth {
+    SnmpV1 { community: Secret },
+    SnmpV2c { community: Secret },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Site {
+    pub id: String,
+    pub name: String,
+    pub rooms: Vec<Room>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Room {
+    pub id: String,
+    pub racks: Vec<Rack>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rack {
+    pub id: String,
+    pub power_budget_w: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Device {
+    pub id: String,
+    pub site: String,
+    pub room: Option<String>,
+    pub rack: Option<String>,
+    pub profile: String,
+    pub address: Address,
+    pub auth: Option<Auth>,
+    pub role: Option<Role>,
+    pub interval: Option<Duration>,
+    pub timeout: Option<Duration>,
+}
+
+// ---- raw, as written ----
+
+#[derive(Debug, Deserialize)]
+struct RawCollector {
+    #[serde(default, deserialize_with = "de_duration_opt")]
+    interval: Option<Duration>,
+    #[serde(default, deserialize_with = "de_duration_opt")]
+    timeout: Option<Duration>,
+    max_concurrent_polls: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawStore {
+    path: Option<PathBuf>,
+    #[serde(default, deserialize_with = "de_duration_opt")]
+    retention: Option<Duration>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "version")]
+enum RawAuth {
+    #[serde(rename = "v1")]
+    V1 { community: String },
+    #[serde(rename = "v2c")]
+    V2c { community: String },
+}
+
+#[derive(Debug, Deserialize)]
+struct RawSite {
+    id: String,
+    name: Option<String>,
+    #[serde(default)]
+    rooms: Vec<RawRoom>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawRoom {
+    id: String,
+    #[serde(default)]
+    racks: Vec<RawRack>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawRack {
+    id: String,
+    power_budget_w: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawDevice {
+    id: String,
+    site: String,
+    room: Option<String>,
+    rack: Option<String>,
+    profile: String,
+    address: String,
+    auth: Option<String>,
+    role: Option<RawRole>,
+    category: Option<i64>,
+    #[serde(default, deserialize_with = "de_duration_opt")]
+    interval: Option<Duration>,
+    #[serde(default, deserialize_with = "de_duration_opt")]
+    timeout: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum RawRole {
+    Facility,
+    It,
+    Cooling,
+    Lighting,
+    Other,
+}
+
+fn de_duration_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let s = String::deserialize(d)?;
+    humantime::parse_duration(&s).map(Some).map_err(|e| {
+        serde::de::Error::custom(format!(
+            "'{s}' is not a duration like \"10s\" or \"2m\" ({e})"
+        ))
+    })
+}
+
+const TOP_KEYS: &[&str] = &[
+    "collector",
+    "store",
+    "profile_dirs",
+    "auths",
+    "sites",
+    "devices",
+];
+
+/// Collects problems for one source file.
+struct Checker<'a> {
+    file: String,
+    src: &'a str,
+    lines: HashMap<String, usize>,
+    env_keys: HashMap<String, String>,
+    problems: Vec<Problem>,
+}
+
+impl Checker<'_> {
+    fn push(&mut self, key: &str, message: impl Into<String>) {
+        let (source, line) = match self.env_keys.get(key) {
+            Some(var) => (format!("env {var}"), None),
+            None => (self.file.clone(), self.line_for(key)),
+        };
+        self.problems.push(Problem {
+            source,
+            line,
+            key: key.to_owned(),
+            message: message.into(),
+        });
+    }
+
+    /// The line of `key`, or of its nearest parent that is in the file.
+    fn line_for(&self, key: &str) -> Option<usize> {
+        let mut k = key;
+        loop {
+            if let Some(off) = self.lines.get(k) {
+                return Some(line_of(self.src, *off));
+            }
+            let cut = k.rfind(['.', '['])?;
+            k = &k[..cut];
+        }
+    }
+
+    /// Deserializes one section, reporting every unknown key and the first type error.
+    fn section<T: DeserializeOwned>(&mut self, key: &str, value: toml::Value) -> Option<T> {
+        let mut unknown = Vec::new();
+        let mut on_unknown = |p: serde_ignored::Path<'_>| unknown.push(ignored_path(&p));
+        let de = serde_ignored::Deserializer::new(value, &mut on_unknown);
+        let result: Result<T, _> = serde_path_to_error::deserialize(de);
+        for u in unknown {
+            let full = join(key, &u);
+            self.push(&full, "unknown key");
+        }
+        match result {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let sub = error_path(e.path());
+                let full = join(key, &sub);
+                let msg = e.inner().message().to_owned();
+                self.push(&full, msg);
+                None
+            }
+        }
+    }
+}
+
+fn join(a: &str, b: &str) -> String {
+    match (a.is_empty(), b.is_empty()) {
+        (_, true) => a.to_owned(),
+        (true, _) => b.to_owned(),
+        _ if b.starts_with('[') => format!("{a}{b}"),
+        _ => format!("{a}.{b}"),
+    }
+}
+
+fn error_path(p: &serde_path_to_error::Path) -> String {
+    let mut out = String::new();
+    for seg in p.iter() {
+        match seg {
+            serde_path_to_error::Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            serde_path_to_error::Segment::Map { key } => {
+                out = join(&out, key);
+            }
+            serde_path_to_error::Segment::Enum { .. } | serde_path_to_error::Segment::Unknown => {}
+        }
+    }
+    out
+}
+
+fn ignored_path(p: &serde_ignored::Path<'_>) -> String {
+    use serde_ignored::Path as P;
+    match p {
+        P::Root => String::new(),
+        P::Seq { parent, index } => format!("{}[{index}]", ignored_path(parent)),
+        P::Map { parent, key } => join(&ignored_path(parent), key),
+        P::Some { parent } | P::NewtypeStruct { parent } | P::NewtypeVariant { parent } => {
+            ignored_path(parent)
+        }
+    }
+}
+
+/// Walks the spanned document and records where every key path starts.
+fn index_spans(table: &DeTable<'_>, prefix: &str, out: &mut HashMap<String, usize>) {
+    for (k, v) in table.iter() {
+        let path = join(prefix, k.get_ref());
+        out.insert(path.clone(), k.span().start);
+        index_value(v.get_ref(), &path, out);
+    }
+}
+
+fn index_value(v: &DeValue<'_>, path: &str, out: &mut HashMap<String, usize>) {
+    match v {
+        DeValue::Table(t) => index_spans(t, path, out),
+        DeValue::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let p = format!("{path}[{i}]");
+                out.entry(p.clone()).or_insert(item.span().start);
+                index_value(item.get_ref(), &p, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Applies `KILOWATCH_SECTION__KEY=value` overrides to `collector` and `store`.
+fn apply_env(
+    doc: &mut toml::Table,
+    vars: impl Iterator<Item = (String, String)>,
+    env_keys: &mut HashMap<String, String>,
+) {
+    for (name, raw) in vars {
+        let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        let Some((section, key)) = rest.split_once("__") else {
+            continue;
+        };
+        let section = section.to_ascii_lowercase();
+        if section != "collector" && section != "store" {
+            continue;
+        }
+        let key = key.to_ascii_lowercase();
+        // A bare word is a string; anything TOML can parse (numbers, quoted strings) is typed.
+        let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or(toml::Value::String(raw));
+        let entry = doc
+            .entry(section.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if let toml::Value::Table(t) = entry {
+            t.insert(key.clone(), value);
+            env_keys.insert(format!("{section}.{key}"), name);
+        }
+    }
+}
+
+impl Config {
+    /// Loads and validates `path`, with overrides from the process environment.
+    pub fn load(path: &Path) -> Result<Config, Vec<Problem>> {
+        Config::load_with_env(path, std::env::vars())
+    }
+
+    pub fn load_with_env(
+        path: &Path,
+        env: impl Iterator<Item = (String, String)>,
+    ) -> Result<Config, Vec<Problem>> {
+        let file = path.display().to_string();
+        let src = std::fs::read_to_string(path).map_err(|e| {
+            vec![Problem {
+                source: file.clone(),
+                line: None,
+                key: String::new(),
+                message: format!("cannot read: {e}"),
+            }]
+        })?;
+        let base_dir = path.parent().unwrap_or(Path::new(".")).to_owned();
+        Config::from_str(&src, &file, &base_dir, env).map(|mut c| {
+            c.path = path.to_owned();
+            c
+        })
+    }
+
+    /// Validates config text; `file` names it in problems, `base_dir` resolves relative paths.
+    pub fn from_str(
+        src: &str,
+        file: &str,
+        base_dir: &Path,
+        env: impl Iterator<Item = (String, String)>,
+    ) -> Result<Config, Vec<Problem>> {
+        let spanned = DeTable::parse(src).map_err(|e| {
+            vec![Problem {
+                source: file.to_owned(),
+                line: e.span().map(|s| line_of(src, s.start)),
+                key: String::new(),
+                message: format!("TOML syntax: {}", e.message()),
+            }]
+        })?;
+        let mut lines = HashMap::new();
+        index_spans(spanned.get_ref(), "", &mut lines);
+        let mut doc: toml::Table = toml::from_str(src).map_err(|e| {
+            vec![Problem {
+                source: file.to_owned(),
+                line: e.span().map(|s| line_of(src, s.start)),
+                key: String::new(),
+                message: e.message().to_owned(),
+            }]
+        })?;
+        let mut c = Checker {
+            file: file.to_owned(),
+            src,
+            lines,
+            env_keys: HashMap::new(),
+            problems: Vec::new(),
+        };
+        apply_env(&mut doc, env, &mut c.env_keys);
+
+        for key in doc.keys() {
+            if !TOP_KEYS.contains(&key.as_str()) {
+                c.push(
+                    key,
+                    format!("unknown key; expected one of {}", TOP_KEYS.join(", ")),
+                );
+            }
+        }
+
+        let collector = doc
+            .remove("collector")
+            .and_then(|v| c.section::<RawCollector>("collector", v));
+        let collector = CollectorConfig {
+            interval: collector
+                .as_ref()
+                .and_then(|r| r.interval)
+                .unwrap_or(Duration::from_secs(10)),
+            timeout: collector
+                .as_ref()
+                .and_then(|r| r.timeout)
+                .unwrap_or(Duration::from_secs(2)),
+            max_concurrent_polls: collector
+                .as_ref()
+                .and_then(|r| r.max_concurrent_polls)
+                .unwrap_or(64),
+        };
+        if collector.interval.is_zero() {
+            c.push("collector.interval", "must be greater than zero");
+        }
+        if collector.max_concurrent_polls == 0 {
+            c.push("collector.max_concurrent_polls", "must be at least 1");
+        }
+
+        let store = doc
+            .remove("store")
+            .and_then(|v| c.section::<RawStore>("store", v));
+        let store = StoreConfig {
+            path: base_dir.join(
+                store
+                    .as_ref()
+                    .and_then(|s| s.path.clone())
+                    .unwrap_or_else(|| PathBuf::from("kilowatch.db")),
+            ),
+            retention: store.and_then(|s| s.retention),
+        };
+
+        let profile_dirs: Vec<PathBuf> = doc
+            .remove("profile_dirs")
+            .and_then(|v| c.section::<Vec<PathBuf>>("profile_dirs", v))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|d| base_dir.join(d))
+            .collect();
+        let (profiles, profile_problems) = ProfileSet::load(&profile_dirs);
+        c.problems
+            .extend(profile_problems.into_iter().map(|p| Problem {
+                source: p.file.display().to_string(),
+                line: p.line,
+                key: String::new(),
+                message: p.message,
+            }));
+
+        let auths = check_auths(&mut c, doc.remove("auths"));
+        let sites = check_sites(&mut c, doc.remove("sites"));
+        let devices = check_devices(&mut c, doc.remove("devices"), &sites, &auths, &profiles);
+        check_pue_meters(&mut c, &sites, &devices);
+
+        if c.problems.is_empty() {
+            Ok(Config {
+                path: PathBuf::from(file),
+                collector,
+                store,
+                auths: auths
+                    .into_iter()
+                    .filter_map(|(k, v)| v.map(|v| (k, v)))
+                    .collect(),
+                sites,
+                devices,
+                profiles,
+            })
+        } else {
+            Err(c.problems)
+        }
+    }
+
+    pub fn device_interval(&self, d: &Device) -> Duration {
+        d.interval.unwrap_or(self.collector.interval)
+    }
+
+    pub fn device_timeout(&self, d: &Device) -> Duration {
+        d.timeout.unwrap_or(self.collector.timeout)
+    }
+}
+
+fn table_entries(c: &mut Checker<'_>, key: &str, v: Option<toml::Value>) -> Vec<toml::Value> {
+    match v {
+        None => Vec::new(),
+        Some(toml::Value::Array(items)) => items,
+        Some(_) => {
+            c.push(key, format!("expected an array of tables ([[{key}]])"));
+            Vec::new()
+        }
+    }
+}
+
+/// Auths by name; `None` where the auth is present but broken (so devices do not also
+/// report it as unknown).
+fn check_auths(c: &mut Checker<'_>, v: Option<toml::Value>) -> BTreeMap<String, Option<Auth>> {
+    let mut out = BTreeMap::new();
+    let table = match v {
+        None => return out,
+        Some(toml::Value::Table(t)) => t,
+        Some(_) => {
+            c.push("auths", "expected a table of named auths ([auths.NAME])");
+            return out;
+        }
+    };
+    for (name, value) in table {
+        let key = format!("auths.{name}");
+        let raw = c.section::<RawAuth>(&key, value);
+        let auth = raw.and_then(|raw| {
+            let (community, make): (String, fn(Secret) -> Auth) = match raw {
+                RawAuth::V1 { community } => (community, |s| Auth::SnmpV1 { community: s }),
+                RawAuth::V2c { community } => (community, |s| Auth::SnmpV2c { community: s }),
+            };
+            let ckey = format!("{key}.community");
+            match SecretRef::parse(&community).and_then(|r| r.load()) {
+                Ok(secret) => Some(make(secret)),
+                Err(e) => {
+                    c.push(&ckey, format!("missing secret: {e}"));
+                    None
+                }
+            }
+        });
+        out.insert(name, auth);
+    }
+    out
+}
+
+fn check_sites(c: &mut Checker<'_>, v: Option<toml::Value>) -> Vec<Site> {
+    let mut sites = Vec::new();
+    let mut seen = HashSet::new();
+    for (i, value) in table_entries(c, "sites", v).into_iter().enumerate() {
+        let key = format!("sites[{i}]");
+        let Some(raw) = c.section::<RawSite>(&key, value) else {
+            continue;
+        };
+        if !seen.insert(raw.id.clone()) {
+            c.push(
+                &format!("{key}.id"),
+                format!("duplicate site id '{}'", raw.id),
+            );
+        }
+        sites.push(Site {
+            name: raw.name.unwrap_or_else(|| raw.id.clone()),
+            id: raw.id,
+            rooms: raw
+                .rooms
+                .into_iter()
+                .map(|r| Room {
+                    id: r.id,
+                    racks: r
+                        .racks
+                        .into_iter()
+                        .map(|k| Rack {
+                            id: k.id,
+                            power_budget_w: k.power_budget_w,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        });
+    }
+    sites
+}
+
+fn check_devices(
+    c: &mut Checker<'_>,
+    v: Option<toml::Value>,
+    sites: &[Site],
+    auths: &BTreeMap<String, Option<Auth>>,
+    profiles: &ProfileSet,
+) -> Vec<Device> {
+    let mut devices = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (i, value) in table_entries(c, "devices", v).into_iter().enumerate() {
+        let key = format!("devices[{i}]");
+        let Some(raw) = c.section::<RawDevice>(&key, value) else {
+            continue;
+        };
+        let mut ok = true;
+        if let Some(first) = seen.insert(raw.id.clone(), i) {
+            c.push(
+                &format!("{key}.id"),
+                format!(
+                    "duplicate device id '{}' (first at devices[{first}])",
+                    raw.id
+                ),
+            );
+            ok = false;
+        }
+        match sites.iter().find(|s| s.id == raw.site) {
+            None => {
+                let known: Vec<_> = sites.iter().map(|s| s.id.as_str()).collect();
+                c.push(
+                    &format!("{key}.site"),
+                    format!("unknown site '{}'; known: {}", raw.site, known.join(", ")),
+                );
+                ok = false;
+            }
+            Some(site) => {
+                if let Some(room) = &raw.room {
+                    match site.rooms.iter().find(|r| &r.id == room) {
+                        None => {
+                            c.push(
+                                &format!("{key}.room"),
+                                format!("unknown room '{room}' in site '{}'", site.id),
+                            );
+                            ok = false;
+                        }
+                        Some(r) => {
+                            if let Some(rack) = &raw.rack
+                                && !r.racks.iter().any(|k| &k.id == rack)
+                            {
+                                c.push(
+                                    &format!("{key}.rack"),
+                                    format!("unknown rack '{rack}' in room '{room}'"),
+                                );
+                                ok = false;
+                            }
+                        }
+                    }
+                } else if raw.rack.is_some() {
+                    c.push(&format!("{key}.rack"), "a rack needs its 'room'");
+                    ok = false;
+                }
+            }
+        }
+        let profile = profiles.get(&raw.profile);
+        if profile.is_none() {
+            let known: Vec<_> = profiles.names().collect();
+            c.push(
+                &format!("{key}.profile"),
+                format!(
+                    "unknown profile '{}'; known: {}",
+                    raw.profile,
+                    known.join(", ")
+                ),
+            );
+            ok = false;
+        }
+        let address = match Address::parse(&raw.address) {
+            Ok((addr, Credential::None)) => Some(addr),
+            Ok(_) => {
+                c.push(
+                    &format!("{key}.address"),
+                    "credentials do not belong in the address; name an auth with 'auth'",
+                );
+                None
+            }
+            Err(e) => {
+                c.push(&format!("{key}.address"), format!("bad address URL: {e}"));
+                None
+            }
+        };
+        if let (Some(a), Some(p)) = (&address, profile)
+            && a.protocol() != p.protocol()
+        {
+            c.push(
+                &format!("{key}.address"),
+                format!(
+                    "profile '{}' reads {} but the address is {}",
+                    raw.profile,
+                    p.protocol(),
+                    a.protocol()
+                ),
+            );
+            ok = false;
+        }
+        let auth = match (&raw.auth, &address) {
+            (Some(name), _) => match auths.get(name) {
+                Some(a) => a.clone(),
+                None => {
+                    let known: Vec<_> = auths.keys().map(String::as_str).collect();
+                    c.push(
+                        &format!("{key}.auth"),
+                        format!("unknown auth '{name}'; known: {}", known.join(", ")),
+                    );
+                    ok = false;
+                    None
+                }
+            },
+            (None, Some(Address::Snmp { .. })) => {
+                c.push(
+                    &format!("{key}.auth"),
+                    "an SNMP device needs an 'auth' (its community)",
+                );
+                ok = false;
+                None
+            }
+            (None, _) => None,
+        };
+        let role = match (raw.role, raw.category) {
+            (None, None) => None,
+            (None, Some(_)) => {
+                c.push(
+                    &format!("{key}.category"),
+                    "'category' only applies to role = \"it\"",
+                );
+                None
+            }
+            (Some(RawRole::It), Some(n)) => match Category::from_number(n) {
+                Some(cat) => Some(Role::It(cat)),
+                None => {
+                    c.push(
+                        &format!("{key}.category"),
+                        format!("expected 1, 2 or 3, found {n}"),
+                    );
+                    None
+                }
+            },
+            (Some(RawRole::It), None) => {
+                c.push(
+                    &format!("{key}.role"),
+                    "role \"it\" needs 'category' = 1 (UPS output), 2 (PDU output) or 3 (IT equipment input)",
+                );
+                None
+            }
+            (Some(_), Some(_)) => {
+                c.push(
+                    &format!("{key}.category"),
+                    "'category' only applies to role = \"it\"",
+                );
+                None
+            }
+            (Some(RawRole::Facility), None) => Some(Role::Facility),
+            (Some(RawRole::Cooling), None) => Some(Role::Cooling),
+            (Some(RawRole::Lighting), None) => Some(Role::Lighting),
+            (Some(RawRole::Other), None) => Some(Role::Other),
+        };
+        if let (true, Some(address)) = (ok, address) {
+            devices.push(Device {
+                id: raw.id,
+                site: raw.site,
+                room: raw.room,
+                rack: raw.rack,
+                profile: raw.profile,
+                address,
+                auth,
+                role,
+                interval: raw.interval,
+                timeout: raw.timeout,
+            });
+        }
+    }
+    devices
+}
+
+/// PUE needs a boundary meter and an IT meter in every site (domain/pue.md §2).
+fn check_pue_meters(c: &mut Checker<'_>, sites: &[Site], devices: &[Device]) {
+    for (i, site) in sites.iter().enumerate() {
+        let roles: Vec<Role> = devices
+            .iter()
+            .filter(|d| d.site == site.id)
+            .filter_map(|d| d.role)
+            .collect();
+        let key = format!("sites[{i}]");
+        if !roles.contains(&Role::Facility) {
+            c.push(
+                &key,
+                format!("site '{}' has no device with role = \"facility\" (total facility input), so PUE cannot be computed", site.id),
+            );
+        }
+        if !roles.iter().any(|r| matches!(r, Role::It(_))) {
+            c.push(
+                &key,
+                format!(
+                    "site '{}' has no device with role = \"it\", so PUE cannot be computed",
+                    site.id
+                ),
+            );
+        }
+    }
+}

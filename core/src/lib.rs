@@ -1,0 +1,9 @@
+//! Kilowatch's data model: samples and series, inventory and device profiles, and config
+//! loading with validation that names every problem by file, line and key.
+
+pub mod address;
+pub mod clock;
+pub mod config;
+pub mod model;
+pub mod profile;
+pub mod secret;

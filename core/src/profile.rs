@@ -1,0 +1,355 @@
+//! Device profiles: how to read one kind of device, as data (`config/profiles/*.toml`).
+//!
+//! A profile is parsed strictly (unknown keys are errors) and checked before any I/O, so a
+//! mistake in a profile is reported with its file and line, not found at poll time.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::model::Field;
+
+/// The profiles shipped in `config/profiles/`, embedded at build time so the binary needs no
+/// files beside it.
+const BUILTIN: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_profiles.rs"));
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "protocol", rename_all = "lowercase")]
+pub enum Profile {
+    Snmp(SnmpProfile),
+    Modbus(ModbusProfile),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnmpProfile {
+    pub description: String,
+    /// sysObjectID prefixes this profile matches (for `probe` auto-detection).
+    #[serde(default)]
+    pub sys_object_id: Vec<String>,
+    pub metrics: Vec<SnmpMetric>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnmpMetric {
+    #[serde(deserialize_with = "de_field")]
+    pub field: Field,
+    /// A scalar OID, read with GET.
+    pub oid: Option<String>,
+    /// A table column, walked with GETBULK; each row is one point unless `aggregate` is set.
+    pub walk: Option<String>,
+    /// Multiplier from the wire value to the field's unit.
+    #[serde(default = "one")]
+    pub scale: f64,
+    /// `point` tag for a scalar, or the prefix of the row index for a walk (`phase` -> `phase1`).
+    pub point: Option<String>,
+    /// Fold the rows of a walk into one value.
+    pub aggregate: Option<Aggregate>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Aggregate {
+    Mean,
+    Sum,
+    Max,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModbusProfile {
+    pub description: String,
+    pub metrics: Vec<ModbusMetric>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModbusMetric {
+    #[serde(deserialize_with = "de_field")]
+    pub field: Field,
+    pub table: RegisterTable,
+    /// 0-based address on the wire (PDU address), not the vendor's 3xxxx/4xxxx number.
+    pub address: u16,
+    #[serde(rename = "type")]
+    pub ty: RegisterType,
+    #[serde(default)]
+    pub word_order: WordOrder,
+    #[serde(default = "one")]
+    pub scale: f64,
+    pub point: Option<String>,
+}
+
+/// Which read function code: 3 (holding) or 4 (input). There is no write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RegisterTable {
+    Holding,
+    Input,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RegisterType {
+    Uint16,
+    Int16,
+    Uint32,
+    Int32,
+    Float32,
+    Uint64,
+    Int64,
+}
+
+impl RegisterType {
+    pub fn words(self) -> u16 {
+        match self {
+            RegisterType::Uint16 | RegisterType::Int16 => 1,
+            RegisterType::Uint32 | RegisterType::Int32 | RegisterType::Float32 => 2,
+            RegisterType::Uint64 | RegisterType::Int64 => 4,
+        }
+    }
+}
+
+/// Order of 16-bit words and bytes in multi-register values, named as Telegraf names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+pub enum WordOrder {
+    #[default]
+    ABCD,
+    CDAB,
+    BADC,
+    DCBA,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn de_field<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Field, D::Error> {
+    let s = String::deserialize(d)?;
+    Field::from_name(&s).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "unknown field '{s}'; expected one of {}",
+            Field::names().join(", ")
+        ))
+    })
+}
+
+impl Profile {
+    pub fn protocol(&self) -> &'static str {
+        match self {
+            Profile::Snmp(_) => "snmp",
+            Profile::Modbus(_) => "modbus",
+        }
+    }
+
+    pub fn description(&self) -> &str {
+        match self {
+            Profile::Snmp(p) => &p.description,
+            Profile::Modbus(p) => &p.description,
+        }
+    }
+
+    /// Checks what serde cannot: exactly one of `oid`/`walk`, valid OIDs, register spans.
+    fn check(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        match self {
+            Profile::Snmp(p) => {
+                for (i, m) in p.metrics.iter().enumerate() {
+                    let key = format!("metrics[{i}]");
+                    match (&m.oid, &m.walk) {
+                        (Some(o), None) | (None, Some(o)) => {
+                            if parse_oid(o).is_none() {
+                                problems.push(format!("{key}: '{o}' is not a numeric OID"));
+                            }
+                        }
+                        _ => problems.push(format!(
+                            "{key}: give exactly one of 'oid' (GET) or 'walk' (table column)"
+                        )),
+                    }
+                    if m.aggregate.is_some() && m.walk.is_none() {
+                        problems.push(format!("{key}: 'aggregate' only applies to 'walk'"));
+                    }
+                }
+                for o in &p.sys_object_id {
+                    if parse_oid(o).is_none() {
+                        problems.push(format!("sys_object_id: '{o}' is not a numeric OID"));
+                    }
+                }
+            }
+            Profile::Modbus(p) => {
+                for (i, m) in p.metrics.iter().enumerate() {
+                    if u32::from(m.address) + u32::from(m.ty.words()) > 0x1_0000 {
+                        problems.push(format!("metrics[{i}]: register runs past address 65535"));
+                    }
+                }
+            }
+        }
+        problems
+    }
+}
+
+/// Parses a dotted numeric OID (leading dot allowed).
+pub fn parse_oid(s: &str) -> Option<Vec<u32>> {
+    let s = s.strip_prefix('.').unwrap_or(s);
+    let parts: Option<Vec<u32>> = s.split('.').map(|p| p.parse().ok()).collect();
+    parts.filter(|p| p.len() >= 2)
+}
+
+/// Every known profile by name (the file stem).
+#[derive(Debug, Clone, Default)]
+pub struct ProfileSet {
+    profiles: BTreeMap<String, Profile>,
+}
+
+/// A problem in a profile file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileProblem {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl ProfileSet {
+    /// The built-in profiles plus every `*.toml` in `dirs` (a later file overrides a built-in).
+    pub fn load(dirs: &[PathBuf]) -> (ProfileSet, Vec<ProfileProblem>) {
+        let mut set = ProfileSet::default();
+        let mut problems = Vec::new();
+        for (name, src) in BUILTIN {
+            set.add(
+                name,
+                Path::new(&format!("<builtin>/{name}.toml")),
+                src,
+                &mut problems,
+            );
+        }
+        for dir in dirs {
+            let entries = match std::fs::read_dir(dir) {
+                Ok(e) => e,
+                Err(e) => {
+                    problems.push(ProfileProblem {
+                        file: dir.clone(),
+                        line: None,
+                        message: format!("cannot read profile directory: {}", e.kind()),
+                    });
+                    continue;
+                }
+            };
+            let mut paths: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect();
+            paths.sort();
+            for path in paths {
+                let name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+                match (name, std::fs::read_to_string(&path)) {
+                    (Some(name), Ok(src)) => set.add(&name, &path, &src, &mut problems),
+                    (_, Err(e)) => problems.push(ProfileProblem {
+                        file: path.clone(),
+                        line: None,
+                        message: format!("cannot read: {}", e.kind()),
+                    }),
+                    (None, _) => {}
+                }
+            }
+        }
+        (set, problems)
+    }
+
+    fn add(&mut self, name: &str, file: &Path, src: &str, problems: &mut Vec<ProfileProblem>) {
+        match toml::from_str::<Profile>(src) {
+            Ok(p) => {
+                let found = p.check();
+                if found.is_empty() {
+                    self.profiles.insert(name.to_owned(), p);
+                }
+                problems.extend(found.into_iter().map(|message| ProfileProblem {
+                    file: file.to_owned(),
+                    line: None,
+                    message,
+                }));
+            }
+            Err(e) => problems.push(ProfileProblem {
+                file: file.to_owned(),
+                line: e.span().map(|s| line_of(src, s.start)),
+                message: e.message().to_owned(),
+            }),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Profile> {
+        self.profiles.get(name)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.profiles.keys().map(String::as_str)
+    }
+
+    /// The SNMP profile whose `sys_object_id` prefix is the longest match.
+    pub fn match_sys_object_id(&self, oid: &[u32]) -> Option<(&str, &Profile)> {
+        self.profiles
+            .iter()
+            .filter_map(|(name, p)| match p {
+                Profile::Snmp(s) => s
+                    .sys_object_id
+                    .iter()
+                    .filter_map(|o| parse_oid(o))
+                    .filter(|prefix| oid.starts_with(prefix))
+                    .map(|prefix| prefix.len())
+                    .max()
+                    .map(|len| (len, name.as_str(), p)),
+                Profile::Modbus(_) => None,
+            })
+            .max_by_key(|(len, _, _)| *len)
+            .map(|(_, name, p)| (name, p))
+    }
+}
+
+/// 1-based line number of a byte offset.
+pub fn line_of(src: &str, offset: usize) -> usize {
+    src.as_bytes()[..offset.min(src.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_profiles_all_load() {
+        let (set, problems) = ProfileSet::load(&[]);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert!(set.get("rfc1628-ups").is_some());
+        assert!(set.get("eastron-sdm630").is_some());
+    }
+
+    #[test]
+    fn bad_profile_is_reported_with_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("bad.toml"),
+            "protocol = \"snmp\"\ndescription = \"x\"\n[[metrics]]\nfield = \"active_power_w\"\noid = \"1.3.6\"\nscael = 10\n",
+        )
+        .unwrap();
+        let (_, problems) = ProfileSet::load(&[dir.path().to_owned()]);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].line, Some(6));
+        assert!(
+            problems[0].message.contains("scael"),
+            "{}",
+            problems[0].message
+        );
+    }
+
+    #[test]
+    fn sys_object_id_longest_prefix_wins() {
+        let (set, _) = ProfileSet::load(&[]);
+        let (name, _) = set
+            .match_sys_object_id(&parse_oid("1.3.6.1.4.1.318.1.3.4.6").unwrap())
+            .unwrap();
+        assert_eq!(name, "apc-rpdu2");
+    }
+}

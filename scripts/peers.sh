@@ -1,0 +1,349 @@
+# shellcheck shell=bash
+# Test peers for Kilowatch: install, start, probe and stop them.
+#
+# Sourced by scripts/test; not meant to be run on its own. Every peer is a real
+# third-party implementation on 127.0.0.1, on a free port picked at start-up:
+#   snmpd    net-snmp's agent (Debian package), with a config file of our own
+#   snmpsim  snmpsim (PyPI) serving every recorded device in shared/fixtures/snmp
+#   modbus   shared/fixtures/modbus/serve.py (pymodbus, PyPI) serving every map
+#            in that folder on one port, one unit id per device
+#
+# The caller sets ROOT (repo root), SHARED (absolute shared/ path) and
+# PEERS_TMP (a mktemp -d directory for configs, data and logs), and arranges
+# for peers_stop_all to run on exit.
+
+# Pinned Python packages. snmpsim 1.2.2 does not declare pysmi although it
+# imports it, so pysmi is listed explicitly (shared/fixtures/snmp/README.md).
+PEERS_PIP_REQUIREMENTS=(
+  "snmpsim==1.2.2"
+  "pysmi==2.0.0"
+  "pysnmp==7.1.30"
+  "pyasn1==0.6.5"
+  "pymodbus==3.16.1"
+)
+PEERS_DEBS=(snmpd snmp)
+
+SNMPD_COMMUNITY=kilowatch-test
+SNMPD_V3_USER=kwv3user
+SNMPD_V3_AUTH_PASS=kwv3authpass
+SNMPD_V3_PRIV_PASS=kwv3privpass
+
+OID_SYS_DESCR=1.3.6.1.2.1.1.1.0
+OID_SYS_UPTIME=1.3.6.1.2.1.1.3.0
+OID_SYS_CONTACT=1.3.6.1.2.1.1.4.0
+OID_SYS_LOCATION=1.3.6.1.2.1.1.6.0
+OID_HR_PROCESSOR_LOAD=1.3.6.1.2.1.25.3.3.1.2
+
+# How long a peer may take to answer, counted from its start. snmpsim's first
+# start builds its .dbm indexes (several seconds, more while cargo compiles).
+PEERS_START_TIMEOUT=${PEERS_START_TIMEOUT:-60}
+# net-snmp computes hrProcessorLoad over a one-minute window of 5-second CPU
+# samples and serves no row until that window is full: about 55 s after start,
+# whatever we configure. So that one probe gets longer.
+PEERS_HRLOAD_TIMEOUT=${PEERS_HRLOAD_TIMEOUT:-100}
+
+declare -a PEER_NAMES=()     # in start order
+declare -A PEER_PID=()       # name -> pid
+declare -A PEER_STARTED=()   # name -> $SECONDS at start
+declare -A PEER_LOG=()       # name -> log file
+declare -A PEER_LOG_SHOWN=() # name -> 1 once its tail was printed
+
+peers_say() { printf 'peers: %s\n' "$*" >&2; }
+
+peers_die() {
+  peers_say "ERROR: $*"
+  exit 1
+}
+
+# ---------------------------------------------------------------- installation
+
+# Debian packages: apt-get only when something is missing, so a warm run costs
+# one dpkg-query.
+peers_install_debs() {
+  local need=() p
+  for p in "${PEERS_DEBS[@]}"; do
+    [[ $(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null) == installed ]] || need+=("$p")
+  done
+  # A bare Debian python3 cannot make a venv without python3-venv (ensurepip).
+  if ! command -v python3 >/dev/null; then
+    need+=(python3 python3-venv)
+  elif ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+    need+=(python3-venv)
+  fi
+  ((${#need[@]})) || return 0
+  peers_say "installing Debian packages: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >&2
+  apt-get install -y -q --no-install-recommends "${need[@]}" >&2
+}
+
+# The venv lives in target/ so that `cargo clean` resets it too. A stamp file
+# holds the requirement list and interpreter version it was built with: when
+# both match, pip is not run at all.
+peers_install_venv() {
+  local venv=$1 stamp want lock_fd
+  stamp=$venv/.kilowatch-requirements
+  want=$(printf '%s\n' "python $(python3 -c 'import sys; print(sys.version.split()[0])')" \
+    "${PEERS_PIP_REQUIREMENTS[@]}")
+  mkdir -p "$(dirname "$venv")"
+  # Two runs at once (two shells, CI and a developer) must not both build it.
+  exec {lock_fd}>"$venv.lock"
+  flock "$lock_fd"
+  if ! [[ -x $venv/bin/python && -f $stamp && $(<"$stamp") == "$want" ]] ||
+    ! "$venv/bin/python" -c '' 2>/dev/null; then
+    peers_say "building Python venv $venv (${PEERS_PIP_REQUIREMENTS[*]})"
+    rm -f "$stamp"
+    python3 -m venv --clear "$venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check \
+      "${PEERS_PIP_REQUIREMENTS[@]}" >&2
+    # Written last: an interrupted install is redone on the next run.
+    printf '%s\n' "$want" >"$stamp"
+  fi
+  exec {lock_fd}>&- # closing the file releases the lock
+}
+
+# ------------------------------------------------------------------- processes
+
+# Free loopback ports, one per argument (udp|tcp). All sockets are held open
+# until every port is chosen, so the ports are distinct. Another process could
+# still take one before the peer binds it; the peer then exits and the probe
+# reports it with the peer's log.
+peers_free_ports() {
+  python3 - "$@" <<'PY'
+import socket, sys
+held = []
+for kind in sys.argv[1:]:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if kind == "udp" else socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    held.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in held))
+PY
+}
+
+# peers_spawn NAME CMD...: start CMD in the background, logging to PEERS_TMP/NAME.log.
+peers_spawn() {
+  local name=$1 log=$PEERS_TMP/$1.log
+  shift
+  "$@" </dev/null >"$log" 2>&1 &
+  PEER_PID[$name]=$!
+  PEER_STARTED[$name]=$SECONDS
+  PEER_LOG[$name]=$log
+  PEER_NAMES+=("$name")
+}
+
+# True while the process runs (a zombie, which has exited, counts as stopped).
+peers_alive() {
+  local pid=$1 state
+  [[ -r /proc/$pid/stat ]] || return 1
+  state=$(sed -E 's/^.*\) ([A-Za-z]).*$/\1/' "/proc/$pid/stat" 2>/dev/null) || return 1
+  [[ $state != Z && $state != X ]]
+}
+
+peers_show_log() {
+  local name=$1 lines=${2:-40}
+  PEER_LOG_SHOWN[$name]=1
+  printf '%s\n' "---- last $lines lines of ${PEER_LOG[$name]} ----" >&2
+  tail -n "$lines" "${PEER_LOG[$name]}" >&2 || true
+  printf '%s\n' "---- end of $name log ----" >&2
+}
+
+# peers_wait NAME TIMEOUT WHAT CMD...: run CMD until it succeeds. Fails, with the
+# peer's log, when the peer exits or TIMEOUT seconds after the peer started.
+# A peer that was started long ago (cargo compiled meanwhile) still gets a few
+# seconds of probing, so one lost UDP datagram cannot fail the run.
+peers_wait() {
+  local name=$1 timeout=$2 what=$3 deadline
+  shift 3
+  deadline=$((PEER_STARTED[$name] + timeout))
+  ((deadline >= SECONDS + 5)) || deadline=$((SECONDS + 5))
+  until "$@"; do
+    if ! peers_alive "${PEER_PID[$name]}"; then
+      peers_show_log "$name"
+      peers_die "$name exited before $what"
+    fi
+    if ((SECONDS >= deadline)); then
+      peers_show_log "$name"
+      peers_die "$name: no $what within ${timeout}s of its start"
+    fi
+    sleep 0.3
+  done
+  peers_say "$name: $what $((SECONDS - PEER_STARTED[$name]))s after start"
+}
+
+# Stop every peer by PID: SIGTERM, then SIGKILL after 10 s. Called from the
+# EXIT trap, so it must not fail.
+peers_stop_all() {
+  local i name pid tries
+  for ((i = ${#PEER_NAMES[@]} - 1; i >= 0; i--)); do
+    name=${PEER_NAMES[$i]}
+    pid=${PEER_PID[$name]}
+    if ! peers_alive "$pid"; then
+      peers_say "$name (pid $pid) had already exited"
+      [[ -n ${PEER_LOG_SHOWN[$name]:-} ]] || peers_show_log "$name" 20
+    else
+      kill -TERM "$pid" 2>/dev/null || true
+      for ((tries = 0; tries < 100; tries++)); do
+        peers_alive "$pid" || break
+        sleep 0.1
+      done
+      if peers_alive "$pid"; then
+        peers_say "$name (pid $pid) ignored SIGTERM; killing it"
+        kill -KILL "$pid" 2>/dev/null || true
+      fi
+    fi
+    wait "$pid" 2>/dev/null || true
+  done
+  PEER_NAMES=()
+}
+
+# --------------------------------------------------------------------- probes
+
+# Quiet numeric SNMP clients with one short try each: the wait loop retries.
+# The client's persistent dir is ours, not /var/lib/snmp.
+peers_snmp() {
+  local tool=$1
+  shift
+  SNMP_PERSISTENT_DIR=$PEERS_TMP/snmp-client "$tool" -m '' -On -t 1 -r 0 "$@" 2>/dev/null
+}
+
+# peers_snmp_get_ok HOST:PORT COMMUNITY OID: a v2c GET that returns a value.
+peers_snmp_get_ok() {
+  local out
+  out=$(peers_snmp snmpget -v2c -c "$2" "$1" "$3") || return 1
+  [[ -n $out && $out != *"No Such"* ]]
+}
+
+# peers_snmp_walk_count HOST:PORT COMMUNITY OID: how many rows a v2c walk returns.
+peers_snmp_walk_count() {
+  local oid=${3#.}
+  peers_snmp snmpwalk -v2c -c "$2" "$1" "$oid" | grep -c "^\.$oid\." || true
+}
+
+peers_hrload_served() {
+  (($(peers_snmp_walk_count "$1" "$2" "$OID_HR_PROCESSOR_LOAD") > 0))
+}
+
+peers_tcp_open() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# ----------------------------------------------------------------------- peers
+
+peers_start_snmpd() {
+  local port=$1 dir=$PEERS_TMP/snmpd
+  mkdir -p "$dir/persist"
+  cat >"$dir/snmpd.conf" <<EOF
+# Written by scripts/test for one test run; not the system's snmpd.conf.
+rocommunity $SNMPD_COMMUNITY 127.0.0.1
+# SNMPv3 user (USM, authPriv) for the v3 tests.
+createUser $SNMPD_V3_USER SHA "$SNMPD_V3_AUTH_PASS" AES "$SNMPD_V3_PRIV_PASS"
+rouser $SNMPD_V3_USER priv
+sysLocation Kilowatch test lab, rack T1
+sysContact kilowatch-tests@example.invalid
+# Without this, every request logs a "Connection from UDP" line.
+dontLogTCPWrappersConnects yes
+EOF
+  # -f foreground (so our PID is the agent), -Lo log to stdout (our log file),
+  # -C read no config but ours. SNMP_PERSISTENT_DIR keeps the engine ID and
+  # USM keys in the temp dir instead of /var/lib/snmp. As root, snmpd stays
+  # root (no agentuser): it only listens on loopback. MIBS= : Debian ships no
+  # MIB files, and without it the log starts with 500 "Cannot find module" lines.
+  peers_spawn snmpd env SNMP_PERSISTENT_DIR="$dir/persist" MIBS= \
+    snmpd -f -Lo -C -c "$dir/snmpd.conf" -p "$dir/snmpd.pid" "udp:127.0.0.1:$port"
+}
+
+peers_start_snmpsim() {
+  local venv=$1 port=$2 args=() d
+  # One --data-dir per fixture folder, so that community = folder name.
+  for d in "$SHARED"/fixtures/snmp/*/; do args+=("--data-dir=${d%/}"); done
+  ((${#args[@]})) || peers_die "no fixture folders in $SHARED/fixtures/snmp"
+  mkdir -p "$PEERS_TMP/snmpsim-cache"
+  # SNMPSIM_ALLOW_ROOT: as root snmpsim otherwise wants to drop privileges, and
+  # dropping to nobody breaks its index build (see the fixtures README).
+  # A fresh --cache-dir per run: runs never share .dbm indexes.
+  peers_spawn snmpsim env SNMPSIM_ALLOW_ROOT=true "$venv/bin/snmpsim-command-responder" \
+    --cache-dir="$PEERS_TMP/snmpsim-cache" "${args[@]}" \
+    --agent-udpv4-endpoint="127.0.0.1:$port"
+}
+
+peers_start_modbus() {
+  local venv=$1 port=$2 maps=("$SHARED"/fixtures/modbus/*.toml)
+  [[ -e ${maps[0]} ]] || peers_die "no modbus maps in $SHARED/fixtures/modbus"
+  # All maps on one port, each device on its own unit id (as behind a gateway).
+  peers_spawn modbus "$venv/bin/python" "$SHARED/fixtures/modbus/serve.py" \
+    --host 127.0.0.1 --port "$port" "${maps[@]}"
+}
+
+# The communities snmpsim serves: one per fixture folder.
+peers_snmpsim_communities() {
+  local d
+  for d in "$SHARED"/fixtures/snmp/*/; do d=${d%/}; printf '%s\n' "${d##*/}"; done
+}
+
+# Wait until every peer answers. snmpd's hrProcessorLoad comes last: it is the
+# slowest (about 55 s after snmpd starts) and the others are ready by then.
+peers_wait_ready() {
+  local first
+  first=$(peers_snmpsim_communities | head -n 1)
+  peers_wait snmpd "$PEERS_START_TIMEOUT" "answer to sysUpTime" \
+    peers_snmp_get_ok "$KILOWATCH_TEST_SNMPD" "$SNMPD_COMMUNITY" "$OID_SYS_UPTIME"
+  peers_wait snmpsim "$PEERS_START_TIMEOUT" "answer to sysDescr (community $first)" \
+    peers_snmp_get_ok "$KILOWATCH_TEST_SNMPSIM" "$first" "$OID_SYS_DESCR"
+  peers_wait modbus "$PEERS_START_TIMEOUT" "TCP listener" \
+    peers_tcp_open "${KILOWATCH_TEST_MODBUS##*:}"
+  if ! peers_hrload_served "$KILOWATCH_TEST_SNMPD" "$SNMPD_COMMUNITY"; then
+    peers_say "waiting for snmpd's hrProcessorLoad (net-snmp serves it ~55 s after start)"
+    peers_wait snmpd "$PEERS_HRLOAD_TIMEOUT" "hrProcessorLoad row" \
+      peers_hrload_served "$KILOWATCH_TEST_SNMPD" "$SNMPD_COMMUNITY"
+  fi
+}
+
+# ---------------------------------------------------------------------- checks
+
+# One real read from each peer, with a clear message when it is wrong. Cheap
+# (about a second), so scripts/test runs it before the tests too: a broken peer
+# then fails here, not as a puzzling test failure.
+peers_check() {
+  local venv=$1 out rows c n=0
+  local snmpd=$KILOWATCH_TEST_SNMPD sim=$KILOWATCH_TEST_SNMPSIM
+
+  out=$(peers_snmp snmpget -v2c -c "$SNMPD_COMMUNITY" "$snmpd" \
+    "$OID_SYS_UPTIME" "$OID_SYS_LOCATION" "$OID_SYS_CONTACT") ||
+    peers_die "snmpd: v2c GET of sysUpTime.0, sysLocation.0, sysContact.0 failed"
+  [[ $out == *Timeticks* && $out == *"rack T1"* && $out == *example.invalid* ]] ||
+    peers_die "snmpd: unexpected v2c answer: $out"
+  rows=$(peers_snmp_walk_count "$snmpd" "$SNMPD_COMMUNITY" "$OID_HR_PROCESSOR_LOAD")
+  ((rows > 0)) || peers_die "snmpd: walk of hrProcessorLoad returned no row"
+  out=$(peers_snmp snmpget -v3 -l authPriv -u "$SNMPD_V3_USER" -a SHA -A "$SNMPD_V3_AUTH_PASS" \
+    -x AES -X "$SNMPD_V3_PRIV_PASS" "$snmpd" "$OID_SYS_UPTIME") ||
+    peers_die "snmpd: v3 authPriv GET of sysUpTime.0 as $SNMPD_V3_USER failed"
+  [[ $out == *Timeticks* ]] || peers_die "snmpd: unexpected v3 answer: $out"
+  peers_say "ok snmpd    $snmpd: sysUpTime, sysLocation, sysContact, $rows hrProcessorLoad rows, v3 authPriv"
+
+  while read -r c; do
+    peers_snmp_get_ok "$sim" "$c" "$OID_SYS_DESCR" ||
+      peers_die "snmpsim: community $c gave no sysDescr.0 (fixture not loaded?)"
+    n=$((n + 1))
+  done < <(peers_snmpsim_communities)
+  peers_say "ok snmpsim  $sim: sysDescr.0 from all $n fixture communities"
+
+  # Eastron SDM630 (unit 1), input register 0-1: L1 voltage, float32 MSW first.
+  out=$("$venv/bin/python" - "${KILOWATCH_TEST_MODBUS##*:}" 2>&1 <<'PY'
+import struct, sys
+from pymodbus.client import ModbusTcpClient
+c = ModbusTcpClient("127.0.0.1", port=int(sys.argv[1]), timeout=3, retries=0)
+if not c.connect():
+    sys.exit("cannot connect")
+rr = c.read_input_registers(0, count=2, device_id=1)
+c.close()
+if rr.isError():
+    sys.exit(f"read failed: {rr}")
+words = list(rr.registers)
+value = struct.unpack(">f", struct.pack(">HH", *words))[0]
+print(f"{value} {words[0]:#06x},{words[1]:#06x}")
+sys.exit(0 if value == 230.5 else f"unit 1 input register 0 = {value}, expected 230.5")
+PY
+  ) || peers_die "modbus: $out"
+  out=${out##*$'\n'} # the last line; pymodbus may log above it
+  peers_say "ok modbus   $KILOWATCH_TEST_MODBUS: unit 1 input register 0 = ${out%% *} V (${out#* })"
+}

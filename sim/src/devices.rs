@@ -1,0 +1,562 @@
+//! The simulated site's devices: which protocol and profile each speaks, the values it serves
+//! from the physics model, and the inventory a collector needs to read them.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kilowatch_core::clock::Clock;
+use serde::Deserialize;
+use tokio::net::{TcpListener, UdpSocket};
+use tokio_util::sync::CancellationToken;
+
+use crate::modbus_server::{self, Registers};
+use crate::physics::{Energies, Model, State};
+use crate::snmp_agent::{self, Mib, Value};
+
+/// `kilowatch sim --config FILE`: the shape of the simulated site and where it listens.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SimConfig {
+    pub site: String,
+    pub room: String,
+    pub racks: usize,
+    pub servers_per_rack: usize,
+    /// Simulated seconds per real second.
+    pub speed: f64,
+    /// First port; devices take consecutive ports. 0 lets the OS choose each (tests).
+    pub port_base: u16,
+    /// The community the SNMP agents accept.
+    pub community: String,
+    /// Devices that answer only after `slow_delay` (to show one slow device delays no other).
+    pub slow_devices: Vec<String>,
+    #[serde(with = "humantime_serde_opt")]
+    pub slow_delay: Duration,
+}
+
+mod humantime_serde_opt {
+    use serde::Deserialize;
+    use std::time::Duration;
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let s = String::deserialize(d)?;
+        humantime::parse_duration(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+impl Default for SimConfig {
+    fn default() -> SimConfig {
+        SimConfig {
+            site: "sim".into(),
+            room: "hall-1".into(),
+            racks: 2,
+            servers_per_rack: 5,
+            speed: 1.0,
+            port_base: 0,
+            community: "kilowatch-sim".into(),
+            slow_devices: Vec::new(),
+            slow_delay: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    FacilityMeter,
+    LightingMeter,
+    Crac,
+    Ups,
+    Pdu(usize),
+    Server(usize, usize),
+    Environment,
+}
+
+/// One running simulated device.
+#[derive(Debug, Clone)]
+pub struct SimDevice {
+    pub id: String,
+    pub profile: &'static str,
+    /// URL without credentials: `snmp://127.0.0.1:PORT` or `modbus://127.0.0.1:PORT/UNIT`.
+    pub address: String,
+    pub rack: Option<String>,
+    /// `role` and `category` lines for the inventory.
+    pub role: Option<(&'static str, Option<u8>)>,
+}
+
+/// Cumulative energy registers, advanced lazily to the time of each request.
+#[derive(Debug)]
+struct Counters {
+    at: i64,
+    facility_kwh: f64,
+    lighting_kwh: f64,
+    cooling_kwh: f64,
+    rack_kwh: Vec<f64>,
+}
+
+struct Shared {
+    model: Model,
+    clock: Clock,
+    started: i64,
+    counters: Mutex<Counters>,
+}
+
+impl Shared {
+    /// The state now, and the counters advanced to now.
+    fn now(&self) -> (i64, State, Counters) {
+        let now = self.clock.now_ms();
+        let mut c = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+        if now > c.at {
+            let e = self.model.energy(c.at, now);
+            c.facility_kwh += e.facility_kwh;
+            c.lighting_kwh += e.lighting_kwh;
+            c.cooling_kwh += e.cooling_kwh;
+            // Split rack energy by the racks' shares at the interval's midpoint.
+            let mid = self.model.state((c.at + now) / 2);
+            let total: f64 = mid.rack_w.iter().sum();
+            for (k, w) in c.rack_kwh.iter_mut().zip(&mid.rack_w) {
+                *k += if total > 0.0 {
+                    e.racks_kwh * w / total
+                } else {
+                    0.0
+                };
+            }
+            c.at = now;
+        }
+        let snapshot = Counters {
+            at: c.at,
+            facility_kwh: c.facility_kwh,
+            lighting_kwh: c.lighting_kwh,
+            cooling_kwh: c.cooling_kwh,
+            rack_kwh: c.rack_kwh.clone(),
+        };
+        drop(c);
+        (now, self.model.state(now), snapshot)
+    }
+}
+
+/// The simulated site, serving until dropped or shut down.
+pub struct RunningSim {
+    pub config: SimConfig,
+    pub devices: Vec<SimDevice>,
+    shared: Arc<Shared>,
+    cancel: CancellationToken,
+}
+
+impl std::fmt::Debug for RunningSim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningSim")
+            .field("devices", &self.devices)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for RunningSim {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+impl RunningSim {
+    /// Binds every device on 127.0.0.1 and starts serving.
+    pub async fn start(config: SimConfig, clock: Clock) -> std::io::Result<RunningSim> {
+        let model = Model::new(config.racks, config.servers_per_rack);
+        let started = clock.now_ms();
+        let shared = Arc::new(Shared {
+            counters: Mutex::new(Counters {
+                at: started,
+                // Meters are not new: counters start where a few years of service left them.
+                facility_kwh: 48_210.0,
+                lighting_kwh: 9_032.0,
+                cooling_kwh: 15_774.0,
+                rack_kwh: (0..config.racks)
+                    .map(|r| 5_000.0 + 731.0 * r as f64)
+                    .collect(),
+            }),
+            model,
+            clock,
+            started,
+        });
+        let cancel = CancellationToken::new();
+        let mut kinds = vec![
+            Kind::FacilityMeter,
+            Kind::LightingMeter,
+            Kind::Crac,
+            Kind::Ups,
+        ];
+        for r in 0..config.racks {
+            kinds.push(Kind::Pdu(r));
+            for s in 0..config.servers_per_rack {
+                kinds.push(Kind::Server(r, s));
+            }
+        }
+        kinds.push(Kind::Environment);
+
+        let mut devices = Vec::with_capacity(kinds.len());
+        for (i, kind) in kinds.into_iter().enumerate() {
+            let id = device_id(kind);
+            let port = if config.port_base == 0 {
+                0
+            } else {
+                config.port_base.saturating_add(i as u16)
+            };
+            let bind = SocketAddr::from(([127, 0, 0, 1], port));
+            let delay = if config.slow_devices.contains(&id) {
+                config.slow_delay
+            } else {
+                Duration::ZERO
+            };
+            let rack = match kind {
+                Kind::Pdu(r) | Kind::Server(r, _) => Some(rack_id(r)),
+                _ => None,
+            };
+            let (address, profile, role) = match kind {
+                Kind::FacilityMeter | Kind::LightingMeter | Kind::Crac => {
+                    let listener = TcpListener::bind(bind).await?;
+                    let addr = listener.local_addr()?;
+                    let sh = shared.clone();
+                    let image = move || modbus_image(kind, &sh);
+                    tokio::spawn(modbus_server::serve(
+                        listener,
+                        1,
+                        image,
+                        delay,
+                        cancel.clone(),
+                    ));
+                    let (profile, role) = match kind {
+                        Kind::FacilityMeter => ("eastron-sdm630", ("facility", None)),
+                        Kind::LightingMeter => ("eastron-sdm630", ("lighting", None)),
+                        _ => ("kilowatch-sim-crac", ("cooling", None)),
+                    };
+                    (format!("modbus://{addr}/1"), profile, Some(role))
+                }
+                _ => {
+                    let socket = UdpSocket::bind(bind).await?;
+                    let addr = socket.local_addr()?;
+                    let sh = shared.clone();
+                    let mib = move || snmp_mib(kind, &sh);
+                    tokio::spawn(snmp_agent::serve(
+                        socket,
+                        config.community.clone().into_bytes(),
+                        mib,
+                        delay,
+                        cancel.clone(),
+                    ));
+                    let (profile, role) = match kind {
+                        Kind::Ups => ("rfc1628-ups", Some(("it", Some(1)))),
+                        Kind::Pdu(_) => ("apc-rpdu2", Some(("it", Some(3)))),
+                        Kind::Server(..) => ("server-hostres-idrac", None),
+                        _ => ("akcp-sensorprobe", None),
+                    };
+                    (format!("snmp://{addr}"), profile, role)
+                }
+            };
+            devices.push(SimDevice {
+                id,
+                profile,
+                address,
+                rack,
+                role,
+            });
+        }
+        Ok(RunningSim {
+            config,
+            devices,
+            shared,
+            cancel,
+        })
+    }
+
+    /// The model's own energy per metering point over `[from, to)`.
+    pub fn truth(&self, from: i64, to: i64) -> Energies {
+        self.shared.model.energy(from, to)
+    }
+
+    pub fn clock(&self) -> Clock {
+        self.shared.clock
+    }
+
+    pub fn shutdown(&self) {
+        self.cancel.cancel();
+    }
+
+    /// An inventory for the collector. `community_ref` is how the config names the secret
+    /// (`env:NAME` or `file:PATH`); the value itself is never written.
+    pub fn inventory_toml(
+        &self,
+        community_ref: &str,
+        store_path: &str,
+        interval: &str,
+        timeout: &str,
+    ) -> String {
+        use std::fmt::Write;
+        let c = &self.config;
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "# Inventory of the simulated site, written by kilowatch (sim speed {}x).",
+            c.speed
+        );
+        let _ = writeln!(
+            s,
+            "[collector]\ninterval = {interval:?}\ntimeout = {timeout:?}\n"
+        );
+        let _ = writeln!(s, "[store]\npath = {store_path:?}\n");
+        let _ = writeln!(
+            s,
+            "[auths.sim]\nversion = \"v2c\"\ncommunity = {community_ref:?}\n"
+        );
+        let _ = writeln!(
+            s,
+            "[[sites]]\nid = {:?}\nname = \"Simulated data centre\"\n",
+            c.site
+        );
+        let _ = writeln!(s, "[[sites.rooms]]\nid = {:?}\n", c.room);
+        for r in 0..c.racks {
+            let _ = writeln!(
+                s,
+                "[[sites.rooms.racks]]\nid = {:?}\npower_budget_w = 4000.0\n",
+                rack_id(r)
+            );
+        }
+        for d in &self.devices {
+            let _ = writeln!(
+                s,
+                "[[devices]]\nid = {:?}\nsite = {:?}\nroom = {:?}",
+                d.id, c.site, c.room
+            );
+            if let Some(rack) = &d.rack {
+                let _ = writeln!(s, "rack = {rack:?}");
+            }
+            let _ = writeln!(s, "profile = {:?}\naddress = {:?}", d.profile, d.address);
+            if d.address.starts_with("snmp") {
+                let _ = writeln!(s, "auth = \"sim\"");
+            }
+            if let Some((role, cat)) = d.role {
+                let _ = writeln!(s, "role = {role:?}");
+                if let Some(cat) = cat {
+                    let _ = writeln!(s, "category = {cat}");
+                }
+            }
+            s.push('\n');
+        }
+        s
+    }
+}
+
+fn rack_id(r: usize) -> String {
+    format!("r{:02}", r + 1)
+}
+
+fn device_id(kind: Kind) -> String {
+    match kind {
+        Kind::FacilityMeter => "meter-main".into(),
+        Kind::LightingMeter => "meter-lighting".into(),
+        Kind::Crac => "crac-1".into(),
+        Kind::Ups => "ups-1".into(),
+        Kind::Pdu(r) => format!("pdu-{}", rack_id(r)),
+        Kind::Server(r, s) => format!("srv-{}-{:02}", rack_id(r), s + 1),
+        Kind::Environment => "env-1".into(),
+    }
+}
+
+const VOLTS: f64 = 230.0;
+const PF: f64 = 0.97;
+
+fn modbus_image(kind: Kind, sh: &Shared) -> Registers {
+    let (_, st, c) = sh.now();
+    let mut r = Registers::default();
+    match kind {
+        Kind::FacilityMeter | Kind::LightingMeter => {
+            let (w, kwh) = if kind == Kind::FacilityMeter {
+                (st.facility_w, c.facility_kwh)
+            } else {
+                (st.lighting_w, c.lighting_kwh)
+            };
+            // Eastron SDM630 input registers (float32, high word first).
+            let t = &mut r.input;
+            for (i, v) in [VOLTS, VOLTS + 0.8, VOLTS - 0.6].iter().enumerate() {
+                Registers::put_f32(t, 2 * i as u16, *v as f32);
+                Registers::put_f32(t, 6 + 2 * i as u16, (w / 3.0 / v / PF) as f32);
+                Registers::put_f32(t, 12 + 2 * i as u16, (w / 3.0) as f32);
+            }
+            Registers::put_f32(t, 52, w as f32);
+            Registers::put_f32(t, 56, (w / PF) as f32);
+            Registers::put_f32(t, 62, PF as f32);
+            Registers::put_f32(t, 70, 50.0);
+            Registers::put_f32(t, 342, kwh as f32);
+        }
+        Kind::Crac => {
+            let t = &mut r.holding;
+            t.insert(0, (st.supply_c * 10.0).round() as i16 as u16);
+            t.insert(1, (st.return_c * 10.0).round() as i16 as u16);
+            t.insert(2, (st.fan_pct * 10.0).round() as u16);
+            Registers::put_u32(t, 3, st.cooling_w.round() as u32);
+            Registers::put_u32(t, 5, st.heat_w.round() as u32);
+            Registers::put_u32(t, 7, (c.cooling_kwh * 100.0).round() as u32);
+        }
+        _ => {}
+    }
+    r
+}
+
+fn oid(s: &str) -> Vec<u32> {
+    s.split('.').filter_map(|p| p.parse().ok()).collect()
+}
+
+fn with(mut base: Vec<u32>, tail: &[u32]) -> Vec<u32> {
+    base.extend_from_slice(tail);
+    base
+}
+
+fn snmp_mib(kind: Kind, sh: &Shared) -> Mib {
+    let (now, st, c) = sh.now();
+    let mut m: Mib = BTreeMap::new();
+    let uptime = ((now - sh.started).max(0) / 10) as u32;
+    let (descr, object_id, name) = match kind {
+        Kind::Ups => (
+            "Kilowatch simulated UPS (RFC 1628 UPS-MIB)",
+            "1.3.6.1.2.1.33",
+            device_id(kind),
+        ),
+        Kind::Pdu(_) => (
+            "APC Web/SNMP Management Card (MN:AP8853 simulated by Kilowatch)",
+            "1.3.6.1.4.1.318.1.3.4.6",
+            device_id(kind),
+        ),
+        Kind::Server(..) => (
+            "Kilowatch simulated server (iDRAC + HOST-RESOURCES-MIB)",
+            "1.3.6.1.4.1.674.10892.5",
+            device_id(kind),
+        ),
+        _ => (
+            "sensorProbe8 simulated by Kilowatch",
+            "1.3.6.1.4.1.3854.1",
+            device_id(kind),
+        ),
+    };
+    m.insert(
+        oid("1.3.6.1.2.1.1.1.0"),
+        Value::OctetString(descr.as_bytes().to_vec()),
+    );
+    m.insert(oid("1.3.6.1.2.1.1.2.0"), Value::ObjectId(oid(object_id)));
+    m.insert(oid("1.3.6.1.2.1.1.3.0"), Value::TimeTicks(uptime));
+    m.insert(
+        oid("1.3.6.1.2.1.1.5.0"),
+        Value::OctetString(name.into_bytes()),
+    );
+    match kind {
+        Kind::Ups => {
+            let ups = oid("1.3.6.1.2.1.33.1");
+            let rated = sh.model.ups_rated_w;
+            let out = st.ups_out_w;
+            m.insert(with(ups.clone(), &[2, 1, 0]), Value::Integer(2)); // batteryNormal
+            let runtime_min = (30.0 * (rated / out.max(1.0)).powf(1.1)).min(600.0);
+            m.insert(
+                with(ups.clone(), &[2, 3, 0]),
+                Value::Integer(runtime_min.round() as i32),
+            );
+            m.insert(with(ups.clone(), &[2, 4, 0]), Value::Integer(100));
+            m.insert(with(ups.clone(), &[3, 2, 0]), Value::Integer(1)); // upsInputNumLines
+            m.insert(with(ups.clone(), &[3, 3, 1, 2, 1]), Value::Integer(500));
+            m.insert(with(ups.clone(), &[3, 3, 1, 3, 1]), Value::Integer(231));
+            m.insert(
+                with(ups.clone(), &[3, 3, 1, 5, 1]),
+                Value::Integer(st.ups_in_w.round() as i32),
+            );
+            m.insert(with(ups.clone(), &[4, 1, 0]), Value::Integer(3)); // upsOutputSource normal
+            m.insert(with(ups.clone(), &[4, 2, 0]), Value::Integer(500));
+            m.insert(with(ups.clone(), &[4, 3, 0]), Value::Integer(1));
+            m.insert(
+                with(ups.clone(), &[4, 4, 1, 2, 1]),
+                Value::Integer(VOLTS as i32),
+            );
+            m.insert(
+                with(ups.clone(), &[4, 4, 1, 3, 1]),
+                Value::Integer((out / VOLTS / PF * 10.0).round() as i32),
+            );
+            m.insert(
+                with(ups.clone(), &[4, 4, 1, 4, 1]),
+                Value::Integer(out.round() as i32),
+            );
+            m.insert(
+                with(ups, &[4, 4, 1, 5, 1]),
+                Value::Integer((out / rated * 100.0).round() as i32),
+            );
+        }
+        Kind::Pdu(r) => {
+            let w = st.rack_w.get(r).copied().unwrap_or(0.0);
+            let kwh = c.rack_kwh.get(r).copied().unwrap_or(0.0);
+            let amps = w / VOLTS / PF;
+            m.insert(
+                oid("1.3.6.1.4.1.318.1.1.26.4.3.1.5.1"),
+                Value::Integer((w / 10.0).round() as i32),
+            );
+            m.insert(
+                oid("1.3.6.1.4.1.318.1.1.26.4.3.1.9.1"),
+                Value::Integer((kwh * 10.0).round() as i32),
+            );
+            m.insert(
+                oid("1.3.6.1.4.1.318.1.1.26.6.3.1.6.1"),
+                Value::Integer(VOLTS as i32),
+            );
+            let load = oid("1.3.6.1.4.1.318.1.1.12.2.3.1.1.2");
+            m.insert(
+                with(load.clone(), &[1]),
+                Value::Gauge32((amps * 10.0).round() as u32),
+            );
+            m.insert(
+                with(load.clone(), &[2]),
+                Value::Gauge32((amps * 5.2).round() as u32),
+            );
+            m.insert(
+                with(load, &[3]),
+                Value::Gauge32((amps * 4.8).round() as u32),
+            );
+        }
+        Kind::Server(r, s) => {
+            let (cpu, w) = st
+                .servers
+                .get(r)
+                .and_then(|row| row.get(s))
+                .copied()
+                .unwrap_or((0.0, 0.0));
+            // Eight cores whose loads average to the server's CPU use.
+            let cores = [-3.0, 2.0, -1.0, 4.0, 0.0, -2.0, 1.0, -1.0];
+            for (i, d) in cores.iter().enumerate() {
+                let v = (cpu + d * (cpu / 50.0).min(1.0)).clamp(0.0, 100.0).round() as i32;
+                m.insert(
+                    oid(&format!("1.3.6.1.2.1.25.3.3.1.2.{}", 196_608 + i)),
+                    Value::Integer(v),
+                );
+            }
+            m.insert(
+                oid("1.3.6.1.4.1.674.10892.5.4.600.30.1.6.1.3"),
+                Value::Integer(w.round() as i32),
+            );
+            m.insert(
+                oid("1.3.6.1.4.1.674.10892.5.4.600.30.1.8.1.3"),
+                Value::OctetString(b"System Board Pwr Consumption".to_vec()),
+            );
+        }
+        Kind::Environment => {
+            for (i, t) in st.inlet_c.iter().enumerate() {
+                let idx = i as u32 + 1;
+                m.insert(
+                    oid(&format!("1.3.6.1.4.1.3854.1.2.2.1.16.1.1.{idx}")),
+                    Value::OctetString(format!("Inlet {}", rack_id(i)).into_bytes()),
+                );
+                m.insert(
+                    oid(&format!("1.3.6.1.4.1.3854.1.2.2.1.16.1.14.{idx}")),
+                    Value::Integer((t * 10.0).round() as i32),
+                );
+                m.insert(
+                    oid(&format!("1.3.6.1.4.1.3854.1.2.2.1.17.1.13.{idx}")),
+                    Value::Integer(450 + 10 * i as i32),
+                );
+            }
+        }
+        _ => {}
+    }
+    m
+}

@@ -1,0 +1,11 @@
+//! The simulated data centre: a physics model of one site behind real protocol servers on
+//! loopback — SNMP v2c agents (UPS-MIB UPS, APC rPDU2 rack PDUs, HOST-RESOURCES + iDRAC servers,
+//! an AKCP environment sensor) and Modbus TCP servers (Eastron SDM630 meters, a CRAC unit).
+//! The collector reads it with the same profiles it uses for real devices.
+
+pub mod devices;
+pub mod modbus_server;
+pub mod physics;
+pub mod snmp_agent;
+
+pub use devices::{RunningSim, SimConfig, SimDevice};

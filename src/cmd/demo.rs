@@ -1,0 +1,281 @@
+//! `kilowatch demo`: the simulated site, the collector and the embedded store in one process.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use kilowatch_analyzer::pue::{self, Pue};
+use kilowatch_core::clock::Clock;
+use kilowatch_core::config::Config;
+use kilowatch_core::model::{Category, Field, Role};
+use kilowatch_sim::{RunningSim, SimConfig};
+use kilowatch_store::{ReadStore, Selector, SqliteStore, TimeRange};
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Print one JSON line per collection cycle instead of the live view.
+    #[arg(long)]
+    headless: bool,
+    /// Stop after this long (e.g. "30s", "5m"); runs until Ctrl-C when omitted.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    duration: Option<Duration>,
+    /// Keep the store and the generated `demo.toml` here (default: a temporary directory).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Simulated seconds per real second.
+    #[arg(long, default_value_t = 1.0)]
+    speed: f64,
+    /// Poll interval, in real time.
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    interval: Duration,
+    /// Racks in the simulated hall.
+    #[arg(long, default_value_t = 2)]
+    racks: usize,
+    /// Servers per rack.
+    #[arg(long, default_value_t = 5)]
+    servers_per_rack: usize,
+}
+
+/// One line of `--headless` output.
+#[derive(Debug, Serialize)]
+pub struct Cycle {
+    pub ts: i64,
+    pub site: String,
+    pub facility_power_w: Option<f64>,
+    pub it_power_w: Option<f64>,
+    /// Energy-based PUE from the start of the run to now, at the most downstream category.
+    pub pue: Option<f64>,
+    pub pue_label: Option<String>,
+    pub facility_kwh: Option<f64>,
+    pub it_kwh: Option<f64>,
+    pub devices_up: usize,
+    pub devices_total: usize,
+}
+
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let temp;
+    let dir = match &args.data {
+        Some(d) => {
+            std::fs::create_dir_all(d)
+                .with_context(|| format!("create data directory '{}'", d.display()))?;
+            d.clone()
+        }
+        None => {
+            temp = tempfile::tempdir().context("create a temporary data directory")?;
+            temp.path().to_owned()
+        }
+    };
+    let speed = args.speed.max(0.001);
+    let clock = if (speed - 1.0).abs() < f64::EPSILON {
+        Clock::System
+    } else {
+        Clock::accelerated(speed)
+    };
+    let community = std::env::var("KILOWATCH_SIM_COMMUNITY")
+        .ok()
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| format!("kw-{:016x}", fastrand_u64()));
+    let sim_config = SimConfig {
+        racks: args.racks.max(1),
+        servers_per_rack: args.servers_per_rack.max(1),
+        speed,
+        community: community.clone(),
+        ..SimConfig::default()
+    };
+    let sim = RunningSim::start(sim_config, clock)
+        .await
+        .context("start the simulated site")?;
+
+    // The community goes in a file beside the config, readable only by us; the config names it.
+    let secret_path = dir.join("sim-community");
+    write_private(&secret_path, &community)?;
+    let interval = humantime::format_duration(args.interval).to_string();
+    let timeout =
+        humantime::format_duration(args.interval.mul_f64(0.8).min(Duration::from_secs(2)))
+            .to_string();
+    let inventory = sim.inventory_toml(
+        &format!("file:{}", secret_path.display()),
+        "kilowatch.db",
+        &interval,
+        &timeout,
+    );
+    let config_path = dir.join("demo.toml");
+    std::fs::write(&config_path, inventory)
+        .with_context(|| format!("write '{}'", config_path.display()))?;
+    let config = Config::load(&config_path).map_err(|problems| {
+        let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        anyhow::anyhow!("generated demo config is invalid:\n{}", lines.join("\n"))
+    })?;
+
+    let store = Arc::new(SqliteStore::open(&config.store.path)?);
+    let cancel = CancellationToken::new();
+    let pipeline = crate::pipeline::start(&config, store.clone(), clock, cancel.clone());
+    if !args.headless {
+        eprintln!(
+            "kilowatch demo: {} simulated devices, data in {}, config {}",
+            sim.devices.len(),
+            dir.display(),
+            config_path.display()
+        );
+        eprintln!(
+            "(the terminal UI arrives with its own issue; until then a live summary, Ctrl-C to stop)"
+        );
+    }
+
+    let started = clock.now_ms();
+    let site = config
+        .sites
+        .first()
+        .map(|s| s.id.clone())
+        .unwrap_or_default();
+    let total = config.devices.len();
+    let deadline = args.duration.map(|d| tokio::time::Instant::now() + d);
+    let mut ticker = tokio::time::interval(args.interval);
+    ticker.tick().await;
+    loop {
+        let stop = tokio::select! {
+            _ = ticker.tick() => false,
+            _ = tokio::signal::ctrl_c() => true,
+            _ = sleep_until(deadline) => true,
+        };
+        if stop {
+            break;
+        }
+        let now = clock.now_ms();
+        let s = store.clone();
+        let site_id = site.clone();
+        let cycle =
+            tokio::task::spawn_blocking(move || summarize(&*s, &site_id, started, now, total))
+                .await??;
+        // Until every device has answered once and energy can be integrated, there is no
+        // honest PUE to print.
+        if cycle.pue.is_none() || cycle.devices_up + down_count(&store)? < total {
+            continue;
+        }
+        let mut out = std::io::stdout().lock();
+        if args.headless {
+            serde_json::to_writer(&mut out, &cycle)?;
+            writeln!(out)?;
+        } else {
+            writeln!(
+                out,
+                "{}  facility {:>8.0} W  IT {:>8.0} W  {} = {:.3}  devices {}/{}",
+                cycle.ts,
+                cycle.facility_power_w.unwrap_or(f64::NAN),
+                cycle.it_power_w.unwrap_or(f64::NAN),
+                cycle.pue_label.as_deref().unwrap_or("PUE"),
+                cycle.pue.unwrap_or(f64::NAN),
+                cycle.devices_up,
+                cycle.devices_total
+            )?;
+        }
+        out.flush()?;
+    }
+    cancel.cancel();
+    let _ = pipeline.await;
+    sim.shutdown();
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn down_count(store: &SqliteStore) -> anyhow::Result<usize> {
+    Ok(store.device_status()?.iter().filter(|d| !d.2).count())
+}
+
+/// The site now: latest facility and IT power, PUE from `from` to `now`, device health.
+pub fn summarize(
+    store: &SqliteStore,
+    site: &str,
+    from: i64,
+    now: i64,
+    total: usize,
+) -> anyhow::Result<Cycle> {
+    let report = pue::site_pue(
+        store,
+        site,
+        TimeRange { from, to: now },
+        pue::Options::default(),
+    )?;
+    // The most downstream category measured is the most honest one (pue.md §3).
+    let best = [Category::Three, Category::Two, Category::One]
+        .into_iter()
+        .find(|c| report.it.contains_key(&c.number()));
+    let (pue, pue_label) = match best.and_then(|c| report.pue.get(&c.number())) {
+        Some(Pue::Value { pue, label, .. }) => (Some(*pue), Some(label.clone())),
+        _ => (None, None),
+    };
+    let facility_power_w = latest_sum(store, site, Role::Facility, now)?;
+    let it_power_w = match best {
+        Some(c) => latest_sum(store, site, Role::It(c), now)?,
+        None => None,
+    };
+    let status = store.device_status()?;
+    Ok(Cycle {
+        ts: now,
+        site: site.to_owned(),
+        facility_power_w,
+        it_power_w,
+        pue,
+        pue_label,
+        facility_kwh: report.facility.as_ref().map(|e| e.kwh),
+        it_kwh: best.and_then(|c| report.it.get(&c.number())).map(|e| e.kwh),
+        devices_up: status.iter().filter(|d| d.2).count(),
+        devices_total: total,
+    })
+}
+
+fn latest_sum(
+    store: &SqliteStore,
+    site: &str,
+    role: Role,
+    now: i64,
+) -> anyhow::Result<Option<f64>> {
+    let series = store.find(
+        &Selector::field(Field::ActivePowerW)
+            .tag("site", site)
+            .tag("role", role.tag()),
+    )?;
+    let mut sum = None;
+    for s in &series {
+        if let Some(p) = store.latest(s, now)? {
+            *sum.get_or_insert(0.0) += p.value;
+        }
+    }
+    Ok(sum)
+}
+
+fn write_private(path: &std::path::Path, value: &str) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("write '{}'", path.display()))?;
+    f.write_all(value.as_bytes())?;
+    Ok(())
+}
+
+fn fastrand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    h.finish()
+}

@@ -1,0 +1,207 @@
+//! `kilowatch probe URL`: read one device once with its profile and print what it reports.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use kilowatch_collector::Driver;
+use kilowatch_collector::decode::{Readings, RowSeries, decode};
+use kilowatch_collector::plan::{Plan, PlanKind};
+use kilowatch_core::address::{Address, Credential};
+use kilowatch_core::config::Device;
+use kilowatch_core::profile::ProfileSet;
+use kilowatch_core::secret::Secret;
+use serde::Serialize;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// `snmp://community@host:port` or `modbus://host:port/unit`.
+    url: String,
+    /// Use this profile instead of matching sysObjectID.
+    #[arg(long)]
+    profile: Option<String>,
+    /// Print a JSON array of {measurement, field, value, unit, tags}.
+    #[arg(long)]
+    json: bool,
+    /// Also print every raw value the profile reads.
+    #[arg(long)]
+    walk: bool,
+    /// Extra profile directories.
+    #[arg(long = "profiles")]
+    profile_dirs: Vec<PathBuf>,
+    /// Per-request timeout.
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    timeout: Duration,
+}
+
+#[derive(Debug, Serialize)]
+struct Row {
+    measurement: &'static str,
+    field: &'static str,
+    value: f64,
+    unit: &'static str,
+    tags: std::collections::BTreeMap<&'static str, String>,
+}
+
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let (address, credential) =
+        Address::parse(&args.url).map_err(|e| anyhow::anyhow!("bad URL: {e}"))?;
+    let (profiles, problems) = ProfileSet::load(&args.profile_dirs);
+    for p in problems {
+        eprintln!("{}: {}", p.file.display(), p.message);
+    }
+    let mut driver = match (&address, credential) {
+        (Address::Snmp { .. }, Credential::Community(c)) => {
+            Driver::snmp_v2c(&address, Secret::new(c), args.timeout)
+        }
+        (Address::Snmp { .. }, Credential::V3User(_)) => {
+            bail!("SNMPv3 probing is not supported yet")
+        }
+        (Address::Snmp { .. }, Credential::None) => {
+            bail!("give the community in the URL: snmp://COMMUNITY@host:port")
+        }
+        (Address::Modbus { .. }, _) => Driver::new(&address, None, args.timeout),
+    };
+    let name = match (&args.profile, &mut driver) {
+        (Some(p), _) => p.clone(),
+        (None, Driver::Snmp(d)) => {
+            let (oid, descr) = d.identify().await.context("read sysObjectID")?;
+            match profiles.match_sys_object_id(&oid) {
+                Some((name, _)) => name.to_owned(),
+                None => {
+                    let oid: Vec<String> = oid.iter().map(u32::to_string).collect();
+                    eprintln!("no profile matches this device");
+                    eprintln!("sysObjectID: {}", oid.join("."));
+                    eprintln!("sysDescr:    {descr}");
+                    eprintln!(
+                        "choose one with --profile; known: {}",
+                        profiles.names().collect::<Vec<_>>().join(", ")
+                    );
+                    return Ok(ExitCode::from(3));
+                }
+            }
+        }
+        (None, _) => bail!("Modbus devices cannot identify themselves: give --profile"),
+    };
+    let Some(profile) = profiles.get(&name) else {
+        bail!(
+            "unknown profile '{name}'; known: {}",
+            profiles.names().collect::<Vec<_>>().join(", ")
+        );
+    };
+    let device = Device {
+        id: "probe".into(),
+        site: String::new(),
+        room: None,
+        rack: None,
+        profile: name.clone(),
+        address: address.clone(),
+        auth: None,
+        role: None,
+        interval: None,
+        timeout: None,
+    };
+    let plan = Plan::compile(&device, profile);
+    let readings = driver
+        .read(&plan.kind)
+        .await
+        .with_context(|| format!("device {address}"))?;
+    if args.walk {
+        print_raw(&plan, &readings);
+    }
+    let mut samples = Vec::new();
+    let mut problems = Vec::new();
+    decode(
+        &plan,
+        &readings,
+        &mut RowSeries::default(),
+        &mut samples,
+        &mut problems,
+    );
+    let rows: Vec<Row> = samples
+        .iter()
+        .map(|s| Row {
+            measurement: s.field.measurement().name(),
+            field: s.field.name(),
+            value: s.value,
+            unit: unit(s.field.name()),
+            tags: s
+                .series
+                .tags()
+                .iter()
+                .filter(|(k, _)| *k != "device" && *k != "site")
+                .map(|(k, v)| (*k, v.clone()))
+                .collect(),
+        })
+        .collect();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        println!("profile {name}: {}", profile.description());
+        println!(
+            "{:<12} {:<20} {:>14} {:<5} tags",
+            "measurement", "field", "value", "unit"
+        );
+        for r in &rows {
+            let tags: Vec<String> = r.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            println!(
+                "{:<12} {:<20} {:>14.3} {:<5} {}",
+                r.measurement,
+                r.field,
+                r.value,
+                r.unit,
+                tags.join(",")
+            );
+        }
+    }
+    for p in &problems {
+        eprintln!("warning: {p}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The unit, from the field name's suffix (names carry their unit).
+fn unit(field: &str) -> &'static str {
+    const UNITS: &[(&str, &str)] = &[
+        ("_w", "W"),
+        ("_va", "VA"),
+        ("_kwh", "kWh"),
+        ("_v", "V"),
+        ("_a", "A"),
+        ("_hz", "Hz"),
+        ("_pct", "%"),
+        ("_s", "s"),
+        ("_c", "°C"),
+        ("_ms", "ms"),
+    ];
+    UNITS
+        .iter()
+        .find(|(suffix, _)| field.ends_with(suffix))
+        .map_or("", |(_, u)| u)
+}
+
+fn print_raw(plan: &Plan, readings: &Readings) {
+    match (&plan.kind, readings) {
+        (PlanKind::Snmp(p), Readings::Snmp { gets, walks }) => {
+            for (oid, v) in p.gets.iter().zip(gets) {
+                println!("{} = {v:?}", dotted(oid));
+            }
+            for (col, rows) in p.walks.iter().zip(walks) {
+                for (suffix, v) in rows {
+                    println!("{}.{} = {v:?}", dotted(col), dotted(suffix));
+                }
+            }
+        }
+        (PlanKind::Modbus(p), Readings::Modbus { blocks }) => {
+            for (b, words) in p.blocks.iter().zip(blocks) {
+                println!("{:?} {}+{}: {words:04x?}", b.table, b.start, b.count);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn dotted(oid: &[u32]) -> String {
+    oid.iter().map(u32::to_string).collect::<Vec<_>>().join(".")
+}

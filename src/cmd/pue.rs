@@ -1,0 +1,98 @@
+//! `kilowatch pue --config FILE --from T --to T`: PUE and energy per metering point from the
+//! embedded store.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use kilowatch_analyzer::pue::{self, Pue};
+use kilowatch_core::config::Config;
+use kilowatch_store::{SqliteStore, TimeRange};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The inventory file (TOML).
+    #[arg(long)]
+    config: PathBuf,
+    /// Window start: RFC 3339 time, or a duration before now ("24h").
+    #[arg(long, default_value = "24h")]
+    from: String,
+    /// Window end: RFC 3339 time, or "now".
+    #[arg(long, default_value = "now")]
+    to: String,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let config = match Config::load(&args.config) {
+        Ok(c) => c,
+        Err(problems) => {
+            for p in &problems {
+                eprintln!("{p}");
+            }
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let now = kilowatch_core::clock::Clock::System.now_ms();
+    let to = parse_time(&args.to, now).context("--to")?;
+    let from = parse_time(&args.from, to).context("--from")?;
+    let store = SqliteStore::open(&config.store.path)?;
+    let mut reports = Vec::new();
+    for site in &config.sites {
+        reports.push(pue::site_pue(
+            &store,
+            &site.id,
+            TimeRange { from, to },
+            pue::Options::default(),
+        )?);
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    for r in &reports {
+        println!("site {}", r.site);
+        match &r.facility {
+            Some(f) => println!(
+                "  E_DC  {:>12.3} kWh  coverage {:>5.1} %",
+                f.kwh,
+                f.coverage * 100.0
+            ),
+            None => println!("  E_DC  no facility meter data"),
+        }
+        for (cat, e) in &r.it {
+            println!(
+                "  E_IT{cat} {:>12.3} kWh  coverage {:>5.1} %",
+                e.kwh,
+                e.coverage * 100.0
+            );
+        }
+        for p in r.pue.values() {
+            match p {
+                Pue::Value {
+                    pue,
+                    dcie_pct,
+                    label,
+                } => println!("  {label}: {pue:.3} (DCiE {dcie_pct:.1} %)"),
+                Pue::DataError { reason } => println!("  data error: {reason}"),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_time(s: &str, relative_to: i64) -> anyhow::Result<i64> {
+    if s == "now" {
+        return Ok(relative_to);
+    }
+    if let Ok(d) = humantime::parse_duration(s) {
+        return Ok(relative_to - d.as_millis() as i64);
+    }
+    let t = humantime::parse_rfc3339_weak(s)
+        .with_context(|| format!("'{s}' is neither a time nor a duration"))?;
+    Ok(t.duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0))
+}

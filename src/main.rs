@@ -1,0 +1,73 @@
+//! `kilowatch`: command-line wiring only. Each subcommand lives in `cmd/`.
+
+mod cmd;
+mod pipeline;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Data-centre telemetry and energy efficiency: polls meters, UPSs, PDUs, cooling, sensors and
+/// servers over SNMP and Modbus, stores the readings and works out PUE.
+#[derive(Debug, Parser)]
+#[command(name = "kilowatch", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Simulated site, collector and embedded store in one process, with nothing installed.
+    Demo(cmd::demo::Args),
+    /// Serve a simulated data centre (SNMP agents and Modbus servers) on loopback.
+    Sim(cmd::sim::Args),
+    /// Poll the inventory into the embedded store until interrupted.
+    Collect(cmd::collect::Args),
+    /// Read one device once and print its metrics.
+    Probe(cmd::probe::Args),
+    /// Compute PUE and energy per metering point over a window from stored data.
+    Pue(cmd::pue::Args),
+    /// Validate a config file: exit 0, or exit 2 listing every problem with file, line and key.
+    CheckConfig {
+        /// The inventory file (TOML).
+        file: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let result = match cli.command {
+        Command::CheckConfig { file } => return cmd::check_config::run(&file),
+        Command::Demo(args) => runtime().and_then(|rt| rt.block_on(cmd::demo::run(args))),
+        Command::Sim(args) => runtime().and_then(|rt| rt.block_on(cmd::sim::run(args))),
+        Command::Collect(args) => runtime().and_then(|rt| rt.block_on(cmd::collect::run(args))),
+        Command::Probe(args) => runtime().and_then(|rt| rt.block_on(cmd::probe::run(args))),
+        Command::Pue(args) => cmd::pue::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// Logs go to stderr so stdout stays machine-readable (`--json`, `--headless`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KILOWATCH_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

@@ -1,0 +1,119 @@
+//! Kilowatch storage: the read interface every backend implements, and the embedded store.
+
+pub mod sqlite;
+
+use std::collections::BTreeMap;
+
+use kilowatch_core::model::{Field, Measurement, Timestamp};
+
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("embedded store '{path}': {source}")]
+    Sqlite {
+        path: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(
+        "embedded store '{path}' has schema version {found}, this build reads version {expected}; upgrade kilowatch"
+    )]
+    NewerSchema {
+        path: String,
+        found: i64,
+        expected: i64,
+    },
+}
+
+/// One stored series of one field, as any backend identifies it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SeriesRef {
+    /// `measurement,k=v,...` (see `Series::key`).
+    pub key: String,
+    pub field: Field,
+    pub tags: BTreeMap<String, String>,
+}
+
+impl SeriesRef {
+    pub fn tag(&self, k: &str) -> Option<&str> {
+        self.tags.get(k).map(String::as_str)
+    }
+}
+
+/// Which series to find: all conditions must hold.
+#[derive(Debug, Clone, Default)]
+pub struct Selector {
+    pub measurement: Option<Measurement>,
+    pub field: Option<Field>,
+    /// Tag equalities; a value of `None` requires the tag to be absent.
+    pub tags: Vec<(String, Option<String>)>,
+}
+
+impl Selector {
+    pub fn field(field: Field) -> Selector {
+        Selector {
+            measurement: Some(field.measurement()),
+            field: Some(field),
+            tags: Vec::new(),
+        }
+    }
+
+    pub fn tag(mut self, k: &str, v: &str) -> Selector {
+        self.tags.push((k.to_owned(), Some(v.to_owned())));
+        self
+    }
+
+    pub fn without(mut self, k: &str) -> Selector {
+        self.tags.push((k.to_owned(), None));
+        self
+    }
+
+    pub fn matches(&self, s: &SeriesRef) -> bool {
+        self.field.is_none_or(|f| f == s.field)
+            && self.tags.iter().all(|(k, v)| s.tags.get(k) == v.as_ref())
+    }
+}
+
+/// Half-open time range `[from, to)` in ms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeRange {
+    pub from: Timestamp,
+    pub to: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    pub ts: Timestamp,
+    pub value: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aggregate {
+    Mean,
+    Min,
+    Max,
+    Last,
+}
+
+/// Aggregation into fixed windows aligned to the epoch; each point is stamped with its
+/// window's start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub every_ms: i64,
+    pub aggregate: Aggregate,
+}
+
+/// What the analyzer, reports and TUI read through. The embedded store implements it, and so
+/// will the InfluxDB backend.
+pub trait ReadStore: Send + Sync {
+    fn find(&self, selector: &Selector) -> Result<Vec<SeriesRef>, StoreError>;
+    fn read(
+        &self,
+        series: &SeriesRef,
+        range: TimeRange,
+        window: Option<Window>,
+    ) -> Result<Vec<Point>, StoreError>;
+    /// The newest point at or before `at`.
+    fn latest(&self, series: &SeriesRef, at: Timestamp) -> Result<Option<Point>, StoreError>;
+}
