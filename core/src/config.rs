@@ -210,6 +210,8 @@ struct Checker<'a> {
     lines: HashMap<String, usize>,
     env_keys: HashMap<String, String>,
     problems: Vec<Problem>,
+    /// Sites whose own entry is broken: their rooms and racks are unknown, not missing.
+    broken_sites: HashSet<String>,
 }
 
 impl Checker<'_> {
@@ -409,6 +411,7 @@ impl Config {
             lines,
             env_keys: HashMap::new(),
             problems: Vec::new(),
+            broken_sites: HashSet::new(),
         };
         apply_env(&mut doc, env, &mut c.env_keys);
 
@@ -474,10 +477,11 @@ impl Config {
                 message: p.message,
             }));
 
+        let written_roles = roles_as_written(doc.get("devices"));
         let auths = check_auths(&mut c, doc.remove("auths"));
         let sites = check_sites(&mut c, doc.remove("sites"));
         let devices = check_devices(&mut c, doc.remove("devices"), &sites, &auths, &profiles);
-        check_pue_meters(&mut c, &sites, &devices);
+        check_pue_meters(&mut c, &sites, &written_roles);
 
         if c.problems.is_empty() {
             Ok(Config {
@@ -556,7 +560,17 @@ fn check_sites(c: &mut Checker<'_>, v: Option<toml::Value>) -> Vec<Site> {
     let mut seen = HashSet::new();
     for (i, value) in table_entries(c, "sites", v).into_iter().enumerate() {
         let key = format!("sites[{i}]");
+        let id = value.get("id").and_then(|v| v.as_str()).map(str::to_owned);
         let Some(raw) = c.section::<RawSite>(&key, value) else {
+            // Keep the id so its devices are not also reported as in an unknown site.
+            if let Some(id) = id {
+                c.broken_sites.insert(id.clone());
+                sites.push(Site {
+                    name: id.clone(),
+                    id,
+                    rooms: Vec::new(),
+                });
+            }
             continue;
         };
         if !seen.insert(raw.id.clone()) {
@@ -622,6 +636,7 @@ fn check_devices(
                 );
                 ok = false;
             }
+            Some(site) if c.broken_sites.contains(&site.id) => {}
             Some(site) => {
                 if let Some(room) = &raw.room {
                     match site.rooms.iter().find(|r| &r.id == room) {
@@ -770,22 +785,34 @@ fn check_devices(
     devices
 }
 
+/// (site, role) of every device as written, so a device with some other mistake does not
+/// also make its site look unmetered.
+fn roles_as_written(devices: Option<&toml::Value>) -> Vec<(String, String)> {
+    let Some(toml::Value::Array(items)) = devices else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|d| {
+            let site = d.get("site")?.as_str()?;
+            let role = d.get("role")?.as_str()?;
+            Some((site.to_owned(), role.to_owned()))
+        })
+        .collect()
+}
+
 /// PUE needs a boundary meter and an IT meter in every site (domain/pue.md §2).
-fn check_pue_meters(c: &mut Checker<'_>, sites: &[Site], devices: &[Device]) {
+fn check_pue_meters(c: &mut Checker<'_>, sites: &[Site], roles: &[(String, String)]) {
     for (i, site) in sites.iter().enumerate() {
-        let roles: Vec<Role> = devices
-            .iter()
-            .filter(|d| d.site == site.id)
-            .filter_map(|d| d.role)
-            .collect();
+        let has = |role: &str| roles.iter().any(|(s, r)| s == &site.id && r == role);
         let key = format!("sites[{i}]");
-        if !roles.contains(&Role::Facility) {
+        if !has("facility") {
             c.push(
                 &key,
                 format!("site '{}' has no device with role = \"facility\" (total facility input), so PUE cannot be computed", site.id),
             );
         }
-        if !roles.iter().any(|r| matches!(r, Role::It(_))) {
+        if !has("it") {
             c.push(
                 &key,
                 format!(

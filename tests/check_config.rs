@@ -1,0 +1,106 @@
+//! `kilowatch check-config` on broken files: exit 2, and every expected problem named by file,
+//! line and key. Each fixture in `tests/config/invalid/` lists what it expects in
+//! `# expect: LINE: KEY: PHRASE` comments, written by hand from the file itself.
+
+use std::path::Path;
+use std::process::Command;
+
+fn kilowatch() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kilowatch"));
+    c.env("KILOWATCH_TEST_COMMUNITY", "test-community")
+        .env_remove("KILOWATCH_LOG");
+    c
+}
+
+#[test]
+fn every_invalid_fixture_exits_2_naming_file_line_and_key() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/config/invalid");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= 6,
+        "need at least six broken configs, found {}",
+        files.len()
+    );
+    for file in files {
+        let src = std::fs::read_to_string(&file).unwrap();
+        let expects: Vec<&str> = src
+            .lines()
+            .filter_map(|l| l.strip_prefix("# expect: "))
+            .collect();
+        assert!(
+            !expects.is_empty(),
+            "{} has no '# expect:' line",
+            file.display()
+        );
+        let out = kilowatch().arg("check-config").arg(&file).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{}: {stderr}", file.display());
+        for e in expects {
+            let (line, rest) = e.split_once(": ").unwrap();
+            let (key, phrase) = rest.split_once(": ").unwrap();
+            let prefix = if key.is_empty() {
+                format!("{}:{line}: ", file.display())
+            } else {
+                format!("{}:{line}: {key}: ", file.display())
+            };
+            assert!(
+                stderr
+                    .lines()
+                    .any(|l| l.starts_with(&prefix) && l.contains(phrase)),
+                "{}: expected a line starting '{prefix}' containing '{phrase}', got:\n{stderr}",
+                file.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn many_mistakes_are_all_listed_and_do_not_cascade() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/config/invalid/bad-type.toml");
+    let out = kilowatch().arg("check-config").arg(&file).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Two real mistakes; a broken rack must not make its devices' site or room "unknown".
+    assert!(stderr.contains("2 problem(s)"), "{stderr}");
+}
+
+#[test]
+fn example_config_is_valid() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/example.toml");
+    let out = kilowatch()
+        .env("KILOWATCH_EXAMPLE_COMMUNITY", "example-community")
+        .arg("check-config")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok: 1 site(s)"));
+}
+
+#[test]
+fn env_override_is_applied_and_a_bad_one_is_named() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/example.toml");
+    let out = kilowatch()
+        .env("KILOWATCH_EXAMPLE_COMMUNITY", "example-community")
+        .env("KILOWATCH_COLLECTOR__INTERVAL", "soon")
+        .arg("check-config")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "env KILOWATCH_COLLECTOR__INTERVAL: collector.interval: 'soon' is not a duration"
+        ),
+        "{stderr}"
+    );
+}
