@@ -171,15 +171,18 @@ peers_wait() {
 }
 
 # Stop every peer by PID: SIGTERM, then SIGKILL after 10 s. Called from the
-# EXIT trap, so it must not fail.
+# EXIT trap, so it must not fail. A peer that had already exited is reported,
+# unless $1 is "quiet": after Ctrl-C the terminal signalled the peers too.
 peers_stop_all() {
-  local i name pid tries
+  local quiet=${1:-} i name pid tries
   for ((i = ${#PEER_NAMES[@]} - 1; i >= 0; i--)); do
     name=${PEER_NAMES[$i]}
     pid=${PEER_PID[$name]}
     if ! peers_alive "$pid"; then
-      peers_say "$name (pid $pid) had already exited"
-      [[ -n ${PEER_LOG_SHOWN[$name]:-} ]] || peers_show_log "$name" 20
+      if [[ $quiet != quiet ]]; then
+        peers_say "$name (pid $pid) had already exited"
+        [[ -n ${PEER_LOG_SHOWN[$name]:-} ]] || peers_show_log "$name" 20
+      fi
     else
       kill -TERM "$pid" 2>/dev/null || true
       for ((tries = 0; tries < 100; tries++)); do

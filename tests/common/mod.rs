@@ -1,0 +1,88 @@
+//! Shared wiring for end-to-end tests: a simulated site, its inventory, and a collector whose
+//! batches the test can see and store.
+
+#![allow(dead_code)] // each test binary uses a different part
+
+use std::path::Path;
+use std::sync::Arc;
+
+use kilowatch_collector::schedule::{self, DeviceTask, Schedule};
+use kilowatch_core::clock::Clock;
+use kilowatch_core::config::Config;
+use kilowatch_core::model::Batch;
+use kilowatch_sim::{RunningSim, SimConfig};
+use kilowatch_store::SqliteStore;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+pub struct Site {
+    pub sim: RunningSim,
+    pub config: Config,
+    pub dir: tempfile::TempDir,
+}
+
+/// Starts a simulated site and loads the inventory it writes, with `extra` devices appended.
+pub async fn site(
+    sim: SimConfig,
+    clock: Clock,
+    interval: &str,
+    timeout: &str,
+    extra: &str,
+) -> Site {
+    let dir = tempfile::tempdir().unwrap();
+    let community = sim.community.clone();
+    let sim = RunningSim::start(sim, clock).await.unwrap();
+    let secret = dir.path().join("community");
+    std::fs::write(&secret, &community).unwrap();
+    let mut inv = sim.inventory_toml(
+        &format!("file:{}", secret.display()),
+        "kw.db",
+        interval,
+        timeout,
+    );
+    inv.push_str(extra);
+    let path = dir.path().join("site.toml");
+    std::fs::write(&path, inv).unwrap();
+    let config =
+        Config::load_with_env(&path, std::iter::empty()).unwrap_or_else(|p| panic!("{p:?}"));
+    Site { sim, config, dir }
+}
+
+/// Runs the collector for `real` time, storing every batch and returning them too.
+pub async fn collect(
+    config: &Config,
+    clock: Clock,
+    real: std::time::Duration,
+    store: Option<Arc<SqliteStore>>,
+) -> Vec<Batch> {
+    let (tx, mut rx) = mpsc::channel(4096);
+    let cancel = CancellationToken::new();
+    let schedule = Schedule {
+        max_concurrent_polls: config.collector.max_concurrent_polls,
+        clock,
+    };
+    let run = tokio::spawn(schedule::run(
+        DeviceTask::all(config),
+        schedule,
+        tx,
+        cancel.clone(),
+    ));
+    let stop = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(real).await;
+        stop.cancel();
+    });
+    let mut all = Vec::new();
+    while let Some(b) = rx.recv().await {
+        if let Some(s) = &store {
+            s.write(std::slice::from_ref(&b)).unwrap();
+        }
+        all.push(b);
+    }
+    run.await.unwrap();
+    all
+}
+
+pub fn store(dir: &Path) -> Arc<SqliteStore> {
+    Arc::new(SqliteStore::open(&dir.join("kw.db")).unwrap())
+}

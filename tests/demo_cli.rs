@@ -1,0 +1,114 @@
+//! The README's run command, end to end: `kilowatch demo --headless` on a machine with nothing
+//! installed, and every other command pointed at the demo's `demo.toml`. A recognisable secret
+//! must not appear in any output.
+
+use std::process::{Command, Output};
+
+const SECRET: &str = "S3CRET-kw-community-7f2a91";
+
+fn kilowatch(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kilowatch"))
+        .args(args)
+        .env("KILOWATCH_SIM_COMMUNITY", SECRET)
+        .env("KILOWATCH_LOG", "debug")
+        .output()
+        .unwrap()
+}
+
+fn assert_no_secret(what: &str, out: &Output) {
+    for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        let text = String::from_utf8_lossy(bytes);
+        assert!(
+            !text.contains(SECRET),
+            "{what} printed the secret on {stream}:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn headless_demo_prints_plausible_pue_with_all_devices_up_and_never_the_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let out = kilowatch(&["demo", "--headless", "--duration", "20s", "--data", data]);
+    assert!(
+        out.status.success(),
+        "demo failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_no_secret("demo", &out);
+
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        lines.len() >= 5,
+        "expected a line per 2 s cycle, got {}:\n{stdout}",
+        lines.len()
+    );
+    for l in &lines {
+        for key in [
+            "ts",
+            "site",
+            "facility_power_w",
+            "it_power_w",
+            "pue",
+            "devices_up",
+            "devices_total",
+        ] {
+            assert!(l.get(key).is_some(), "missing '{key}' in {l}");
+        }
+        let pue = l["pue"].as_f64().unwrap();
+        assert!((1.1..=2.5).contains(&pue), "pue {pue} in {l}");
+        assert_eq!(l["devices_up"], l["devices_total"], "{l}");
+        assert!(l["devices_total"].as_u64().unwrap() >= 10);
+        let (f, it) = (
+            l["facility_power_w"].as_f64().unwrap(),
+            l["it_power_w"].as_f64().unwrap(),
+        );
+        assert!(f > it && it > 0.0, "facility {f} W, IT {it} W");
+    }
+
+    // The demo leaves its config behind for every other command; it names the secret's file,
+    // never the value.
+    let config = dir.path().join("demo.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(!text.contains(SECRET));
+    assert!(text.contains("community = \"file:"));
+    let config = config.to_str().unwrap();
+
+    let check = kilowatch(&["check-config", config]);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert_no_secret("check-config", &check);
+
+    let pue = kilowatch(&["pue", "--config", config, "--from", "1h", "--json"]);
+    assert!(
+        pue.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pue.stderr)
+    );
+    assert_no_secret("pue", &pue);
+    let report: serde_json::Value = serde_json::from_slice(&pue.stdout).unwrap();
+    let p3 = &report[0]["pue"]["3"];
+    assert_eq!(p3["status"], "value", "{report}");
+    let v = p3["pue"].as_f64().unwrap();
+    assert!((1.1..=2.5).contains(&v), "{v}");
+    assert!(p3["label"].as_str().unwrap().starts_with("PUE3, interim"));
+}
+
+#[test]
+fn help_lists_every_command() {
+    let out = Command::new(env!("CARGO_BIN_EXE_kilowatch"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for cmd in ["demo", "sim", "collect", "probe", "pue", "check-config"] {
+        assert!(help.contains(cmd), "--help does not mention {cmd}:\n{help}");
+    }
+}
