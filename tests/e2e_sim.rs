@@ -2,6 +2,8 @@
 //! -> analyzer. The PUE and IT energy computed from collected samples must match the physics
 //! model's own energy integrals within 1 %.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 mod common;
 
 use std::time::Duration;

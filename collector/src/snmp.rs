@@ -34,7 +34,7 @@ pub struct SnmpDriver {
     community: Secret,
     timeout: Duration,
     /// Dropped after any timeout: a late reply would leave the session off by one request id.
-    session: Option<AsyncSession>,
+    session: Option<Box<AsyncSession>>,
     req_id: i32,
 }
 
@@ -161,10 +161,10 @@ impl SnmpDriver {
                 .await
                 .map_err(|_| DriverError::Timeout(self.timeout))?
                 .map_err(DriverError::Transport)?;
-            self.session = Some(s);
+            self.session = Some(Box::new(s));
         }
         self.session
-            .as_mut()
+            .as_deref_mut()
             .ok_or_else(|| DriverError::Protocol("no session".into()))
     }
 

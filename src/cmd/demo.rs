@@ -150,7 +150,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         let s = store.clone();
         let site_id = site.clone();
         let cycle =
-            tokio::task::spawn_blocking(move || summarize(&*s, &site_id, started, now, total))
+            tokio::task::spawn_blocking(move || summarize(&s, &site_id, started, now, total))
                 .await??;
         // Until every device has answered once and energy can be integrated, there is no
         // honest PUE to print.
@@ -190,7 +190,7 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
 }
 
 fn down_count(store: &SqliteStore) -> anyhow::Result<usize> {
-    Ok(store.device_status()?.iter().filter(|d| !d.2).count())
+    Ok(store.device_status()?.iter().filter(|d| !d.up).count())
 }
 
 /// The site now: latest facility and IT power, PUE from `from` to `now`, device health.
@@ -230,7 +230,7 @@ pub fn summarize(
         pue_label,
         facility_kwh: report.facility.as_ref().map(|e| e.kwh),
         it_kwh: best.and_then(|c| report.it.get(&c.number())).map(|e| e.kwh),
-        devices_up: status.iter().filter(|d| d.2).count(),
+        devices_up: status.iter().filter(|d| d.up).count(),
         devices_total: total,
     })
 }

@@ -19,6 +19,16 @@ use crate::{Aggregate, Point, ReadStore, Selector, SeriesRef, StoreError, TimeRa
 
 const SCHEMA_VERSION: i64 = 1;
 
+/// A device's last poll, as the collector reported it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceStatus {
+    pub device: String,
+    pub ts: Timestamp,
+    pub up: bool,
+    pub poll_ms: f64,
+    pub error: Option<String>,
+}
+
 #[derive(Debug)]
 pub struct SqliteStore {
     path: String,
@@ -151,10 +161,8 @@ impl SqliteStore {
             .map_err(self.err())
     }
 
-    /// Every device's last poll: (device, ts, up, poll_ms, error).
-    pub fn device_status(
-        &self,
-    ) -> Result<Vec<(String, Timestamp, bool, f64, Option<String>)>, StoreError> {
+    /// Every device's last poll.
+    pub fn device_status(&self) -> Result<Vec<DeviceStatus>, StoreError> {
         let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         let mut stmt = conn
             .prepare_cached(
@@ -163,7 +171,13 @@ impl SqliteStore {
             .map_err(self.err())?;
         let rows = stmt
             .query_map([], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                Ok(DeviceStatus {
+                    device: r.get(0)?,
+                    ts: r.get(1)?,
+                    up: r.get(2)?,
+                    poll_ms: r.get(3)?,
+                    error: r.get(4)?,
+                })
             })
             .map_err(self.err())?;
         rows.collect::<Result<_, _>>().map_err(self.err())
@@ -454,7 +468,7 @@ mod tests {
                 .len(),
             1
         );
-        assert_eq!(store.device_status().unwrap()[0].0, "pdu-1");
+        assert_eq!(store.device_status().unwrap()[0].device, "pdu-1");
     }
 
     #[test]
