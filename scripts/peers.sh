@@ -8,9 +8,10 @@
 #   modbus   shared/fixtures/modbus/serve.py (pymodbus, PyPI) serving every map
 #            in that folder on one port, one unit id per device
 #
-# The caller sets ROOT (repo root), SHARED (absolute shared/ path) and
-# PEERS_TMP (a mktemp -d directory for configs, data and logs), and arranges
-# for peers_stop_all to run on exit.
+# The caller sets SHARED (absolute shared/ path) and PEERS_TMP (a mktemp -d
+# directory for configs, data and logs), and arranges for peers_stop_all to
+# run on exit. peers_start_all exports the variables the tests read
+# (PEERS_ENV_VARS).
 
 # Pinned Python packages. snmpsim 1.2.2 does not declare pysmi although it
 # imports it, so pysmi is listed explicitly (shared/fixtures/snmp/README.md).
@@ -34,6 +35,15 @@ OID_SYS_CONTACT=1.3.6.1.2.1.1.4.0
 OID_SYS_LOCATION=1.3.6.1.2.1.1.6.0
 OID_HR_PROCESSOR_LOAD=1.3.6.1.2.1.25.3.3.1.2
 
+# What the tests get; peers_start_all exports them.
+PEERS_ENV_VARS=(
+  KILOWATCH_SHARED
+  KILOWATCH_TEST_SNMPD KILOWATCH_TEST_SNMPD_COMMUNITY
+  KILOWATCH_TEST_SNMPD_V3_USER KILOWATCH_TEST_SNMPD_V3_AUTH_PASS KILOWATCH_TEST_SNMPD_V3_PRIV_PASS
+  KILOWATCH_TEST_SNMPSIM
+  KILOWATCH_TEST_MODBUS
+)
+
 # How long a peer may take to answer, counted from its start. snmpsim's first
 # start builds its .dbm indexes (several seconds, more while cargo compiles).
 PEERS_START_TIMEOUT=${PEERS_START_TIMEOUT:-60}
@@ -41,6 +51,9 @@ PEERS_START_TIMEOUT=${PEERS_START_TIMEOUT:-60}
 # samples and serves no row until that window is full: about 55 s after start,
 # whatever we configure. So that one probe gets longer.
 PEERS_HRLOAD_TIMEOUT=${PEERS_HRLOAD_TIMEOUT:-100}
+
+# Client options for probes: one short try, as the wait loops retry.
+PEERS_SNMP_OPTS=(-t 1 -r 0)
 
 declare -a PEER_NAMES=()     # in start order
 declare -A PEER_PID=()       # name -> pid
@@ -71,10 +84,12 @@ peers_install_debs() {
     need+=(python3-venv)
   fi
   ((${#need[@]})) || return 0
+  local t0=$SECONDS
   peers_say "installing Debian packages: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q >&2
   apt-get install -y -q --no-install-recommends "${need[@]}" >&2
+  peers_say "Debian packages installed in $((SECONDS - t0))s"
 }
 
 # The venv lives in target/ so that `cargo clean` resets it too. A stamp file
@@ -91,6 +106,7 @@ peers_install_venv() {
   flock "$lock_fd"
   if ! [[ -x $venv/bin/python && -f $stamp && $(<"$stamp") == "$want" ]] ||
     ! "$venv/bin/python" -c '' 2>/dev/null; then
+    local t0=$SECONDS
     peers_say "building Python venv $venv (${PEERS_PIP_REQUIREMENTS[*]})"
     rm -f "$stamp"
     python3 -m venv --clear "$venv"
@@ -98,6 +114,7 @@ peers_install_venv() {
       "${PEERS_PIP_REQUIREMENTS[@]}" >&2
     # Written last: an interrupted install is redone on the next run.
     printf '%s\n' "$want" >"$stamp"
+    peers_say "venv built in $((SECONDS - t0))s"
   fi
   exec {lock_fd}>&- # closing the file releases the lock
 }
@@ -201,12 +218,12 @@ peers_stop_all() {
 
 # --------------------------------------------------------------------- probes
 
-# Quiet numeric SNMP clients with one short try each: the wait loop retries.
-# The client's persistent dir is ours, not /var/lib/snmp.
+# Quiet numeric SNMP clients, no MIB files. The client's persistent dir is
+# ours, not /var/lib/snmp.
 peers_snmp() {
   local tool=$1
   shift
-  SNMP_PERSISTENT_DIR=$PEERS_TMP/snmp-client "$tool" -m '' -On -t 1 -r 0 "$@" 2>/dev/null
+  SNMP_PERSISTENT_DIR=$PEERS_TMP/snmp-client "$tool" -m '' -On "${PEERS_SNMP_OPTS[@]}" "$@" 2>/dev/null
 }
 
 # peers_snmp_get_ok HOST:PORT COMMUNITY OID: a v2c GET that returns a value.
@@ -277,6 +294,33 @@ peers_start_modbus() {
     --host 127.0.0.1 --port "$port" "${maps[@]}"
 }
 
+# Picks free ports, exports PEERS_ENV_VARS and starts every peer. It does not
+# wait for them (peers_wait_ready does), so the caller can work meanwhile.
+peers_start_all() {
+  local venv=$1 ports p_snmpd p_snmpsim p_modbus
+  ports=$(peers_free_ports udp udp tcp) || peers_die "could not pick free ports"
+  read -r p_snmpd p_snmpsim p_modbus <<<"$ports"
+
+  export KILOWATCH_SHARED=$SHARED
+  export KILOWATCH_TEST_SNMPD=127.0.0.1:$p_snmpd
+  export KILOWATCH_TEST_SNMPD_COMMUNITY=$SNMPD_COMMUNITY
+  export KILOWATCH_TEST_SNMPD_V3_USER=$SNMPD_V3_USER
+  export KILOWATCH_TEST_SNMPD_V3_AUTH_PASS=$SNMPD_V3_AUTH_PASS
+  export KILOWATCH_TEST_SNMPD_V3_PRIV_PASS=$SNMPD_V3_PRIV_PASS
+  export KILOWATCH_TEST_SNMPSIM=127.0.0.1:$p_snmpsim
+  export KILOWATCH_TEST_MODBUS=127.0.0.1:$p_modbus
+
+  peers_start_snmpd "$p_snmpd"
+  peers_start_snmpsim "$venv" "$p_snmpsim"
+  peers_start_modbus "$venv" "$p_modbus"
+}
+
+# The variables as shell exports, to paste into another shell.
+peers_print_env() {
+  local v
+  for v in "${PEERS_ENV_VARS[@]}"; do printf 'export %s=%q\n' "$v" "${!v}"; done
+}
+
 # The communities snmpsim serves: one per fixture folder.
 peers_snmpsim_communities() {
   local d
@@ -309,6 +353,8 @@ peers_wait_ready() {
 peers_check() {
   local venv=$1 out rows c n=0
   local snmpd=$KILOWATCH_TEST_SNMPD sim=$KILOWATCH_TEST_SNMPSIM
+  # Not a wait loop: allow a retry, so a lost datagram cannot fail the run.
+  local -a PEERS_SNMP_OPTS=(-t 2 -r 2)
 
   out=$(peers_snmp snmpget -v2c -c "$SNMPD_COMMUNITY" "$snmpd" \
     "$OID_SYS_UPTIME" "$OID_SYS_LOCATION" "$OID_SYS_CONTACT") ||

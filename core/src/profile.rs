@@ -14,8 +14,9 @@ use crate::model::Field;
 /// files beside it.
 const BUILTIN: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_profiles.rs"));
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "protocol", rename_all = "lowercase")]
+/// Parsed by first reading `protocol`, then the whole file as that protocol's struct: a
+/// serde-tagged enum would buffer the content and lose the line of an unknown key.
+#[derive(Debug, Clone)]
 pub enum Profile {
     Snmp(SnmpProfile),
     Modbus(ModbusProfile),
@@ -24,6 +25,9 @@ pub enum Profile {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SnmpProfile {
+    /// `"snmp"` or `"modbus"`; already read to choose this struct.
+    #[serde(rename = "protocol")]
+    _protocol: String,
     pub description: String,
     /// sysObjectID prefixes this profile matches (for `probe` auto-detection).
     #[serde(default)]
@@ -60,6 +64,9 @@ pub enum Aggregate {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModbusProfile {
+    /// `"snmp"` or `"modbus"`; already read to choose this struct.
+    #[serde(rename = "protocol")]
+    _protocol: String,
     pub description: String,
     pub metrics: Vec<ModbusMetric>,
 }
@@ -189,6 +196,15 @@ impl Profile {
     }
 }
 
+fn parse_profile(src: &str) -> Result<Profile, toml::de::Error> {
+    let table: toml::Table = toml::from_str(src)?;
+    match table.get("protocol").and_then(toml::Value::as_str) {
+        Some("snmp") => toml::from_str(src).map(Profile::Snmp),
+        Some("modbus") => toml::from_str(src).map(Profile::Modbus),
+        _ => Err(serde::de::Error::custom("'protocol' must be \"snmp\" or \"modbus\"")),
+    }
+}
+
 /// Parses a dotted numeric OID (leading dot allowed).
 pub fn parse_oid(s: &str) -> Option<Vec<u32>> {
     let s = s.strip_prefix('.').unwrap_or(s);
@@ -257,7 +273,7 @@ impl ProfileSet {
     }
 
     fn add(&mut self, name: &str, file: &Path, src: &str, problems: &mut Vec<ProfileProblem>) {
-        match toml::from_str::<Profile>(src) {
+        match parse_profile(src) {
             Ok(p) => {
                 let found = p.check();
                 if found.is_empty() {
