@@ -201,7 +201,9 @@ fn parse_profile(src: &str) -> Result<Profile, toml::de::Error> {
     match table.get("protocol").and_then(toml::Value::as_str) {
         Some("snmp") => toml::from_str(src).map(Profile::Snmp),
         Some("modbus") => toml::from_str(src).map(Profile::Modbus),
-        _ => Err(serde::de::Error::custom("'protocol' must be \"snmp\" or \"modbus\"")),
+        _ => Err(serde::de::Error::custom(
+            "'protocol' must be \"snmp\" or \"modbus\"",
+        )),
     }
 }
 
