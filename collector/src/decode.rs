@@ -105,6 +105,9 @@ pub fn decode(
         }
         _ => problems.push("readings do not match the plan's protocol".into()),
     }
+    // One column can feed several entries (a sum and its rows): name each bad value once.
+    let mut seen = std::collections::HashSet::new();
+    problems.retain(|p| seen.insert(p.clone()));
 }
 
 fn decode_snmp(
@@ -140,12 +143,8 @@ fn decode_snmp(
                     }
                 }
                 if let Some(agg) = e.aggregate {
+                    // A device without this column (zero rows) simply does not report it.
                     if values.is_empty() {
-                        problems.push(format!(
-                            "{} {}: table is empty",
-                            e.field,
-                            dotted(&p.walks[w])
-                        ));
                         continue;
                     }
                     let xs = values.iter().map(|(_, x)| *x);
@@ -328,6 +327,63 @@ mod tests {
             decode_register(&[1, 2], RegisterType::Uint16, WordOrder::ABCD),
             None
         );
+    }
+
+    #[test]
+    fn a_column_the_device_lacks_is_skipped_and_bad_rows_are_named() {
+        let (set, _) = kilowatch_core::profile::ProfileSet::load(&[]);
+        let device = kilowatch_core::config::Device {
+            id: "ups".into(),
+            site: "s".into(),
+            room: None,
+            rack: None,
+            profile: "rfc1628-ups".into(),
+            address: kilowatch_core::address::Address::parse("snmp://h")
+                .unwrap()
+                .0,
+            auth: None,
+            role: None,
+            interval: None,
+            timeout: None,
+        };
+        let plan = Plan::compile(&device, set.get("rfc1628-ups").unwrap());
+        let PlanKind::Snmp(p) = &plan.kind else {
+            panic!("snmp")
+        };
+        let out_power = kilowatch_core::profile::parse_oid("1.3.6.1.2.1.33.1.4.4.1.4").unwrap();
+        let walks = p
+            .walks
+            .iter()
+            .map(|w| {
+                if *w == out_power {
+                    vec![
+                        (vec![1], SnmpValue::Int(100)),
+                        (vec![2], SnmpValue::Bytes(b"n/a".to_vec())),
+                    ]
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect();
+        let gets = p.gets.iter().map(|_| SnmpValue::Int(50)).collect();
+        let (mut out, mut problems) = (Vec::new(), Vec::new());
+        decode(
+            &plan,
+            &Readings::Snmp { gets, walks },
+            &mut RowSeries::default(),
+            &mut out,
+            &mut problems,
+        );
+        assert_eq!(
+            problems,
+            vec!["active_power_w 1.3.6.1.2.1.33.1.4.4.1.4.2: string value 'n/a' is not a number"]
+        );
+        let total = out.iter().find(|s| {
+            s.field == kilowatch_core::model::Field::ActivePowerW && s.series.tag("point").is_none()
+        });
+        assert_eq!(total.map(|s| s.value), Some(100.0));
+        // The input-power column is absent: no sample, and no problem either.
+        assert!(out.iter().all(|s| s.series.tag("point") != Some("input")));
     }
 
     #[test]
