@@ -96,12 +96,37 @@ pub fn decode(
     out: &mut Vec<Sample>,
     problems: &mut Vec<String>,
 ) {
+    decode_inner(plan, readings, rows, out, problems, None);
+}
+
+/// As [`decode`], and `sources` gets, for each sample, what it was read from: the full OID, or
+/// `input 52` / `holding 3` for a Modbus register. For `probe` and fixture tests.
+pub fn decode_traced(
+    plan: &Plan,
+    readings: &Readings,
+    rows: &mut RowSeries,
+    out: &mut Vec<Sample>,
+    problems: &mut Vec<String>,
+    sources: &mut Vec<String>,
+) {
+    decode_inner(plan, readings, rows, out, problems, Some(sources));
+}
+
+fn decode_inner(
+    plan: &Plan,
+    readings: &Readings,
+    rows: &mut RowSeries,
+    out: &mut Vec<Sample>,
+    problems: &mut Vec<String>,
+    sources: Option<&mut Vec<String>>,
+) {
+    let mut trace = Trace(sources);
     match (&plan.kind, readings) {
         (PlanKind::Snmp(p), Readings::Snmp { gets, walks }) => {
-            decode_snmp(plan, p, gets, walks, rows, out, problems)
+            decode_snmp(plan, p, gets, walks, rows, out, problems, &mut trace)
         }
         (PlanKind::Modbus(p), Readings::Modbus { blocks }) => {
-            decode_modbus(p, blocks, out, problems)
+            decode_modbus(p, blocks, out, problems, &mut trace)
         }
         _ => problems.push("readings do not match the plan's protocol".into()),
     }
@@ -110,6 +135,18 @@ pub fn decode(
     problems.retain(|p| seen.insert(p.clone()));
 }
 
+/// Records sources only when asked: the polling hot path builds no strings.
+struct Trace<'a>(Option<&'a mut Vec<String>>);
+
+impl Trace<'_> {
+    fn push(&mut self, source: impl FnOnce() -> String) {
+        if let Some(v) = self.0.as_mut() {
+            v.push(source());
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)] // one call site; the pieces are what decoding needs
 fn decode_snmp(
     plan: &Plan,
     p: &SnmpPlan,
@@ -118,27 +155,38 @@ fn decode_snmp(
     rows: &mut RowSeries,
     out: &mut Vec<Sample>,
     problems: &mut Vec<String>,
+    trace: &mut Trace<'_>,
 ) {
     for (i, e) in p.entries.iter().enumerate() {
         match e.source {
             SnmpSource::Get(g) => {
                 let Some(v) = gets.get(g) else { continue };
                 match v.as_f64() {
-                    Ok(x) => push(out, e.series.as_ref(), e.field, x * e.scale),
+                    Ok(x) => {
+                        if push(out, e.series.as_ref(), e.field, x * e.scale) {
+                            trace.push(|| dotted(&p.gets[g]));
+                        }
+                    }
                     Err(err) => problems.push(format!("{} {}: {err}", e.field, dotted(&p.gets[g]))),
                 }
             }
             SnmpSource::Walk(w) => {
                 let Some(table) = walks.get(w) else { continue };
                 let mut values = Vec::with_capacity(table.len());
-                for (suffix, v) in table {
+                for (index, v) in table {
+                    let Some(row) = index.strip_suffix(e.index_suffix.as_slice()) else {
+                        continue;
+                    };
+                    if row.is_empty() && !e.index_suffix.is_empty() {
+                        continue;
+                    }
                     match v.as_f64() {
-                        Ok(x) => values.push((suffix, x * e.scale)),
+                        Ok(x) => values.push((row, index, x * e.scale)),
                         Err(err) => problems.push(format!(
                             "{} {}.{}: {err}",
                             e.field,
                             dotted(&p.walks[w]),
-                            dotted(suffix)
+                            dotted(index)
                         )),
                     }
                 }
@@ -147,25 +195,37 @@ fn decode_snmp(
                     if values.is_empty() {
                         continue;
                     }
-                    let xs = values.iter().map(|(_, x)| *x);
+                    let xs = values.iter().map(|(_, _, x)| *x);
                     let v = match agg {
                         Aggregate::Sum => xs.sum(),
                         Aggregate::Mean => xs.sum::<f64>() / values.len() as f64,
                         Aggregate::Max => xs.fold(f64::NEG_INFINITY, f64::max),
                     };
-                    push(out, e.series.as_ref(), e.field, v);
+                    if push(out, e.series.as_ref(), e.field, v) {
+                        trace.push(|| dotted(&p.walks[w]));
+                    }
                 } else {
                     let prefix = e.point_prefix.as_deref().unwrap_or_default();
-                    for (suffix, x) in values {
-                        let index = dotted(suffix);
-                        let series = rows.map.entry((i, index)).or_insert_with_key(|(_, index)| {
-                            plan.series(e.field, Some(&format!("{prefix}{index}")))
-                        });
+                    let names = e.names.and_then(|n| walks.get(n));
+                    for (row, index, x) in values {
+                        if !x.is_finite() {
+                            continue;
+                        }
+                        let series =
+                            rows.map
+                                .entry((i, dotted(row)))
+                                .or_insert_with_key(|(_, key)| {
+                                    let name = names.and_then(|n| row_name(n, row));
+                                    let point =
+                                        format!("{prefix}{}", name.as_deref().unwrap_or(key));
+                                    plan.series(e.field, Some(&point))
+                                });
                         out.push(Sample {
                             series: series.clone(),
                             field: e.field,
                             value: x,
                         });
+                        trace.push(|| format!("{}.{}", dotted(&p.walks[w]), dotted(index)));
                     }
                 }
             }
@@ -173,20 +233,38 @@ fn decode_snmp(
     }
 }
 
+/// The name a device gives a row, from its name column; blank names fall back to the index.
+fn row_name(names: &[(Vec<u32>, SnmpValue)], row: &[u32]) -> Option<String> {
+    names
+        .iter()
+        .find(|(i, _)| i.as_slice() == row)
+        .and_then(|(_, v)| match v {
+            SnmpValue::Bytes(b) => {
+                let s = String::from_utf8_lossy(b)
+                    .trim()
+                    .replace(['\n', '\r', ','], " ");
+                (!s.is_empty()).then_some(s)
+            }
+            _ => None,
+        })
+}
+
 fn push(
     out: &mut Vec<Sample>,
     series: Option<&Arc<Series>>,
     field: kilowatch_core::model::Field,
     value: f64,
-) {
-    if let Some(s) = series
-        && value.is_finite()
-    {
-        out.push(Sample {
-            series: s.clone(),
-            field,
-            value,
-        });
+) -> bool {
+    match series {
+        Some(s) if value.is_finite() => {
+            out.push(Sample {
+                series: s.clone(),
+                field,
+                value,
+            });
+            true
+        }
+        _ => false,
     }
 }
 
@@ -195,17 +273,15 @@ fn decode_modbus(
     blocks: &[Result<Vec<u16>, String>],
     out: &mut Vec<Sample>,
     problems: &mut Vec<String>,
+    trace: &mut Trace<'_>,
 ) {
     for e in &p.entries {
         let block = &p.blocks[e.block];
+        let address = u32::from(block.start) + u32::from(e.offset);
         let words = match blocks.get(e.block) {
             Some(Ok(w)) => w,
             Some(Err(err)) => {
-                problems.push(format!(
-                    "{} register {}: {err}",
-                    e.field,
-                    block.start + e.offset
-                ));
+                problems.push(format!("{} register {address}: {err}", e.field));
                 continue;
             }
             None => continue,
@@ -213,25 +289,30 @@ fn decode_modbus(
         let start = usize::from(e.offset);
         let n = usize::from(e.ty.words());
         let Some(raw) = words.get(start..start + n) else {
-            problems.push(format!(
-                "{} register {}: short response",
-                e.field,
-                block.start + e.offset
-            ));
+            problems.push(format!("{} register {address}: short response", e.field));
             continue;
         };
         match decode_register(raw, e.ty, e.order) {
-            Some(v) if v.is_finite() => out.push(Sample {
-                series: e.series.clone(),
-                field: e.field,
-                value: v * e.scale,
-            }),
+            Some(v) if v.is_finite() => {
+                out.push(Sample {
+                    series: e.series.clone(),
+                    field: e.field,
+                    value: v * e.scale,
+                });
+                trace.push(|| format!("{} {address}", table_name(block.table)));
+            }
             _ => problems.push(format!(
-                "{} register {}: not a finite number",
-                e.field,
-                block.start + e.offset
+                "{} register {address}: not a finite number",
+                e.field
             )),
         }
+    }
+}
+
+fn table_name(t: kilowatch_core::profile::RegisterTable) -> &'static str {
+    match t {
+        kilowatch_core::profile::RegisterTable::Holding => "holding",
+        kilowatch_core::profile::RegisterTable::Input => "input",
     }
 }
 

@@ -11,6 +11,11 @@ use kilowatch_core::profile::{
     parse_oid,
 };
 
+/// `"5"` or `"1.3"`: index components (not a full OID, so one part is fine).
+fn parse_oid_tail(s: &str) -> Option<Vec<u32>> {
+    s.split('.').map(|p| p.parse().ok()).collect()
+}
+
 /// Largest register count one Modbus read may ask for (the protocol's limit is 125).
 pub const MAX_BLOCK_WORDS: u16 = 125;
 /// Scalars per SNMP GET, small enough to stay in one UDP datagram.
@@ -46,6 +51,10 @@ pub(crate) struct SnmpEntry {
     pub scale: f64,
     /// For a walk without aggregate: the point prefix for each row.
     pub point_prefix: Option<String>,
+    /// Rows kept: index ends with these components (removed from the point).
+    pub index_suffix: Vec<u32>,
+    /// Index into `walks` of the column naming each row.
+    pub names: Option<usize>,
     pub aggregate: Option<Aggregate>,
     /// Series for a scalar or an aggregate (one value per poll).
     pub series: Option<Arc<Series>>,
@@ -159,7 +168,21 @@ impl Plan {
                 list.len() - 1
             });
             let per_row = is_walk && m.aggregate.is_none();
+            let names = m.point_name.as_deref().and_then(parse_oid).map(|col| {
+                let mut key = col.clone();
+                key.push(1);
+                *index.entry(key).or_insert_with(|| {
+                    plan.walks.push(col);
+                    plan.walks.len() - 1
+                })
+            });
             plan.entries.push(SnmpEntry {
+                index_suffix: m
+                    .index_suffix
+                    .as_deref()
+                    .and_then(parse_oid_tail)
+                    .unwrap_or_default(),
+                names,
                 source: if is_walk {
                     SnmpSource::Walk(slot)
                 } else {

@@ -51,6 +51,12 @@ pub struct SnmpMetric {
     pub point: Option<String>,
     /// Fold the rows of a walk into one value.
     pub aggregate: Option<Aggregate>,
+    /// Keep only rows whose index ends with these components (e.g. a sensor type carried in
+    /// the index); they are removed from the row's point.
+    pub index_suffix: Option<String>,
+    /// A column of the same table holding each row's name (e.g. an outlet label): the point
+    /// tag becomes `<point><name>`, falling back to the index when a row has no name.
+    pub point_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -174,8 +180,24 @@ impl Profile {
                             "{key}: give exactly one of 'oid' (GET) or 'walk' (table column)"
                         )),
                     }
-                    if m.aggregate.is_some() && m.walk.is_none() {
-                        problems.push(format!("{key}: 'aggregate' only applies to 'walk'"));
+                    if m.walk.is_none()
+                        && (m.aggregate.is_some()
+                            || m.index_suffix.is_some()
+                            || m.point_name.is_some())
+                    {
+                        problems.push(format!(
+                            "{key}: 'aggregate', 'index_suffix' and 'point_name' only apply to 'walk'"
+                        ));
+                    }
+                    for (what, o) in [
+                        ("index_suffix", &m.index_suffix),
+                        ("point_name", &m.point_name),
+                    ] {
+                        if let Some(o) = o
+                            && o.split('.').any(|p| p.parse::<u32>().is_err())
+                        {
+                            problems.push(format!("{key}: {what} '{o}' is not numeric"));
+                        }
                     }
                 }
                 for o in &p.sys_object_id {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use kilowatch_collector::Driver;
-use kilowatch_collector::decode::{Readings, RowSeries, decode};
+use kilowatch_collector::decode::{Readings, RowSeries, decode_traced};
 use kilowatch_collector::plan::{Plan, PlanKind};
 use kilowatch_core::address::{Address, Credential};
 use kilowatch_core::config::Device;
@@ -42,6 +42,8 @@ struct Row {
     value: f64,
     unit: &'static str,
     tags: std::collections::BTreeMap<&'static str, String>,
+    /// What the value was read from: an OID, or `input 52` for a Modbus register.
+    source: String,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -112,16 +114,20 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let mut samples = Vec::new();
     let mut problems = Vec::new();
-    decode(
+    let mut sources = Vec::new();
+    decode_traced(
         &plan,
         &readings,
         &mut RowSeries::default(),
         &mut samples,
         &mut problems,
+        &mut sources,
     );
     let rows: Vec<Row> = samples
         .iter()
-        .map(|s| Row {
+        .zip(sources)
+        .map(|(s, source)| Row {
+            source,
             measurement: s.field.measurement().name(),
             field: s.field.name(),
             value: s.value,
