@@ -292,20 +292,44 @@ fn decode_modbus(
             problems.push(format!("{} register {address}: short response", e.field));
             continue;
         };
-        match decode_register(raw, e.ty, e.order) {
-            Some(v) if v.is_finite() => {
-                out.push(Sample {
-                    series: e.series.clone(),
-                    field: e.field,
-                    value: v * e.scale,
-                });
-                trace.push(|| format!("{} {address}", table_name(block.table)));
-            }
-            _ => problems.push(format!(
+        let Some(v) = decode_register(raw, e.ty, e.order).filter(|v| v.is_finite()) else {
+            problems.push(format!(
                 "{} register {address}: not a finite number",
                 e.field
-            )),
+            ));
+            continue;
+        };
+        if e.invalid.contains(&v) {
+            problems.push(format!(
+                "{} register {address}: device reports 'not available'",
+                e.field
+            ));
+            continue;
         }
+        let exponent = match e.scale_factor {
+            None => 0,
+            Some((b, off)) => match blocks
+                .get(b)
+                .and_then(|r| r.as_ref().ok())
+                .and_then(|w| w.get(usize::from(off)))
+            {
+                // SunSpec marks an unimplemented scale factor with 0x8000.
+                Some(&sf) if sf != 0x8000 => i32::from(sf as i16),
+                _ => {
+                    problems.push(format!(
+                        "{} register {address}: scale factor not available",
+                        e.field
+                    ));
+                    continue;
+                }
+            },
+        };
+        out.push(Sample {
+            series: e.series.clone(),
+            field: e.field,
+            value: v * e.scale * 10f64.powi(exponent),
+        });
+        trace.push(|| format!("{} {address}", table_name(block.table)));
     }
 }
 
@@ -337,11 +361,14 @@ pub fn decode_register(words: &[u16], ty: RegisterType, order: WordOrder) -> Opt
     Some(match ty {
         RegisterType::Uint16 => f64::from(u16::from_be_bytes([b[0], b[1]])),
         RegisterType::Int16 => f64::from(i16::from_be_bytes([b[0], b[1]])),
-        RegisterType::Uint32 => f64::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]])),
+        RegisterType::Uint32 | RegisterType::Acc32 => {
+            f64::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        }
         RegisterType::Int32 => f64::from(i32::from_be_bytes([b[0], b[1], b[2], b[3]])),
         RegisterType::Float32 => f64::from(f32::from_be_bytes([b[0], b[1], b[2], b[3]])),
         RegisterType::Uint64 => u64::from_be_bytes(b.try_into().ok()?) as f64,
         RegisterType::Int64 => i64::from_be_bytes(b.try_into().ok()?) as f64,
+        RegisterType::Float64 => f64::from_be_bytes(b.try_into().ok()?),
     })
 }
 

@@ -88,6 +88,9 @@ pub(crate) struct ModbusEntry {
     pub ty: RegisterType,
     pub order: WordOrder,
     pub scale: f64,
+    /// (block, offset) of the scale-factor register.
+    pub scale_factor: Option<(usize, u16)>,
+    pub invalid: Vec<f64>,
     pub field: Field,
     pub series: Arc<Series>,
 }
@@ -203,41 +206,57 @@ impl Plan {
     }
 
     fn compile_modbus(&self, p: &ModbusProfile, unit: u8) -> ModbusPlan {
-        let mut order: Vec<usize> = (0..p.metrics.len()).collect();
-        order.sort_by_key(|&i| (p.metrics[i].table, p.metrics[i].address));
+        // Every register span to read: each metric, and each scale-factor register once.
+        let mut spans: Vec<(RegisterTable, u16, u16)> = Vec::new();
+        for m in &p.metrics {
+            spans.push((m.table, m.address, m.ty.words()));
+            if let Some(sf) = m.scale_factor {
+                spans.push((m.table, sf, 1));
+            }
+        }
+        spans.sort();
+        spans.dedup();
+        let max = p.max_registers_per_read.clamp(1, MAX_BLOCK_WORDS);
         let mut blocks: Vec<Block> = Vec::new();
-        let mut entries = Vec::with_capacity(order.len());
-        for i in order {
-            let m = &p.metrics[i];
-            let words = m.ty.words();
-            let end = m.address + words;
+        for (table, address, words) in spans {
+            let end = address + words;
             // Merge only contiguous or overlapping registers: many devices answer a read that
             // spans a gap with exception 02, so gaps are never bridged.
-            let merged = blocks.last_mut().filter(|b| {
-                b.table == m.table
-                    && m.address <= b.start + b.count
-                    && end.max(b.start + b.count) - b.start <= MAX_BLOCK_WORDS
-            });
-            let block = match merged {
-                Some(b) => {
-                    b.count = end.max(b.start + b.count) - b.start;
-                    blocks.len() - 1
-                }
-                None => {
-                    blocks.push(Block {
-                        table: m.table,
-                        start: m.address,
-                        count: words,
-                    });
-                    blocks.len() - 1
-                }
+            match blocks.last_mut().filter(|b| {
+                b.table == table
+                    && address <= b.start + b.count
+                    && end.max(b.start + b.count) - b.start <= max
+            }) {
+                Some(b) => b.count = end.max(b.start + b.count) - b.start,
+                None => blocks.push(Block {
+                    table,
+                    start: address,
+                    count: words,
+                }),
+            }
+        }
+        let locate = |table: RegisterTable, address: u16, words: u16| {
+            blocks
+                .iter()
+                .position(|b| {
+                    b.table == table && b.start <= address && address + words <= b.start + b.count
+                })
+                .map(|i| (i, address - blocks[i].start))
+        };
+        let mut entries = Vec::with_capacity(p.metrics.len());
+        for m in &p.metrics {
+            // Every span was placed in a block above.
+            let Some((block, offset)) = locate(m.table, m.address, m.ty.words()) else {
+                continue;
             };
             entries.push(ModbusEntry {
                 block,
-                offset: m.address - blocks[block].start,
+                offset,
                 ty: m.ty,
                 order: m.word_order,
                 scale: m.scale,
+                scale_factor: m.scale_factor.and_then(|sf| locate(m.table, sf, 1)),
+                invalid: m.invalid.clone(),
                 field: m.field,
                 series: self.series(m.field, m.point.as_deref()),
             });

@@ -74,6 +74,9 @@ pub struct ModbusProfile {
     #[serde(rename = "protocol")]
     _protocol: String,
     pub description: String,
+    /// Largest read this device accepts (the protocol allows 125; some devices take fewer).
+    #[serde(default = "max_registers")]
+    pub max_registers_per_read: u16,
     pub metrics: Vec<ModbusMetric>,
 }
 
@@ -91,7 +94,17 @@ pub struct ModbusMetric {
     pub word_order: WordOrder,
     #[serde(default = "one")]
     pub scale: f64,
+    /// Address of an int16 scale-factor register in the same table (SunSpec `*_SF`):
+    /// value = raw * scale * 10^sf.
+    pub scale_factor: Option<u16>,
+    /// Raw values that mean "not available" (e.g. SunSpec int16 0x8000 = -32768).
+    #[serde(default)]
+    pub invalid: Vec<f64>,
     pub point: Option<String>,
+}
+
+fn max_registers() -> u16 {
+    125
 }
 
 /// Which read function code: 3 (holding) or 4 (input). There is no write.
@@ -109,17 +122,23 @@ pub enum RegisterType {
     Int16,
     Uint32,
     Int32,
+    /// SunSpec accumulator: an unsigned 32-bit counter.
+    Acc32,
     Float32,
     Uint64,
     Int64,
+    Float64,
 }
 
 impl RegisterType {
     pub fn words(self) -> u16 {
         match self {
             RegisterType::Uint16 | RegisterType::Int16 => 1,
-            RegisterType::Uint32 | RegisterType::Int32 | RegisterType::Float32 => 2,
-            RegisterType::Uint64 | RegisterType::Int64 => 4,
+            RegisterType::Uint32
+            | RegisterType::Int32
+            | RegisterType::Acc32
+            | RegisterType::Float32 => 2,
+            RegisterType::Uint64 | RegisterType::Int64 | RegisterType::Float64 => 4,
         }
     }
 }
@@ -207,7 +226,13 @@ impl Profile {
                 }
             }
             Profile::Modbus(p) => {
+                if !(1..=125).contains(&p.max_registers_per_read) {
+                    problems.push("max_registers_per_read: must be 1..=125".into());
+                }
                 for (i, m) in p.metrics.iter().enumerate() {
+                    if m.ty.words() > p.max_registers_per_read {
+                        problems.push(format!("metrics[{i}]: wider than max_registers_per_read"));
+                    }
                     if u32::from(m.address) + u32::from(m.ty.words()) > 0x1_0000 {
                         problems.push(format!("metrics[{i}]: register runs past address 65535"));
                     }
