@@ -258,6 +258,26 @@ rocommunity $SNMPD_COMMUNITY 127.0.0.1
 # SNMPv3 user (USM, authPriv) for the v3 tests.
 createUser $SNMPD_V3_USER SHA "$SNMPD_V3_AUTH_PASS" AES "$SNMPD_V3_PRIV_PASS"
 rouser $SNMPD_V3_USER priv
+# One user per USM security level and protocol pair the collector supports; tests read
+# sysUpTime and hrProcessorLoad as each (password kwauthpass1, privacy kwprivpass1).
+createUser kw-noauth
+rouser kw-noauth noauth
+createUser kw-md5 MD5 kwauthpass1
+rouser kw-md5 auth
+createUser kw-sha SHA kwauthpass1
+rouser kw-sha auth
+createUser kw-sha256 SHA-256 kwauthpass1
+rouser kw-sha256 auth
+createUser kw-sha512 SHA-512 kwauthpass1
+rouser kw-sha512 auth
+createUser kw-sha-aes SHA kwauthpass1 AES kwprivpass1
+rouser kw-sha-aes priv
+createUser kw-sha256-aes SHA-256 kwauthpass1 AES kwprivpass1
+rouser kw-sha256-aes priv
+createUser kw-md5-des MD5 kwauthpass1 DES kwprivpass1
+rouser kw-md5-des priv
+createUser kw-sha-des SHA kwauthpass1 DES kwprivpass1
+rouser kw-sha-des priv
 sysLocation Kilowatch test lab, rack T1
 sysContact kilowatch-tests@example.invalid
 # Without this, every request logs a "Connection from UDP" line.

@@ -30,6 +30,9 @@ pub enum DriverError {
     Protocol(String),
     #[error("no credentials: an SNMP device needs an auth")]
     NoAuth,
+    /// SNMPv3 USM refused us: wrong user, key, protocol or security level.
+    #[error("authentication failed ({0}): check the v3 user, keys and protocols")]
+    Auth(String),
 }
 
 /// The protocol set is closed and small, so an enum dispatches (STYLE.md §3).
@@ -44,11 +47,10 @@ pub enum Driver {
 impl Driver {
     pub fn new(address: &Address, auth: Option<&Auth>, timeout: Duration) -> Driver {
         match address {
-            Address::Snmp { .. } => match schedule::snmp_auth(auth) {
-                Some((version, community)) => Driver::Snmp(snmp::SnmpDriver::new(
+            Address::Snmp { .. } => match auth {
+                Some(auth) => Driver::Snmp(snmp::SnmpDriver::new(
                     address.socket(),
-                    version,
-                    community,
+                    auth.clone(),
                     timeout,
                 )),
                 None => Driver::Unusable(DriverError::NoAuth.to_string()),
@@ -63,8 +65,7 @@ impl Driver {
     pub fn snmp_v2c(address: &Address, community: Secret, timeout: Duration) -> Driver {
         Driver::Snmp(snmp::SnmpDriver::new(
             address.socket(),
-            snmp::SnmpVersion::V2c,
-            community,
+            Auth::SnmpV2c { community },
             timeout,
         ))
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kilowatch_core::clock::Clock;
-use kilowatch_core::config::{Auth, Config, Device};
+use kilowatch_core::config::{Config, Device};
 use kilowatch_core::model::{Batch, Field, PollStatus, Sample, Series};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::time::MissedTickBehavior;
@@ -186,15 +186,5 @@ fn log_change(task: &DeviceTask, was_up: Option<bool>, poll: &PollStatus) {
 impl From<DriverError> for PollStatus {
     fn from(e: DriverError) -> PollStatus {
         PollStatus::Failed(e.to_string())
-    }
-}
-
-/// Which SNMP version and community an auth gives; used when building drivers.
-pub(crate) fn snmp_auth(
-    auth: Option<&Auth>,
-) -> Option<(crate::snmp::SnmpVersion, kilowatch_core::secret::Secret)> {
-    match auth? {
-        Auth::SnmpV1 { community } => Some((crate::snmp::SnmpVersion::V1, community.clone())),
-        Auth::SnmpV2c { community } => Some((crate::snmp::SnmpVersion::V2c, community.clone())),
     }
 }

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use kilowatch_core::secret::Secret;
-use snmp2::{AsyncSession, Oid, Value};
+use kilowatch_core::config::{Auth, V3Auth, V3Priv, V3Security};
+use snmp2::{AsyncSession, Oid, Value, v3};
 
 use crate::DriverError;
 use crate::decode::{Readings, SnmpValue};
@@ -15,12 +15,6 @@ const BULK_REPETITIONS: u32 = 24;
 /// A table longer than this is a misbehaving agent, not a device.
 const MAX_WALK_ROWS: usize = 10_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SnmpVersion {
-    V1,
-    V2c,
-}
-
 /// The only requests this driver can make.
 enum Request<'a> {
     Get(&'a [Vec<u32>]),
@@ -30,8 +24,8 @@ enum Request<'a> {
 
 pub struct SnmpDriver {
     target: String,
-    version: SnmpVersion,
-    community: Secret,
+    /// v1/v2c community or v3 USM user; secrets stay inside `Secret`.
+    auth: Auth,
     timeout: Duration,
     /// Dropped after any timeout: a late reply would leave the session off by one request id.
     session: Option<Box<AsyncSession>>,
@@ -42,23 +36,17 @@ impl std::fmt::Debug for SnmpDriver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SnmpDriver")
             .field("target", &self.target)
-            .field("version", &self.version)
+            .field("version", &version_name(&self.auth))
             .field("connected", &self.session.is_some())
             .finish_non_exhaustive()
     }
 }
 
 impl SnmpDriver {
-    pub fn new(
-        target: String,
-        version: SnmpVersion,
-        community: Secret,
-        timeout: Duration,
-    ) -> SnmpDriver {
+    pub fn new(target: String, auth: Auth, timeout: Duration) -> SnmpDriver {
         SnmpDriver {
             target,
-            version,
-            community,
+            auth,
             timeout,
             session: None,
             req_id: fastrand::i32(1..i32::MAX / 2),
@@ -113,9 +101,10 @@ impl SnmpDriver {
         let mut rows = Vec::new();
         let mut cursor = column.to_vec();
         loop {
-            let batch = match self.version {
-                SnmpVersion::V2c => self.request(Request::GetBulk(&cursor)).await?,
-                SnmpVersion::V1 => self.request(Request::GetNext(&cursor)).await?,
+            // GETBULK does not exist in v1.
+            let batch = match self.auth {
+                Auth::SnmpV1 { .. } => self.request(Request::GetNext(&cursor)).await?,
+                _ => self.request(Request::GetBulk(&cursor)).await?,
             };
             if batch.is_empty() {
                 return Ok(rows);
@@ -145,22 +134,33 @@ impl SnmpDriver {
 
     async fn session(&mut self) -> Result<&mut AsyncSession, DriverError> {
         if self.session.is_none() {
-            let community = self.community.expose().as_bytes();
             self.req_id = self.req_id.wrapping_add(1000) & 0x3fff_ffff;
+            let (target, req_id) = (self.target.as_str(), self.req_id);
             let connect = async {
-                match self.version {
-                    SnmpVersion::V1 => {
-                        AsyncSession::new_v1(self.target.as_str(), community, self.req_id).await
+                match &self.auth {
+                    Auth::SnmpV1 { community } => {
+                        AsyncSession::new_v1(target, community.expose().as_bytes(), req_id)
+                            .await
+                            .map_err(DriverError::Transport)
                     }
-                    SnmpVersion::V2c => {
-                        AsyncSession::new_v2c(self.target.as_str(), community, self.req_id).await
+                    Auth::SnmpV2c { community } => {
+                        AsyncSession::new_v2c(target, community.expose().as_bytes(), req_id)
+                            .await
+                            .map_err(DriverError::Transport)
+                    }
+                    Auth::SnmpV3 { user, security } => {
+                        let mut s = AsyncSession::new_v3(target, req_id, usm(user, security))
+                            .await
+                            .map_err(DriverError::Transport)?;
+                        // Discovers the agent's engine id, boots and time; a wrong key fails here.
+                        s.init().await.map_err(snmp_error)?;
+                        Ok(s)
                     }
                 }
             };
             let s = tokio::time::timeout(self.timeout, connect)
                 .await
-                .map_err(|_| DriverError::Timeout(self.timeout))?
-                .map_err(DriverError::Transport)?;
+                .map_err(|_| DriverError::Timeout(self.timeout))??;
             self.session = Some(Box::new(s));
         }
         self.session
@@ -262,8 +262,58 @@ fn owned(v: Value<'_>) -> SnmpValue {
     }
 }
 
+fn version_name(auth: &Auth) -> &'static str {
+    match auth {
+        Auth::SnmpV1 { .. } => "v1",
+        Auth::SnmpV2c { .. } => "v2c",
+        Auth::SnmpV3 { .. } => "v3",
+    }
+}
+
+/// The USM security parameters for snmp2.
+fn usm(user: &str, security: &V3Security) -> v3::Security {
+    let auth_protocol = |p: V3Auth| match p {
+        V3Auth::Md5 => v3::AuthProtocol::Md5,
+        V3Auth::Sha1 => v3::AuthProtocol::Sha1,
+        V3Auth::Sha224 => v3::AuthProtocol::Sha224,
+        V3Auth::Sha256 => v3::AuthProtocol::Sha256,
+        V3Auth::Sha384 => v3::AuthProtocol::Sha384,
+        V3Auth::Sha512 => v3::AuthProtocol::Sha512,
+    };
+    match security {
+        V3Security::NoAuthNoPriv => {
+            v3::Security::new(user.as_bytes(), b"").with_auth(v3::Auth::NoAuthNoPriv)
+        }
+        V3Security::AuthNoPriv { protocol, key } => {
+            v3::Security::new(user.as_bytes(), key.expose().as_bytes())
+                .with_auth_protocol(auth_protocol(*protocol))
+                .with_auth(v3::Auth::AuthNoPriv)
+        }
+        V3Security::AuthPriv {
+            protocol,
+            key,
+            cipher,
+            priv_key,
+        } => {
+            let cipher = match cipher {
+                V3Priv::Des => v3::Cipher::Des,
+                V3Priv::Aes128 => v3::Cipher::Aes128,
+                V3Priv::Aes192 => v3::Cipher::Aes192,
+                V3Priv::Aes256 => v3::Cipher::Aes256,
+            };
+            v3::Security::new(user.as_bytes(), key.expose().as_bytes())
+                .with_auth_protocol(auth_protocol(*protocol))
+                .with_auth(v3::Auth::AuthPriv {
+                    cipher,
+                    privacy_password: priv_key.expose().as_bytes().to_vec(),
+                })
+        }
+    }
+}
+
 fn snmp_error(e: snmp2::Error) -> DriverError {
     match e {
+        snmp2::Error::AuthFailure(kind) => DriverError::Auth(format!("{kind:?}")),
         snmp2::Error::Send | snmp2::Error::Receive => {
             DriverError::Transport(std::io::Error::other(format!("{e:?}").to_lowercase()))
         }

@@ -73,8 +73,54 @@ pub struct StoreConfig {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Auth {
-    SnmpV1 { community: Secret },
-    SnmpV2c { community: Secret },
+    SnmpV1 {
+        community: Secret,
+    },
+    SnmpV2c {
+        community: Secret,
+    },
+    /// SNMPv3 USM: no auth, auth only, or auth and privacy.
+    SnmpV3 {
+        user: String,
+        security: V3Security,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum V3Security {
+    NoAuthNoPriv,
+    AuthNoPriv {
+        protocol: V3Auth,
+        key: Secret,
+    },
+    AuthPriv {
+        protocol: V3Auth,
+        key: Secret,
+        cipher: V3Priv,
+        priv_key: Secret,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum V3Auth {
+    Md5,
+    #[serde(alias = "sha")]
+    Sha1,
+    Sha224,
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum V3Priv {
+    Des,
+    #[serde(alias = "aes")]
+    Aes128,
+    Aes192,
+    Aes256,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -135,6 +181,14 @@ enum RawAuth {
     V1 { community: String },
     #[serde(rename = "v2c")]
     V2c { community: String },
+    #[serde(rename = "v3")]
+    V3 {
+        user: String,
+        auth_protocol: Option<V3Auth>,
+        auth_key: Option<String>,
+        priv_protocol: Option<V3Priv>,
+        priv_key: Option<String>,
+    },
 }
 
 #[derive(Debug, Deserialize)]
@@ -501,6 +555,32 @@ impl Config {
         }
     }
 
+    /// Validates a document holding only `[auths.probe]`, for tools that take credentials on the
+    /// command line; secrets still come from `env:`/`file:` references.
+    pub fn auth_from_str(src: &str) -> Result<Auth, Vec<Problem>> {
+        let doc: toml::Table = toml::from_str(src).map_err(|e| {
+            vec![Problem {
+                source: "<flags>".into(),
+                line: None,
+                key: String::new(),
+                message: e.message().to_owned(),
+            }]
+        })?;
+        let mut c = Checker {
+            file: "<flags>".into(),
+            src,
+            lines: HashMap::new(),
+            env_keys: HashMap::new(),
+            problems: Vec::new(),
+            broken_sites: HashSet::new(),
+        };
+        let auths = check_auths(&mut c, doc.get("auths").cloned());
+        match auths.into_values().next().flatten() {
+            Some(a) if c.problems.is_empty() => Ok(a),
+            _ => Err(c.problems),
+        }
+    }
+
     pub fn device_interval(&self, d: &Device) -> Duration {
         d.interval.unwrap_or(self.collector.interval)
     }
@@ -536,23 +616,76 @@ fn check_auths(c: &mut Checker<'_>, v: Option<toml::Value>) -> BTreeMap<String, 
     for (name, value) in table {
         let key = format!("auths.{name}");
         let raw = c.section::<RawAuth>(&key, value);
-        let auth = raw.and_then(|raw| {
-            let (community, make): (String, fn(Secret) -> Auth) = match raw {
-                RawAuth::V1 { community } => (community, |s| Auth::SnmpV1 { community: s }),
-                RawAuth::V2c { community } => (community, |s| Auth::SnmpV2c { community: s }),
-            };
-            let ckey = format!("{key}.community");
-            match SecretRef::parse(&community).and_then(|r| r.load()) {
-                Ok(secret) => Some(make(secret)),
-                Err(e) => {
-                    c.push(&ckey, format!("missing secret: {e}"));
-                    None
-                }
-            }
-        });
+        let auth = raw.and_then(|raw| auth_secrets(c, &key, raw));
         out.insert(name, auth);
     }
     out
+}
+
+/// Loads an auth's secrets; every missing one is a problem naming its key.
+fn auth_secrets(c: &mut Checker<'_>, key: &str, raw: RawAuth) -> Option<Auth> {
+    let load = |c: &mut Checker<'_>, field: &str, reference: &str| match SecretRef::parse(reference)
+        .and_then(|r| r.load())
+    {
+        Ok(s) => Some(s),
+        Err(e) => {
+            c.push(&format!("{key}.{field}"), format!("missing secret: {e}"));
+            None
+        }
+    };
+    match raw {
+        RawAuth::V1 { community } => {
+            load(c, "community", &community).map(|s| Auth::SnmpV1 { community: s })
+        }
+        RawAuth::V2c { community } => {
+            load(c, "community", &community).map(|s| Auth::SnmpV2c { community: s })
+        }
+        RawAuth::V3 {
+            user,
+            auth_protocol,
+            auth_key,
+            priv_protocol,
+            priv_key,
+        } => {
+            let security = match (auth_protocol, auth_key, priv_protocol, priv_key) {
+                (None, None, None, None) => V3Security::NoAuthNoPriv,
+                (Some(protocol), Some(k), None, None) => V3Security::AuthNoPriv {
+                    protocol,
+                    key: load(c, "auth_key", &k)?,
+                },
+                (Some(protocol), Some(k), Some(cipher), Some(pk)) => {
+                    let key_secret = load(c, "auth_key", &k);
+                    let priv_secret = load(c, "priv_key", &pk);
+                    V3Security::AuthPriv {
+                        protocol,
+                        key: key_secret?,
+                        cipher,
+                        priv_key: priv_secret?,
+                    }
+                }
+                (ap, ak, pp, pk) => {
+                    let missing: Vec<&str> = [
+                        (ap.is_none(), "auth_protocol"),
+                        (ak.is_none(), "auth_key"),
+                        (pp.is_none() && pk.is_some(), "priv_protocol"),
+                        (pk.is_none() && pp.is_some(), "priv_key"),
+                    ]
+                    .into_iter()
+                    .filter_map(|(m, k)| m.then_some(k))
+                    .collect();
+                    c.push(
+                        key,
+                        format!(
+                            "incomplete v3 security: missing {}; give auth_protocol and auth_key (authNoPriv), plus priv_protocol and priv_key (authPriv), or none (noAuthNoPriv)",
+                            missing.join(", ")
+                        ),
+                    );
+                    return None;
+                }
+            };
+            Some(Auth::SnmpV3 { user, security })
+        }
+    }
 }
 
 fn check_sites(c: &mut Checker<'_>, v: Option<toml::Value>) -> Vec<Site> {
