@@ -370,6 +370,38 @@ impl ProfileSet {
     }
 }
 
+impl ProfileSet {
+    /// The supported-devices table of `config/profiles/README.md`: every profile, and every
+    /// recorded value no profile reads (from `config/unsupported-values.toml`) with its reason.
+    pub fn supported_devices_markdown(&self, unsupported_toml: &str) -> Result<String, String> {
+        use std::fmt::Write;
+        let mut out = String::from("| profile | protocol | device | matched by sysObjectID | values |\n| --- | --- | --- | --- | --- |\n");
+        for (name, p) in &self.profiles {
+            let (matched, count) = match p {
+                Profile::Snmp(s) => (s.sys_object_id.join(", "), s.metrics.len()),
+                Profile::Modbus(m) => ("(name it with `--profile`)".to_owned(), m.metrics.len()),
+            };
+            let matched = if matched.is_empty() { "(none: name it in the inventory)".to_owned() } else { matched };
+            let _ = writeln!(out, "| `{name}` | {} | {} | {matched} | {count} |", p.protocol(), p.description());
+        }
+        let doc: toml::Table = toml::from_str(unsupported_toml).map_err(|e| e.to_string())?;
+        let values = doc.get("value").and_then(toml::Value::as_array).cloned().unwrap_or_default();
+        out.push_str("\nRecorded values no profile reads, and why:\n\n| fixture | OID (or column) | reason |\n| --- | --- | --- |\n");
+        let mut rows: Vec<(String, String, String)> = values
+            .iter()
+            .map(|v| {
+                let get = |k: &str| v.get(k).and_then(toml::Value::as_str).unwrap_or_default().replace('|', "\\|");
+                (get("fixture"), get("oid"), get("reason"))
+            })
+            .collect();
+        rows.sort();
+        for (fixture, oid, reason) in rows {
+            let _ = writeln!(out, "| {fixture} | `{oid}` | {reason} |");
+        }
+        Ok(out)
+    }
+}
+
 /// 1-based line number of a byte offset.
 pub fn line_of(src: &str, offset: usize) -> usize {
     src.as_bytes()[..offset.min(src.len())]
