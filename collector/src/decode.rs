@@ -162,6 +162,7 @@ fn decode_snmp(
             SnmpSource::Get(g) => {
                 let Some(v) = gets.get(g) else { continue };
                 match v.as_f64() {
+                    Ok(x) if e.invalid.contains(&x) => {}
                     Ok(x) => {
                         if push(out, e.series.as_ref(), e.field, x * e.scale) {
                             trace.push(|| dotted(&p.gets[g]));
@@ -173,6 +174,11 @@ fn decode_snmp(
             SnmpSource::Walk(w) => {
                 let Some(table) = walks.get(w) else { continue };
                 let mut values = Vec::with_capacity(table.len());
+                let names = e.names.and_then(|n| walks.get(n));
+                let selector = e
+                    .where_column
+                    .as_ref()
+                    .and_then(|(c, vals)| walks.get(*c).map(|col| (col, vals)));
                 for (index, v) in table {
                     let Some(row) = index.strip_suffix(e.index_suffix.as_slice()) else {
                         continue;
@@ -180,7 +186,30 @@ fn decode_snmp(
                     if row.is_empty() && !e.index_suffix.is_empty() {
                         continue;
                     }
+                    if !e.name_contains.is_empty() {
+                        let name = names
+                            .and_then(|n| row_name(n, row))
+                            .unwrap_or_default()
+                            .to_lowercase();
+                        if !e
+                            .name_contains
+                            .iter()
+                            .any(|want| name.contains(want.as_str()))
+                        {
+                            continue;
+                        }
+                    }
+                    if let Some((col, wanted)) = selector {
+                        let cell = col
+                            .iter()
+                            .find(|(i, _)| i.as_slice() == row)
+                            .and_then(|(_, v)| v.as_f64().ok());
+                        if !cell.is_some_and(|c| wanted.contains(&c)) {
+                            continue;
+                        }
+                    }
                     match v.as_f64() {
+                        Ok(x) if e.invalid.contains(&x) => {}
                         Ok(x) => values.push((row, index, x * e.scale)),
                         Err(err) => problems.push(format!(
                             "{} {}.{}: {err}",
@@ -206,7 +235,6 @@ fn decode_snmp(
                     }
                 } else {
                     let prefix = e.point_prefix.as_deref().unwrap_or_default();
-                    let names = e.names.and_then(|n| walks.get(n));
                     for (row, index, x) in values {
                         if !x.is_finite() {
                             continue;

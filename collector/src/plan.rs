@@ -55,6 +55,11 @@ pub(crate) struct SnmpEntry {
     pub index_suffix: Vec<u32>,
     /// Index into `walks` of the column naming each row.
     pub names: Option<usize>,
+    /// Rows kept only if their name contains one of these (lowercase).
+    pub name_contains: Vec<String>,
+    /// Rows kept only if this column (index into `walks`) holds one of the values.
+    pub where_column: Option<(usize, Vec<f64>)>,
+    pub invalid: Vec<f64>,
     pub aggregate: Option<Aggregate>,
     /// Series for a scalar or an aggregate (one value per poll).
     pub series: Option<Arc<Series>>,
@@ -171,15 +176,26 @@ impl Plan {
                 list.len() - 1
             });
             let per_row = is_walk && m.aggregate.is_none();
-            let names = m.point_name.as_deref().and_then(parse_oid).map(|col| {
-                let mut key = col.clone();
-                key.push(1);
-                *index.entry(key).or_insert_with(|| {
-                    plan.walks.push(col);
-                    plan.walks.len() - 1
+            let mut column = |oid: &str| {
+                parse_oid(oid).map(|col| {
+                    let mut key = col.clone();
+                    key.push(1);
+                    *index.entry(key).or_insert_with(|| {
+                        plan.walks.push(col);
+                        plan.walks.len() - 1
+                    })
                 })
-            });
+            };
+            let names = m.point_name.as_deref().and_then(&mut column);
+            let where_column = m
+                .where_column
+                .as_deref()
+                .and_then(&mut column)
+                .map(|c| (c, m.where_equals.clone()));
             plan.entries.push(SnmpEntry {
+                name_contains: m.name_contains.iter().map(|n| n.to_lowercase()).collect(),
+                where_column,
+                invalid: m.invalid.clone(),
                 index_suffix: m
                     .index_suffix
                     .as_deref()
@@ -301,10 +317,20 @@ mod tests {
         };
         assert_eq!(m.unit, 3);
         let spans: Vec<(u16, u16)> = m.blocks.iter().map(|b| (b.start, b.count)).collect();
-        // 0..18 contiguous (V, A, W per phase), then 52..54, 56..58, 62..64, 70..72, 342..344.
+        // 0..18 contiguous (V, A, W per phase); PF L1 at 30; 52, 56, 62 alone; frequency and the
+        // import/export energies 70..76 merge; total energy 342 and L1 energy 346 stay apart.
         assert_eq!(
             spans,
-            vec![(0, 18), (52, 2), (56, 2), (62, 2), (70, 2), (342, 2)]
+            vec![
+                (0, 18),
+                (30, 2),
+                (52, 2),
+                (56, 2),
+                (62, 2),
+                (70, 6),
+                (342, 2),
+                (346, 2)
+            ]
         );
     }
 

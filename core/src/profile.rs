@@ -57,6 +57,18 @@ pub struct SnmpMetric {
     /// A column of the same table holding each row's name (e.g. an outlet label): the point
     /// tag becomes `<point><name>`, falling back to the index when a row has no name.
     pub point_name: Option<String>,
+    /// Keep only rows whose name (from `point_name`) contains one of these, ignoring case
+    /// (IPMI-style tables mixing temperatures, fans and voltages in one column).
+    #[serde(default)]
+    pub name_contains: Vec<String>,
+    /// Keep only rows where this column of the same table holds one of `where_equals`
+    /// (a sensor-type or status column).
+    pub where_column: Option<String>,
+    #[serde(default)]
+    pub where_equals: Vec<f64>,
+    /// Raw values meaning "no sensor" or "not available" (e.g. -1), dropped before scaling.
+    #[serde(default)]
+    pub invalid: Vec<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -375,22 +387,42 @@ impl ProfileSet {
     /// recorded value no profile reads (from `config/unsupported-values.toml`) with its reason.
     pub fn supported_devices_markdown(&self, unsupported_toml: &str) -> Result<String, String> {
         use std::fmt::Write;
-        let mut out = String::from("| profile | protocol | device | matched by sysObjectID | values |\n| --- | --- | --- | --- | --- |\n");
+        let mut out = String::from(
+            "| profile | protocol | device | matched by sysObjectID | values |\n| --- | --- | --- | --- | --- |\n",
+        );
         for (name, p) in &self.profiles {
             let (matched, count) = match p {
                 Profile::Snmp(s) => (s.sys_object_id.join(", "), s.metrics.len()),
                 Profile::Modbus(m) => ("(name it with `--profile`)".to_owned(), m.metrics.len()),
             };
-            let matched = if matched.is_empty() { "(none: name it in the inventory)".to_owned() } else { matched };
-            let _ = writeln!(out, "| `{name}` | {} | {} | {matched} | {count} |", p.protocol(), p.description());
+            let matched = if matched.is_empty() {
+                "(none: name it in the inventory)".to_owned()
+            } else {
+                matched
+            };
+            let _ = writeln!(
+                out,
+                "| `{name}` | {} | {} | {matched} | {count} |",
+                p.protocol(),
+                p.description()
+            );
         }
         let doc: toml::Table = toml::from_str(unsupported_toml).map_err(|e| e.to_string())?;
-        let values = doc.get("value").and_then(toml::Value::as_array).cloned().unwrap_or_default();
+        let values = doc
+            .get("value")
+            .and_then(toml::Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         out.push_str("\nRecorded values no profile reads, and why:\n\n| fixture | OID (or column) | reason |\n| --- | --- | --- |\n");
         let mut rows: Vec<(String, String, String)> = values
             .iter()
             .map(|v| {
-                let get = |k: &str| v.get(k).and_then(toml::Value::as_str).unwrap_or_default().replace('|', "\\|");
+                let get = |k: &str| {
+                    v.get(k)
+                        .and_then(toml::Value::as_str)
+                        .unwrap_or_default()
+                        .replace('|', "\\|")
+                };
                 (get("fixture"), get("oid"), get("reason"))
             })
             .collect();
