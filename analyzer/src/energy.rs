@@ -22,8 +22,10 @@ pub struct Energy {
     pub method: Method,
     /// Stretches with no usable data (longer than the gap limit, or outside the samples).
     pub gaps: Vec<(Timestamp, Timestamp)>,
-    /// Counter resets or wraps seen (each skipped, not bridged).
+    /// Counter resets (restart, meter change) skipped, not bridged.
     pub resets: usize,
+    /// Counter wraps bridged modulo the counter's width.
+    pub wraps: usize,
 }
 
 const MS_PER_HOUR: f64 = 3_600_000.0;
@@ -65,12 +67,30 @@ pub fn integrate_power(points: &[Point], range: TimeRange, max_gap_ms: i64) -> E
         method: Method::IntegratedPower,
         gaps,
         resets: 0,
+        wraps: 0,
     }
 }
 
-/// Energy from a cumulative kWh counter: the sum of non-negative steps inside `range`. A step
-/// down is a reset or meter change: that step is skipped and counted, never subtracted.
-pub fn counter_delta(points: &[Point], range: TimeRange, max_gap_ms: i64) -> Energy {
+/// How a counter behaves when it steps down.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CounterRules<'a> {
+    /// The counter's modulus in kWh (a Counter32 of Wh wraps at 2^32 Wh = 4294967.296 kWh).
+    pub wrap_kwh: Option<f64>,
+    /// When the device restarted (from sysUpTime going backwards): a step down across a
+    /// restart is a reset, not a wrap.
+    pub reboots: &'a [Timestamp],
+}
+
+/// Energy from a cumulative kWh counter: the sum of its steps inside `range`. A step down is a
+/// wrap (added modulo the counter width) when the counter can wrap, the device did not restart
+/// in between and the wrapped step is plausible; otherwise it is a reset or meter change, which
+/// is skipped and counted, never subtracted. No step is ever negative.
+pub fn counter_delta(
+    points: &[Point],
+    range: TimeRange,
+    max_gap_ms: i64,
+    rules: CounterRules<'_>,
+) -> Energy {
     let span = (range.to - range.from).max(1) as f64;
     let inside: Vec<Point> = points
         .iter()
@@ -79,6 +99,7 @@ pub fn counter_delta(points: &[Point], range: TimeRange, max_gap_ms: i64) -> Ene
         .collect();
     let mut kwh = 0.0;
     let mut resets = 0;
+    let mut wraps = 0;
     let mut covered = 0;
     let mut gaps = Vec::new();
     let mut cursor = range.from;
@@ -88,11 +109,23 @@ pub fn counter_delta(points: &[Point], range: TimeRange, max_gap_ms: i64) -> Ene
         if dt > max_gap_ms {
             continue;
         }
-        if b.value < a.value {
-            resets += 1;
-            continue;
-        }
-        kwh += b.value - a.value;
+        let step = if b.value >= a.value {
+            b.value - a.value
+        } else {
+            let rebooted = rules.reboots.iter().any(|&r| r > a.ts && r <= b.ts);
+            match rules.wrap_kwh {
+                // A wrap moves the counter past its top by less than half its range.
+                Some(w) if !rebooted && b.value + w - a.value < w / 2.0 => {
+                    wraps += 1;
+                    b.value + w - a.value
+                }
+                _ => {
+                    resets += 1;
+                    continue;
+                }
+            }
+        };
+        kwh += step;
         covered += dt;
         if a.ts > cursor {
             gaps.push((cursor, a.ts));
@@ -108,7 +141,17 @@ pub fn counter_delta(points: &[Point], range: TimeRange, max_gap_ms: i64) -> Ene
         method: Method::Counter,
         gaps,
         resets,
+        wraps,
     }
+}
+
+/// Restart times of a device from its uptime samples: wherever uptime went backwards.
+pub fn reboots(uptime: &[Point]) -> Vec<Timestamp> {
+    uptime
+        .windows(2)
+        .filter(|w| w[1].value < w[0].value)
+        .map(|w| w[1].ts)
+        .collect()
 }
 
 /// Sums the energies of several meters of one role. Coverage is the worst meter's: a total is
@@ -124,12 +167,75 @@ pub fn sum(parts: &[Energy]) -> Option<Energy> {
         method: first.method,
         gaps: parts.iter().flat_map(|e| e.gaps.iter().copied()).collect(),
         resets: parts.iter().map(|e| e.resets).sum(),
+        wraps: parts.iter().map(|e| e.wraps).sum(),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn issue_3_counter32_wrap_is_bridged_but_a_reboot_is_a_reset() {
+        // A Counter32 of Wh: wraps at 4294967.296 kWh.
+        let w = 4_294_967.296;
+        let pts = vec![p(0, w - 1.0), p(H, 0.5), p(2 * H, 1.5)];
+        let rules = CounterRules {
+            wrap_kwh: Some(w),
+            reboots: &[],
+        };
+        let e = counter_delta(&pts, TimeRange { from: 0, to: 2 * H }, 2 * H, rules);
+        assert!((e.kwh - 2.5).abs() < 1e-6, "{}", e.kwh);
+        assert_eq!((e.wraps, e.resets), (1, 0));
+        // The same drop with the device restarted in between is a reset: skipped, counted.
+        let rules = CounterRules {
+            wrap_kwh: Some(w),
+            reboots: &[H / 2],
+        };
+        let e = counter_delta(&pts, TimeRange { from: 0, to: 2 * H }, 2 * H, rules);
+        assert!((e.kwh - 1.0).abs() < 1e-9, "{}", e.kwh);
+        assert_eq!((e.wraps, e.resets), (0, 1));
+    }
+
+    #[test]
+    fn reboots_are_where_uptime_goes_backwards() {
+        let up = vec![p(0, 100.0), p(1000, 101.0), p(2000, 3.0), p(3000, 4.0)];
+        assert_eq!(reboots(&up), vec![2000]);
+    }
+
+    proptest! {
+        /// A counter sampled modulo its width, with restarts at random samples: the delta is
+        /// never negative, every wrap is bridged, and exactly the restart steps are dropped.
+        #[test]
+        fn counter_deltas_are_never_negative_or_silently_lost(
+            steps in proptest::collection::vec((0.0f64..50.0, any::<bool>()), 1..60),
+        ) {
+            let wrap = 1000.0;
+            let (mut raw, mut truth_kept) = (990.0, 0.0);
+            let mut pts = vec![p(0, raw)];
+            let mut restarts = Vec::new();
+            for (i, (step, restart)) in steps.iter().enumerate() {
+                let ts = (i as i64 + 1) * 60_000;
+                if *restart {
+                    raw = *step; // the meter starts again from zero and counts `step`
+                    restarts.push(ts);
+                } else {
+                    raw = (raw + step) % wrap;
+                    truth_kept += step;
+                }
+                pts.push(p(ts, raw));
+            }
+            let range = TimeRange { from: 0, to: pts.last().map_or(0, |p| p.ts) };
+            let e = counter_delta(&pts, range, 120_000, CounterRules { wrap_kwh: Some(wrap), reboots: &restarts });
+            prop_assert!(e.kwh >= 0.0);
+            // A restart step that happens to go up is kept (indistinguishable from counting),
+            // so the result lies between the non-restart truth and everything counted.
+            let all: f64 = steps.iter().map(|(s, _)| s).sum();
+            prop_assert!(e.kwh >= truth_kept - 1e-6 && e.kwh <= all + 1e-6, "kwh {} truth {} all {}", e.kwh, truth_kept, all);
+            prop_assert!(e.resets <= restarts.len());
+        }
+    }
 
     fn p(ts: i64, value: f64) -> Point {
         Point { ts, value }
@@ -178,7 +284,12 @@ mod tests {
     #[test]
     fn counter_reset_is_skipped_and_counted() {
         let pts = vec![p(0, 100.0), p(H / 2, 101.0), p(H, 0.5), p(2 * H, 1.5)];
-        let e = counter_delta(&pts, TimeRange { from: 0, to: 2 * H }, 2 * H);
+        let e = counter_delta(
+            &pts,
+            TimeRange { from: 0, to: 2 * H },
+            2 * H,
+            CounterRules::default(),
+        );
         assert!((e.kwh - 2.0).abs() < 1e-12, "{}", e.kwh);
         assert_eq!(e.resets, 1);
         assert!((e.coverage - 0.75).abs() < 1e-12);

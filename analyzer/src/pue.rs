@@ -71,12 +71,38 @@ pub fn meter_energy(
     if integrated.coverage > 0.0 {
         return Ok(integrated);
     }
-    let counter = SeriesRef {
-        field: Field::EnergyKwh,
-        ..power.clone()
+    // The same metering point's counter, and the device's uptime to tell restarts from wraps.
+    let mut sel = Selector::field(Field::EnergyKwh);
+    for k in ["site", "device", "role"] {
+        if let Some(v) = power.tag(k) {
+            sel = sel.tag(k, v);
+        }
+    }
+    let Some(counter) = store.find(&sel.without("point"))?.into_iter().next() else {
+        return Ok(integrated);
     };
     let points = store.read(&counter, wide, None)?;
-    Ok(energy::counter_delta(&points, range, opts.max_gap_ms))
+    let wrap_kwh = counter.tag("wrap_kwh").and_then(|w| w.parse().ok());
+    let uptime = match power.tag("device") {
+        Some(d) => match store
+            .find(&Selector::field(Field::UptimeS).tag("device", d))?
+            .first()
+        {
+            Some(u) => store.read(u, wide, None)?,
+            None => Vec::new(),
+        },
+        None => Vec::new(),
+    };
+    let reboots = energy::reboots(&uptime);
+    Ok(energy::counter_delta(
+        &points,
+        range,
+        opts.max_gap_ms,
+        energy::CounterRules {
+            wrap_kwh,
+            reboots: &reboots,
+        },
+    ))
 }
 
 /// Energy per device of every metering point of `role` in `site`.

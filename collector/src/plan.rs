@@ -129,6 +129,12 @@ impl Plan {
 
     /// The series for `field` at `point`; the device's role tags only its un-pointed power.
     pub(crate) fn series(&self, field: Field, point: Option<&str>) -> Arc<Series> {
+        self.series_wrapping(field, point, None)
+    }
+
+    /// As [`Plan::series`], for a counter that wraps at `wrap` (in the field's unit): the
+    /// analyzer reads the `wrap_kwh` tag to bridge wraps.
+    fn series_wrapping(&self, field: Field, point: Option<&str>, wrap: Option<f64>) -> Arc<Series> {
         let mut tags = self.base_tags.clone();
         match point {
             Some(p) => tags.push(("point", p.to_owned())),
@@ -137,6 +143,9 @@ impl Plan {
                     tags.push(("role", role.tag().to_owned()));
                 }
             }
+        }
+        if let (Some(w), Field::EnergyKwh) = (wrap, field) {
+            tags.push(("wrap_kwh", format!("{w}")));
         }
         Arc::new(Series::new(field.measurement(), tags))
     }
@@ -215,7 +224,13 @@ impl Plan {
                     None
                 },
                 aggregate: m.aggregate,
-                series: (!per_row).then(|| self.series(m.field, m.point.as_deref())),
+                series: (!per_row).then(|| {
+                    self.series_wrapping(
+                        m.field,
+                        m.point.as_deref(),
+                        m.wraps_at.map(|w| w * m.scale),
+                    )
+                }),
             });
         }
         plan
@@ -274,7 +289,11 @@ impl Plan {
                 scale_factor: m.scale_factor.and_then(|sf| locate(m.table, sf, 1)),
                 invalid: m.invalid.clone(),
                 field: m.field,
-                series: self.series(m.field, m.point.as_deref()),
+                series: self.series_wrapping(
+                    m.field,
+                    m.point.as_deref(),
+                    m.wraps_at.map(|w| w * m.scale),
+                ),
             });
         }
         ModbusPlan {

@@ -69,6 +69,8 @@ pub struct SnmpMetric {
     /// Raw values meaning "no sensor" or "not available" (e.g. -1), dropped before scaling.
     #[serde(default)]
     pub invalid: Vec<f64>,
+    /// For a counter: the raw value at which it wraps to zero (4294967296 for a Counter32).
+    pub wraps_at: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -112,6 +114,8 @@ pub struct ModbusMetric {
     /// Raw values that mean "not available" (e.g. SunSpec int16 0x8000 = -32768).
     #[serde(default)]
     pub invalid: Vec<f64>,
+    /// For a counter: the raw value at which it wraps to zero (4294967296 for a uint32).
+    pub wraps_at: Option<f64>,
     pub point: Option<String>,
 }
 
