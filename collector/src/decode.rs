@@ -353,21 +353,36 @@ fn decode_modbus(
                 .and_then(|r| r.as_ref().ok())
                 .and_then(|w| w.get(usize::from(off)))
             {
-                // SunSpec marks an unimplemented scale factor with 0x8000.
-                Some(&sf) if sf != 0x8000 => i32::from(sf as i16),
-                _ => {
+                // SunSpec scale factors lie in -10..=10; 0x8000 means "not implemented".
+                Some(&sf) if (-10..=10).contains(&(sf as i16)) => i32::from(sf as i16),
+                Some(&sf) => {
                     problems.push(format!(
-                        "{} register {address}: scale factor not available",
+                        "{} register {address}: scale factor {} is not usable",
+                        e.field, sf as i16
+                    ));
+                    continue;
+                }
+                None => {
+                    problems.push(format!(
+                        "{} register {address}: scale factor not read",
                         e.field
                     ));
                     continue;
                 }
             },
         };
+        let value = v * e.scale * 10f64.powi(exponent);
+        if !value.is_finite() {
+            problems.push(format!(
+                "{} register {address}: value out of range",
+                e.field
+            ));
+            continue;
+        }
         out.push(Sample {
             series: e.series.clone(),
             field: e.field,
-            value: v * e.scale * 10f64.powi(exponent),
+            value,
         });
         trace.push(|| format!("{} {address}", table_name(block.table)));
     }
@@ -501,6 +516,50 @@ mod tests {
                 let _ = decode_register(&words, ty, ORDERS[o]);
             }
         }
+    }
+
+    #[test]
+    fn issue_3_an_absurd_scale_factor_is_a_problem_not_an_infinite_sample() {
+        // Found by fuzzing: a SunSpec scale factor of 0x7FFF made 10^32767 = infinity.
+        let (set, _) = kilowatch_core::profile::ProfileSet::load(&[]);
+        let device = kilowatch_core::config::Device {
+            id: "m".into(),
+            site: "s".into(),
+            room: None,
+            rack: None,
+            profile: "sunspec-meter-203".into(),
+            address: kilowatch_core::address::Address::parse("modbus://h/6")
+                .unwrap()
+                .0,
+            auth: None,
+            role: None,
+            interval: None,
+            timeout: None,
+        };
+        let plan = Plan::compile(&device, set.get("sunspec-meter-203").unwrap());
+        let PlanKind::Modbus(p) = &plan.kind else {
+            panic!("modbus")
+        };
+        let blocks = p
+            .blocks
+            .iter()
+            .map(|b| Ok(vec![0x7FFF; usize::from(b.count)]))
+            .collect();
+        let (mut out, mut problems) = (Vec::new(), Vec::new());
+        decode(
+            &plan,
+            &Readings::Modbus { blocks },
+            &mut RowSeries::default(),
+            &mut out,
+            &mut problems,
+        );
+        assert!(out.is_empty(), "{out:?}");
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("scale factor 32767 is not usable")),
+            "{problems:?}"
+        );
     }
 
     #[test]
