@@ -42,6 +42,7 @@ PEERS_ENV_VARS=(
   KILOWATCH_TEST_SNMPD_V3_USER KILOWATCH_TEST_SNMPD_V3_AUTH_PASS KILOWATCH_TEST_SNMPD_V3_PRIV_PASS
   KILOWATCH_TEST_SNMPSIM
   KILOWATCH_TEST_MODBUS
+  KILOWATCH_TEST_MODBUS_RTU
 )
 
 # How long a peer may take to answer, counted from its start. snmpsim's first
@@ -314,12 +315,18 @@ peers_start_modbus() {
     --host 127.0.0.1 --port "$port" "${maps[@]}"
 }
 
+# The same maps with RTU framing over TCP (a transparent serial gateway).
+peers_start_modbus_rtu() {
+  local venv=$1 port=$2
+  peers_spawn modbus-rtu "$venv/bin/python" "$ROOT/scripts/modbus_rtu_peer.py" "$SHARED" "$port"
+}
+
 # Picks free ports, exports PEERS_ENV_VARS and starts every peer. It does not
 # wait for them (peers_wait_ready does), so the caller can work meanwhile.
 peers_start_all() {
-  local venv=$1 ports p_snmpd p_snmpsim p_modbus
-  ports=$(peers_free_ports udp udp tcp) || peers_die "could not pick free ports"
-  read -r p_snmpd p_snmpsim p_modbus <<<"$ports"
+  local venv=$1 ports p_snmpd p_snmpsim p_modbus p_rtu
+  ports=$(peers_free_ports udp udp tcp tcp) || peers_die "could not pick free ports"
+  read -r p_snmpd p_snmpsim p_modbus p_rtu <<<"$ports"
 
   export KILOWATCH_SHARED=$SHARED
   export KILOWATCH_TEST_SNMPD=127.0.0.1:$p_snmpd
@@ -329,10 +336,12 @@ peers_start_all() {
   export KILOWATCH_TEST_SNMPD_V3_PRIV_PASS=$SNMPD_V3_PRIV_PASS
   export KILOWATCH_TEST_SNMPSIM=127.0.0.1:$p_snmpsim
   export KILOWATCH_TEST_MODBUS=127.0.0.1:$p_modbus
+  export KILOWATCH_TEST_MODBUS_RTU=127.0.0.1:$p_rtu
 
   peers_start_snmpd "$p_snmpd"
   peers_start_snmpsim "$venv" "$p_snmpsim"
   peers_start_modbus "$venv" "$p_modbus"
+  peers_start_modbus_rtu "$venv" "$p_rtu"
 }
 
 # The variables as shell exports, to paste into another shell.
@@ -358,6 +367,8 @@ peers_wait_ready() {
     peers_snmp_get_ok "$KILOWATCH_TEST_SNMPSIM" "$first" "$OID_SYS_DESCR"
   peers_wait modbus "$PEERS_START_TIMEOUT" "TCP listener" \
     peers_tcp_open "${KILOWATCH_TEST_MODBUS##*:}"
+  peers_wait modbus-rtu "$PEERS_START_TIMEOUT" "TCP listener" \
+    peers_tcp_open "${KILOWATCH_TEST_MODBUS_RTU##*:}"
   if ! peers_hrload_served "$KILOWATCH_TEST_SNMPD" "$SNMPD_COMMUNITY"; then
     peers_say "waiting for snmpd's hrProcessorLoad (net-snmp serves it ~55 s after start)"
     peers_wait snmpd "$PEERS_HRLOAD_TIMEOUT" "hrProcessorLoad row" \

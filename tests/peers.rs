@@ -383,3 +383,71 @@ async fn a_modbus_exception_is_a_clear_per_device_error() {
         "{msg}"
     );
 }
+
+#[tokio::test]
+async fn small_request_sizes_read_the_same_values_in_more_requests() {
+    // An agent that chokes on big requests gets one varbind per GET and one row per GETBULK.
+    let url = format!("snmp://{}", env("KILOWATCH_TEST_SNMPSIM"));
+    let (address, _) = Address::parse(&url).unwrap();
+    let (profiles, _) = ProfileSet::load(&[]);
+    let device = Device {
+        id: "pdu".into(),
+        site: "t".into(),
+        room: None,
+        rack: None,
+        profile: "eaton-epdu".into(),
+        address: address.clone(),
+        auth: None,
+        role: None,
+        interval: None,
+        timeout: None,
+    };
+    let plan = Plan::compile(&device, profiles.get("eaton-epdu").unwrap());
+    let mut values = Vec::new();
+    for limits in [
+        kilowatch_core::config::SnmpLimits::default(),
+        kilowatch_core::config::SnmpLimits {
+            max_repetitions: 1,
+            max_varbinds: 1,
+        },
+    ] {
+        let mut driver = Driver::snmp_v2c(
+            &address,
+            Secret::new("eaton-epdu-ma-ema114"),
+            Duration::from_secs(3),
+        );
+        if let Driver::Snmp(d) = &mut driver {
+            d.set_limits(limits);
+        }
+        let readings = driver.read(&plan.kind).await.unwrap();
+        let (mut samples, mut problems) = (Vec::new(), Vec::new());
+        decode(
+            &plan,
+            &readings,
+            &mut RowSeries::default(),
+            &mut samples,
+            &mut problems,
+        );
+        let mut v: Vec<(String, f64)> = samples
+            .iter()
+            .map(|s| (format!("{}{}", s.series.key(), s.field), s.value))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        values.push(v);
+    }
+    assert!(values[0].len() > 40, "{}", values[0].len());
+    assert_eq!(values[0], values[1]);
+}
+
+#[tokio::test]
+async fn reads_a_meter_through_an_rtu_over_tcp_gateway() {
+    // The same Eastron map, framed as RTU (with CRC) over TCP, as serial gateways send it.
+    let rtu = format!("modbus+rtu://{}/1", env("KILOWATCH_TEST_MODBUS_RTU"));
+    let tcp = format!("modbus://{}/1", env("KILOWATCH_TEST_MODBUS"));
+    let (via_rtu, problems) = read_once(&rtu, None, "eastron-sdm630").await;
+    assert!(problems.is_empty(), "{problems:?}");
+    let (via_tcp, _) = read_once(&tcp, None, "eastron-sdm630").await;
+    assert_eq!(find(&via_rtu, Field::VoltageV, Some("l1")), Some(230.5));
+    assert_eq!(find(&via_rtu, Field::ActivePowerW, None), Some(27545.5));
+    assert_eq!(via_rtu.len(), via_tcp.len());
+}

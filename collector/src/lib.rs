@@ -55,9 +55,12 @@ impl Driver {
                 )),
                 None => Driver::Unusable(DriverError::NoAuth.to_string()),
             },
-            Address::Modbus { unit, .. } => {
-                Driver::Modbus(modbus::ModbusDriver::new(address.socket(), *unit, timeout))
-            }
+            Address::Modbus { unit, framing, .. } => Driver::Modbus(modbus::ModbusDriver::new(
+                address.socket(),
+                *unit,
+                *framing,
+                timeout,
+            )),
         }
     }
 

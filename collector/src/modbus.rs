@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use kilowatch_core::address::Framing;
 use kilowatch_core::profile::RegisterTable;
 use tokio_modbus::client::{Context, Reader};
 use tokio_modbus::{ExceptionCode, Slave};
@@ -31,6 +32,7 @@ impl From<RegisterTable> for Function {
 pub struct ModbusDriver {
     target: String,
     unit: u8,
+    framing: Framing,
     timeout: Duration,
     /// Dropped after any timeout or transport error: tokio-modbus stays off by one
     /// transaction after a late reply (CRATES.md §2), so a fresh connection is the only fix.
@@ -48,10 +50,11 @@ impl std::fmt::Debug for ModbusDriver {
 }
 
 impl ModbusDriver {
-    pub fn new(target: String, unit: u8, timeout: Duration) -> ModbusDriver {
+    pub fn new(target: String, unit: u8, framing: Framing, timeout: Duration) -> ModbusDriver {
         ModbusDriver {
             target,
             unit,
+            framing,
             timeout,
             ctx: None,
         }
@@ -112,13 +115,20 @@ impl ModbusDriver {
                 .ok_or_else(|| {
                     DriverError::Protocol(format!("cannot resolve '{}'", self.target))
                 })?;
-            let ctx = tokio::time::timeout(
-                timeout,
-                tokio_modbus::client::tcp::connect_slave(addr, Slave(self.unit)),
-            )
-            .await
-            .map_err(|_| DriverError::Timeout(timeout))?
-            .map_err(DriverError::Transport)?;
+            let (unit, framing) = (Slave(self.unit), self.framing);
+            let connect = async move {
+                match framing {
+                    Framing::Mbap => tokio_modbus::client::tcp::connect_slave(addr, unit).await,
+                    // A serial gateway in transparent mode: RTU frames (with CRC) over TCP.
+                    Framing::Rtu => tokio::net::TcpStream::connect(addr)
+                        .await
+                        .map(|stream| tokio_modbus::client::rtu::attach_slave(stream, unit)),
+                }
+            };
+            let ctx = tokio::time::timeout(timeout, connect)
+                .await
+                .map_err(|_| DriverError::Timeout(timeout))?
+                .map_err(DriverError::Transport)?;
             self.ctx = Some(ctx);
         }
         let ctx = self

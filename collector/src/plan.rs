@@ -18,8 +18,6 @@ fn parse_oid_tail(s: &str) -> Option<Vec<u32>> {
 
 /// Largest register count one Modbus read may ask for (the protocol's limit is 125).
 pub const MAX_BLOCK_WORDS: u16 = 125;
-/// Scalars per SNMP GET, small enough to stay in one UDP datagram.
-pub const GET_CHUNK: usize = 16;
 
 #[derive(Debug, Clone)]
 pub struct Plan {

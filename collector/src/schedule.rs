@@ -28,11 +28,14 @@ impl DeviceTask {
     pub fn new(device: &Device, config: &Config) -> Option<DeviceTask> {
         let profile = config.profiles.get(&device.profile)?;
         let plan = Plan::compile(device, profile);
-        let driver = Driver::new(
+        let mut driver = Driver::new(
             &device.address,
             device.auth.as_ref(),
             config.device_timeout(device),
         );
+        if let Driver::Snmp(d) = &mut driver {
+            d.set_limits(config.collector.snmp);
+        }
         let health = plan.health_series(device.address.protocol());
         Some(DeviceTask {
             plan,

@@ -3,15 +3,13 @@
 
 use std::time::Duration;
 
-use kilowatch_core::config::{Auth, V3Auth, V3Priv, V3Security};
+use kilowatch_core::config::{Auth, SnmpLimits, V3Auth, V3Priv, V3Security};
 use snmp2::{AsyncSession, Oid, Value, v3};
 
 use crate::DriverError;
 use crate::decode::{Readings, SnmpValue};
-use crate::plan::{GET_CHUNK, SnmpPlan};
+use crate::plan::SnmpPlan;
 
-/// Rows asked for per GETBULK.
-const BULK_REPETITIONS: u32 = 24;
 /// A table longer than this is a misbehaving agent, not a device.
 const MAX_WALK_ROWS: usize = 10_000;
 
@@ -19,7 +17,7 @@ const MAX_WALK_ROWS: usize = 10_000;
 enum Request<'a> {
     Get(&'a [Vec<u32>]),
     GetNext(&'a [u32]),
-    GetBulk(&'a [u32]),
+    GetBulk(&'a [u32], u32),
 }
 
 pub struct SnmpDriver {
@@ -27,6 +25,7 @@ pub struct SnmpDriver {
     /// v1/v2c community or v3 USM user; secrets stay inside `Secret`.
     auth: Auth,
     timeout: Duration,
+    limits: SnmpLimits,
     /// Dropped after any timeout: a late reply would leave the session off by one request id.
     session: Option<Box<AsyncSession>>,
     req_id: i32,
@@ -48,14 +47,20 @@ impl SnmpDriver {
             target,
             auth,
             timeout,
+            limits: SnmpLimits::default(),
             session: None,
             req_id: fastrand::i32(1..i32::MAX / 2),
         }
     }
 
+    /// Sets the request sizes (GETBULK repetitions, varbinds per GET).
+    pub fn set_limits(&mut self, limits: SnmpLimits) {
+        self.limits = limits;
+    }
+
     pub async fn read(&mut self, plan: &SnmpPlan) -> Result<Readings, DriverError> {
         let mut gets = Vec::with_capacity(plan.gets.len());
-        for chunk in plan.gets.chunks(GET_CHUNK) {
+        for chunk in plan.gets.chunks(self.limits.max_varbinds.max(1)) {
             let rows = self.request(Request::Get(chunk)).await?;
             // An agent must answer every varbind in order; anything else is malformed.
             if rows.len() != chunk.len() {
@@ -104,7 +109,10 @@ impl SnmpDriver {
             // GETBULK does not exist in v1.
             let batch = match self.auth {
                 Auth::SnmpV1 { .. } => self.request(Request::GetNext(&cursor)).await?,
-                _ => self.request(Request::GetBulk(&cursor)).await?,
+                _ => {
+                    self.request(Request::GetBulk(&cursor, self.limits.max_repetitions))
+                        .await?
+                }
             };
             if batch.is_empty() {
                 return Ok(rows);
@@ -201,7 +209,7 @@ async fn send(
             session.get_many(&refs).await
         }
         Request::GetNext(oid) => session.getnext(&to_oid(oid)?).await,
-        Request::GetBulk(oid) => session.getbulk(&[&to_oid(oid)?], 0, BULK_REPETITIONS).await,
+        Request::GetBulk(oid, reps) => session.getbulk(&[&to_oid(oid)?], 0, *reps).await,
     }
     .map_err(snmp_error)?;
     if pdu.error_status != 0 {

@@ -4,8 +4,25 @@ use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Address {
-    Snmp { host: String, port: u16 },
-    Modbus { host: String, port: u16, unit: u8 },
+    Snmp {
+        host: String,
+        port: u16,
+    },
+    Modbus {
+        host: String,
+        port: u16,
+        unit: u8,
+        framing: Framing,
+    },
+}
+
+/// How Modbus frames travel over the TCP connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// Modbus TCP (MBAP header): `modbus://`.
+    Mbap,
+    /// RTU frames (with CRC) tunnelled through TCP by a serial gateway: `modbus+rtu://`.
+    Rtu,
 }
 
 /// What a URL carried besides the address (`snmp://community@host`, `snmpv3://user@host`).
@@ -43,7 +60,12 @@ impl Address {
                 let cred = user.map_or(Credential::None, Credential::V3User);
                 Ok((Address::Snmp { host, port }, cred))
             }
-            "modbus" | "modbus+tcp" => {
+            scheme @ ("modbus" | "modbus+tcp" | "modbus+rtu") => {
+                let framing = if scheme == "modbus+rtu" {
+                    Framing::Rtu
+                } else {
+                    Framing::Mbap
+                };
                 let port = url.port().unwrap_or(502);
                 let path = url.path().trim_matches('/');
                 let unit = if path.is_empty() {
@@ -55,10 +77,18 @@ impl Address {
                 if user.is_some() {
                     return Err("modbus has no credentials; remove the user part".into());
                 }
-                Ok((Address::Modbus { host, port, unit }, Credential::None))
+                Ok((
+                    Address::Modbus {
+                        host,
+                        port,
+                        unit,
+                        framing,
+                    },
+                    Credential::None,
+                ))
             }
             other => Err(format!(
-                "unknown scheme '{other}'; expected snmp://, snmpv3:// or modbus://"
+                "unknown scheme '{other}'; expected snmp://, snmpv3://, modbus:// or modbus+rtu://"
             )),
         }
     }
@@ -117,7 +147,18 @@ impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Address::Snmp { .. } => write!(f, "snmp {}", self.socket()),
-            Address::Modbus { unit, .. } => write!(f, "modbus {} unit {unit}", self.socket()),
+            Address::Modbus {
+                unit,
+                framing: Framing::Mbap,
+                ..
+            } => write!(f, "modbus {} unit {unit}", self.socket()),
+            Address::Modbus {
+                unit,
+                framing: Framing::Rtu,
+                ..
+            } => {
+                write!(f, "modbus rtu-over-tcp {} unit {unit}", self.socket())
+            }
         }
     }
 }
@@ -148,10 +189,21 @@ mod tests {
             Address::Modbus {
                 host: "10.0.0.5".into(),
                 port: 502,
-                unit: 7
+                unit: 7,
+                framing: Framing::Mbap,
             }
         );
         assert!(Address::parse("modbus://h:502/300").is_err());
+        let (rtu, _) = Address::parse("modbus+rtu://gw:4001/12").unwrap();
+        assert!(matches!(
+            rtu,
+            Address::Modbus {
+                unit: 12,
+                framing: Framing::Rtu,
+                ..
+            }
+        ));
+        assert_eq!(rtu.to_string(), "modbus rtu-over-tcp gw:4001 unit 12");
         assert!(Address::parse("http://h").is_err());
         assert!(Address::parse("not a url").is_err());
     }

@@ -61,6 +61,25 @@ pub struct CollectorConfig {
     pub interval: Duration,
     pub timeout: Duration,
     pub max_concurrent_polls: usize,
+    pub snmp: SnmpLimits,
+}
+
+/// How much one SNMP request may ask for; lower them for agents that choke on big requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SnmpLimits {
+    /// Rows asked for per GETBULK.
+    pub max_repetitions: u32,
+    /// Variable bindings per GET.
+    pub max_varbinds: usize,
+}
+
+impl Default for SnmpLimits {
+    fn default() -> SnmpLimits {
+        SnmpLimits {
+            max_repetitions: 24,
+            max_varbinds: 16,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -165,6 +184,8 @@ struct RawCollector {
     #[serde(default, deserialize_with = "de_duration_opt")]
     timeout: Option<Duration>,
     max_concurrent_polls: Option<usize>,
+    snmp_max_repetitions: Option<u32>,
+    snmp_max_varbinds: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -494,7 +515,23 @@ impl Config {
                 .as_ref()
                 .and_then(|r| r.max_concurrent_polls)
                 .unwrap_or(64),
+            snmp: SnmpLimits {
+                max_repetitions: collector
+                    .as_ref()
+                    .and_then(|r| r.snmp_max_repetitions)
+                    .unwrap_or(SnmpLimits::default().max_repetitions),
+                max_varbinds: collector
+                    .as_ref()
+                    .and_then(|r| r.snmp_max_varbinds)
+                    .unwrap_or(SnmpLimits::default().max_varbinds),
+            },
         };
+        if !(1..=1000).contains(&collector.snmp.max_repetitions) {
+            c.push("collector.snmp_max_repetitions", "must be 1..=1000");
+        }
+        if !(1..=256).contains(&collector.snmp.max_varbinds) {
+            c.push("collector.snmp_max_varbinds", "must be 1..=256");
+        }
         if collector.interval.is_zero() {
             c.push("collector.interval", "must be greater than zero");
         }
