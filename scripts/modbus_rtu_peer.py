@@ -16,6 +16,8 @@ def main() -> int:
     shared, port = Path(sys.argv[1]), int(sys.argv[2])
     spec = importlib.util.spec_from_file_location("serve", shared / "fixtures/modbus/serve.py")
     serve = importlib.util.module_from_spec(spec)
+    # dataclasses look their module up in sys.modules while the module is being executed.
+    sys.modules["serve"] = serve
     spec.loader.exec_module(serve)
     from pymodbus import FramerType
 

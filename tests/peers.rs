@@ -451,3 +451,19 @@ async fn reads_a_meter_through_an_rtu_over_tcp_gateway() {
     assert_eq!(find(&via_rtu, Field::ActivePowerW, None), Some(27545.5));
     assert_eq!(via_rtu.len(), via_tcp.len());
 }
+
+#[tokio::test]
+async fn memory_and_cpu_ratios_from_a_recorded_linux_host() {
+    // Raw values from the recording (linux-netsnmp-powermon.snmprec), combined by hand:
+    // hrStorageUsed.1 / hrStorageSize.1 = 27274104 / 49225180; ssCpuIdle.0 = 48.
+    let url = format!("snmp://{}", env("KILOWATCH_TEST_SNMPSIM"));
+    let (host, problems) = read_once(&url, Some("linux-netsnmp-powermon"), "netsnmp-host").await;
+    assert!(problems.is_empty(), "{problems:?}");
+    let mem = find(&host, Field::MemUtilPct, None).expect("mem_util_pct");
+    assert!(
+        (mem - 27_274_104.0 / 49_225_180.0 * 100.0).abs() < 1e-9,
+        "{mem}"
+    );
+    let (ucd, _) = read_once(&url, Some("linux-netsnmp-powermon"), "ucd-snmp").await;
+    assert_eq!(find(&ucd, Field::CpuUtilPct, None), Some(52.0));
+}

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use kilowatch_core::model::{Sample, Series};
-use kilowatch_core::profile::{Aggregate, RegisterType, WordOrder};
+use kilowatch_core::profile::{Aggregate, Match, RegisterType, WordOrder};
 
 use crate::plan::{ModbusPlan, Plan, PlanKind, SnmpPlan, SnmpSource};
 
@@ -164,7 +164,11 @@ fn decode_snmp(
                 match v.as_f64() {
                     Ok(x) if e.invalid.contains(&x) => {}
                     Ok(x) => {
-                        if push(out, e.series.as_ref(), e.field, x * e.scale) {
+                        let Some(x) = divide(x, e.divisor.and_then(|d| cell(d, gets, walks, &[])))
+                        else {
+                            continue;
+                        };
+                        if push(out, e.series.as_ref(), e.field, x * e.scale + e.offset) {
                             trace.push(|| dotted(&p.gets[g]));
                         }
                     }
@@ -200,17 +204,22 @@ fn decode_snmp(
                         }
                     }
                     if let Some((col, wanted)) = selector {
-                        let cell = col
+                        let value = col
                             .iter()
                             .find(|(i, _)| i.as_slice() == row)
-                            .and_then(|(_, v)| v.as_f64().ok());
-                        if !cell.is_some_and(|c| wanted.contains(&c)) {
+                            .map(|(_, v)| v);
+                        if !value.is_some_and(|v| wanted.iter().any(|w| matches(v, w))) {
                             continue;
                         }
                     }
                     match v.as_f64() {
                         Ok(x) if e.invalid.contains(&x) => {}
-                        Ok(x) => values.push((row, index, x * e.scale)),
+                        Ok(x) => {
+                            let divisor = e.divisor.and_then(|d| cell(d, gets, walks, row));
+                            if let Some(x) = divide(x, divisor) {
+                                values.push((row, index, x * e.scale + e.offset));
+                            }
+                        }
                         Err(err) => problems.push(format!(
                             "{} {}.{}: {err}",
                             e.field,
@@ -258,6 +267,45 @@ fn decode_snmp(
                 }
             }
         }
+    }
+}
+
+/// The divisor's value: the GET, or the same row of the divisor column.
+fn cell(
+    d: SnmpSource,
+    gets: &[SnmpValue],
+    walks: &[Vec<(Vec<u32>, SnmpValue)>],
+    row: &[u32],
+) -> Option<f64> {
+    let v = match d {
+        SnmpSource::Get(g) => gets.get(g),
+        SnmpSource::Walk(w) => walks
+            .get(w)?
+            .iter()
+            .find(|(i, _)| i.as_slice() == row)
+            .map(|(_, v)| v),
+    }?;
+    v.as_f64().ok()
+}
+
+/// `x / divisor`, when a divisor is configured; a missing or zero divisor drops the value
+/// (a zero-size storage row has no utilisation).
+fn divide(x: f64, divisor: Option<f64>) -> Option<f64> {
+    match divisor {
+        None => Some(x),
+        Some(d) if d != 0.0 && d.is_finite() => Some(x / d),
+        Some(_) => None,
+    }
+}
+
+/// Whether a cell holds `want`: numbers compare as numbers, text against an OID value (dotted,
+/// leading dot optional) or a string.
+fn matches(v: &SnmpValue, want: &Match) -> bool {
+    match (want, v) {
+        (Match::Number(n), v) => v.as_f64().is_ok_and(|x| x == *n),
+        (Match::Text(t), SnmpValue::Oid(o)) => dotted(o) == t.trim_start_matches('.'),
+        (Match::Text(t), SnmpValue::Bytes(b)) => String::from_utf8_lossy(b).trim() == t.as_str(),
+        _ => false,
     }
 }
 
@@ -371,7 +419,7 @@ fn decode_modbus(
                 }
             },
         };
-        let value = v * e.scale * 10f64.powi(exponent);
+        let value = v * e.scale * 10f64.powi(exponent) + e.add;
         if !value.is_finite() {
             problems.push(format!(
                 "{} register {address}: value out of range",

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use kilowatch_core::config::Device;
 use kilowatch_core::model::{Field, Measurement, Role, Series, Tags};
 use kilowatch_core::profile::{
-    Aggregate, ModbusProfile, Profile, RegisterTable, RegisterType, SnmpProfile, WordOrder,
+    Aggregate, Match, ModbusProfile, Profile, RegisterTable, RegisterType, SnmpProfile, WordOrder,
     parse_oid,
 };
 
@@ -56,8 +56,11 @@ pub(crate) struct SnmpEntry {
     /// Rows kept only if their name contains one of these (lowercase).
     pub name_contains: Vec<String>,
     /// Rows kept only if this column (index into `walks`) holds one of the values.
-    pub where_column: Option<(usize, Vec<f64>)>,
+    pub where_column: Option<(usize, Vec<Match>)>,
     pub invalid: Vec<f64>,
+    /// The divisor: a GET (for a scalar) or a column (for a walk, same row).
+    pub divisor: Option<SnmpSource>,
+    pub offset: f64,
     pub aggregate: Option<Aggregate>,
     /// Series for a scalar or an aggregate (one value per poll).
     pub series: Option<Arc<Series>>,
@@ -91,6 +94,8 @@ pub(crate) struct ModbusEntry {
     pub ty: RegisterType,
     pub order: WordOrder,
     pub scale: f64,
+    /// Added after scaling (the profile's `offset`).
+    pub add: f64,
     /// (block, offset) of the scale-factor register.
     pub scale_factor: Option<(usize, u16)>,
     pub invalid: Vec<f64>,
@@ -199,7 +204,21 @@ impl Plan {
                 .as_deref()
                 .and_then(&mut column)
                 .map(|c| (c, m.where_equals.clone()));
+            let divisor = match (&m.divide_by, is_walk) {
+                (Some(d), true) => column(d).map(SnmpSource::Walk),
+                (Some(d), false) => parse_oid(d).map(|oid| {
+                    let mut key = oid.clone();
+                    key.push(0);
+                    SnmpSource::Get(*index.entry(key).or_insert_with(|| {
+                        plan.gets.push(oid);
+                        plan.gets.len() - 1
+                    }))
+                }),
+                (None, _) => None,
+            };
             plan.entries.push(SnmpEntry {
+                divisor,
+                offset: m.offset,
                 name_contains: m.name_contains.iter().map(|n| n.to_lowercase()).collect(),
                 where_column,
                 invalid: m.invalid.clone(),
@@ -284,6 +303,7 @@ impl Plan {
                 ty: m.ty,
                 order: m.word_order,
                 scale: m.scale,
+                add: m.offset,
                 scale_factor: m.scale_factor.and_then(|sf| locate(m.table, sf, 1)),
                 invalid: m.invalid.clone(),
                 field: m.field,

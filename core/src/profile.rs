@@ -65,12 +65,26 @@ pub struct SnmpMetric {
     /// (a sensor-type or status column).
     pub where_column: Option<String>,
     #[serde(default)]
-    pub where_equals: Vec<f64>,
+    pub where_equals: Vec<Match>,
     /// Raw values meaning "no sensor" or "not available" (e.g. -1), dropped before scaling.
     #[serde(default)]
     pub invalid: Vec<f64>,
     /// For a counter: the raw value at which it wraps to zero (4294967296 for a Counter32).
     pub wraps_at: Option<f64>,
+    /// Divide by this OID (scalar) or column (walk, same row): used / size ratios.
+    pub divide_by: Option<String>,
+    /// Added after scaling: `value = raw [/ divisor] * scale + offset` (e.g. 100 - idle %).
+    #[serde(default)]
+    pub offset: f64,
+}
+
+/// A cell value to select rows by: a number, or text (an OID value such as
+/// "1.3.6.1.2.1.25.2.1.2", or a string).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Match {
+    Number(f64),
+    Text(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -114,6 +128,9 @@ pub struct ModbusMetric {
     /// Raw values that mean "not available" (e.g. SunSpec int16 0x8000 = -32768).
     #[serde(default)]
     pub invalid: Vec<f64>,
+    /// Added after scaling.
+    #[serde(default)]
+    pub offset: f64,
     /// For a counter: the raw value at which it wraps to zero (4294967296 for a uint32).
     pub wraps_at: Option<f64>,
     pub point: Option<String>,
@@ -223,6 +240,30 @@ impl Profile {
                         problems.push(format!(
                             "{key}: 'aggregate', 'index_suffix' and 'point_name' only apply to 'walk'"
                         ));
+                    }
+                    if m.walk.is_none() && (m.where_column.is_some() || !m.name_contains.is_empty())
+                    {
+                        problems.push(format!(
+                            "{key}: 'where_column' and 'name_contains' only apply to 'walk'"
+                        ));
+                    }
+                    if !m.name_contains.is_empty() && m.point_name.is_none() {
+                        problems.push(format!("{key}: 'name_contains' needs 'point_name'"));
+                    }
+                    if m.where_column.is_some() == m.where_equals.is_empty() {
+                        problems.push(format!(
+                            "{key}: give 'where_column' and 'where_equals' together"
+                        ));
+                    }
+                    for (what, o) in [
+                        ("where_column", &m.where_column),
+                        ("divide_by", &m.divide_by),
+                    ] {
+                        if let Some(o) = o
+                            && parse_oid(o).is_none()
+                        {
+                            problems.push(format!("{key}: {what} '{o}' is not a numeric OID"));
+                        }
                     }
                     for (what, o) in [
                         ("index_suffix", &m.index_suffix),
