@@ -18,6 +18,7 @@ pub enum Measurement {
     Environment,
     Server,
     Device,
+    Network,
     Collector,
 }
 
@@ -30,6 +31,7 @@ impl Measurement {
             Measurement::Environment => "environment",
             Measurement::Server => "server",
             Measurement::Device => "device",
+            Measurement::Network => "network",
             Measurement::Collector => "collector",
         }
     }
@@ -90,6 +92,8 @@ fields! {
     MemUtilPct => "mem_util_pct", Server, Gauge;
     PowerW => "power_w", Server, Gauge;
     UptimeS => "uptime_s", Device, Gauge;
+    RxBytes => "rx_bytes", Network, Counter;
+    TxBytes => "tx_bytes", Network, Counter;
     PollMs => "poll_ms", Collector, Gauge;
     Up => "up", Collector, Gauge;
     Errors => "errors", Collector, Counter;

@@ -32,6 +32,9 @@ pub struct SnmpProfile {
     /// sysObjectID prefixes this profile matches (for `probe` auto-detection).
     #[serde(default)]
     pub sys_object_id: Vec<String>,
+    /// When several families share a sysObjectID, text sysDescr must contain (any of these).
+    #[serde(default)]
+    pub sys_descr_contains: Vec<String>,
     pub metrics: Vec<SnmpMetric>,
 }
 
@@ -407,22 +410,35 @@ impl ProfileSet {
         self.profiles.keys().map(String::as_str)
     }
 
-    /// The SNMP profile whose `sys_object_id` prefix is the longest match.
-    pub fn match_sys_object_id(&self, oid: &[u32]) -> Option<(&str, &Profile)> {
+    /// The SNMP profile whose `sys_object_id` prefix is the longest match; among equal
+    /// prefixes, one whose `sys_descr_contains` matches `descr` wins, and a profile whose
+    /// `sys_descr_contains` does not match is never chosen.
+    pub fn match_sys_object_id(&self, oid: &[u32], descr: &str) -> Option<(&str, &Profile)> {
+        let descr = descr.to_lowercase();
         self.profiles
             .iter()
             .filter_map(|(name, p)| match p {
-                Profile::Snmp(s) => s
-                    .sys_object_id
-                    .iter()
-                    .filter_map(|o| parse_oid(o))
-                    .filter(|prefix| oid.starts_with(prefix))
-                    .map(|prefix| prefix.len())
-                    .max()
-                    .map(|len| (len, name.as_str(), p)),
+                Profile::Snmp(s) => {
+                    let by_descr = !s.sys_descr_contains.is_empty();
+                    if by_descr
+                        && !s
+                            .sys_descr_contains
+                            .iter()
+                            .any(|d| descr.contains(&d.to_lowercase()))
+                    {
+                        return None;
+                    }
+                    s.sys_object_id
+                        .iter()
+                        .filter_map(|o| parse_oid(o))
+                        .filter(|prefix| oid.starts_with(prefix))
+                        .map(|prefix| prefix.len())
+                        .max()
+                        .map(|len| ((len, by_descr), name.as_str(), p))
+                }
                 Profile::Modbus(_) => None,
             })
-            .max_by_key(|(len, _, _)| *len)
+            .max_by_key(|(rank, _, _)| *rank)
             .map(|(_, name, p)| (name, p))
     }
 }
@@ -522,7 +538,7 @@ mod tests {
     fn sys_object_id_longest_prefix_wins() {
         let (set, _) = ProfileSet::load(&[]);
         let (name, _) = set
-            .match_sys_object_id(&parse_oid("1.3.6.1.4.1.318.1.3.4.6").unwrap())
+            .match_sys_object_id(&parse_oid("1.3.6.1.4.1.318.1.3.4.6").unwrap(), "")
             .unwrap();
         assert_eq!(name, "apc-rpdu2");
     }

@@ -82,7 +82,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         (Some(p), _) => p.clone(),
         (None, Driver::Snmp(d)) => {
             let (oid, descr) = d.identify().await.context("read sysObjectID")?;
-            match profiles.match_sys_object_id(&oid) {
+            match profiles.match_sys_object_id(&oid, &descr) {
                 Some((name, _)) => name.to_owned(),
                 None => {
                     let oid: Vec<String> = oid.iter().map(u32::to_string).collect();
