@@ -82,7 +82,7 @@ pub fn meter_energy(
         return Ok(integrated);
     };
     let points = store.read(&counter, wide, None)?;
-    let wrap_kwh = counter.tag("wrap_kwh").and_then(|w| w.parse().ok());
+    let wrap_kwh = counter.tag("wrap_at").and_then(|w| w.parse().ok());
     let uptime = match power.tag("device") {
         Some(d) => match store
             .find(&Selector::field(Field::UptimeS).tag("device", d))?

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use kilowatch_core::config::Device;
-use kilowatch_core::model::{Field, Measurement, Role, Series, Tags};
+use kilowatch_core::model::{Field, Kind, Measurement, Role, Series, Tags};
 use kilowatch_core::profile::{
     Aggregate, Match, ModbusProfile, Profile, RegisterTable, RegisterType, SnmpProfile, WordOrder,
     parse_oid,
@@ -136,7 +136,7 @@ impl Plan {
     }
 
     /// As [`Plan::series`], for a counter that wraps at `wrap` (in the field's unit): the
-    /// analyzer reads the `wrap_kwh` tag to bridge wraps.
+    /// analyzer reads the `wrap_at` tag to bridge wraps.
     fn series_wrapping(&self, field: Field, point: Option<&str>, wrap: Option<f64>) -> Arc<Series> {
         let mut tags = self.base_tags.clone();
         match point {
@@ -147,8 +147,8 @@ impl Plan {
                 }
             }
         }
-        if let (Some(w), Field::EnergyKwh) = (wrap, field) {
-            tags.push(("wrap_kwh", format!("{w}")));
+        if let (Some(w), Kind::Counter) = (wrap, field.kind()) {
+            tags.push(("wrap_at", format!("{w}")));
         }
         Arc::new(Series::new(field.measurement(), tags))
     }
