@@ -8,7 +8,10 @@ use kilowatch_collector::schedule::{self, DeviceTask, Schedule};
 use kilowatch_core::clock::Clock;
 use kilowatch_core::config::Config;
 use kilowatch_core::model::Batch;
+use kilowatch_core::secret::Secret;
 use kilowatch_store::SqliteStore;
+use kilowatch_store::influx::sink::{InfluxSink, SinkOptions};
+use kilowatch_store::influx::target::InfluxTarget;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -16,14 +19,22 @@ use tokio_util::sync::CancellationToken;
 /// Most polls committed in one transaction.
 const MAX_BATCHES_PER_WRITE: usize = 512;
 
-/// Starts the collector and the store writer. The returned handle finishes after `cancel`
-/// fires and every received batch has been written.
+/// The running collector, store writer and (optionally) InfluxDB sink.
+#[derive(Debug)]
+pub struct Pipeline {
+    writer: JoinHandle<()>,
+    sink: Option<(JoinHandle<()>, CancellationToken)>,
+}
+
+/// Starts the collector and the store writer, and the InfluxDB sink fed from the outbox.
+/// Stop it by cancelling `cancel`, then [`Pipeline::finish`].
 pub fn start(
     config: &Config,
     store: Arc<SqliteStore>,
     clock: Clock,
     cancel: CancellationToken,
-) -> JoinHandle<()> {
+    sink: Option<InfluxSink>,
+) -> Pipeline {
     let (tx, rx) = mpsc::channel::<Batch>(4096);
     let tasks = DeviceTask::all(config);
     let schedule = Schedule {
@@ -32,10 +43,63 @@ pub fn start(
     };
     let collector = tokio::spawn(schedule::run(tasks, schedule, tx, cancel));
     let retention = config.store.retention;
-    tokio::spawn(async move {
-        write_loop(rx, store, retention, clock).await;
+    let writer_store = store.clone();
+    let writer = tokio::spawn(async move {
+        write_loop(rx, writer_store, retention, clock).await;
         let _ = collector.await;
-    })
+    });
+    // The sink stops only after the writer has committed the last batches, so its final
+    // flush sees them.
+    let sink = sink.map(|sink| {
+        let stop = CancellationToken::new();
+        let token = stop.clone();
+        let handle = tokio::spawn(async move {
+            let target = sink.target().to_string();
+            if let Err(e) = sink.run(token).await {
+                tracing::error!(target = %target, error = %e, "InfluxDB sink stopped");
+            }
+        });
+        (handle, stop)
+    });
+    Pipeline { writer, sink }
+}
+
+impl Pipeline {
+    /// Waits for the writer to commit everything collected, then lets the sink flush.
+    pub async fn finish(self) {
+        let _ = self.writer.await;
+        if let Some((handle, stop)) = self.sink {
+            stop.cancel();
+            let _ = handle.await;
+        }
+    }
+}
+
+/// The `--influx URL` sink, with its secrets from the environment; the outbox is enabled.
+pub fn influx_sink(
+    url: &str,
+    store: &Arc<SqliteStore>,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<InfluxSink> {
+    let secret = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .map(Secret::new)
+    };
+    let target = InfluxTarget::parse(
+        url,
+        secret("KILOWATCH_INFLUX_TOKEN"),
+        secret("KILOWATCH_INFLUX_PASSWORD"),
+    )
+    .map_err(|e| anyhow::anyhow!("--influx: {e}"))?;
+    let cap = std::env::var("KILOWATCH_OUTBOX_MAX_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1 << 30);
+    store.enable_outbox(cap);
+    let opts = SinkOptions::new(data_dir.join("influx-quarantine.lp"));
+    InfluxSink::new(target, store.clone(), opts).map_err(|e| anyhow::anyhow!(e))
 }
 
 async fn write_loop(

@@ -14,6 +14,11 @@ pub struct Args {
     /// The inventory file (TOML).
     #[arg(long)]
     config: PathBuf,
+    /// Also forward to InfluxDB: `http://HOST:PORT?db=NAME` (v1 /write, optional `rp=`, user
+    /// as `http://USER@HOST...`) or `http://HOST:PORT?org=ORG&bucket=BUCKET` (v2). The token or
+    /// password comes from KILOWATCH_INFLUX_TOKEN / KILOWATCH_INFLUX_PASSWORD, never the URL.
+    #[arg(long)]
+    influx: Option<String>,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -28,10 +33,29 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let store = Arc::new(SqliteStore::open(&config.store.path)?);
     let cancel = CancellationToken::new();
-    let pipeline = crate::pipeline::start(&config, store, Clock::System, cancel.clone());
+    let data_dir = config
+        .store
+        .path
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .to_owned();
+    let sink = match &args.influx {
+        Some(url) => Some(crate::pipeline::influx_sink(url, &store, &data_dir)?),
+        None => None,
+    };
+    let pipeline = crate::pipeline::start(&config, store, Clock::System, cancel.clone(), sink);
     tracing::info!(devices = config.devices.len(), store = %config.store.path.display(), "collecting");
-    tokio::signal::ctrl_c().await?;
+    shutdown_signal().await;
     cancel.cancel();
-    let _ = pipeline.await;
+    pipeline.finish().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C or SIGTERM (systemd's stop).
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+    }
 }

@@ -39,6 +39,9 @@ pub struct Args {
     /// Servers per rack.
     #[arg(long, default_value_t = 5)]
     servers_per_rack: usize,
+    /// Also forward to InfluxDB (see `kilowatch collect --help`).
+    #[arg(long)]
+    influx: Option<String>,
 }
 
 /// One line of `--headless` output.
@@ -114,7 +117,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     let store = Arc::new(SqliteStore::open(&config.store.path)?);
     let cancel = CancellationToken::new();
-    let pipeline = crate::pipeline::start(&config, store.clone(), clock, cancel.clone());
+    let sink = match &args.influx {
+        Some(url) => Some(crate::pipeline::influx_sink(url, &store, &dir)?),
+        None => None,
+    };
+    let pipeline = crate::pipeline::start(&config, store.clone(), clock, cancel.clone(), sink);
     if !args.headless {
         eprintln!(
             "kilowatch demo: {} simulated devices, data in {}, config {}",
@@ -177,7 +184,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         out.flush()?;
     }
     cancel.cancel();
-    let _ = pipeline.await;
+    pipeline.finish().await;
     sim.shutdown();
     Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,6 @@
 //! Kilowatch storage: the read interface every backend implements, and the embedded store.
 
+pub mod influx;
 pub mod sqlite;
 
 use std::collections::BTreeMap;
@@ -24,6 +25,9 @@ pub enum StoreError {
         found: i64,
         expected: i64,
     },
+    /// An InfluxDB query failed; the message names the target (never its credentials).
+    #[error("{0}")]
+    Influx(String),
 }
 
 /// One stored series of one field, as any backend identifies it.

@@ -7,6 +7,11 @@
 //! - WAL with `synchronous=NORMAL`: a committed transaction survives a process crash; the last
 //!   transactions may be lost on power failure, never corrupted.
 //! - Only retention deletes samples.
+//! - The `outbox` (when enabled) is the durable queue for remote sinks: each transaction that
+//!   writes samples also appends their line protocol as one outbox row, so nothing reaches a
+//!   sink before it is on disk. A sink's cursor (`sink_cursor`) advances only after the far side
+//!   acknowledged; rows every sink has passed are deleted. When the outbox exceeds its byte cap,
+//!   the oldest unsent rows are deleted, logged at ERROR and counted in `counters.dropped`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -17,7 +22,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::{Aggregate, Point, ReadStore, Selector, SeriesRef, StoreError, TimeRange, Window};
 
-const SCHEMA_VERSION: i64 = 1;
+/// Version 2 added the outbox tables; version 1 files are upgraded in place.
+const SCHEMA_VERSION: i64 = 2;
 
 /// A device's last poll, as the collector reported it.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +40,29 @@ pub struct SqliteStore {
     path: String,
     conn: Mutex<Connection>,
     ids: Mutex<HashMap<(String, Field), i64>>,
+    /// `Some(cap in bytes)` once a sink is attached: writes then also fill the outbox.
+    outbox_cap: Mutex<Option<u64>>,
+}
+
+/// One outbox row: the line protocol of one write transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxRow {
+    pub seq: i64,
+    /// When it was written (ms), for "oldest unsent" age.
+    pub ts: Timestamp,
+    pub points: i64,
+    pub lines: String,
+}
+
+/// Outbox gauges for self-monitoring.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct OutboxStats {
+    pub rows: i64,
+    pub points: i64,
+    pub bytes: i64,
+    /// Write time of the oldest row not yet sent to this sink.
+    pub oldest_unsent: Option<Timestamp>,
+    pub dropped_points: i64,
 }
 
 impl SqliteStore {
@@ -65,7 +94,15 @@ impl SqliteStore {
                  ts INTEGER NOT NULL,
                  up INTEGER NOT NULL,
                  poll_ms REAL NOT NULL,
-                 error TEXT);",
+                 error TEXT);
+             CREATE TABLE IF NOT EXISTS outbox(
+                 seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                 ts INTEGER NOT NULL,
+                 points INTEGER NOT NULL,
+                 bytes INTEGER NOT NULL,
+                 lines TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS sink_cursor(sink TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);",
         )
         .map_err(err)?;
         let version: Option<i64> = conn
@@ -97,6 +134,7 @@ impl SqliteStore {
             path: p,
             conn: Mutex::new(conn),
             ids: Mutex::new(HashMap::new()),
+            outbox_cap: Mutex::new(None),
         })
     }
 
@@ -150,8 +188,122 @@ impl SqliteStore {
                     .map_err(self.err())?;
             }
         }
+        let cap = *self.outbox_cap.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(cap) = cap {
+            let mut lines = String::new();
+            let refused = crate::influx::line_protocol::encode_batches(batches, &mut lines);
+            for e in refused.iter().take(3) {
+                tracing::warn!(error = %e, "sample cannot be sent to InfluxDB");
+            }
+            if !lines.is_empty() {
+                let points = lines.lines().count() as i64;
+                let now = batches.iter().map(|b| b.at).max().unwrap_or_default();
+                tx.execute(
+                    "INSERT INTO outbox(ts, points, bytes, lines) VALUES(?1, ?2, ?3, ?4)",
+                    params![now, points, lines.len() as i64, lines],
+                )
+                .map_err(self.err())?;
+                enforce_cap(&tx, cap).map_err(self.err())?;
+            }
+        }
         tx.commit().map_err(self.err())?;
         Ok(n)
+    }
+
+    /// Turns the outbox on (writes from now on are queued for sinks), capped at `cap_bytes`.
+    pub fn enable_outbox(&self, cap_bytes: u64) {
+        *self.outbox_cap.lock().unwrap_or_else(|p| p.into_inner()) = Some(cap_bytes);
+    }
+
+    /// Registers a sink; a new sink starts at the beginning of what the outbox holds.
+    pub fn sink_cursor(&self, sink: &str) -> Result<i64, StoreError> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        conn.execute(
+            "INSERT OR IGNORE INTO sink_cursor(sink, seq) VALUES(?1, 0)",
+            [sink],
+        )
+        .map_err(self.err())?;
+        conn.query_row("SELECT seq FROM sink_cursor WHERE sink=?1", [sink], |r| {
+            r.get(0)
+        })
+        .map_err(self.err())
+    }
+
+    /// Rows after `seq`, oldest first, up to about `max_bytes` (always at least one row).
+    pub fn outbox_after(&self, seq: i64, max_bytes: usize) -> Result<Vec<OutboxRow>, StoreError> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT seq, ts, points, lines FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT 1000",
+            )
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([seq], |r| {
+                Ok(OutboxRow {
+                    seq: r.get(0)?,
+                    ts: r.get(1)?,
+                    points: r.get(2)?,
+                    lines: r.get(3)?,
+                })
+            })
+            .map_err(self.err())?;
+        let mut out = Vec::new();
+        let mut bytes = 0;
+        for row in rows {
+            let row = row.map_err(self.err())?;
+            bytes += row.lines.len();
+            if !out.is_empty() && bytes > max_bytes {
+                break;
+            }
+            out.push(row);
+        }
+        Ok(out)
+    }
+
+    /// Records that `sink` has everything up to `seq`, and deletes rows every sink has.
+    pub fn ack(&self, sink: &str, seq: i64) -> Result<(), StoreError> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        conn.execute(
+            "UPDATE sink_cursor SET seq = MAX(seq, ?2) WHERE sink = ?1",
+            params![sink, seq],
+        )
+        .map_err(self.err())?;
+        conn.execute(
+            "DELETE FROM outbox WHERE seq <= (SELECT MIN(seq) FROM sink_cursor)",
+            [],
+        )
+        .map_err(self.err())?;
+        Ok(())
+    }
+
+    pub fn outbox_stats(&self, sink: &str) -> Result<OutboxStats, StoreError> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let cursor: i64 = conn
+            .query_row("SELECT seq FROM sink_cursor WHERE sink=?1", [sink], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(self.err())?
+            .unwrap_or(0);
+        let (rows, points, bytes): (i64, i64, i64) = conn
+            .query_row(
+                "SELECT COUNT(*), COALESCE(SUM(points),0), COALESCE(SUM(bytes),0) FROM outbox WHERE seq > ?1",
+                [cursor],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .map_err(self.err())?;
+        let oldest_unsent = conn
+            .query_row("SELECT MIN(ts) FROM outbox WHERE seq > ?1", [cursor], |r| {
+                r.get(0)
+            })
+            .map_err(self.err())?;
+        Ok(OutboxStats {
+            rows,
+            points,
+            bytes,
+            oldest_unsent,
+            dropped_points: counter(&conn, "dropped").map_err(self.err())?,
+        })
     }
 
     /// Deletes samples older than `before`; returns how many.
@@ -192,6 +344,54 @@ impl SqliteStore {
         .optional()
         .map_err(self.err())
     }
+}
+
+/// Deletes the oldest outbox rows until the outbox fits `cap` bytes; every point dropped is
+/// counted and logged, never silently lost.
+fn enforce_cap(tx: &rusqlite::Transaction<'_>, cap: u64) -> rusqlite::Result<()> {
+    let total: i64 = tx.query_row("SELECT COALESCE(SUM(bytes),0) FROM outbox", [], |r| {
+        r.get(0)
+    })?;
+    if total as u64 <= cap {
+        return Ok(());
+    }
+    let mut excess = total as u64 - cap;
+    let mut victims = Vec::new();
+    {
+        let mut stmt = tx.prepare_cached("SELECT seq, bytes, points FROM outbox ORDER BY seq")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let (seq, bytes, points): (i64, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
+            victims.push((seq, points));
+            excess = excess.saturating_sub(bytes as u64);
+            if excess == 0 {
+                break;
+            }
+        }
+    }
+    let Some(&(last, _)) = victims.last() else {
+        return Ok(());
+    };
+    let points: i64 = victims.iter().map(|(_, p)| p).sum();
+    tx.execute("DELETE FROM outbox WHERE seq <= ?1", [last])?;
+    tx.execute(
+        "INSERT INTO counters(name, value) VALUES('dropped', ?1) ON CONFLICT(name) DO UPDATE SET value = value + ?1",
+        [points],
+    )?;
+    tracing::error!(
+        points,
+        cap_bytes = cap,
+        "outbox full: dropped the oldest unsent points"
+    );
+    Ok(())
+}
+
+fn counter(conn: &Connection, name: &str) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT value FROM counters WHERE name=?1", [name], |r| {
+        r.get(0)
+    })
+    .optional()
+    .map(|v| v.unwrap_or(0))
 }
 
 fn series_id(tx: &rusqlite::Transaction<'_>, s: &Series, f: Field) -> rusqlite::Result<i64> {

@@ -1,0 +1,199 @@
+//! InfluxDB line protocol: a pure encoder holding every escaping rule.
+//!
+//! `measurement,tag=value field=1.5 1700000000000` — measurement names escape commas and
+//! spaces; tag keys, tag values and field keys escape commas, equals signs and spaces; string
+//! field values are double-quoted with `"` and `\` escaped. A newline cannot be carried in a
+//! name, key or tag value, so such a point is refused rather than corrupting the batch.
+
+use std::fmt::Write;
+
+use kilowatch_core::model::{Batch, Timestamp};
+
+/// A field value of any type line protocol carries.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldValue {
+    Float(f64),
+    Integer(i64),
+    Bool(bool),
+    String(String),
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EncodeError {
+    #[error("{what} {text:?} contains a newline, which line protocol cannot carry")]
+    Newline { what: &'static str, text: String },
+    #[error("{what} is empty")]
+    Empty { what: &'static str },
+    #[error("field '{field}' is {value}, which line protocol cannot carry")]
+    NotFinite { field: String, value: f64 },
+}
+
+/// Appends one point. On error nothing is appended.
+pub fn encode_point(
+    out: &mut String,
+    measurement: &str,
+    tags: &[(&str, &str)],
+    fields: &[(&str, FieldValue)],
+    ts_ms: Timestamp,
+) -> Result<(), EncodeError> {
+    check("measurement", measurement)?;
+    if fields.is_empty() {
+        return Err(EncodeError::Empty { what: "field set" });
+    }
+    for (k, v) in tags {
+        check("tag key", k)?;
+        check("tag value", v)?;
+    }
+    for (k, v) in fields {
+        check("field key", k)?;
+        if let FieldValue::Float(f) = v
+            && !f.is_finite()
+        {
+            return Err(EncodeError::NotFinite {
+                field: (*k).to_owned(),
+                value: *f,
+            });
+        }
+    }
+    escape(out, measurement, &[',', ' ']);
+    for (k, v) in tags {
+        out.push(',');
+        escape(out, k, &[',', '=', ' ']);
+        out.push('=');
+        escape(out, v, &[',', '=', ' ']);
+    }
+    for (i, (k, v)) in fields.iter().enumerate() {
+        out.push(if i == 0 { ' ' } else { ',' });
+        escape(out, k, &[',', '=', ' ']);
+        out.push('=');
+        match v {
+            // `{:?}` keeps a decimal point or exponent, so 1.0 is not mistaken for an integer.
+            FieldValue::Float(f) => {
+                let _ = write!(out, "{f:?}");
+            }
+            FieldValue::Integer(i) => {
+                let _ = write!(out, "{i}i");
+            }
+            FieldValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            FieldValue::String(s) => {
+                out.push('"');
+                for c in s.chars() {
+                    if c == '"' || c == '\\' {
+                        out.push('\\');
+                    }
+                    out.push(c);
+                }
+                out.push('"');
+            }
+        }
+    }
+    let _ = writeln!(out, " {ts_ms}");
+    Ok(())
+}
+
+fn check(what: &'static str, s: &str) -> Result<(), EncodeError> {
+    if s.is_empty() {
+        return Err(EncodeError::Empty { what });
+    }
+    if s.contains(['\n', '\r']) {
+        return Err(EncodeError::Newline {
+            what,
+            text: s.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+fn escape(out: &mut String, s: &str, special: &[char]) {
+    for c in s.chars() {
+        // A backslash before a special character would be read as an escape, so it is doubled
+        // there; elsewhere InfluxDB keeps it literally.
+        if special.contains(&c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+}
+
+/// Encodes batches with millisecond timestamps; samples that cannot be encoded are returned
+/// with the reason (the rest of the batch is kept).
+pub fn encode_batches(batches: &[Batch], out: &mut String) -> Vec<EncodeError> {
+    let mut errors = Vec::new();
+    for b in batches {
+        for s in &b.samples {
+            let tags: Vec<(&str, &str)> = s
+                .series
+                .tags()
+                .iter()
+                .map(|(k, v)| (*k, v.as_str()))
+                .collect();
+            if let Err(e) = encode_point(
+                out,
+                s.series.measurement.name(),
+                &tags,
+                &[(s.field.name(), FieldValue::Float(s.value))],
+                b.at,
+            ) {
+                errors.push(e);
+            }
+        }
+    }
+    errors
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(m: &str, tags: &[(&str, &str)], fields: &[(&str, FieldValue)]) -> String {
+        let mut s = String::new();
+        encode_point(&mut s, m, tags, fields, 1_700_000_000_000).unwrap();
+        s
+    }
+
+    #[test]
+    fn escapes_as_the_line_protocol_reference_does() {
+        assert_eq!(
+            one(
+                "po wer,x",
+                &[("rack", "12, row=A")],
+                &[("note", FieldValue::String(r#"he said "hi" \ ok"#.into()))]
+            ),
+            "po\\ wer\\,x,rack=12\\,\\ row\\=A note=\"he said \\\"hi\\\" \\\\ ok\" 1700000000000\n"
+        );
+        assert_eq!(
+            one(
+                "m",
+                &[],
+                &[
+                    ("f", FieldValue::Float(1.0)),
+                    ("i", FieldValue::Integer(-3)),
+                    ("b", FieldValue::Bool(true))
+                ]
+            ),
+            "m f=1.0,i=-3i,b=true 1700000000000\n"
+        );
+    }
+
+    #[test]
+    fn newline_in_a_tag_is_refused_and_nothing_is_written() {
+        let mut s = String::new();
+        let e = encode_point(
+            &mut s,
+            "m",
+            &[("k", "a\nb")],
+            &[("f", FieldValue::Float(1.0))],
+            0,
+        )
+        .unwrap_err();
+        assert!(matches!(
+            e,
+            EncodeError::Newline {
+                what: "tag value",
+                ..
+            }
+        ));
+        assert!(s.is_empty());
+        assert!(encode_point(&mut s, "m", &[], &[("f", FieldValue::Float(f64::NAN))], 0).is_err());
+    }
+}
