@@ -22,7 +22,9 @@ PEERS_PIP_REQUIREMENTS=(
   "pyasn1==0.6.5"
   "pymodbus==3.16.1"
 )
-PEERS_DEBS=(snmpd snmp)
+# influxdb (1.x) and victoria-metrics (an /api/v2/write implementation): the sink tests start
+# their own servers from these binaries, because they stop and restart them.
+PEERS_DEBS=(snmpd snmp influxdb victoria-metrics)
 
 SNMPD_COMMUNITY=kilowatch-test
 SNMPD_V3_USER=kwv3user
@@ -43,6 +45,8 @@ PEERS_ENV_VARS=(
   KILOWATCH_TEST_SNMPSIM
   KILOWATCH_TEST_MODBUS
   KILOWATCH_TEST_MODBUS_RTU
+  KILOWATCH_TEST_INFLUXD
+  KILOWATCH_TEST_VICTORIA
 )
 
 # How long a peer may take to answer, counted from its start. snmpsim's first
@@ -337,6 +341,9 @@ peers_start_all() {
   export KILOWATCH_TEST_SNMPSIM=127.0.0.1:$p_snmpsim
   export KILOWATCH_TEST_MODBUS=127.0.0.1:$p_modbus
   export KILOWATCH_TEST_MODBUS_RTU=127.0.0.1:$p_rtu
+  KILOWATCH_TEST_INFLUXD=$(command -v influxd) || peers_die "influxd is not installed"
+  KILOWATCH_TEST_VICTORIA=$(command -v victoria-metrics) || peers_die "victoria-metrics is not installed"
+  export KILOWATCH_TEST_INFLUXD KILOWATCH_TEST_VICTORIA
 
   peers_start_snmpd "$p_snmpd"
   peers_start_snmpsim "$venv" "$p_snmpsim"

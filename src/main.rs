@@ -1,6 +1,7 @@
 //! `kilowatch`: command-line wiring only. Each subcommand lives in `cmd/`.
 
 mod cmd;
+mod metrics;
 mod pipeline;
 
 use std::path::PathBuf;

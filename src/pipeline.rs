@@ -34,6 +34,7 @@ pub fn start(
     clock: Clock,
     cancel: CancellationToken,
     sink: Option<InfluxSink>,
+    metrics_listen: Option<std::net::TcpListener>,
 ) -> Pipeline {
     let (tx, rx) = mpsc::channel::<Batch>(4096);
     let tasks = DeviceTask::all(config);
@@ -50,9 +51,23 @@ pub fn start(
     });
     // The sink stops only after the writer has committed the last batches, so its final
     // flush sees them.
+    let every = config.collector.interval;
     let sink = sink.map(|sink| {
         let stop = CancellationToken::new();
         let token = stop.clone();
+        let watched = crate::metrics::Watched {
+            store: store.clone(),
+            sink_name: sink.target().sink_name(),
+            stats: sink.stats.clone(),
+            clock,
+        };
+        tokio::spawn(crate::metrics::record(watched.clone(), every, stop.clone()));
+        if let Some(listener) = metrics_listen.and_then(|l| {
+            l.set_nonblocking(true).ok()?;
+            tokio::net::TcpListener::from_std(l).ok()
+        }) {
+            tokio::spawn(crate::metrics::serve(listener, watched, stop.clone()));
+        }
         let handle = tokio::spawn(async move {
             let target = sink.target().to_string();
             if let Err(e) = sink.run(token).await {

@@ -114,3 +114,60 @@ fn help_lists_every_command() {
         assert!(help.contains(cmd), "--help does not mention {cmd}:\n{help}");
     }
 }
+
+#[test]
+fn influxdb_away_shows_on_metrics_and_nothing_is_lost_from_the_store() {
+    // Nothing listens on this port: every write fails, so the outbox must grow and say so.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let metrics = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_kilowatch"))
+        .args(["demo", "--headless", "--duration", "8s", "--interval", "1s"])
+        .arg("--data")
+        .arg(dir.path())
+        .args([
+            "--influx",
+            &format!("http://{dead}?db=kw"),
+            "--metrics-listen",
+            &metrics.to_string(),
+        ])
+        .env("KILOWATCH_INFLUX_TOKEN", SECRET)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    let mut body = String::new();
+    {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(metrics).unwrap();
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        s.read_to_string(&mut body).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let value = |name: &str| -> f64 {
+        body.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing from /metrics:\n{body}"))
+    };
+    assert!(value("kilowatch_outbox_queue_points") > 50.0, "{body}");
+    assert!(value("kilowatch_outbox_retries") >= 1.0, "{body}");
+    assert!(value("kilowatch_outbox_queue_age_s") > 1.0, "{body}");
+    assert_eq!(value("kilowatch_outbox_dropped"), 0.0);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("InfluxDB unavailable"), "{stderr}");
+    assert!(
+        !stderr.contains(SECRET) && !body.contains(SECRET),
+        "the token leaked"
+    );
+}

@@ -97,6 +97,12 @@ fields! {
     PollMs => "poll_ms", Collector, Gauge;
     Up => "up", Collector, Gauge;
     Errors => "errors", Collector, Counter;
+    QueuePoints => "queue_points", Collector, Gauge;
+    QueueAgeS => "queue_age_s", Collector, Gauge;
+    WriteMs => "write_ms", Collector, Gauge;
+    Retries => "retries", Collector, Counter;
+    Rejected => "rejected", Collector, Counter;
+    Dropped => "dropped", Collector, Counter;
 }
 
 impl Field {

@@ -19,6 +19,10 @@ pub struct Args {
     /// password comes from KILOWATCH_INFLUX_TOKEN / KILOWATCH_INFLUX_PASSWORD, never the URL.
     #[arg(long)]
     influx: Option<String>,
+    /// Serve self-monitoring of the InfluxDB path as Prometheus text at http://ADDR/metrics
+    /// (e.g. 127.0.0.1:9901).
+    #[arg(long, requires = "influx")]
+    metrics_listen: Option<std::net::SocketAddr>,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -39,11 +43,19 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .parent()
         .unwrap_or(std::path::Path::new("."))
         .to_owned();
+    let metrics = match args.metrics_listen {
+        Some(addr) => Some(
+            std::net::TcpListener::bind(addr)
+                .map_err(|e| anyhow::anyhow!("--metrics-listen {addr}: {e}"))?,
+        ),
+        None => None,
+    };
     let sink = match &args.influx {
         Some(url) => Some(crate::pipeline::influx_sink(url, &store, &data_dir)?),
         None => None,
     };
-    let pipeline = crate::pipeline::start(&config, store, Clock::System, cancel.clone(), sink);
+    let pipeline =
+        crate::pipeline::start(&config, store, Clock::System, cancel.clone(), sink, metrics);
     tracing::info!(devices = config.devices.len(), store = %config.store.path.display(), "collecting");
     shutdown_signal().await;
     cancel.cancel();

@@ -42,6 +42,10 @@ pub struct Args {
     /// Also forward to InfluxDB (see `kilowatch collect --help`).
     #[arg(long)]
     influx: Option<String>,
+    /// Serve self-monitoring of the InfluxDB path as Prometheus text at http://ADDR/metrics
+    /// (e.g. 127.0.0.1:9901).
+    #[arg(long, requires = "influx")]
+    metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// One line of `--headless` output.
@@ -117,11 +121,19 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     let store = Arc::new(SqliteStore::open(&config.store.path)?);
     let cancel = CancellationToken::new();
+    let metrics = match args.metrics_listen {
+        Some(addr) => Some(
+            std::net::TcpListener::bind(addr)
+                .map_err(|e| anyhow::anyhow!("--metrics-listen {addr}: {e}"))?,
+        ),
+        None => None,
+    };
     let sink = match &args.influx {
         Some(url) => Some(crate::pipeline::influx_sink(url, &store, &dir)?),
         None => None,
     };
-    let pipeline = crate::pipeline::start(&config, store.clone(), clock, cancel.clone(), sink);
+    let pipeline =
+        crate::pipeline::start(&config, store.clone(), clock, cancel.clone(), sink, metrics);
     if !args.headless {
         eprintln!(
             "kilowatch demo: {} simulated devices, data in {}, config {}",

@@ -128,6 +128,14 @@ impl SqliteStore {
                     expected: SCHEMA_VERSION,
                 });
             }
+            Some(v) if v < SCHEMA_VERSION => {
+                // Version 1 lacked only the outbox tables, created above.
+                conn.execute(
+                    "UPDATE meta SET value=?1 WHERE key='schema_version'",
+                    [SCHEMA_VERSION],
+                )
+                .map_err(err)?;
+            }
             Some(_) => {}
         }
         Ok(SqliteStore {
@@ -208,6 +216,13 @@ impl SqliteStore {
         }
         tx.commit().map_err(self.err())?;
         Ok(n)
+    }
+
+    /// Every stored sample, across all series (for checks and benchmarks).
+    pub fn count_samples(&self) -> Result<i64, StoreError> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        conn.query_row("SELECT COUNT(*) FROM samples", [], |r| r.get(0))
+            .map_err(self.err())
     }
 
     /// Turns the outbox on (writes from now on are queued for sinks), capped at `cap_bytes`.

@@ -22,6 +22,10 @@ pub enum FieldValue {
 pub enum EncodeError {
     #[error("{what} {text:?} contains a newline, which line protocol cannot carry")]
     Newline { what: &'static str, text: String },
+    #[error(
+        "{what} {text:?} has a backslash at its end or before ',', '=' or ' ', which InfluxDB 1.x line protocol cannot carry"
+    )]
+    Backslash { what: &'static str, text: String },
     #[error("{what} is empty")]
     Empty { what: &'static str },
     #[error("field '{field}' is {value}, which line protocol cannot carry")]
@@ -97,6 +101,14 @@ fn check(what: &'static str, s: &str) -> Result<(), EncodeError> {
     }
     if s.contains(['\n', '\r']) {
         return Err(EncodeError::Newline {
+            what,
+            text: s.to_owned(),
+        });
+    }
+    // A backslash there would merge with the escape of the next character (InfluxDB answers
+    // 400 for a trailing one), so the value could not come back unchanged.
+    if s.ends_with('\\') || s.contains("\\,") || s.contains("\\=") || s.contains("\\ ") {
+        return Err(EncodeError::Backslash {
             what,
             text: s.to_owned(),
         });
@@ -195,5 +207,26 @@ mod tests {
         ));
         assert!(s.is_empty());
         assert!(encode_point(&mut s, "m", &[], &[("f", FieldValue::Float(f64::NAN))], 0).is_err());
+        // Found against InfluxDB 1.6: a trailing backslash in a tag is answered with 400.
+        let e = encode_point(
+            &mut s,
+            "m",
+            &[("k", "a\\")],
+            &[("f", FieldValue::Float(1.0))],
+            0,
+        )
+        .unwrap_err();
+        assert!(matches!(e, EncodeError::Backslash { .. }));
+        // In a string field a backslash is escaped and fine.
+        let mut ok = String::new();
+        encode_point(
+            &mut ok,
+            "m",
+            &[("k", "a\\b")],
+            &[("f", FieldValue::String("a\\".into()))],
+            0,
+        )
+        .unwrap();
+        assert_eq!(ok, "m,k=a\\b f=\"a\\\\\" 0\n");
     }
 }
