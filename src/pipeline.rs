@@ -90,31 +90,36 @@ impl Pipeline {
     }
 }
 
-/// The `--influx URL` sink, with its secrets from the environment; the outbox is enabled.
+/// The InfluxDB sink: `--influx URL` over the config's `[influx]`; secrets from the config, else
+/// from KILOWATCH_INFLUX_TOKEN / KILOWATCH_INFLUX_PASSWORD. The outbox is enabled.
 pub fn influx_sink(
-    url: &str,
+    flag: Option<&str>,
+    config: Option<&kilowatch_core::config::InfluxConfig>,
     store: &Arc<SqliteStore>,
     data_dir: &std::path::Path,
-) -> anyhow::Result<InfluxSink> {
-    let secret = |name: &str| {
+) -> anyhow::Result<Option<InfluxSink>> {
+    let Some(url) = flag.or(config.map(|c| c.url.as_str())) else {
+        return Ok(None);
+    };
+    let env = |name: &str| {
         std::env::var(name)
             .ok()
             .filter(|v| !v.is_empty())
             .map(Secret::new)
     };
-    let target = InfluxTarget::parse(
-        url,
-        secret("KILOWATCH_INFLUX_TOKEN"),
-        secret("KILOWATCH_INFLUX_PASSWORD"),
-    )
-    .map_err(|e| anyhow::anyhow!("--influx: {e}"))?;
-    let cap = std::env::var("KILOWATCH_OUTBOX_MAX_BYTES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1 << 30);
-    store.enable_outbox(cap);
+    let token = config
+        .and_then(|c| c.token.clone())
+        .or_else(|| env("KILOWATCH_INFLUX_TOKEN"));
+    let password = config
+        .and_then(|c| c.password.clone())
+        .or_else(|| env("KILOWATCH_INFLUX_PASSWORD"));
+    let target =
+        InfluxTarget::parse(url, token, password).map_err(|e| anyhow::anyhow!("--influx: {e}"))?;
+    store.enable_outbox(config.map_or(1 << 30, |c| c.max_outbox_bytes));
     let opts = SinkOptions::new(data_dir.join("influx-quarantine.lp"));
-    InfluxSink::new(target, store.clone(), opts).map_err(|e| anyhow::anyhow!(e))
+    InfluxSink::new(target, store.clone(), opts)
+        .map(Some)
+        .map_err(|e| anyhow::anyhow!(e))
 }
 
 async fn write_loop(

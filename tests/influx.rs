@@ -638,4 +638,28 @@ fn a_collector_killed_with_sigkill_loses_nothing_after_restart() {
         collected,
         "InfluxDB must hold every collected sample"
     );
+
+    // `kilowatch pue` gives the same figures from either store.
+    let config = data.path().join("demo.toml");
+    let pue = |extra: &[&str]| -> serde_json::Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_kilowatch"))
+            .args(["pue", "--from", "1h", "--json", "--config"])
+            .arg(&config)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let embedded = pue(&[]);
+    let remote = pue(&["--influx", &url]);
+    let (a, b) = (
+        embedded[0]["pue"]["3"]["pue"].as_f64().unwrap(),
+        remote[0]["pue"]["3"]["pue"].as_f64().unwrap(),
+    );
+    assert!(((a - b) / a).abs() < 1e-6, "embedded {a}, InfluxDB {b}");
 }

@@ -54,6 +54,26 @@ pub struct Config {
     pub sites: Vec<Site>,
     pub devices: Vec<Device>,
     pub profiles: ProfileSet,
+    /// Forwarding to InfluxDB, when configured (`--influx` overrides the URL).
+    pub influx: Option<InfluxConfig>,
+}
+
+/// `[influx]`: where to forward, with credentials as secrets and the outbox's disk cap.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InfluxConfig {
+    /// `http://HOST:PORT?db=NAME[&rp=RP]` (v1) or `http://HOST:PORT?org=ORG&bucket=BUCKET` (v2).
+    pub url: String,
+    pub token: Option<Secret>,
+    pub password: Option<Secret>,
+    pub max_outbox_bytes: u64,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawInflux {
+    url: String,
+    token: Option<String>,
+    password: Option<String>,
+    max_outbox_bytes: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -272,6 +292,7 @@ fn de_duration_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Dura
 const TOP_KEYS: &[&str] = &[
     "collector",
     "store",
+    "influx",
     "profile_dirs",
     "auths",
     "sites",
@@ -568,6 +589,32 @@ impl Config {
                 message: p.message,
             }));
 
+        let influx = doc
+            .remove("influx")
+            .and_then(|v| c.section::<RawInflux>("influx", v))
+            .and_then(|raw| {
+                if let Err(e) = check_influx_url(&raw.url) {
+                    c.push("influx.url", e);
+                }
+                let mut secret = |key: &str, r: &Option<String>| {
+                    r.as_ref()
+                        .and_then(|r| match SecretRef::parse(r).and_then(|r| r.load()) {
+                            Ok(s) => Some(s),
+                            Err(e) => {
+                                c.push(&format!("influx.{key}"), format!("missing secret: {e}"));
+                                None
+                            }
+                        })
+                };
+                let token = secret("token", &raw.token);
+                let password = secret("password", &raw.password);
+                Some(InfluxConfig {
+                    url: raw.url,
+                    token,
+                    password,
+                    max_outbox_bytes: raw.max_outbox_bytes.unwrap_or(1 << 30),
+                })
+            });
         let written_roles = roles_as_written(doc.get("devices"));
         let auths = check_auths(&mut c, doc.remove("auths"));
         let sites = check_sites(&mut c, doc.remove("sites"));
@@ -586,6 +633,7 @@ impl Config {
                 sites,
                 devices,
                 profiles,
+                influx,
             })
         } else {
             Err(c.problems)
@@ -953,6 +1001,24 @@ fn check_devices(
         }
     }
     devices
+}
+
+/// The `[influx] url` checks that need no network: scheme, and v1 or v2 parameters.
+fn check_influx_url(s: &str) -> Result<(), String> {
+    let url = url::Url::parse(s).map_err(|e| format!("not a URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("scheme '{}' is not http or https", url.scheme()));
+    }
+    if url.password().is_some() {
+        return Err("a password in the URL is refused: use 'password = \"env:NAME\"'".into());
+    }
+    let has = |k: &str| url.query_pairs().any(|(n, _)| n == k);
+    if has("db") == (has("org") && has("bucket")) {
+        return Err(
+            "give ?db=NAME (v1 /write) or ?org=ORG&bucket=BUCKET (v2 /api/v2/write)".into(),
+        );
+    }
+    Ok(())
 }
 
 /// (site, role) of every device as written, so a device with some other mistake does not

@@ -50,10 +50,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         ),
         None => None,
     };
-    let sink = match &args.influx {
-        Some(url) => Some(crate::pipeline::influx_sink(url, &store, &data_dir)?),
-        None => None,
-    };
+    let sink = crate::pipeline::influx_sink(
+        args.influx.as_deref(),
+        config.influx.as_ref(),
+        &store,
+        &data_dir,
+    )?;
     let pipeline =
         crate::pipeline::start(&config, store, Clock::System, cancel.clone(), sink, metrics);
     tracing::info!(devices = config.devices.len(), store = %config.store.path.display(), "collecting");

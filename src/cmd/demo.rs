@@ -128,10 +128,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         ),
         None => None,
     };
-    let sink = match &args.influx {
-        Some(url) => Some(crate::pipeline::influx_sink(url, &store, &dir)?),
-        None => None,
-    };
+    let sink =
+        crate::pipeline::influx_sink(args.influx.as_deref(), config.influx.as_ref(), &store, &dir)?;
     let pipeline =
         crate::pipeline::start(&config, store.clone(), clock, cancel.clone(), sink, metrics);
     if !args.headless {

@@ -7,7 +7,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use kilowatch_analyzer::pue::{self, Pue};
 use kilowatch_core::config::Config;
-use kilowatch_store::{SqliteStore, TimeRange};
+use kilowatch_core::secret::Secret;
+use kilowatch_store::influx::query::InfluxReader;
+use kilowatch_store::influx::target::InfluxTarget;
+use kilowatch_store::{ReadStore, SqliteStore, TimeRange};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -23,6 +26,10 @@ pub struct Args {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+    /// Read from InfluxDB instead of the embedded store (same URL form as `collect --influx`;
+    /// with InfluxDB 2.x/3.x the bucket needs a DBRP mapping for InfluxQL).
+    #[arg(long)]
+    influx: Option<String>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -38,11 +45,28 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let now = kilowatch_core::clock::Clock::System.now_ms();
     let to = parse_time(&args.to, now).context("--to")?;
     let from = parse_time(&args.from, to).context("--from")?;
-    let store = SqliteStore::open(&config.store.path)?;
+    let store: Box<dyn ReadStore> = match &args.influx {
+        Some(url) => {
+            let env = |name: &str| {
+                std::env::var(name)
+                    .ok()
+                    .filter(|v| !v.is_empty())
+                    .map(Secret::new)
+            };
+            let target = InfluxTarget::parse(
+                url,
+                env("KILOWATCH_INFLUX_TOKEN"),
+                env("KILOWATCH_INFLUX_PASSWORD"),
+            )
+            .map_err(|e| anyhow::anyhow!("--influx: {e}"))?;
+            Box::new(InfluxReader::new(target).map_err(|e| anyhow::anyhow!(e))?)
+        }
+        None => Box::new(SqliteStore::open(&config.store.path)?),
+    };
     let mut reports = Vec::new();
     for site in &config.sites {
         reports.push(pue::site_pue(
-            &store,
+            &*store,
             &site.id,
             TimeRange { from, to },
             pue::Options::default(),
