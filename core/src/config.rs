@@ -592,7 +592,7 @@ impl Config {
         let influx = doc
             .remove("influx")
             .and_then(|v| c.section::<RawInflux>("influx", v))
-            .and_then(|raw| {
+            .map(|raw| {
                 if let Err(e) = check_influx_url(&raw.url) {
                     c.push("influx.url", e);
                 }
@@ -608,12 +608,12 @@ impl Config {
                 };
                 let token = secret("token", &raw.token);
                 let password = secret("password", &raw.password);
-                Some(InfluxConfig {
+                InfluxConfig {
                     url: raw.url,
                     token,
                     password,
                     max_outbox_bytes: raw.max_outbox_bytes.unwrap_or(1 << 30),
-                })
+                }
             });
         let written_roles = roles_as_written(doc.get("devices"));
         let auths = check_auths(&mut c, doc.remove("auths"));
