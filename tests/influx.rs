@@ -244,6 +244,34 @@ async fn every_sample_reaches_influxdb_v1_with_exact_values_tags_and_times() {
     drain(&store, &influx.url(), Duration::from_secs(30)).await;
 
     blocking(|| check_v1(&influx, &written));
+    // Aggregation windows are pushed down to InfluxDB and agree with the embedded store's.
+    blocking(|| {
+        use kilowatch_store::{Aggregate, Window};
+        let reader = influx.reader();
+        let sel = Selector::field(Field::ActivePowerW).tag("rack", "räck 7");
+        let range = TimeRange {
+            from: T0,
+            to: T0 + 60_000,
+        };
+        for aggregate in [Aggregate::Mean, Aggregate::Max, Aggregate::Last] {
+            let w = Some(Window {
+                every_ms: 10_000,
+                aggregate,
+            });
+            let remote = reader
+                .read(&reader.find(&sel).unwrap()[0], range, w)
+                .unwrap();
+            let local = store.read(&store.find(&sel).unwrap()[0], range, w).unwrap();
+            assert_eq!(remote.len(), 5, "{aggregate:?}: {remote:?}");
+            for (r, l) in remote.iter().zip(&local) {
+                assert_eq!(r.ts, l.ts, "{aggregate:?}");
+                assert!(
+                    (r.value - l.value).abs() < 1e-9,
+                    "{aggregate:?}: {r:?} vs {l:?}"
+                );
+            }
+        }
+    });
     assert_eq!(influx.count(), 150);
 }
 
