@@ -26,6 +26,28 @@ pub struct Energy {
     pub resets: usize,
     /// Counter wraps bridged modulo the counter's width.
     pub wraps: usize,
+    /// What happened to the counter, so a report can name it.
+    pub events: Vec<CounterEvent>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// The counter passed its top and restarted; the step was bridged.
+    Wrap,
+    /// The counter went back (device restart, meter replaced, reset); the step was skipped.
+    Reset,
+    /// A step larger than the meter's rating allows; rejected.
+    Spike,
+    /// Samples further apart than the gap limit; not bridged.
+    Gap,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CounterEvent {
+    /// End of the interval the event happened in (ms).
+    pub at: Timestamp,
+    pub kind: EventKind,
 }
 
 const MS_PER_HOUR: f64 = 3_600_000.0;
@@ -68,6 +90,7 @@ pub fn integrate_power(points: &[Point], range: TimeRange, max_gap_ms: i64) -> E
         gaps,
         resets: 0,
         wraps: 0,
+        events: Vec::new(),
     }
 }
 
@@ -79,6 +102,8 @@ pub struct CounterRules<'a> {
     /// When the device restarted (from sysUpTime going backwards): a step down across a
     /// restart is a reset, not a wrap.
     pub reboots: &'a [Timestamp],
+    /// The meter's rated power (kW): a step above rating × Δt × 1.2 is a spike (pue.md §7.2).
+    pub max_kw: Option<f64>,
 }
 
 /// Energy from a cumulative kWh counter: the sum of its steps inside `range`. A step down is a
@@ -100,6 +125,7 @@ pub fn counter_delta(
     let mut kwh = 0.0;
     let mut resets = 0;
     let mut wraps = 0;
+    let mut events = Vec::new();
     let mut covered = 0;
     let mut gaps = Vec::new();
     let mut cursor = range.from;
@@ -107,6 +133,10 @@ pub fn counter_delta(
         let (a, b) = (pair[0], pair[1]);
         let dt = b.ts - a.ts;
         if dt > max_gap_ms {
+            events.push(CounterEvent {
+                at: b.ts,
+                kind: EventKind::Gap,
+            });
             continue;
         }
         let step = if b.value >= a.value {
@@ -117,14 +147,31 @@ pub fn counter_delta(
                 // A wrap moves the counter past its top by less than half its range.
                 Some(w) if !rebooted && b.value + w - a.value < w / 2.0 => {
                     wraps += 1;
+                    events.push(CounterEvent {
+                        at: b.ts,
+                        kind: EventKind::Wrap,
+                    });
                     b.value + w - a.value
                 }
                 _ => {
                     resets += 1;
+                    events.push(CounterEvent {
+                        at: b.ts,
+                        kind: EventKind::Reset,
+                    });
                     continue;
                 }
             }
         };
+        if let Some(kw) = rules.max_kw
+            && step > kw * dt as f64 / MS_PER_HOUR * 1.2
+        {
+            events.push(CounterEvent {
+                at: b.ts,
+                kind: EventKind::Spike,
+            });
+            continue;
+        }
         kwh += step;
         covered += dt;
         if a.ts > cursor {
@@ -142,6 +189,7 @@ pub fn counter_delta(
         gaps,
         resets,
         wraps,
+        events,
     }
 }
 
@@ -168,6 +216,10 @@ pub fn sum(parts: &[Energy]) -> Option<Energy> {
         gaps: parts.iter().flat_map(|e| e.gaps.iter().copied()).collect(),
         resets: parts.iter().map(|e| e.resets).sum(),
         wraps: parts.iter().map(|e| e.wraps).sum(),
+        events: parts
+            .iter()
+            .flat_map(|e| e.events.iter().copied())
+            .collect(),
     })
 }
 
@@ -184,6 +236,7 @@ mod tests {
         let rules = CounterRules {
             wrap_kwh: Some(w),
             reboots: &[],
+            max_kw: None,
         };
         let e = counter_delta(&pts, TimeRange { from: 0, to: 2 * H }, 2 * H, rules);
         assert!((e.kwh - 2.5).abs() < 1e-6, "{}", e.kwh);
@@ -192,10 +245,102 @@ mod tests {
         let rules = CounterRules {
             wrap_kwh: Some(w),
             reboots: &[H / 2],
+            max_kw: None,
         };
         let e = counter_delta(&pts, TimeRange { from: 0, to: 2 * H }, 2 * H, rules);
         assert!((e.kwh - 1.0).abs() < 1e-9, "{}", e.kwh);
         assert_eq!((e.wraps, e.resets), (0, 1));
+    }
+
+    #[test]
+    fn pue_md_t6_counter32_wrap_of_wh_is_plausible_and_accepted() {
+        // Raw Wh 4,294,967,000 then 1,000 a minute later, on a 100 kW meter.
+        let pts = vec![p(0, 4_294_967.0), p(60_000, 1.0)];
+        let rules = CounterRules {
+            wrap_kwh: Some(4_294_967.296),
+            reboots: &[],
+            max_kw: Some(100.0),
+        };
+        let e = counter_delta(
+            &pts,
+            TimeRange {
+                from: 0,
+                to: 60_000,
+            },
+            120_000,
+            rules,
+        );
+        assert!((e.kwh - 1.296).abs() < 1e-6, "{}", e.kwh);
+        assert_eq!(
+            e.events,
+            vec![CounterEvent {
+                at: 60_000,
+                kind: EventKind::Wrap
+            }]
+        );
+    }
+
+    #[test]
+    fn pue_md_t7_a_drop_far_from_rollover_is_a_reset_never_negative_or_the_raw_value() {
+        let pts = vec![p(0, 1_234.567), p(60_000, 0.012)];
+        let rules = CounterRules {
+            wrap_kwh: Some(4_294_967.296),
+            reboots: &[],
+            max_kw: Some(100.0),
+        };
+        let e = counter_delta(
+            &pts,
+            TimeRange {
+                from: 0,
+                to: 60_000,
+            },
+            120_000,
+            rules,
+        );
+        assert_eq!(e.kwh, 0.0);
+        assert_eq!(
+            e.events,
+            vec![CounterEvent {
+                at: 60_000,
+                kind: EventKind::Reset
+            }]
+        );
+    }
+
+    #[test]
+    fn issue_5_meter_swap_spike_and_gap_are_named() {
+        // Normal 1 kWh/min steps on a 100 kW meter; a swap (new meter at 50), a spike of +500 kWh,
+        // and a 30-minute gap.
+        let pts = vec![
+            p(0, 1000.0),
+            p(60_000, 1001.0),
+            p(120_000, 50.0), // meter swapped
+            p(180_000, 51.0),
+            p(240_000, 551.0), // spike: 500 kWh in a minute on a 100 kW meter
+            p(300_000, 552.0),
+            p(2_100_000, 582.0), // 30 minutes later: a gap
+        ];
+        let rules = CounterRules {
+            wrap_kwh: None,
+            reboots: &[],
+            max_kw: Some(100.0),
+        };
+        let e = counter_delta(
+            &pts,
+            TimeRange {
+                from: 0,
+                to: 2_100_000,
+            },
+            15 * 60_000,
+            rules,
+        );
+        // Kept: 0->1 min (1), 2->3 min (1), 4->5 min (1).
+        assert!((e.kwh - 3.0).abs() < 1e-9, "{}", e.kwh);
+        let kinds: Vec<EventKind> = e.events.iter().map(|e| e.kind).collect();
+        assert_eq!(
+            kinds,
+            vec![EventKind::Reset, EventKind::Spike, EventKind::Gap]
+        );
     }
 
     #[test]
@@ -227,7 +372,7 @@ mod tests {
                 pts.push(p(ts, raw));
             }
             let range = TimeRange { from: 0, to: pts.last().map_or(0, |p| p.ts) };
-            let e = counter_delta(&pts, range, 120_000, CounterRules { wrap_kwh: Some(wrap), reboots: &restarts });
+            let e = counter_delta(&pts, range, 120_000, CounterRules { wrap_kwh: Some(wrap), reboots: &restarts, max_kw: None });
             prop_assert!(e.kwh >= 0.0);
             // A restart step that happens to go up is kept (indistinguishable from counting),
             // so the result lies between the non-restart truth and everything counted.

@@ -1,4 +1,5 @@
 //! Kilowatch's analyzer: energy per metering point and PUE, read through `ReadStore` only.
 
 pub mod energy;
+pub mod kpi;
 pub mod pue;

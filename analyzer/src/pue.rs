@@ -101,6 +101,7 @@ pub fn meter_energy(
         energy::CounterRules {
             wrap_kwh,
             reboots: &reboots,
+            max_kw: None,
         },
     ))
 }
