@@ -28,6 +28,8 @@ enum Command {
     Collect(cmd::collect::Args),
     /// Read one device once and print its metrics.
     Probe(cmd::probe::Args),
+    /// Import history (a CSV of meter readings) into the embedded store, all or nothing.
+    Import(cmd::import::Args),
     /// Compute PUE and energy per metering point over a window from stored data.
     Pue(cmd::pue::Args),
     /// Validate a config file: exit 0, or exit 2 listing every problem with file, line and key.
@@ -47,6 +49,7 @@ fn main() -> ExitCode {
         Command::Collect(args) => runtime().and_then(|rt| rt.block_on(cmd::collect::run(args))),
         Command::Probe(args) => runtime().and_then(|rt| rt.block_on(cmd::probe::run(args))),
         Command::Pue(args) => cmd::pue::run(args),
+        Command::Import(args) => cmd::import::run(args),
     };
     match result {
         Ok(code) => code,

@@ -71,19 +71,34 @@ pub fn meter_energy(
     if integrated.coverage > 0.0 {
         return Ok(integrated);
     }
-    // The same metering point's counter, and the device's uptime to tell restarts from wraps.
+    // The same metering point's counter.
     let mut sel = Selector::field(Field::EnergyKwh);
-    for k in ["site", "device", "role"] {
-        if let Some(v) = power.tag(k) {
-            sel = sel.tag(k, v);
+    for key in ["site", "device", "role"] {
+        if let Some(v) = power.tag(key) {
+            sel = sel.tag(key, v);
         }
     }
-    let Some(counter) = store.find(&sel.without("point"))?.into_iter().next() else {
-        return Ok(integrated);
+    match store.find(&sel.without("point"))?.into_iter().next() {
+        Some(counter) => counter_energy(store, &counter, range, opts),
+        None => Ok(integrated),
+    }
+}
+
+/// Energy from a metering point's `energy_kwh` counter, with the device's uptime telling
+/// restarts from wraps.
+pub fn counter_energy(
+    store: &dyn ReadStore,
+    counter: &SeriesRef,
+    range: TimeRange,
+    opts: Options,
+) -> Result<Energy, StoreError> {
+    let wide = TimeRange {
+        from: range.from - opts.max_gap_ms,
+        to: range.to + opts.max_gap_ms,
     };
-    let points = store.read(&counter, wide, None)?;
+    let points = store.read(counter, wide, None)?;
     let wrap_kwh = counter.tag("wrap_at").and_then(|w| w.parse().ok());
-    let uptime = match power.tag("device") {
+    let uptime = match counter.tag("device") {
         Some(d) => match store
             .find(&Selector::field(Field::UptimeS).tag("device", d))?
             .first()
@@ -94,19 +109,22 @@ pub fn meter_energy(
         None => Vec::new(),
     };
     let reboots = energy::reboots(&uptime);
+    let rules = energy::CounterRules {
+        wrap_kwh,
+        reboots: &reboots,
+        max_kw: None,
+    };
     Ok(energy::counter_delta(
         &points,
         range,
         opts.max_gap_ms,
-        energy::CounterRules {
-            wrap_kwh,
-            reboots: &reboots,
-            max_kw: None,
-        },
+        rules,
     ))
 }
 
-/// Energy per device of every metering point of `role` in `site`.
+/// Energy per device of every metering point of `role` in `site`: from its power where it
+/// reports power (falling back to its counter), else from its energy counter alone (meters
+/// imported from a BMS export often have only kWh readings).
 pub fn role_energy(
     store: &dyn ReadStore,
     site: &str,
@@ -114,20 +132,36 @@ pub fn role_energy(
     range: TimeRange,
     opts: Options,
 ) -> Result<Vec<MeterEnergy>, StoreError> {
-    let sel = Selector::field(Field::ActivePowerW)
-        .tag("site", site)
-        .tag("role", role.tag());
-    store
-        .find(&sel)?
-        .into_iter()
-        .map(|s| {
-            let energy = meter_energy(store, &s, range, opts)?;
-            Ok(MeterEnergy {
-                device: s.tag("device").unwrap_or_default().to_owned(),
-                energy,
-            })
-        })
-        .collect()
+    let power = store.find(
+        &Selector::field(Field::ActivePowerW)
+            .tag("site", site)
+            .tag("role", role.tag()),
+    )?;
+    let counters = store.find(
+        &Selector::field(Field::EnergyKwh)
+            .tag("site", site)
+            .tag("role", role.tag())
+            .without("point"),
+    )?;
+    let mut out = Vec::new();
+    for s in &power {
+        let energy = meter_energy(store, s, range, opts)?;
+        out.push(MeterEnergy {
+            device: s.tag("device").unwrap_or_default().to_owned(),
+            energy,
+        });
+    }
+    for c in &counters {
+        let device = c.tag("device").unwrap_or_default();
+        if power.iter().any(|p| p.tag("device") == Some(device)) {
+            continue;
+        }
+        out.push(MeterEnergy {
+            device: device.to_owned(),
+            energy: counter_energy(store, c, range, opts)?,
+        });
+    }
+    Ok(out)
 }
 
 /// PUE of `site` over `range` for every IT category that has meters.

@@ -195,6 +195,32 @@ pub struct Device {
     pub timeout: Option<Duration>,
 }
 
+impl Device {
+    /// The series a value of `field` from this device belongs to: its place as tags, and its
+    /// PUE role on un-pointed power and energy (the collector's plans tag the same way).
+    pub fn series(&self, field: crate::model::Field, point: Option<&str>) -> crate::model::Series {
+        let mut tags: crate::model::Tags =
+            vec![("site", self.site.clone()), ("device", self.id.clone())];
+        if let Some(room) = &self.room {
+            tags.push(("room", room.clone()));
+        }
+        if let Some(rack) = &self.rack {
+            tags.push(("rack", rack.clone()));
+        }
+        match point {
+            Some(p) => tags.push(("point", p.to_owned())),
+            None => {
+                if let (Some(role), crate::model::Measurement::Power) =
+                    (self.role, field.measurement())
+                {
+                    tags.push(("role", role.tag().to_owned()));
+                }
+            }
+        }
+        crate::model::Series::new(field.measurement(), tags)
+    }
+}
+
 // ---- raw, as written ----
 
 #[derive(Debug, Deserialize)]

@@ -26,6 +26,9 @@ pub struct Args {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+    /// The data directory (store `kilowatch.db`); default: the config's `[store] path`.
+    #[arg(long)]
+    data: Option<PathBuf>,
     /// Read from InfluxDB instead of the embedded store (same URL form as `collect --influx`;
     /// with InfluxDB 2.x/3.x the bucket needs a DBRP mapping for InfluxQL).
     #[arg(long)]
@@ -61,7 +64,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .map_err(|e| anyhow::anyhow!("--influx: {e}"))?;
             Box::new(InfluxReader::new(target).map_err(|e| anyhow::anyhow!(e))?)
         }
-        None => Box::new(SqliteStore::open(&config.store.path)?),
+        None => Box::new(SqliteStore::open(&crate::cmd::store_path(
+            &config,
+            args.data.as_deref(),
+        ))?),
     };
     let mut reports = Vec::new();
     for site in &config.sites {

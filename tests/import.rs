@@ -1,0 +1,145 @@
+//! Issue 5: importing a year of hourly BMS meter readings gives the annual PUE a hand
+//! calculation gives; bad rows are named by line and nothing is half-imported.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use std::fmt::Write;
+use std::process::Command;
+
+const CONFIG: &str = r#"
+[[sites]]
+id = "hk1"
+
+[[devices]]
+id = "main"
+site = "hk1"
+profile = "eastron-sdm630"
+address = "modbus://127.0.0.1:1/1"
+role = "facility"
+
+[[devices]]
+id = "ups"
+site = "hk1"
+profile = "apc-smart-ups-modbus"
+address = "modbus://127.0.0.1:1/2"
+role = "it"
+category = 1
+"#;
+
+fn kilowatch(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_kilowatch"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_year_of_hourly_meter_readings_gives_the_hand_calculated_annual_pue() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("site.toml"), CONFIG).unwrap();
+    // 2025 in Hong Kong time: 8760 hourly steps of two kWh registers with known increments.
+    let start = 1_735_660_800_000i64; // 2025-01-01T00:00:00+08:00
+    let (mut main, mut ups) = (120_000.0f64, 80_000.0f64);
+    let (mut e_dc, mut e_it) = (0.0f64, 0.0f64);
+    let mut csv = String::from("time,device,field,value\n");
+    for h in 0..=8760i64 {
+        let t = kilowatch_core::timefmt::format_rfc3339(start + h * 3_600_000);
+        writeln!(csv, "{t},main,energy_kwh,{main}").unwrap();
+        writeln!(csv, "{t},ups,energy_kwh,{ups}").unwrap();
+        // Cooling follows the seasons and the day; IT follows the working week.
+        let day = (h / 24) as f64;
+        let d_it = 100.0 + 5.0 * ((h / 24) % 7) as f64 + 0.125 * (h % 24) as f64;
+        let d_dc = d_it + 40.0 + 15.0 * (std::f64::consts::TAU * day / 365.0).sin().abs() + 0.5;
+        if h < 8760 {
+            main += d_dc;
+            ups += d_it;
+            e_dc += d_dc;
+            e_it += d_it;
+        }
+    }
+    let file = dir.path().join("year.csv");
+    std::fs::write(&file, csv).unwrap();
+    let cfg = dir.path().join("site.toml");
+    let (cfg, data, file) = (
+        cfg.to_str().unwrap(),
+        dir.path().to_str().unwrap(),
+        file.to_str().unwrap(),
+    );
+    let out = kilowatch(&["import", "--config", cfg, "--data", data, "--csv", file]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("imported 17522 readings"));
+
+    let out = kilowatch(&[
+        "pue",
+        "--config",
+        cfg,
+        "--data",
+        data,
+        "--from",
+        "2024-12-31T16:00:00Z",
+        "--to",
+        "2025-12-31T16:00:00Z",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let p1 = &report[0]["pue"]["1"];
+    assert_eq!(p1["label"], "PUE1, annual");
+    let want = e_dc / e_it;
+    let got = p1["pue"].as_f64().unwrap();
+    assert!(
+        ((got - want) / want).abs() < 1e-12,
+        "PUE {got}, by hand {want}"
+    );
+    let facility = report[0]["facility"]["kwh"].as_f64().unwrap();
+    assert!(
+        (facility - e_dc).abs() < 1e-6 * e_dc,
+        "{facility} vs {e_dc}"
+    );
+}
+
+#[test]
+fn bad_rows_are_named_by_line_and_nothing_is_imported() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("site.toml"), CONFIG).unwrap();
+    let csv = "time,device,field,value\n\
+               2025-01-01T00:00:00Z,main,energy_kwh,1\n\
+               2025-01-01T01:00:00Z,nosuch,energy_kwh,2\n\
+               yesterday,main,energy_kwh,3\n\
+               2025-01-01T03:00:00Z,main,energy_wh,4\n\
+               2025-01-01T04:00:00Z,main,energy_kwh,lots\n";
+    let file = dir.path().join("bad.csv");
+    std::fs::write(&file, csv).unwrap();
+    let cfg = dir.path().join("site.toml");
+    let out = kilowatch(&[
+        "import",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--data",
+        dir.path().to_str().unwrap(),
+        "--csv",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let f = file.display();
+    for expect in [
+        format!("{f}:3: device 'nosuch' is not in"),
+        format!("{f}:4: time: 'yesterday' is not an RFC 3339 time"),
+        format!("{f}:5: field 'energy_wh' is not a canonical field"),
+        format!("{f}:6: value 'lots' is not a finite number"),
+        "4 bad row(s); nothing was imported".to_owned(),
+    ] {
+        assert!(err.contains(&expect), "missing '{expect}' in:\n{err}");
+    }
+    // Not even the good first row was written.
+    let store = kilowatch_store::SqliteStore::open(&dir.path().join("kilowatch.db")).unwrap();
+    assert_eq!(store.count_samples().unwrap(), 0);
+}
