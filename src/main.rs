@@ -28,6 +28,9 @@ enum Command {
     Collect(cmd::collect::Args),
     /// Read one device once and print its metrics.
     Probe(cmd::probe::Args),
+    /// Reports for planners: `report pue --format md|html|json|csv`.
+    #[command(subcommand)]
+    Report(cmd::report::Which),
     /// Import history (a CSV of meter readings) into the embedded store, all or nothing.
     Import(cmd::import::Args),
     /// Compute PUE and energy per metering point over a window from stored data.
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
         Command::Probe(args) => runtime().and_then(|rt| rt.block_on(cmd::probe::run(args))),
         Command::Pue(args) => cmd::pue::run(args),
         Command::Import(args) => cmd::import::run(args),
+        Command::Report(which) => cmd::report::run(which),
     };
     match result {
         Ok(code) => code,

@@ -31,6 +31,7 @@ fn plan(profile: &str, address: &Address) -> Plan {
         role: None,
         interval: None,
         timeout: None,
+        accuracy_pct: None,
     };
     Plan::compile(&device, set.get(profile).unwrap())
 }

@@ -103,6 +103,80 @@ fn a_year_of_hourly_meter_readings_gives_the_hand_calculated_annual_pue() {
         (facility - e_dc).abs() < 1e-6 * e_dc,
         "{facility} vs {e_dc}"
     );
+
+    // The planners' report: only UPS-output IT metering, so PUE1 and nothing else.
+    let window = [
+        "--from",
+        "2024-12-31T16:00:00Z",
+        "--to",
+        "2025-12-31T16:00:00Z",
+    ];
+    let report_cmd = |format: &str, out: Option<&str>| {
+        let mut args = vec![
+            "report", "pue", "--config", cfg, "--data", data, "--format", format,
+        ];
+        if let Some(o) = out {
+            args.extend(["--out", o]);
+        }
+        args.extend(window);
+        kilowatch(&args)
+    };
+    let out = report_cmd("json", None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sites = json["sites"].as_array().unwrap();
+    assert_eq!(sites.len(), 1, "only category 1 is metered: {json}");
+    let s = &sites[0];
+    assert_eq!(
+        (s["site"].as_str(), s["category"].as_u64()),
+        (Some("hk1"), Some(1))
+    );
+    assert!(((s["pue"].as_f64().unwrap() - want) / want).abs() < 1e-12);
+    assert!((s["it_kwh"].as_f64().unwrap() - e_it).abs() < 1e-6 * e_it);
+    assert!(s["coverage"].as_f64().unwrap() > 0.999);
+    let (lo, hi) = (
+        s["pue_low"].as_f64().unwrap(),
+        s["pue_high"].as_f64().unwrap(),
+    );
+    assert!(lo < want && want < hi && hi - lo < 0.2 * want, "{lo} {hi}");
+    assert_eq!(s["daily"].as_array().unwrap().len(), 365);
+
+    // HTML: one file with the daily trend drawn as SVG; Markdown: the SVG beside it.
+    let html = dir.path().join("report.html");
+    assert!(
+        report_cmd("html", Some(html.to_str().unwrap()))
+            .status
+            .success()
+    );
+    let text = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        text.contains("<svg") && text.contains("Daily PUE (PUE1, annual)"),
+        "no chart"
+    );
+    assert!(
+        text.matches("<polyline").count() + text.matches("<path").count() >= 1,
+        "no series drawn"
+    );
+    let md = dir.path().join("report.md");
+    assert!(
+        report_cmd("md", Some(md.to_str().unwrap()))
+            .status
+            .success()
+    );
+    assert!(
+        std::fs::read_to_string(&md)
+            .unwrap()
+            .contains("![daily PUE](report-hk1-pue1.svg)")
+    );
+    assert!(
+        std::fs::read_to_string(dir.path().join("report-hk1-pue1.svg"))
+            .unwrap()
+            .contains("<svg")
+    );
 }
 
 #[test]

@@ -46,6 +46,7 @@ async fn read_once(
         role: None,
         interval: None,
         timeout: None,
+        accuracy_pct: None,
     };
     let plan = Plan::compile(&device, profiles.get(profile).unwrap());
     let mut driver = match community {
@@ -371,6 +372,7 @@ async fn a_modbus_exception_is_a_clear_per_device_error() {
         role: None,
         interval: None,
         timeout: None,
+        accuracy_pct: None,
     };
     let plan = Plan::compile(&device, profiles.get("kilowatch-sim-crac").unwrap());
     let err = Driver::new(&address, None, Duration::from_secs(3))
@@ -401,6 +403,7 @@ async fn small_request_sizes_read_the_same_values_in_more_requests() {
         role: None,
         interval: None,
         timeout: None,
+        accuracy_pct: None,
     };
     let plan = Plan::compile(&device, profiles.get("eaton-epdu").unwrap());
     let mut values = Vec::new();

@@ -3,3 +3,4 @@
 pub mod energy;
 pub mod kpi;
 pub mod pue;
+pub mod report;

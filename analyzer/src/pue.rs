@@ -68,20 +68,40 @@ pub fn meter_energy(
     };
     let points = store.read(power, wide, None)?;
     let integrated = energy::integrate_power(&points, range, opts.max_gap_ms);
-    if integrated.coverage > 0.0 {
-        return Ok(integrated);
-    }
-    // The same metering point's counter.
+    // The same metering point's counter: exact whatever the poll gaps (pue.md §7.1), so it wins
+    // whenever its resolution is fine enough for the window — a 0.1 kWh register over a
+    // two-hour window of 2 kWh would be 5 % coarse, where integrated power is not.
     let mut sel = Selector::field(Field::EnergyKwh);
     for key in ["site", "device", "role"] {
         if let Some(v) = power.tag(key) {
             sel = sel.tag(key, v);
         }
     }
-    match store.find(&sel.without("point"))?.into_iter().next() {
-        Some(counter) => counter_energy(store, &counter, range, opts),
-        None => Ok(integrated),
+    let Some(counter) = store.find(&sel.without("point"))?.into_iter().next() else {
+        return Ok(integrated);
+    };
+    let from_counter = counter_energy(store, &counter, range, opts)?;
+    let resolution = store_resolution(store, &counter, range)?;
+    let fine = from_counter.kwh > 0.0 && resolution / from_counter.kwh < 0.001;
+    if (fine && from_counter.coverage >= integrated.coverage * 0.99) || integrated.coverage == 0.0 {
+        Ok(from_counter)
+    } else {
+        Ok(integrated)
     }
+}
+
+/// A counter's apparent resolution: the smallest positive step between its readings.
+fn store_resolution(
+    store: &dyn ReadStore,
+    counter: &SeriesRef,
+    range: TimeRange,
+) -> Result<f64, StoreError> {
+    let points = store.read(counter, range, None)?;
+    Ok(points
+        .windows(2)
+        .map(|w| w[1].value - w[0].value)
+        .filter(|d| *d > 0.0)
+        .fold(f64::INFINITY, f64::min))
 }
 
 /// Energy from a metering point's `energy_kwh` counter, with the device's uptime telling

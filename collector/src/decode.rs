@@ -583,6 +583,7 @@ mod tests {
             role: None,
             interval: None,
             timeout: None,
+            accuracy_pct: None,
         };
         let plan = Plan::compile(&device, set.get("sunspec-meter-203").unwrap());
         let PlanKind::Modbus(p) = &plan.kind else {
@@ -676,6 +677,7 @@ mod tests {
             role: None,
             interval: None,
             timeout: None,
+            accuracy_pct: None,
         };
         let plan = Plan::compile(&device, set.get("rfc1628-ups").unwrap());
         let PlanKind::Snmp(p) = &plan.kind else {

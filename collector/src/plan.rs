@@ -339,6 +339,7 @@ mod tests {
             role: Some(Role::Facility),
             interval: None,
             timeout: None,
+            accuracy_pct: None,
         }
     }
 

@@ -166,6 +166,10 @@ pub enum V3Priv {
 pub struct Site {
     pub id: String,
     pub name: String,
+    /// Grid emission factor for CUE and CO2 (kg CO2e per kWh), e.g. the utility's for the year.
+    pub emission_factor_kg_per_kwh: Option<f64>,
+    /// Energy tariff for cost figures (HKD per kWh).
+    pub tariff_hkd_per_kwh: Option<f64>,
     pub rooms: Vec<Room>,
 }
 
@@ -193,6 +197,8 @@ pub struct Device {
     pub role: Option<Role>,
     pub interval: Option<Duration>,
     pub timeout: Option<Duration>,
+    /// Stated meter accuracy (± %, IEC class number), for PUE uncertainty.
+    pub accuracy_pct: Option<f64>,
 }
 
 impl Device {
@@ -262,6 +268,8 @@ enum RawAuth {
 struct RawSite {
     id: String,
     name: Option<String>,
+    emission_factor_kg_per_kwh: Option<f64>,
+    tariff_hkd_per_kwh: Option<f64>,
     #[serde(default)]
     rooms: Vec<RawRoom>,
 }
@@ -294,6 +302,7 @@ struct RawDevice {
     interval: Option<Duration>,
     #[serde(default, deserialize_with = "de_duration_opt")]
     timeout: Option<Duration>,
+    accuracy_pct: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -813,6 +822,8 @@ fn check_sites(c: &mut Checker<'_>, v: Option<toml::Value>) -> Vec<Site> {
                     name: id.clone(),
                     id,
                     rooms: Vec::new(),
+                    emission_factor_kg_per_kwh: None,
+                    tariff_hkd_per_kwh: None,
                 });
             }
             continue;
@@ -825,6 +836,8 @@ fn check_sites(c: &mut Checker<'_>, v: Option<toml::Value>) -> Vec<Site> {
         }
         sites.push(Site {
             name: raw.name.unwrap_or_else(|| raw.id.clone()),
+            emission_factor_kg_per_kwh: raw.emission_factor_kg_per_kwh,
+            tariff_hkd_per_kwh: raw.tariff_hkd_per_kwh,
             id: raw.id,
             rooms: raw
                 .rooms
@@ -1023,6 +1036,7 @@ fn check_devices(
                 role,
                 interval: raw.interval,
                 timeout: raw.timeout,
+                accuracy_pct: raw.accuracy_pct,
             });
         }
     }

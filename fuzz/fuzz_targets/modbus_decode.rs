@@ -29,6 +29,7 @@ fn plans() -> &'static Vec<Plan> {
                     role: None,
                     interval: None,
                     timeout: None,
+                    accuracy_pct: None,
                 };
                 let plan = Plan::compile(&device, set.get(name)?);
                 matches!(plan.kind, PlanKind::Modbus(_)).then_some(plan)

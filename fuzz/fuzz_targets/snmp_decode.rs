@@ -30,6 +30,7 @@ fn plans() -> &'static Vec<Plan> {
                     role: None,
                     interval: None,
                     timeout: None,
+                    accuracy_pct: None,
                 };
                 let plan = Plan::compile(&device, profile);
                 matches!(plan.kind, PlanKind::Snmp(_)).then_some(plan)

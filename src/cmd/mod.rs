@@ -4,6 +4,7 @@ pub mod demo;
 pub mod import;
 pub mod probe;
 pub mod pue;
+pub mod report;
 pub mod sim;
 
 /// The embedded store's file: `DIR/kilowatch.db` with `--data DIR`, else the config's `[store] path`.

@@ -116,6 +116,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         role: None,
         interval: None,
         timeout: None,
+        accuracy_pct: None,
     };
     let plan = Plan::compile(&device, profile);
     let readings = driver

@@ -113,7 +113,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn parse_time(s: &str, relative_to: i64) -> anyhow::Result<i64> {
+pub fn parse_time(s: &str, relative_to: i64) -> anyhow::Result<i64> {
     if s == "now" {
         return Ok(relative_to);
     }

@@ -1,0 +1,140 @@
+//! `kilowatch report pue`: the planners' PUE report from the embedded store or InfluxDB.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use kilowatch_analyzer::pue::Options;
+use kilowatch_analyzer::report::{self, Report};
+use kilowatch_core::config::Config;
+use kilowatch_core::secret::Secret;
+use kilowatch_store::influx::query::InfluxReader;
+use kilowatch_store::influx::target::InfluxTarget;
+use kilowatch_store::{ReadStore, SqliteStore, TimeRange};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Which {
+    /// PUE per site and measured category, with coverage, uncertainty, pPUE, CUE, CO2 and cost.
+    Pue(Args),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Json,
+    Csv,
+    Md,
+    Html,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The inventory file (TOML).
+    #[arg(long)]
+    config: PathBuf,
+    /// The data directory (store `kilowatch.db`); default: the config's `[store] path`.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Read from InfluxDB instead (same URL form as `collect --influx`).
+    #[arg(long)]
+    influx: Option<String>,
+    /// Window start: RFC 3339 time, or a duration before --to ("30d").
+    #[arg(long, default_value = "30d")]
+    from: String,
+    /// Window end: RFC 3339 time, or "now".
+    #[arg(long, default_value = "now")]
+    to: String,
+    #[arg(long, value_enum, default_value = "md")]
+    format: Format,
+    /// Write here instead of stdout; Markdown also writes its SVG charts beside this file.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Power samples further apart than this are not bridged when integrating.
+    #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
+    max_gap: std::time::Duration,
+}
+
+pub fn run(which: Which) -> anyhow::Result<ExitCode> {
+    let Which::Pue(args) = which;
+    let config = match Config::load(&args.config) {
+        Ok(c) => c,
+        Err(problems) => {
+            for p in &problems {
+                eprintln!("{p}");
+            }
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let now = kilowatch_core::clock::Clock::System.now_ms();
+    let to = crate::cmd::pue::parse_time(&args.to, now).context("--to")?;
+    let from = crate::cmd::pue::parse_time(&args.from, to).context("--from")?;
+    let store: Box<dyn ReadStore> = match &args.influx {
+        Some(url) => {
+            let env = |name: &str| {
+                std::env::var(name)
+                    .ok()
+                    .filter(|v| !v.is_empty())
+                    .map(Secret::new)
+            };
+            let target = InfluxTarget::parse(
+                url,
+                env("KILOWATCH_INFLUX_TOKEN"),
+                env("KILOWATCH_INFLUX_PASSWORD"),
+            )
+            .map_err(|e| anyhow::anyhow!("--influx: {e}"))?;
+            Box::new(InfluxReader::new(target).map_err(|e| anyhow::anyhow!(e))?)
+        }
+        None => Box::new(SqliteStore::open(&crate::cmd::store_path(
+            &config,
+            args.data.as_deref(),
+        ))?),
+    };
+    let bar = indicatif::ProgressBar::new(config.sites.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} sites")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_message("analysing");
+    let report = report::pue_report(
+        &*store,
+        &config,
+        TimeRange { from, to },
+        Options {
+            max_gap_ms: args.max_gap.as_millis() as i64,
+        },
+        |done, _| bar.set_position(done as u64),
+    )?;
+    bar.finish_and_clear();
+    write(&report, args.format, args.out.as_ref())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write(report: &Report, format: Format, out: Option<&PathBuf>) -> anyhow::Result<()> {
+    let chart_name = |s: &report::SiteReport| -> String {
+        let stem = out
+            .and_then(|o| o.file_stem())
+            .map_or("report".into(), |s| s.to_string_lossy().into_owned());
+        format!("{stem}-{}-pue{}.svg", s.site, s.category)
+    };
+    let text = match format {
+        Format::Json => report::to_json(report),
+        Format::Csv => report::to_csv(report),
+        Format::Html => report::to_html(report),
+        Format::Md => {
+            if let Some(dir) = out.and_then(|o| o.parent()) {
+                for s in &report.sites {
+                    let path = dir.join(chart_name(s));
+                    std::fs::write(&path, report::daily_chart_svg(s))
+                        .with_context(|| format!("write '{}'", path.display()))?;
+                }
+            }
+            report::to_markdown(report, chart_name)
+        }
+    };
+    match out {
+        Some(path) => {
+            std::fs::write(path, text).with_context(|| format!("write '{}'", path.display()))?
+        }
+        None => print!("{text}"),
+    }
+    Ok(())
+}
