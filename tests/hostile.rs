@@ -32,6 +32,8 @@ fn plan(profile: &str, address: &Address) -> Plan {
         interval: None,
         timeout: None,
         accuracy_pct: None,
+        breaker_a: None,
+        rated_cooling_w: None,
     };
     Plan::compile(&device, set.get(profile).unwrap())
 }

@@ -47,6 +47,8 @@ async fn read_once(
         interval: None,
         timeout: None,
         accuracy_pct: None,
+        breaker_a: None,
+        rated_cooling_w: None,
     };
     let plan = Plan::compile(&device, profiles.get(profile).unwrap());
     let mut driver = match community {
@@ -373,6 +375,8 @@ async fn a_modbus_exception_is_a_clear_per_device_error() {
         interval: None,
         timeout: None,
         accuracy_pct: None,
+        breaker_a: None,
+        rated_cooling_w: None,
     };
     let plan = Plan::compile(&device, profiles.get("kilowatch-sim-crac").unwrap());
     let err = Driver::new(&address, None, Duration::from_secs(3))
@@ -404,6 +408,8 @@ async fn small_request_sizes_read_the_same_values_in_more_requests() {
         interval: None,
         timeout: None,
         accuracy_pct: None,
+        breaker_a: None,
+        rated_cooling_w: None,
     };
     let plan = Plan::compile(&device, profiles.get("eaton-epdu").unwrap());
     let mut values = Vec::new();

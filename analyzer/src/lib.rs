@@ -1,6 +1,8 @@
 //! Kilowatch's analyzer: energy per metering point and PUE, read through `ReadStore` only.
 
+pub mod capacity;
 pub mod energy;
 pub mod kpi;
 pub mod pue;
 pub mod report;
+pub mod thermal;

@@ -584,6 +584,8 @@ mod tests {
             interval: None,
             timeout: None,
             accuracy_pct: None,
+            breaker_a: None,
+            rated_cooling_w: None,
         };
         let plan = Plan::compile(&device, set.get("sunspec-meter-203").unwrap());
         let PlanKind::Modbus(p) = &plan.kind else {
@@ -678,6 +680,8 @@ mod tests {
             interval: None,
             timeout: None,
             accuracy_pct: None,
+            breaker_a: None,
+            rated_cooling_w: None,
         };
         let plan = Plan::compile(&device, set.get("rfc1628-ups").unwrap());
         let PlanKind::Snmp(p) = &plan.kind else {

@@ -340,6 +340,8 @@ mod tests {
             interval: None,
             timeout: None,
             accuracy_pct: None,
+            breaker_a: None,
+            rated_cooling_w: None,
         }
     }
 

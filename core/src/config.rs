@@ -199,6 +199,10 @@ pub struct Device {
     pub timeout: Option<Duration>,
     /// Stated meter accuracy (± %, IEC class number), for PUE uncertainty.
     pub accuracy_pct: Option<f64>,
+    /// Rating of each phase or branch breaker (A), for the 80 % rule on PDUs.
+    pub breaker_a: Option<f64>,
+    /// Rated cooling capacity (W of heat removed), for cooling units.
+    pub rated_cooling_w: Option<f64>,
 }
 
 impl Device {
@@ -303,6 +307,8 @@ struct RawDevice {
     #[serde(default, deserialize_with = "de_duration_opt")]
     timeout: Option<Duration>,
     accuracy_pct: Option<f64>,
+    breaker_a: Option<f64>,
+    rated_cooling_w: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -1037,6 +1043,8 @@ fn check_devices(
                 interval: raw.interval,
                 timeout: raw.timeout,
                 accuracy_pct: raw.accuracy_pct,
+                breaker_a: raw.breaker_a,
+                rated_cooling_w: raw.rated_cooling_w,
             });
         }
     }

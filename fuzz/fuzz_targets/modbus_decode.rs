@@ -30,6 +30,8 @@ fn plans() -> &'static Vec<Plan> {
                     interval: None,
                     timeout: None,
                     accuracy_pct: None,
+                    breaker_a: None,
+                    rated_cooling_w: None,
                 };
                 let plan = Plan::compile(&device, set.get(name)?);
                 matches!(plan.kind, PlanKind::Modbus(_)).then_some(plan)

@@ -31,6 +31,8 @@ fn plans() -> &'static Vec<Plan> {
                     interval: None,
                     timeout: None,
                     accuracy_pct: None,
+                    breaker_a: None,
+                    rated_cooling_w: None,
                 };
                 let plan = Plan::compile(&device, profile);
                 matches!(plan.kind, PlanKind::Snmp(_)).then_some(plan)

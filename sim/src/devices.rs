@@ -329,6 +329,12 @@ impl RunningSim {
                 let _ = writeln!(s, "rack = {rack:?}");
             }
             let _ = writeln!(s, "profile = {:?}\naddress = {:?}", d.profile, d.address);
+            // Ratings for capacity checks: 16 A branch breakers, a 10 kW CRAC.
+            match d.profile {
+                "apc-rpdu2" => s.push_str("breaker_a = 16.0\n"),
+                "kilowatch-sim-crac" => s.push_str("rated_cooling_w = 10000.0\n"),
+                _ => {}
+            }
             if d.address.starts_with("snmp") {
                 let _ = writeln!(s, "auth = \"sim\"");
             }

@@ -117,6 +117,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         interval: None,
         timeout: None,
         accuracy_pct: None,
+        breaker_a: None,
+        rated_cooling_w: None,
     };
     let plan = Plan::compile(&device, profile);
     let readings = driver

@@ -16,6 +16,9 @@ use kilowatch_store::{ReadStore, SqliteStore, TimeRange};
 pub enum Which {
     /// PUE per site and measured category, with coverage, uncertainty, pPUE, CUE, CO2 and cost.
     Pue(Args),
+    /// Rack power vs budget, PDU breakers (80 % rule), UPS N/N+1, cooling load, stranded
+    /// capacity per room, inlet temperature compliance and RCI.
+    Capacity(Args),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -54,7 +57,10 @@ pub struct Args {
 }
 
 pub fn run(which: Which) -> anyhow::Result<ExitCode> {
-    let Which::Pue(args) = which;
+    let (capacity, args) = match which {
+        Which::Pue(a) => (false, a),
+        Which::Capacity(a) => (true, a),
+    };
     let config = match Config::load(&args.config) {
         Ok(c) => c,
         Err(problems) => {
@@ -88,6 +94,35 @@ pub fn run(which: Which) -> anyhow::Result<ExitCode> {
             args.data.as_deref(),
         ))?),
     };
+    if capacity {
+        let r = kilowatch_analyzer::capacity::capacity_report(
+            &*store,
+            &config,
+            TimeRange { from, to },
+        )?;
+        let (f, t) = (
+            kilowatch_core::timefmt::format_rfc3339(from),
+            kilowatch_core::timefmt::format_rfc3339(to),
+        );
+        let text = match args.format {
+            Format::Json => kilowatch_analyzer::capacity::to_json(&r),
+            Format::Csv => kilowatch_analyzer::capacity::to_csv(&r),
+            Format::Md => kilowatch_analyzer::capacity::to_markdown(&r, &f, &t),
+            Format::Html => format!(
+                "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Kilowatch capacity report</title></head><body><pre>{}</pre></body></html>",
+                kilowatch_analyzer::capacity::to_markdown(&r, &f, &t)
+                    .replace('&', "&amp;")
+                    .replace('<', "&lt;")
+            ),
+        };
+        match &args.out {
+            Some(path) => {
+                std::fs::write(path, text).with_context(|| format!("write '{}'", path.display()))?
+            }
+            None => print!("{text}"),
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let bar = indicatif::ProgressBar::new(config.sites.len() as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} sites")
