@@ -24,7 +24,8 @@ PEERS_PIP_REQUIREMENTS=(
 )
 # influxdb (1.x) and victoria-metrics (an /api/v2/write implementation): the sink tests start
 # their own servers from these binaries, because they stop and restart them.
-PEERS_DEBS=(snmpd snmp influxdb victoria-metrics)
+# chromium: the HTML report test opens the report in headless Chromium.
+PEERS_DEBS=(snmpd snmp influxdb victoria-metrics chromium)
 
 SNMPD_COMMUNITY=kilowatch-test
 SNMPD_V3_USER=kwv3user
@@ -47,6 +48,7 @@ PEERS_ENV_VARS=(
   KILOWATCH_TEST_MODBUS_RTU
   KILOWATCH_TEST_INFLUXD
   KILOWATCH_TEST_VICTORIA
+  KILOWATCH_TEST_CHROMIUM
 )
 
 # How long a peer may take to answer, counted from its start. snmpsim's first
@@ -343,7 +345,8 @@ peers_start_all() {
   export KILOWATCH_TEST_MODBUS_RTU=127.0.0.1:$p_rtu
   KILOWATCH_TEST_INFLUXD=$(command -v influxd) || peers_die "influxd is not installed"
   KILOWATCH_TEST_VICTORIA=$(command -v victoria-metrics) || peers_die "victoria-metrics is not installed"
-  export KILOWATCH_TEST_INFLUXD KILOWATCH_TEST_VICTORIA
+  KILOWATCH_TEST_CHROMIUM=$(command -v chromium) || peers_die "chromium is not installed"
+  export KILOWATCH_TEST_INFLUXD KILOWATCH_TEST_VICTORIA KILOWATCH_TEST_CHROMIUM
 
   peers_start_snmpd "$p_snmpd"
   peers_start_snmpsim "$venv" "$p_snmpsim"
