@@ -217,3 +217,81 @@ fn bad_rows_are_named_by_line_and_nothing_is_imported() {
     let store = kilowatch_store::SqliteStore::open(&dir.path().join("kilowatch.db")).unwrap();
     assert_eq!(store.count_samples().unwrap(), 0);
 }
+
+#[test]
+fn line_protocol_history_imports_and_bad_lines_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("site.toml"), CONFIG).unwrap();
+    // One hour: the boundary meter counts 150 kWh, the UPS output 100 kWh: PUE1 = 1.5.
+    let lp = "# exported from a BMS\n\
+              power,device=main,site=ignored energy_kwh=100.0 1735660800000000000\n\
+              power,device=ups energy_kwh=10i 1735660800000000000\n\
+              power,device=main energy_kwh=175,active_power_w=150000 1735662600000000000\n\
+              power,device=ups energy_kwh=60 1735662600000000000\n\
+              power,device=main energy_kwh=250 1735664400000000000\n\
+              power,device=ups energy_kwh=110 1735664400000000000\n";
+    let file = dir.path().join("h.lp");
+    std::fs::write(&file, lp).unwrap();
+    let (cfg, data) = (
+        dir.path().join("site.toml"),
+        dir.path().to_str().unwrap().to_owned(),
+    );
+    let cfg = cfg.to_str().unwrap();
+    let out = kilowatch(&[
+        "import",
+        "--config",
+        cfg,
+        "--data",
+        &data,
+        "--lp",
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("imported 7 readings"));
+    let out = kilowatch(&[
+        "pue",
+        "--config",
+        cfg,
+        "--data",
+        &data,
+        "--from",
+        "2025-01-01T00:00:00+08:00",
+        "--to",
+        "2025-01-01T01:00:00+08:00",
+        "--json",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The facility meter also reported power once; with a single power sample its counter decides.
+    assert!(
+        (report[0]["pue"]["1"]["pue"].as_f64().unwrap() - 1.5).abs() < 1e-12,
+        "{report}"
+    );
+
+    let bad = dir.path().join("bad.lp");
+    std::fs::write(&bad, "power,device=main energy_kwh=1 1\npower,device=nosuch energy_kwh=1 2\nups,device=main energy_kwh=1 3\npower,device=main energy_kwh=x 4\n").unwrap();
+    let out = kilowatch(&[
+        "import",
+        "--config",
+        cfg,
+        "--data",
+        &data,
+        "--lp",
+        bad.to_str().unwrap(),
+        "--precision",
+        "s",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let b = bad.display();
+    for expect in [
+        format!("{b}:2: tag device 'nosuch' is not in"),
+        format!("{b}:3: field 'energy_kwh' belongs to measurement 'power', not 'ups'"),
+        format!("{b}:4: value 'x' of 'energy_kwh' is not a number"),
+    ] {
+        assert!(err.contains(&expect), "missing '{expect}' in:\n{err}");
+    }
+}

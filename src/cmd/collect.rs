@@ -14,6 +14,9 @@ pub struct Args {
     /// The inventory file (TOML).
     #[arg(long)]
     config: PathBuf,
+    /// The data directory (store `kilowatch.db`); default: the config's `[store] path`.
+    #[arg(long)]
+    data: Option<PathBuf>,
     /// Also forward to InfluxDB: `http://HOST:PORT?db=NAME` (v1 /write, optional `rp=`, user
     /// as `http://USER@HOST...`) or `http://HOST:PORT?org=ORG&bucket=BUCKET` (v2). The token or
     /// password comes from KILOWATCH_INFLUX_TOKEN / KILOWATCH_INFLUX_PASSWORD, never the URL.
@@ -35,11 +38,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let store = Arc::new(SqliteStore::open(&config.store.path)?);
+    let store_path = crate::cmd::store_path(&config, args.data.as_deref());
+    let store = Arc::new(SqliteStore::open(&store_path)?);
     let cancel = CancellationToken::new();
-    let data_dir = config
-        .store
-        .path
+    let data_dir = store_path
         .parent()
         .unwrap_or(std::path::Path::new("."))
         .to_owned();

@@ -26,8 +26,14 @@ pub struct Args {
     #[arg(long)]
     data: Option<PathBuf>,
     /// CSV file with header `time,device,field,value`.
+    #[arg(long, required_unless_present = "lp", conflicts_with = "lp")]
+    csv: Option<PathBuf>,
+    /// InfluxDB line protocol in the canonical schema (tag `device` required, `point` optional).
     #[arg(long)]
-    csv: PathBuf,
+    lp: Option<PathBuf>,
+    /// Timestamp precision of the line protocol.
+    #[arg(long, value_enum, default_value = "ns")]
+    precision: Precision,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -40,7 +46,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let (batches, problems) = read_csv(&args.csv, &config)?;
+    let (input, (batches, problems)) = match (&args.csv, &args.lp) {
+        (Some(csv), _) => (csv.clone(), read_csv(csv, &config)?),
+        (None, Some(lp)) => (lp.clone(), read_lp(lp, &config, args.precision)?),
+        (None, None) => anyhow::bail!("give --csv FILE or --lp FILE"),
+    };
     if !problems.is_empty() {
         for p in problems.iter().take(50) {
             eprintln!("{p}");
@@ -50,7 +60,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         eprintln!(
             "{}: {} bad row(s); nothing was imported",
-            args.csv.display(),
+            input.display(),
             problems.len()
         );
         return Ok(ExitCode::from(2));
@@ -60,7 +70,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let n = store.write(&batches)?;
     println!(
         "imported {n} readings from {} into {}",
-        args.csv.display(),
+        input.display(),
         path.display()
     );
     Ok(ExitCode::SUCCESS)
@@ -142,8 +152,174 @@ fn read_csv(path: &Path, config: &Config) -> anyhow::Result<(Vec<Batch>, Vec<Str
             }
         }
     }
-    let batches = rows
-        .into_iter()
+    let batches = to_batches(rows);
+    Ok((batches, problems))
+}
+
+/// Line protocol in the canonical schema: `measurement,device=ID[,point=P] field=value[,...] ts`.
+/// Tags other than `device` and `point` are taken from the inventory, like CSV rows.
+fn read_lp(
+    path: &Path,
+    config: &Config,
+    precision: Precision,
+) -> anyhow::Result<(Vec<Batch>, Vec<String>)> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).with_context(|| format!("read '{file}'"))?;
+    let mut series: BTreeMap<(String, Field, String), Arc<Series>> = BTreeMap::new();
+    let mut rows: BTreeMap<(Timestamp, String), Vec<Sample>> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line_no = i + 1;
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut bad = |what: String| problems.push(format!("{file}:{line_no}: {what}"));
+        let parts = split_unescaped(line, ' ');
+        let [key, fields, ts] = parts.as_slice() else {
+            bad("expected 'measurement,tags fields timestamp'".into());
+            continue;
+        };
+        let key_parts = split_unescaped(key, ',');
+        let measurement = unescape(&key_parts[0]);
+        let mut tags = BTreeMap::new();
+        for kv in &key_parts[1..] {
+            match split_unescaped(kv, '=').as_slice() {
+                [k, v] => {
+                    tags.insert(unescape(k), unescape(v));
+                }
+                _ => bad(format!("tag '{kv}' is not key=value")),
+            }
+        }
+        let Some(device) = tags
+            .get("device")
+            .and_then(|id| config.devices.iter().find(|d| &d.id == id))
+        else {
+            bad(format!(
+                "tag device '{}' is not in {}",
+                tags.get("device").map_or("", String::as_str),
+                config.path.display()
+            ));
+            continue;
+        };
+        let at = match ts.parse::<i64>() {
+            Ok(t) => precision.to_ms(t),
+            Err(_) => {
+                bad(format!("timestamp '{ts}' is not an integer"));
+                continue;
+            }
+        };
+        let point = tags.get("point").cloned().unwrap_or_default();
+        for fv in split_unescaped(fields, ',') {
+            let [k, v] = split_unescaped(&fv, '=')
+                .try_into()
+                .unwrap_or_else(|_| [String::new(), String::new()]);
+            let Some(field) = Field::from_name(&unescape(&k)) else {
+                bad(format!("field '{k}' is not a canonical field"));
+                continue;
+            };
+            if field.measurement().name() != measurement {
+                bad(format!(
+                    "field '{k}' belongs to measurement '{}', not '{measurement}'",
+                    field.measurement().name()
+                ));
+                continue;
+            }
+            let Some(value) = v
+                .trim_end_matches('i')
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+            else {
+                bad(format!("value '{v}' of '{k}' is not a number"));
+                continue;
+            };
+            let s = series
+                .entry((device.id.clone(), field, point.clone()))
+                .or_insert_with(|| {
+                    Arc::new(device.series(field, (!point.is_empty()).then_some(point.as_str())))
+                })
+                .clone();
+            rows.entry((at, device.id.clone()))
+                .or_default()
+                .push(Sample {
+                    series: s,
+                    field,
+                    value,
+                });
+        }
+    }
+    Ok((to_batches(rows), problems))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Precision {
+    Ns,
+    Us,
+    Ms,
+    S,
+}
+
+impl Precision {
+    fn to_ms(self, t: i64) -> i64 {
+        match self {
+            Precision::Ns => t / 1_000_000,
+            Precision::Us => t / 1_000,
+            Precision::Ms => t,
+            Precision::S => t * 1000,
+        }
+    }
+}
+
+/// Splits at `sep` where it is neither escaped with a backslash nor inside double quotes.
+fn split_unescaped(s: &str, sep: char) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let (mut escaped, mut quoted) = (false, false);
+    for c in s.chars() {
+        if escaped {
+            cur.push(c);
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' => {
+                escaped = true;
+                cur.push(c);
+            }
+            '"' => {
+                quoted = !quoted;
+                cur.push(c);
+            }
+            c if c == sep && !quoted => out.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\'
+            && chars
+                .peek()
+                .is_some_and(|n| [',', '=', ' ', '"', '\\'].contains(n))
+        {
+            if let Some(n) = chars.next() {
+                out.push(n);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn to_batches(rows: BTreeMap<(Timestamp, String), Vec<Sample>>) -> Vec<Batch> {
+    rows.into_iter()
         .map(|((at, device), samples)| Batch {
             device: Arc::from(device.as_str()),
             at,
@@ -151,6 +327,5 @@ fn read_csv(path: &Path, config: &Config) -> anyhow::Result<(Vec<Batch>, Vec<Str
             poll: PollStatus::Ok,
             poll_ms: 0.0,
         })
-        .collect();
-    Ok((batches, problems))
+        .collect()
 }

@@ -120,9 +120,6 @@ pub fn parse_time(s: &str, relative_to: i64) -> anyhow::Result<i64> {
     if let Ok(d) = humantime::parse_duration(s) {
         return Ok(relative_to - d.as_millis() as i64);
     }
-    let t = humantime::parse_rfc3339_weak(s)
-        .with_context(|| format!("'{s}' is neither a time nor a duration"))?;
-    Ok(t.duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0))
+    kilowatch_core::timefmt::parse_rfc3339(s)
+        .map_err(|e| anyhow::anyhow!("'{s}' is neither a duration (\"24h\") nor a time: {e}"))
 }
