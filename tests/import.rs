@@ -144,6 +144,16 @@ fn a_year_of_hourly_meter_readings_gives_the_hand_calculated_annual_pue() {
     );
     assert!(lo < want && want < hi && hi - lo < 0.2 * want, "{lo} {hi}");
     assert_eq!(s["daily"].as_array().unwrap().len(), 365);
+    let months = s["monthly"].as_array().unwrap();
+    assert_eq!(months.len(), 12);
+    let total: f64 = months
+        .iter()
+        .map(|m| m["facility_kwh"].as_f64().unwrap())
+        .sum();
+    assert!(
+        (total - e_dc).abs() < 1e-6 * e_dc,
+        "months sum to {total}, year {e_dc}"
+    );
 
     // HTML: one file with the daily trend drawn as SVG; Markdown: the SVG beside it.
     let html = dir.path().join("report.html");
@@ -157,10 +167,13 @@ fn a_year_of_hourly_meter_readings_gives_the_hand_calculated_annual_pue() {
         text.contains("<svg") && text.contains("Daily PUE (PUE1, annual)"),
         "no chart"
     );
+    assert!(text.contains("stroke=\"#0000FF\""), "no PUE series drawn");
     assert!(
-        text.matches("<polyline").count() + text.matches("<path").count() >= 1,
-        "no series drawn"
+        text.contains("Energy breakdown (PUE1, annual)")
+            && text.contains("Monthly facility energy")
     );
+    // A row per month in the table.
+    assert_eq!(text.matches("<tr><td>2025-").count(), 12, "monthly table");
     let md = dir.path().join("report.md");
     assert!(
         report_cmd("md", Some(md.to_str().unwrap()))

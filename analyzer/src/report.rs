@@ -55,6 +55,18 @@ pub struct SiteReport {
     pub events: Vec<MeterEvent>,
     /// (day start, PUE of that day) for the trend chart.
     pub daily: Vec<(i64, Option<f64>)>,
+    /// Per calendar month (Hong Kong time): facility energy, with its CO2 and cost.
+    pub monthly: Vec<Month>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Month {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub facility_kwh: f64,
+    pub it_kwh: f64,
+    pub co2_kg: Option<f64>,
+    pub cost_hkd: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -149,6 +161,16 @@ pub fn pue_report(
                 })
             }));
             let daily = daily_pue(store, &site.id, cat, range, opts)?;
+            let monthly = monthly_energy(store, &site.id, cat, range, opts)?
+                .into_iter()
+                .map(|(month, dc, it)| Month {
+                    month,
+                    facility_kwh: dc,
+                    it_kwh: it,
+                    co2_kg: ef.map(|f| f * dc),
+                    cost_hkd: tariff.map(|t| t * dc),
+                })
+                .collect();
             sites.push(SiteReport {
                 site: site.id.clone(),
                 name: site.name.clone(),
@@ -176,6 +198,7 @@ pub fn pue_report(
                 cost_hkd: tariff.map(|t| t * e_dc_kwh),
                 events: events.clone(),
                 daily,
+                monthly,
             });
         }
         progress(n + 1, total);
@@ -185,6 +208,47 @@ pub fn pue_report(
         to: format_rfc3339(range.to),
         sites,
     })
+}
+
+/// Facility and IT energy per calendar month (UTC+8) inside the window.
+fn monthly_energy(
+    store: &dyn ReadStore,
+    site: &str,
+    cat: Category,
+    range: TimeRange,
+    opts: Options,
+) -> Result<Vec<(String, f64, f64)>, StoreError> {
+    const HK: i64 = 8 * 3_600_000;
+    let mut out = Vec::new();
+    let mut start = range.from;
+    while start < range.to && out.len() < 240 {
+        let local = format_rfc3339(start + HK);
+        let (y, m): (i64, i64) = (
+            local[0..4].parse().unwrap_or(1970),
+            local[5..7].parse().unwrap_or(1),
+        );
+        let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+        let next =
+            kilowatch_core::timefmt::parse_rfc3339(&format!("{ny:04}-{nm:02}-01T00:00:00+08:00"))
+                .unwrap_or(range.to);
+        let w = TimeRange {
+            from: start,
+            to: next.min(range.to),
+        };
+        let sum = |role: Role| -> Result<f64, StoreError> {
+            Ok(pue::role_energy(store, site, role, w, opts)?
+                .iter()
+                .map(|m| m.energy.kwh)
+                .sum())
+        };
+        out.push((
+            format!("{y:04}-{m:02}"),
+            sum(Role::Facility)?,
+            sum(Role::It(cat))?,
+        ));
+        start = next;
+    }
+    Ok(out)
 }
 
 /// PUE of each calendar day (UTC+8, Hong Kong) inside the window.
@@ -345,6 +409,31 @@ pub fn to_html(r: &Report) -> String {
             daily_chart_svg(s),
             esc(&s.label)
         );
+        let _ = writeln!(
+            out,
+            "<figure>{}<figcaption>Energy breakdown ({})</figcaption></figure>",
+            breakdown_chart_svg(s),
+            esc(&s.label)
+        );
+        let _ = writeln!(
+            out,
+            "<figure>{}<figcaption>Monthly facility energy</figcaption></figure>",
+            monthly_chart_svg(s)
+        );
+        out.push_str("<table><tr><th>month</th><th>E_DC kWh</th><th>E_IT kWh</th><th>CO2 kg</th><th>cost HKD</th></tr>\n");
+        for m in &s.monthly {
+            let f = |v: Option<f64>| v.map_or("—".to_owned(), |v| format!("{v:.0}"));
+            let _ = writeln!(
+                out,
+                "<tr><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{}</td><td>{}</td></tr>",
+                m.month,
+                m.facility_kwh,
+                m.it_kwh,
+                f(m.co2_kg),
+                f(m.cost_hkd)
+            );
+        }
+        out.push_str("</table>\n");
     }
     // The notes (breakdown, factors, events) as preformatted text, so nothing is lost.
     let notes = md_table
@@ -400,6 +489,71 @@ pub fn daily_chart_svg(s: &SiteReport) -> String {
                 .y_desc(s.label.as_str())
                 .draw();
             let _ = chart.draw_series(LineSeries::new(points.iter().copied(), &BLUE));
+        }
+        let _ = root.present();
+    }
+    svg
+}
+
+/// IT, each metered subsystem and the unmetered rest, as bars (kWh).
+pub fn breakdown_chart_svg(s: &SiteReport) -> String {
+    let mut bars: Vec<(String, f64)> = vec![("IT".to_owned(), s.it_kwh)];
+    for (name, p) in &s.breakdown.partial {
+        bars.push((name.clone(), (p - 1.0) * s.it_kwh));
+    }
+    bars.push(("unmetered".to_owned(), s.breakdown.unmetered_kwh.max(0.0)));
+    bar_chart_svg(&bars, "kWh")
+}
+
+/// Facility energy per month (kWh).
+pub fn monthly_chart_svg(s: &SiteReport) -> String {
+    let bars: Vec<(String, f64)> = s
+        .monthly
+        .iter()
+        .map(|m| (m.month.clone(), m.facility_kwh))
+        .collect();
+    bar_chart_svg(&bars, "kWh")
+}
+
+fn bar_chart_svg(bars: &[(String, f64)], unit: &str) -> String {
+    use plotters::prelude::*;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (640, 260)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        let top = bars
+            .iter()
+            .map(|(_, v)| *v)
+            .filter(|v| v.is_finite())
+            .fold(0.0, f64::max)
+            .max(1e-9)
+            * 1.1;
+        let n = bars.len().max(1);
+        if let Ok(mut chart) = ChartBuilder::on(&root)
+            .margin(10)
+            .x_label_area_size(30)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0f64..n as f64, 0f64..top)
+        {
+            let labels: Vec<String> = bars.iter().map(|(l, _)| l.clone()).collect();
+            let _ = chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .x_labels(n)
+                .x_label_formatter(&|x| labels.get(x.floor() as usize).cloned().unwrap_or_default())
+                .y_desc(unit)
+                .draw();
+            let _ = chart.draw_series(
+                bars.iter()
+                    .enumerate()
+                    .filter(|(_, (_, v))| v.is_finite())
+                    .map(|(i, (_, v))| {
+                        Rectangle::new(
+                            [(i as f64 + 0.15, 0.0), (i as f64 + 0.85, *v)],
+                            GREEN.mix(0.7).filled(),
+                        )
+                    }),
+            );
         }
         let _ = root.present();
     }
