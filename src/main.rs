@@ -31,6 +31,8 @@ enum Command {
     /// Reports for planners: `report pue --format md|html|json|csv`.
     #[command(subcommand)]
     Report(cmd::report::Which),
+    /// The terminal UI on stored data: overview, site, rack, devices, alarms, trends.
+    Tui(cmd::tui::Args),
     /// Import history (a CSV of meter readings) into the embedded store, all or nothing.
     Import(cmd::import::Args),
     /// Compute PUE and energy per metering point over a window from stored data.
@@ -44,7 +46,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    // A full-screen UI owns the terminal: its logs go to a file instead.
+    let ui = matches!(&cli.command, Command::Tui(_))
+        || matches!(&cli.command, Command::Demo(a) if !a.headless());
+    init_logging(ui);
     let result = match cli.command {
         Command::CheckConfig { file } => return cmd::check_config::run(&file),
         Command::Demo(args) => runtime().and_then(|rt| rt.block_on(cmd::demo::run(args))),
@@ -54,6 +59,7 @@ fn main() -> ExitCode {
         Command::Pue(args) => cmd::pue::run(args),
         Command::Import(args) => cmd::import::run(args),
         Command::Report(which) => cmd::report::run(which),
+        Command::Tui(args) => runtime().and_then(|rt| rt.block_on(cmd::tui::run(args))),
     };
     match result {
         Ok(code) => code,
@@ -70,10 +76,28 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-/// Logs go to stderr so stdout stays machine-readable (`--json`, `--headless`).
-fn init_logging() {
+/// Logs go to stderr so stdout stays machine-readable (`--json`, `--headless`); under the
+/// terminal UI they go to `KILOWATCH_LOG_FILE` (default: kilowatch.log in the temp directory).
+fn init_logging(ui: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("KILOWATCH_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    if ui {
+        let path = std::env::var_os("KILOWATCH_LOG_FILE")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| std::env::temp_dir().join("kilowatch.log"));
+        if let Ok(file) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_ansi(false)
+                .with_writer(std::sync::Mutex::new(file))
+                .init();
+            return;
+        }
+    }
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -262,6 +262,32 @@ pub fn label(cat: Category, range: TimeRange) -> String {
     format!("PUE{}, {period}", cat.number())
 }
 
+/// The part of `range` every facility and category-`cat` IT meter has samples for, so a short
+/// window (a live view) cuts all meters at the same instants (pue.md §7.1). `None` when they
+/// share less than ten seconds.
+pub fn common_span(
+    store: &dyn ReadStore,
+    site: &str,
+    cat: Category,
+    range: TimeRange,
+) -> Result<Option<TimeRange>, StoreError> {
+    let mut span = range;
+    for role in [Role::Facility, Role::It(cat)] {
+        let sel = Selector::field(Field::ActivePowerW)
+            .tag("site", site)
+            .tag("role", role.tag());
+        for s in store.find(&sel)? {
+            let points = store.read(&s, range, None)?;
+            let (Some(first), Some(last)) = (points.first(), points.last()) else {
+                return Ok(None);
+            };
+            span.from = span.from.max(first.ts);
+            span.to = span.to.min(last.ts);
+        }
+    }
+    Ok((span.to - span.from >= 10_000).then_some(span))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -141,6 +141,7 @@ pub struct RunningSim {
     pub devices: Vec<SimDevice>,
     shared: Arc<Shared>,
     cancel: CancellationToken,
+    stops: std::collections::HashMap<String, CancellationToken>,
 }
 
 impl std::fmt::Debug for RunningSim {
@@ -193,6 +194,7 @@ impl RunningSim {
         kinds.push(Kind::Environment);
 
         let mut devices = Vec::with_capacity(kinds.len());
+        let mut stops = std::collections::HashMap::new();
         for (i, kind) in kinds.into_iter().enumerate() {
             let id = device_id(kind);
             let port = if config.port_base == 0 {
@@ -201,6 +203,9 @@ impl RunningSim {
                 config.port_base.saturating_add(i as u16)
             };
             let bind = SocketAddr::from(([127, 0, 0, 1], port));
+            // Each device can be stopped on its own (a failure to watch the alarms react to).
+            let device_cancel = cancel.child_token();
+            stops.insert(id.clone(), device_cancel.clone());
             let delay = if config.slow_devices.contains(&id) {
                 config.slow_delay
             } else {
@@ -221,7 +226,7 @@ impl RunningSim {
                         1,
                         image,
                         delay,
-                        cancel.clone(),
+                        device_cancel.clone(),
                     ));
                     let (profile, role) = match kind {
                         Kind::FacilityMeter => ("eastron-sdm630", ("facility", None)),
@@ -240,7 +245,7 @@ impl RunningSim {
                         config.community.clone().into_bytes(),
                         mib,
                         delay,
-                        cancel.clone(),
+                        device_cancel.clone(),
                     ));
                     let (profile, role) = match kind {
                         Kind::Ups => ("rfc1628-ups", Some(("it", Some(1)))),
@@ -264,6 +269,7 @@ impl RunningSim {
             devices,
             shared,
             cancel,
+            stops,
         })
     }
 
@@ -278,6 +284,18 @@ impl RunningSim {
 
     pub fn shutdown(&self) {
         self.cancel.cancel();
+    }
+
+    /// Stops one device answering, as if it failed; false if there is no such device. (A Modbus
+    /// device stops accepting connections; one already open keeps being served.)
+    pub fn stop_device(&self, id: &str) -> bool {
+        match self.stops.get(id) {
+            Some(t) => {
+                t.cancel();
+                true
+            }
+            None => false,
+        }
     }
 
     /// An inventory for the collector. `community_ref` is how the config names the secret
@@ -391,6 +409,12 @@ fn modbus_image(kind: Kind, sh: &Shared) -> Registers {
             Registers::put_f32(t, 62, PF as f32);
             Registers::put_f32(t, 70, 50.0);
             Registers::put_f32(t, 342, kwh as f32);
+            // The rest of what a real SDM630 serves and the profile reads: phase-1 power factor,
+            // import/export and phase-1 import energy.
+            Registers::put_f32(t, 30, PF as f32);
+            Registers::put_f32(t, 72, kwh as f32);
+            Registers::put_f32(t, 74, 0.0);
+            Registers::put_f32(t, 346, (kwh / 3.0) as f32);
         }
         Kind::Crac => {
             let t = &mut r.holding;

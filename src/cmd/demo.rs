@@ -39,6 +39,12 @@ pub struct Args {
     /// Servers per rack.
     #[arg(long, default_value_t = 5)]
     servers_per_rack: usize,
+    /// Make this simulated device fail (stop answering) after `--fail-after`, to see the alarms.
+    #[arg(long)]
+    fail_device: Option<String>,
+    /// When `--fail-device` fails.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    fail_after: Duration,
     /// Also forward to InfluxDB (see `kilowatch collect --help`).
     #[arg(long)]
     influx: Option<String>,
@@ -62,6 +68,12 @@ pub struct Cycle {
     pub it_kwh: Option<f64>,
     pub devices_up: usize,
     pub devices_total: usize,
+}
+
+impl Args {
+    pub fn headless(&self) -> bool {
+        self.headless
+    }
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -132,16 +144,39 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         crate::pipeline::influx_sink(args.influx.as_deref(), config.influx.as_ref(), &store, &dir)?;
     let pipeline =
         crate::pipeline::start(&config, store.clone(), clock, cancel.clone(), sink, metrics);
+    let sim = Arc::new(sim);
+    if let Some(id) = args.fail_device.clone() {
+        if !sim.devices.iter().any(|d| d.id == id) {
+            anyhow::bail!("--fail-device: no simulated device '{id}'");
+        }
+        let (sim, after) = (sim.clone(), args.fail_after);
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            sim.stop_device(&id);
+            tracing::warn!(device = %id, "simulated device failed on request");
+        });
+    }
     if !args.headless {
-        eprintln!(
-            "kilowatch demo: {} simulated devices, data in {}, config {}",
-            sim.devices.len(),
-            dir.display(),
-            config_path.display()
+        // The terminal UI on the simulated site; `q` stops everything.
+        let snapshots = crate::cmd::tui::spawn_loader(
+            Arc::new(config.clone()),
+            store.clone(),
+            clock,
+            cancel.clone(),
         );
-        eprintln!(
-            "(the terminal UI arrives with its own issue; until then a live summary, Ctrl-C to stop)"
-        );
+        if let Some(d) = args.duration {
+            let stop = cancel.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(d).await;
+                stop.cancel();
+            });
+        }
+        // Returns on `q` or when the duration ends; either way the terminal is restored.
+        kilowatch_tui::run(snapshots, cancel.clone()).await?;
+        cancel.cancel();
+        pipeline.finish().await;
+        sim.shutdown();
+        return Ok(ExitCode::SUCCESS);
     }
 
     let started = clock.now_ms();

@@ -6,6 +6,7 @@ pub mod probe;
 pub mod pue;
 pub mod report;
 pub mod sim;
+pub mod tui;
 
 /// The embedded store's file: `DIR/kilowatch.db` with `--data DIR`, else the config's `[store] path`.
 pub fn store_path(

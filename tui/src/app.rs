@@ -13,7 +13,14 @@ pub enum Screen {
     Trends,
 }
 
-pub const SCREENS: [Screen; 6] = [Screen::Overview, Screen::Site, Screen::Rack, Screen::Devices, Screen::Alarms, Screen::Trends];
+pub const SCREENS: [Screen; 6] = [
+    Screen::Overview,
+    Screen::Site,
+    Screen::Rack,
+    Screen::Devices,
+    Screen::Alarms,
+    Screen::Trends,
+];
 
 impl Screen {
     pub fn title(self) -> &'static str {
@@ -157,7 +164,11 @@ impl App {
 
     /// Every rack of the selected site, room by room.
     pub fn racks(&self) -> Vec<&RackView> {
-        self.snapshot.sites.get(self.site).map(|s| s.rooms.iter().flat_map(|r| r.racks.iter()).collect()).unwrap_or_default()
+        self.snapshot
+            .sites
+            .get(self.site)
+            .map(|s| s.rooms.iter().flat_map(|r| r.racks.iter()).collect())
+            .unwrap_or_default()
     }
 
     pub fn selected_rack(&self) -> Option<&RackView> {
@@ -175,8 +186,12 @@ impl App {
                 f.is_empty()
                     || d.id.to_lowercase().contains(&f)
                     || d.site.to_lowercase().contains(&f)
-                    || d.rack.as_deref().is_some_and(|r| r.to_lowercase().contains(&f))
-                    || d.error.as_deref().is_some_and(|e| e.to_lowercase().contains(&f))
+                    || d.rack
+                        .as_deref()
+                        .is_some_and(|r| r.to_lowercase().contains(&f))
+                    || d.error
+                        .as_deref()
+                        .is_some_and(|e| e.to_lowercase().contains(&f))
             })
             .collect();
         match self.sort {
@@ -205,12 +220,33 @@ mod tests {
         a.set_snapshot(Snapshot {
             sites: vec![SiteView {
                 id: "hk1".into(),
-                rooms: vec![RoomView { id: "hall".into(), racks: vec![RackView { id: "r01".into(), ..Default::default() }, RackView { id: "r02".into(), ..Default::default() }] }],
+                rooms: vec![RoomView {
+                    id: "hall".into(),
+                    racks: vec![
+                        RackView {
+                            id: "r01".into(),
+                            ..Default::default()
+                        },
+                        RackView {
+                            id: "r02".into(),
+                            ..Default::default()
+                        },
+                    ],
+                }],
                 ..Default::default()
             }],
             devices: vec![
-                DeviceView { id: "pdu-a".into(), up: true, ..Default::default() },
-                DeviceView { id: "ups-1".into(), up: false, error: Some("timed out".into()), ..Default::default() },
+                DeviceView {
+                    id: "pdu-a".into(),
+                    up: true,
+                    ..Default::default()
+                },
+                DeviceView {
+                    id: "ups-1".into(),
+                    up: false,
+                    error: Some("timed out".into()),
+                    ..Default::default()
+                },
             ],
             ..Default::default()
         });
@@ -238,7 +274,10 @@ mod tests {
         assert_eq!(a.screen, Screen::Site);
         a.update(Action::Down);
         a.update(Action::Enter);
-        assert_eq!((a.screen, a.selected_rack().map(|r| r.id.as_str())), (Screen::Rack, Some("r02")));
+        assert_eq!(
+            (a.screen, a.selected_rack().map(|r| r.id.as_str())),
+            (Screen::Rack, Some("r02"))
+        );
         a.update(Action::Back);
         assert_eq!(a.screen, Screen::Site);
     }

@@ -82,12 +82,33 @@ mod tests {
 
     #[test]
     fn vim_and_arrow_keys_agree_and_filter_mode_captures_letters() {
-        assert_eq!(action(&key(KeyCode::Char('j')), Mode::Normal), Some(Action::Down));
-        assert_eq!(action(&key(KeyCode::Down), Mode::Normal), Some(Action::Down));
-        assert_eq!(action(&key(KeyCode::Char('q')), Mode::Normal), Some(Action::Quit));
-        assert_eq!(action(&key(KeyCode::Char('q')), Mode::Filter), Some(Action::Type('q')));
+        assert_eq!(
+            action(&key(KeyCode::Char('j')), Mode::Normal),
+            Some(Action::Down)
+        );
+        assert_eq!(
+            action(&key(KeyCode::Down), Mode::Normal),
+            Some(Action::Down)
+        );
+        assert_eq!(
+            action(&key(KeyCode::Char('q')), Mode::Normal),
+            Some(Action::Quit)
+        );
+        assert_eq!(
+            action(&key(KeyCode::Char('q')), Mode::Filter),
+            Some(Action::Type('q'))
+        );
         assert_eq!(action(&key(KeyCode::Esc), Mode::Filter), Some(Action::Back));
-        assert_eq!(action(&KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL), Mode::Filter), Some(Action::Quit));
-        assert_eq!(action(&key(KeyCode::BackTab), Mode::Normal), Some(Action::PrevScreen));
+        assert_eq!(
+            action(
+                &KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL),
+                Mode::Filter
+            ),
+            Some(Action::Quit)
+        );
+        assert_eq!(
+            action(&key(KeyCode::BackTab), Mode::Normal),
+            Some(Action::PrevScreen)
+        );
     }
 }

@@ -24,7 +24,10 @@ use crate::theme::Theme;
 const FRAME: Duration = Duration::from_millis(100);
 
 /// Runs the UI until `q` (or `cancel`); snapshots arrive on `snapshots`.
-pub async fn run(mut snapshots: mpsc::Receiver<Snapshot>, cancel: CancellationToken) -> std::io::Result<()> {
+pub async fn run(
+    mut snapshots: mpsc::Receiver<Snapshot>,
+    cancel: CancellationToken,
+) -> std::io::Result<()> {
     let mut terminal = ratatui::init();
     let theme = Theme::from_env();
     let mut app = App::default();

@@ -7,7 +7,10 @@ use kilowatch_core::model::{Category, Field, Role};
 use kilowatch_store::sqlite::DeviceStatus;
 use kilowatch_store::{Aggregate, ReadStore, Selector, StoreError, TimeRange, Window};
 
-use crate::snapshot::{Alarm, DeviceView, EIGHTY_PCT, INLET_MAX_C, PduView, RackView, RoomView, ServerView, SiteView, Snapshot};
+use crate::snapshot::{
+    Alarm, DeviceView, EIGHTY_PCT, INLET_MAX_C, PduView, RackView, RoomView, ServerView, SiteView,
+    Snapshot,
+};
 
 const HOUR: i64 = 3_600_000;
 
@@ -22,7 +25,16 @@ fn latest_sum(store: &dyn ReadStore, sel: &Selector, now: i64) -> Result<Option<
     Ok(sum)
 }
 
-fn pue_value(store: &dyn ReadStore, site: &str, cat: Category, range: TimeRange) -> Result<Option<f64>, StoreError> {
+/// PUE over the part of `range` all meters cover (a live view's windows are often partly empty).
+fn pue_value(
+    store: &dyn ReadStore,
+    site: &str,
+    cat: Category,
+    range: TimeRange,
+) -> Result<Option<f64>, StoreError> {
+    let Some(range) = pue::common_span(store, site, cat, range)? else {
+        return Ok(None);
+    };
     let r = pue::site_pue(store, site, range, Options::default())?;
     Ok(match r.pue.get(&cat.number()) {
         Some(Pue::Value { pue, .. }) => Some(*pue),
@@ -31,116 +43,271 @@ fn pue_value(store: &dyn ReadStore, site: &str, cat: Category, range: TimeRange)
 }
 
 /// `interval_ms`: the collector's poll interval, to call a device stale after three.
-pub fn snapshot(store: &dyn ReadStore, config: &Config, status: &[DeviceStatus], now: i64, interval_ms: i64) -> Result<Snapshot, StoreError> {
+pub fn snapshot(
+    store: &dyn ReadStore,
+    config: &Config,
+    status: &[DeviceStatus],
+    now: i64,
+    interval_ms: i64,
+) -> Result<Snapshot, StoreError> {
     let mut alarms = Vec::new();
     let mut devices = Vec::new();
     for d in &config.devices {
         let st = status.iter().find(|s| s.device == d.id);
         let (up, poll_ms, age_s, error, since) = match st {
-            Some(s) => (s.up, s.poll_ms, (now - s.ts).max(0) as f64 / 1000.0, s.error.clone(), s.ts),
-            None => (false, 0.0, f64::INFINITY, Some("not polled yet".into()), now),
+            Some(s) => (
+                s.up,
+                s.poll_ms,
+                (now - s.ts).max(0) as f64 / 1000.0,
+                s.error.clone(),
+                s.ts,
+            ),
+            None => (
+                false,
+                0.0,
+                f64::INFINITY,
+                Some("not polled yet".into()),
+                now,
+            ),
         };
         let stale = age_s * 1000.0 > 3.0 * interval_ms as f64;
         if !up || stale {
             alarms.push(Alarm {
                 critical: true,
                 subject: format!("{} ({})", d.id, d.site),
-                text: if stale && up { "stale: no poll for three intervals".into() } else { format!("down: {}", error.clone().unwrap_or_default()) },
+                text: if stale && up {
+                    "stale: no poll for three intervals".into()
+                } else {
+                    format!("down: {}", error.clone().unwrap_or_default())
+                },
                 since,
             });
         }
-        devices.push(DeviceView { id: d.id.clone(), site: d.site.clone(), rack: d.rack.clone(), up: up && !stale, poll_ms, age_s, error });
+        devices.push(DeviceView {
+            id: d.id.clone(),
+            site: d.site.clone(),
+            rack: d.rack.clone(),
+            up: up && !stale,
+            poll_ms,
+            age_s,
+            error,
+        });
     }
 
     let mut sites = Vec::new();
     for site in &config.sites {
         let sid = site.id.as_str();
-        let it = |cat: Category| config.devices.iter().any(|d| d.site == sid && d.role == Some(Role::It(cat)));
-        let cat = [Category::Three, Category::Two, Category::One].into_iter().find(|c| it(*c)).unwrap_or(Category::One);
+        let it = |cat: Category| {
+            config
+                .devices
+                .iter()
+                .any(|d| d.site == sid && d.role == Some(Role::It(cat)))
+        };
+        let cat = [Category::Three, Category::Two, Category::One]
+            .into_iter()
+            .find(|c| it(*c))
+            .unwrap_or(Category::One);
         let hk_midnight = (now + 8 * HOUR).div_euclid(24 * HOUR) * 24 * HOUR - 8 * HOUR;
-        let power = |role: Role| Selector::field(Field::ActivePowerW).tag("site", sid).tag("role", role.tag());
+        let power = |role: Role| {
+            Selector::field(Field::ActivePowerW)
+                .tag("site", sid)
+                .tag("role", role.tag())
+        };
         let ups_load = config
             .devices
             .iter()
             .filter(|d| d.site == sid && d.role == Some(Role::It(Category::One)))
-            .filter_map(|d| latest_sum(store, &Selector::field(Field::LoadPct).tag("device", &d.id).without("point"), now).ok().flatten())
+            .filter_map(|d| {
+                latest_sum(
+                    store,
+                    &Selector::field(Field::LoadPct)
+                        .tag("device", &d.id)
+                        .without("point"),
+                    now,
+                )
+                .ok()
+                .flatten()
+            })
             .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
         if let Some(l) = ups_load
             && l > EIGHTY_PCT
         {
-            alarms.push(Alarm { critical: false, subject: format!("UPS ({sid})"), text: format!("load {l:.0} % above 80 %"), since: now });
+            alarms.push(Alarm {
+                critical: false,
+                subject: format!("UPS ({sid})"),
+                text: format!("load {l:.0} % above 80 %"),
+                since: now,
+            });
         }
         let mut rooms = Vec::new();
         for room in &site.rooms {
             let mut racks = Vec::new();
             for rack in &room.racks {
-                let in_rack: Vec<_> = config.devices.iter().filter(|d| d.site == sid && d.rack.as_deref() == Some(rack.id.as_str())).collect();
+                let in_rack: Vec<_> = config
+                    .devices
+                    .iter()
+                    .filter(|d| d.site == sid && d.rack.as_deref() == Some(rack.id.as_str()))
+                    .collect();
                 let mut pdus = Vec::new();
                 let mut power_w: Option<f64> = None;
                 let mut servers = Vec::new();
                 for d in &in_rack {
                     if matches!(d.role, Some(Role::It(_))) {
-                        let p = latest_sum(store, &Selector::field(Field::ActivePowerW).tag("device", &d.id).without("point"), now)?;
+                        let p = latest_sum(
+                            store,
+                            &Selector::field(Field::ActivePowerW)
+                                .tag("device", &d.id)
+                                .without("point"),
+                            now,
+                        )?;
                         if let Some(p) = p {
                             *power_w.get_or_insert(0.0) += p;
                         }
                         let mut currents = Vec::new();
-                        for s in store.find(&Selector::field(Field::CurrentA).tag("device", &d.id))? {
-                            if let (Some(point), Some(v)) = (s.tag("point"), store.latest(&s, now)?) {
+                        for s in
+                            store.find(&Selector::field(Field::CurrentA).tag("device", &d.id))?
+                        {
+                            if let (Some(point), Some(v)) = (s.tag("point"), store.latest(&s, now)?)
+                            {
                                 currents.push((point.to_owned(), v.value));
                                 if let Some(b) = d.breaker_a
                                     && v.value / b * 100.0 > EIGHTY_PCT
                                 {
-                                    alarms.push(Alarm { critical: false, subject: format!("{} {point}", d.id), text: format!("{:.1} A is over 80 % of the {b} A breaker", v.value), since: v.ts });
+                                    alarms.push(Alarm {
+                                        critical: false,
+                                        subject: format!("{} {point}", d.id),
+                                        text: format!(
+                                            "{:.1} A is over 80 % of the {b} A breaker",
+                                            v.value
+                                        ),
+                                        since: v.ts,
+                                    });
                                 }
                             }
                         }
-                        pdus.push(PduView { device: d.id.clone(), power_w: p, currents, breaker_a: d.breaker_a });
+                        pdus.push(PduView {
+                            device: d.id.clone(),
+                            power_w: p,
+                            currents,
+                            breaker_a: d.breaker_a,
+                        });
                     } else {
-                        let cpu = latest_sum(store, &Selector::field(Field::CpuUtilPct).tag("device", &d.id).without("point"), now)?;
-                        let w = latest_sum(store, &Selector::field(Field::PowerW).tag("device", &d.id).without("point"), now)?;
+                        let cpu = latest_sum(
+                            store,
+                            &Selector::field(Field::CpuUtilPct)
+                                .tag("device", &d.id)
+                                .without("point"),
+                            now,
+                        )?;
+                        let w = latest_sum(
+                            store,
+                            &Selector::field(Field::PowerW)
+                                .tag("device", &d.id)
+                                .without("point"),
+                            now,
+                        )?;
                         if cpu.is_some() || w.is_some() {
-                            servers.push(ServerView { device: d.id.clone(), cpu_pct: cpu, power_w: w });
+                            servers.push(ServerView {
+                                device: d.id.clone(),
+                                cpu_pct: cpu,
+                                power_w: w,
+                            });
                         }
                     }
                 }
                 // Inlet: sensors tagged with this rack, or named after it.
                 let mut inlet: Option<f64> = None;
                 for s in store.find(&Selector::field(Field::TemperatureC).tag("site", sid))? {
-                    let named = s.tag("rack") == Some(rack.id.as_str()) || s.tag("point").is_some_and(|p| p.contains(&rack.id));
+                    let named = s.tag("rack") == Some(rack.id.as_str())
+                        || s.tag("point").is_some_and(|p| p.contains(&rack.id));
                     if named && let Some(p) = store.latest(&s, now)? {
                         inlet = Some(inlet.map_or(p.value, |i| i.max(p.value)));
                         if p.value > INLET_MAX_C {
-                            alarms.push(Alarm { critical: false, subject: format!("rack {}", rack.id), text: format!("inlet {:.1} °C above the ASHRAE recommended 27 °C", p.value), since: p.ts });
+                            alarms.push(Alarm {
+                                critical: false,
+                                subject: format!("rack {}", rack.id),
+                                text: format!(
+                                    "inlet {:.1} °C above the ASHRAE recommended 27 °C",
+                                    p.value
+                                ),
+                                since: p.ts,
+                            });
                         }
                     }
                 }
-                racks.push(RackView { id: rack.id.clone(), power_w, budget_w: rack.power_budget_w, inlet_c: inlet, pdus, servers });
+                racks.push(RackView {
+                    id: rack.id.clone(),
+                    power_w,
+                    budget_w: rack.power_budget_w,
+                    inlet_c: inlet,
+                    pdus,
+                    servers,
+                });
             }
-            rooms.push(RoomView { id: room.id.clone(), racks });
+            rooms.push(RoomView {
+                id: room.id.clone(),
+                racks,
+            });
         }
         // Hourly PUE over the last day, and 5-minute facility kW.
         let mut pue_trend = Vec::new();
         for h in (0..24).rev() {
             let to = now - h * HOUR;
-            if let Some(p) = pue_value(store, sid, cat, TimeRange { from: to - HOUR, to })? {
+            if let Some(p) = pue_value(
+                store,
+                sid,
+                cat,
+                TimeRange {
+                    from: to - HOUR,
+                    to,
+                },
+            )? {
                 pue_trend.push(((to - now) as f64 / HOUR as f64, p));
             }
         }
         let mut kw: std::collections::BTreeMap<i64, f64> = std::collections::BTreeMap::new();
         for s in store.find(&power(Role::Facility))? {
-            for p in store.read(&s, TimeRange { from: now - 24 * HOUR, to: now }, Some(Window { every_ms: 5 * 60_000, aggregate: Aggregate::Mean }))? {
+            for p in store.read(
+                &s,
+                TimeRange {
+                    from: now - 24 * HOUR,
+                    to: now,
+                },
+                Some(Window {
+                    every_ms: 5 * 60_000,
+                    aggregate: Aggregate::Mean,
+                }),
+            )? {
                 *kw.entry(p.ts).or_default() += p.value / 1000.0;
             }
         }
-        let kw_trend = kw.into_iter().map(|(t, v)| ((t - now) as f64 / HOUR as f64, v)).collect();
+        let kw_trend = kw
+            .into_iter()
+            .map(|(t, v)| ((t - now) as f64 / HOUR as f64, v))
+            .collect();
         let site_devices: Vec<&DeviceView> = devices.iter().filter(|d| d.site == sid).collect();
         sites.push(SiteView {
             id: site.id.clone(),
             name: site.name.clone(),
             category: format!("PUE{}", cat.number()),
-            pue_hour: pue_value(store, sid, cat, TimeRange { from: now - HOUR, to: now })?,
-            pue_today: pue_value(store, sid, cat, TimeRange { from: hk_midnight, to: now })?,
+            pue_hour: pue_value(
+                store,
+                sid,
+                cat,
+                TimeRange {
+                    from: now - HOUR,
+                    to: now,
+                },
+            )?,
+            pue_today: pue_value(
+                store,
+                sid,
+                cat,
+                TimeRange {
+                    from: hk_midnight,
+                    to: now,
+                },
+            )?,
             facility_kw: latest_sum(store, &power(Role::Facility), now)?.map(|w| w / 1000.0),
             it_kw: latest_sum(store, &power(Role::It(cat)), now)?.map(|w| w / 1000.0),
             cooling_kw: latest_sum(store, &power(Role::Cooling), now)?.map(|w| w / 1000.0),
@@ -153,5 +320,10 @@ pub fn snapshot(store: &dyn ReadStore, config: &Config, status: &[DeviceStatus],
         });
     }
     alarms.sort_by(|a, b| b.critical.cmp(&a.critical).then(a.since.cmp(&b.since)));
-    Ok(Snapshot { at: now, sites, devices, alarms })
+    Ok(Snapshot {
+        at: now,
+        sites,
+        devices,
+        alarms,
+    })
 }

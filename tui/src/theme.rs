@@ -10,7 +10,9 @@ pub struct Theme {
 
 impl Theme {
     pub fn from_env() -> Theme {
-        Theme { colour: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) }
+        Theme {
+            colour: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        }
     }
 
     pub fn plain() -> Theme {
@@ -18,7 +20,11 @@ impl Theme {
     }
 
     fn fg(&self, c: Color) -> Style {
-        if self.colour { Style::default().fg(c) } else { Style::default() }
+        if self.colour {
+            Style::default().fg(c)
+        } else {
+            Style::default()
+        }
     }
 
     pub fn ok(&self) -> Style {

@@ -5,7 +5,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Axis, Block, Borders, Cell, Chart, Clear, Dataset, GraphType, Paragraph, Row, Table, Tabs, Wrap};
+use ratatui::widgets::{
+    Axis, Block, Borders, Cell, Chart, Clear, Dataset, GraphType, Paragraph, Row, Table, Tabs, Wrap,
+};
 
 use crate::app::{App, Colouring, SCREENS, Screen, SortBy};
 use crate::keymap::{HELP, Mode};
@@ -13,10 +15,20 @@ use crate::snapshot::{EIGHTY_PCT, INLET_MAX_C};
 use crate::theme::Theme;
 
 pub fn render(app: &App, theme: &Theme, f: &mut Frame) {
-    let [tabs, body, status] = Layout::vertical([Constraint::Length(1), Constraint::Min(3), Constraint::Length(1)]).areas(f.area());
+    let [tabs, body, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(f.area());
     let titles: Vec<&str> = SCREENS.iter().map(|s| s.title()).collect();
     let selected = SCREENS.iter().position(|s| *s == app.screen).unwrap_or(0);
-    f.render_widget(Tabs::new(titles).select(selected).highlight_style(theme.selected()), tabs);
+    f.render_widget(
+        Tabs::new(titles)
+            .select(selected)
+            .highlight_style(theme.selected()),
+        tabs,
+    );
     match app.screen {
         Screen::Overview => overview(app, theme, f, body),
         Screen::Site => site(app, theme, f, body),
@@ -27,7 +39,10 @@ pub fn render(app: &App, theme: &Theme, f: &mut Frame) {
     }
     let hint = match app.mode {
         Mode::Filter => format!("filter: {}▏ (Enter/Esc done)", app.filter),
-        Mode::Normal => "Tab screens · Enter drill down · Esc back · / filter · s sort · ? help · q quit".to_owned(),
+        Mode::Normal => {
+            "Tab screens · Enter drill down · Esc back · / filter · s sort · ? help · q quit"
+                .to_owned()
+        }
     };
     f.render_widget(Paragraph::new(hint), status);
     if app.help {
@@ -40,10 +55,30 @@ pub fn fmt(v: Option<f64>, decimals: usize) -> String {
 }
 
 fn overview(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
-    let header = Row::new(["site", "PUE 1h", "PUE today", "facility kW", "IT kW", "cooling kW", "UPS %", "alarms", "up"]).style(theme.title());
+    let header = Row::new([
+        "site",
+        "PUE 1h",
+        "PUE today",
+        "facility kW",
+        "IT kW",
+        "cooling kW",
+        "UPS %",
+        "alarms",
+        "up",
+    ])
+    .style(theme.title());
     let rows = app.snapshot.sites.iter().enumerate().map(|(i, s)| {
-        let alarms = app.snapshot.alarms.iter().filter(|a| a.subject.starts_with(&s.id) || a.subject.contains(&format!("({})", s.id))).count();
-        let up_style = if s.devices_up < s.devices_total { theme.bad() } else { theme.ok() };
+        let alarms = app
+            .snapshot
+            .alarms
+            .iter()
+            .filter(|a| a.subject.starts_with(&s.id) || a.subject.contains(&format!("({})", s.id)))
+            .count();
+        let up_style = if s.devices_up < s.devices_total {
+            theme.bad()
+        } else {
+            theme.ok()
+        };
         let row = Row::new(vec![
             Cell::from(s.id.clone()),
             Cell::from(format!("{} {}", fmt(s.pue_hour, 2), s.category)),
@@ -51,11 +86,20 @@ fn overview(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
             Cell::from(fmt(s.facility_kw, 1)),
             Cell::from(fmt(s.it_kw, 1)),
             Cell::from(fmt(s.cooling_kw, 1)),
-            Cell::from(fmt(s.ups_load_pct, 0)).style(theme.by_share(s.ups_load_pct.map(|l| l / EIGHTY_PCT * 100.0))),
-            Cell::from(alarms.to_string()).style(if alarms > 0 { theme.bad() } else { Style::default() }),
+            Cell::from(fmt(s.ups_load_pct, 0))
+                .style(theme.by_share(s.ups_load_pct.map(|l| l / EIGHTY_PCT * 100.0))),
+            Cell::from(alarms.to_string()).style(if alarms > 0 {
+                theme.bad()
+            } else {
+                Style::default()
+            }),
             Cell::from(format!("{}/{}", s.devices_up, s.devices_total)).style(up_style),
         ]);
-        if i == app.site { row.style(theme.selected()) } else { row }
+        if i == app.site {
+            row.style(theme.selected())
+        } else {
+            row
+        }
     });
     let widths = [
         Constraint::Min(8),
@@ -68,63 +112,135 @@ fn overview(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
         Constraint::Length(6),
         Constraint::Length(6),
     ];
-    f.render_widget(Table::new(rows, widths).header(header).block(Block::default().borders(Borders::ALL).title("Sites (PUE is energy-based)")), area);
+    f.render_widget(
+        Table::new(rows, widths).header(header).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title("Sites (PUE is energy-based)"),
+        ),
+        area,
+    );
 }
 
 fn site(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
-    let Some(s) = app.snapshot.sites.get(app.site) else { return };
+    let Some(s) = app.snapshot.sites.get(app.site) else {
+        return;
+    };
     let by = match app.colouring {
         Colouring::Power => "power vs budget",
         Colouring::Inlet => "inlet temperature",
     };
-    let mut lines = vec![Line::from(format!("{} — racks coloured by {by} (c to switch)", s.name))];
+    let mut lines = vec![Line::from(format!(
+        "{} — racks coloured by {by} (c to switch)",
+        s.name
+    ))];
     let mut index = 0;
     for room in &s.rooms {
         lines.push(Line::styled(format!("room {}", room.id), theme.title()));
         let mut spans = Vec::new();
         for r in &room.racks {
             let (text, style) = match app.colouring {
-                Colouring::Power => (format!(" {} {}% ", r.id, fmt(r.load_pct(), 0)), theme.by_share(r.load_pct().map(|l| l / EIGHTY_PCT * 100.0))),
-                Colouring::Inlet => (format!(" {} {}°C ", r.id, fmt(r.inlet_c, 1)), theme.by_share(r.inlet_c.map(|t| t / INLET_MAX_C * 100.0))),
+                Colouring::Power => (
+                    format!(" {} {}% ", r.id, fmt(r.load_pct(), 0)),
+                    theme.by_share(r.load_pct().map(|l| l / EIGHTY_PCT * 100.0)),
+                ),
+                Colouring::Inlet => (
+                    format!(" {} {}°C ", r.id, fmt(r.inlet_c, 1)),
+                    theme.by_share(r.inlet_c.map(|t| t / INLET_MAX_C * 100.0)),
+                ),
             };
-            let style = if index == app.rack { style.patch(theme.selected()) } else { style };
+            let style = if index == app.rack {
+                style.patch(theme.selected())
+            } else {
+                style
+            };
             spans.push(Span::styled(text, style));
             spans.push(Span::raw(" "));
             index += 1;
         }
         lines.push(Line::from(spans));
     }
-    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(Block::default().borders(Borders::ALL).title("Site")), area);
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::default().borders(Borders::ALL).title("Site")),
+        area,
+    );
 }
 
 fn rack(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
     let Some(r) = app.selected_rack() else {
-        f.render_widget(Paragraph::new("no rack selected: Enter on a rack in the Site screen"), area);
+        f.render_widget(
+            Paragraph::new("no rack selected: Enter on a rack in the Site screen"),
+            area,
+        );
         return;
     };
-    let [top, bottom] = Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area);
+    let [top, bottom] =
+        Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area);
     let mut rows = Vec::new();
     for p in &r.pdus {
-        rows.push(Row::new(vec![p.device.clone(), "total".into(), format!("{} kW", fmt(p.power_w.map(|w| w / 1000.0), 2)), String::new(), String::new()]));
+        rows.push(Row::new(vec![
+            p.device.clone(),
+            "total".into(),
+            format!("{} kW", fmt(p.power_w.map(|w| w / 1000.0), 2)),
+            String::new(),
+            String::new(),
+        ]));
         for (point, amps) in &p.currents {
             let load = p.breaker_a.map(|b| amps / b * 100.0);
             rows.push(
-                Row::new(vec![String::new(), point.clone(), String::new(), format!("{amps:.1} A"), format!("{}%", fmt(load, 0))])
-                    .style(theme.by_share(load.map(|l| l / EIGHTY_PCT * 100.0))),
+                Row::new(vec![
+                    String::new(),
+                    point.clone(),
+                    String::new(),
+                    format!("{amps:.1} A"),
+                    format!("{}%", fmt(load, 0)),
+                ])
+                .style(theme.by_share(load.map(|l| l / EIGHTY_PCT * 100.0))),
             );
         }
     }
-    let title = format!("Rack {} — {} W of {} W budget, inlet {} °C", r.id, fmt(r.power_w, 0), fmt(r.budget_w, 0), fmt(r.inlet_c, 1));
-    let widths = [Constraint::Min(10), Constraint::Length(10), Constraint::Length(10), Constraint::Length(9), Constraint::Length(6)];
+    let title = format!(
+        "Rack {} — {} W of {} W budget, inlet {} °C",
+        r.id,
+        fmt(r.power_w, 0),
+        fmt(r.budget_w, 0),
+        fmt(r.inlet_c, 1)
+    );
+    let widths = [
+        Constraint::Min(10),
+        Constraint::Length(10),
+        Constraint::Length(10),
+        Constraint::Length(9),
+        Constraint::Length(6),
+    ];
     f.render_widget(
-        Table::new(rows, widths).header(Row::new(["PDU", "point", "power", "current", "of breaker"]).style(theme.title())).block(Block::default().borders(Borders::ALL).title(title)),
+        Table::new(rows, widths)
+            .header(
+                Row::new(["PDU", "point", "power", "current", "of breaker"]).style(theme.title()),
+            )
+            .block(Block::default().borders(Borders::ALL).title(title)),
         top,
     );
-    let servers = r.servers.iter().map(|s| Row::new(vec![s.device.clone(), format!("{}%", fmt(s.cpu_pct, 0)), format!("{} W", fmt(s.power_w, 0))]));
+    let servers = r.servers.iter().map(|s| {
+        Row::new(vec![
+            s.device.clone(),
+            format!("{}%", fmt(s.cpu_pct, 0)),
+            format!("{} W", fmt(s.power_w, 0)),
+        ])
+    });
     f.render_widget(
-        Table::new(servers, [Constraint::Min(12), Constraint::Length(6), Constraint::Length(8)])
-            .header(Row::new(["server", "CPU", "power"]).style(theme.title()))
-            .block(Block::default().borders(Borders::ALL).title("Servers")),
+        Table::new(
+            servers,
+            [
+                Constraint::Min(12),
+                Constraint::Length(6),
+                Constraint::Length(8),
+            ],
+        )
+        .header(Row::new(["server", "CPU", "power"]).style(theme.title()))
+        .block(Block::default().borders(Borders::ALL).title("Servers")),
         bottom,
     );
 }
@@ -138,7 +254,11 @@ fn devices(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
     };
     let list = app.visible_devices();
     let rows = list.iter().enumerate().map(|(i, d)| {
-        let state = if d.up { Cell::from("up").style(theme.ok()) } else { Cell::from("DOWN").style(theme.bad()) };
+        let state = if d.up {
+            Cell::from("up").style(theme.ok())
+        } else {
+            Cell::from("DOWN").style(theme.bad())
+        };
         let row = Row::new(vec![
             Cell::from(d.id.clone()),
             state,
@@ -146,12 +266,32 @@ fn devices(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
             Cell::from(format!("{:.0} s", d.age_s)),
             Cell::from(d.error.clone().unwrap_or_default()),
         ]);
-        if i == app.device { row.style(theme.selected()) } else { row }
+        if i == app.device {
+            row.style(theme.selected())
+        } else {
+            row
+        }
     });
-    let title = format!("Devices: {} shown, sorted by {sort}{}", list.len(), if app.filter.is_empty() { String::new() } else { format!(", filter '{}'", app.filter) });
-    let widths = [Constraint::Min(14), Constraint::Length(5), Constraint::Length(8), Constraint::Length(7), Constraint::Min(10)];
+    let title = format!(
+        "Devices: {} shown, sorted by {sort}{}",
+        list.len(),
+        if app.filter.is_empty() {
+            String::new()
+        } else {
+            format!(", filter '{}'", app.filter)
+        }
+    );
+    let widths = [
+        Constraint::Min(14),
+        Constraint::Length(5),
+        Constraint::Length(8),
+        Constraint::Length(7),
+        Constraint::Min(10),
+    ];
     f.render_widget(
-        Table::new(rows, widths).header(Row::new(["device", "state", "poll", "age", "last error"]).style(theme.title())).block(Block::default().borders(Borders::ALL).title(title)),
+        Table::new(rows, widths)
+            .header(Row::new(["device", "state", "poll", "age", "last error"]).style(theme.title()))
+            .block(Block::default().borders(Borders::ALL).title(title)),
         area,
     );
 }
@@ -160,44 +300,107 @@ fn alarms(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
     let now = app.snapshot.at;
     let rows = app.snapshot.alarms.iter().map(|a| {
         let ago = (now - a.since).max(0) / 1000;
-        Row::new(vec![a.subject.clone(), a.text.clone(), format!("{}m{}s ago", ago / 60, ago % 60)]).style(if a.critical { theme.bad() } else { theme.warn() })
+        Row::new(vec![
+            a.subject.clone(),
+            a.text.clone(),
+            format!("{}m{}s ago", ago / 60, ago % 60),
+        ])
+        .style(if a.critical {
+            theme.bad()
+        } else {
+            theme.warn()
+        })
     });
     f.render_widget(
-        Table::new(rows, [Constraint::Min(12), Constraint::Min(20), Constraint::Length(12)])
-            .header(Row::new(["subject", "alarm", "since"]).style(theme.title()))
-            .block(Block::default().borders(Borders::ALL).title(format!("Alarms: {} active", app.snapshot.alarms.len()))),
+        Table::new(
+            rows,
+            [
+                Constraint::Min(12),
+                Constraint::Min(20),
+                Constraint::Length(12),
+            ],
+        )
+        .header(Row::new(["subject", "alarm", "since"]).style(theme.title()))
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(format!("Alarms: {} active", app.snapshot.alarms.len())),
+        ),
         area,
     );
 }
 
 fn trends(app: &App, f: &mut Frame, area: Rect) {
-    let Some(s) = app.snapshot.sites.get(app.site) else { return };
-    let [a, b] = Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
-    chart(f, a, &s.pue_trend, &format!("{} hourly ({})", s.category, s.id));
+    let Some(s) = app.snapshot.sites.get(app.site) else {
+        return;
+    };
+    let [a, b] =
+        Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
+    chart(
+        f,
+        a,
+        &s.pue_trend,
+        &format!("{} hourly ({})", s.category, s.id),
+    );
     chart(f, b, &s.kw_trend, "facility kW");
 }
 
 fn chart(f: &mut Frame, area: Rect, data: &[(f64, f64)], title: &str) {
     if data.is_empty() {
-        f.render_widget(Paragraph::new("no data yet").block(Block::default().borders(Borders::ALL).title(title.to_owned())), area);
+        f.render_widget(
+            Paragraph::new("no data yet").block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .title(title.to_owned()),
+            ),
+            area,
+        );
         return;
     }
     let (x0, x1) = (data[0].0, data[data.len() - 1].0.max(data[0].0 + 1.0));
-    let (y0, y1) = data.iter().fold((f64::MAX, f64::MIN), |(lo, hi), (_, y)| (lo.min(*y), hi.max(*y)));
+    let (y0, y1) = data.iter().fold((f64::MAX, f64::MIN), |(lo, hi), (_, y)| {
+        (lo.min(*y), hi.max(*y))
+    });
     let pad = ((y1 - y0) * 0.1).max(0.01);
-    let ds = Dataset::default().marker(Marker::Braille).graph_type(GraphType::Line).data(data);
+    let ds = Dataset::default()
+        .marker(Marker::Braille)
+        .graph_type(GraphType::Line)
+        .data(data);
     let c = Chart::new(vec![ds])
-        .block(Block::default().borders(Borders::ALL).title(title.to_owned()))
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(title.to_owned()),
+        )
         .x_axis(Axis::default().bounds([x0, x1]))
-        .y_axis(Axis::default().bounds([y0 - pad, y1 + pad]).labels([format!("{:.2}", y0 - pad), format!("{:.2}", y1 + pad)]));
+        .y_axis(
+            Axis::default()
+                .bounds([y0 - pad, y1 + pad])
+                .labels([format!("{:.2}", y0 - pad), format!("{:.2}", y1 + pad)]),
+        );
     f.render_widget(c, area);
 }
 
 fn help(f: &mut Frame, area: Rect) {
     let w = area.width.min(56);
     let h = (HELP.len() as u16 + 2).min(area.height);
-    let r = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
-    let lines: Vec<Line> = HELP.iter().map(|(k, v)| Line::from(format!("{k:<18} {v}"))).collect();
+    let r = Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    };
+    let lines: Vec<Line> = HELP
+        .iter()
+        .map(|(k, v)| Line::from(format!("{k:<18} {v}")))
+        .collect();
     f.render_widget(Clear, r);
-    f.render_widget(Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title("Keys (any key closes)")), r);
+    f.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title("Keys (any key closes)"),
+        ),
+        r,
+    );
 }

@@ -4,7 +4,9 @@
 
 use kilowatch_tui::app::{App, Screen};
 use kilowatch_tui::keymap::Action;
-use kilowatch_tui::snapshot::{Alarm, DeviceView, PduView, RackView, RoomView, ServerView, SiteView, Snapshot};
+use kilowatch_tui::snapshot::{
+    Alarm, DeviceView, PduView, RackView, RoomView, ServerView, SiteView, Snapshot,
+};
 use kilowatch_tui::theme::Theme;
 use kilowatch_tui::view;
 use ratatui::Terminal;
@@ -34,20 +36,55 @@ fn snapshot() -> Snapshot {
                         power_w: Some(3200.0),
                         budget_w: Some(4000.0),
                         inlet_c: Some(28.5),
-                        pdus: vec![PduView { device: "pdu-r01".into(), power_w: Some(3200.0), currents: vec![("phase1".into(), 12.8)], breaker_a: Some(16.0) }],
-                        servers: vec![ServerView { device: "srv-01".into(), cpu_pct: Some(37.0), power_w: Some(212.0) }],
+                        pdus: vec![PduView {
+                            device: "pdu-r01".into(),
+                            power_w: Some(3200.0),
+                            currents: vec![("phase1".into(), 12.8)],
+                            breaker_a: Some(16.0),
+                        }],
+                        servers: vec![ServerView {
+                            device: "srv-01".into(),
+                            cpu_pct: Some(37.0),
+                            power_w: Some(212.0),
+                        }],
                     },
-                    RackView { id: "r02".into(), power_w: Some(1000.0), budget_w: Some(4000.0), inlet_c: Some(21.0), ..Default::default() },
+                    RackView {
+                        id: "r02".into(),
+                        power_w: Some(1000.0),
+                        budget_w: Some(4000.0),
+                        inlet_c: Some(21.0),
+                        ..Default::default()
+                    },
                 ],
             }],
             pue_trend: vec![(-2.0, 1.60), (-1.0, 1.62), (0.0, 1.61)],
             kw_trend: vec![(-1.0, 249.0), (0.0, 250.0)],
         }],
         devices: vec![
-            DeviceView { id: "pdu-r01".into(), site: "hk1".into(), up: true, poll_ms: 12.0, age_s: 3.0, ..Default::default() },
-            DeviceView { id: "ups-1".into(), site: "hk1".into(), up: false, poll_ms: 2000.0, age_s: 4.0, error: Some("timed out after 2s".into()), ..Default::default() },
+            DeviceView {
+                id: "pdu-r01".into(),
+                site: "hk1".into(),
+                up: true,
+                poll_ms: 12.0,
+                age_s: 3.0,
+                ..Default::default()
+            },
+            DeviceView {
+                id: "ups-1".into(),
+                site: "hk1".into(),
+                up: false,
+                poll_ms: 2000.0,
+                age_s: 4.0,
+                error: Some("timed out after 2s".into()),
+                ..Default::default()
+            },
         ],
-        alarms: vec![Alarm { critical: false, subject: "rack r01".into(), text: "inlet 28.5 °C above the ASHRAE recommended 27 °C".into(), since: 880_000 }],
+        alarms: vec![Alarm {
+            critical: false,
+            subject: "rack r01".into(),
+            text: "inlet 28.5 °C above the ASHRAE recommended 27 °C".into(),
+            since: 880_000,
+        }],
     }
 }
 
@@ -55,7 +92,14 @@ fn draw(app: &App, w: u16, h: u16) -> String {
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
     t.draw(|f| view::render(app, &Theme::plain(), f)).unwrap();
     let buf = t.backend().buffer().clone();
-    (0..h).map(|y| (0..w).map(|x| buf[(x, y)].symbol().to_owned()).collect::<String>() + "\n").collect()
+    (0..h)
+        .map(|y| {
+            (0..w)
+                .map(|x| buf[(x, y)].symbol().to_owned())
+                .collect::<String>()
+                + "\n"
+        })
+        .collect()
 }
 
 fn app_on(screen: Screen) -> App {
@@ -71,7 +115,10 @@ fn overview_shows_pue_power_and_device_counts_at_both_sizes() {
         let s = draw(&app_on(Screen::Overview), w, h);
         assert!(s.contains("1.62 PUE3"), "{w}x{h}:\n{s}");
         assert!(s.contains("1.58"), "PUE today rounds to 1.58:\n{s}");
-        assert!(s.contains("250.0") && s.contains("154.3") && s.contains("71.2"), "{s}");
+        assert!(
+            s.contains("250.0") && s.contains("154.3") && s.contains("71.2"),
+            "{s}"
+        );
         assert!(s.contains("3/4"), "{s}");
         assert!(s.contains("Overview") && s.contains("Trends"), "tabs:\n{s}");
     }
@@ -96,8 +143,14 @@ fn rack_shows_pdu_power_phase_current_against_breaker_and_servers() {
     assert_eq!(a.screen, Screen::Rack);
     let s = draw(&a, 120, 40);
     // 12.8 A of a 16 A breaker = 80 %; 3,200 W = 3.20 kW.
-    assert!(s.contains("3.20 kW") && s.contains("12.8 A") && s.contains("80%"), "{s}");
-    assert!(s.contains("srv-01") && s.contains("37%") && s.contains("212 W"), "{s}");
+    assert!(
+        s.contains("3.20 kW") && s.contains("12.8 A") && s.contains("80%"),
+        "{s}"
+    );
+    assert!(
+        s.contains("srv-01") && s.contains("37%") && s.contains("212 W"),
+        "{s}"
+    );
     assert!(s.contains("inlet 28.5 °C"), "{s}");
 }
 
@@ -107,13 +160,19 @@ fn devices_lists_down_first_with_its_error_and_filters() {
     let s = draw(&a, 80, 24);
     let down = s.find("ups-1").unwrap();
     assert!(down < s.find("pdu-r01").unwrap(), "down first:\n{s}");
-    assert!(s.contains("DOWN") && s.contains("timed out after 2s") && s.contains("2000 ms"), "{s}");
+    assert!(
+        s.contains("DOWN") && s.contains("timed out after 2s") && s.contains("2000 ms"),
+        "{s}"
+    );
     a.update(Action::StartFilter);
     for c in "pdu".chars() {
         a.update(Action::Type(c));
     }
     let s = draw(&a, 80, 24);
-    assert!(!s.contains("ups-1") && s.contains("filter: pdu") && s.contains("1 shown"), "{s}");
+    assert!(
+        !s.contains("ups-1") && s.contains("filter: pdu") && s.contains("1 shown"),
+        "{s}"
+    );
 }
 
 #[test]
@@ -133,7 +192,10 @@ fn alarms_show_since_when_and_help_lists_every_key() {
 fn trends_draw_without_panicking_even_when_tiny() {
     let a = app_on(Screen::Trends);
     let s = draw(&a, 80, 24);
-    assert!(s.contains("PUE3 hourly (hk1)") && s.contains("facility kW"), "{s}");
+    assert!(
+        s.contains("PUE3 hourly (hk1)") && s.contains("facility kW"),
+        "{s}"
+    );
     for (w, h) in [(20, 5), (1, 1), (200, 60)] {
         let _ = draw(&a, w, h);
     }

@@ -1,0 +1,82 @@
+//! `kilowatch tui`: the terminal UI on stored data (embedded store, live while `collect` runs).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kilowatch_core::clock::Clock;
+use kilowatch_core::config::Config;
+use kilowatch_store::SqliteStore;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The inventory file (TOML).
+    #[arg(long)]
+    config: PathBuf,
+    /// The data directory (store `kilowatch.db`); default: the config's `[store] path`.
+    #[arg(long)]
+    data: Option<PathBuf>,
+}
+
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let config = match Config::load(&args.config) {
+        Ok(c) => c,
+        Err(problems) => {
+            for p in &problems {
+                eprintln!("{p}");
+            }
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let store = Arc::new(SqliteStore::open(&crate::cmd::store_path(
+        &config,
+        args.data.as_deref(),
+    ))?);
+    let cancel = CancellationToken::new();
+    let snapshots = spawn_loader(Arc::new(config), store, Clock::System, cancel.clone());
+    kilowatch_tui::run(snapshots, cancel.clone()).await?;
+    cancel.cancel();
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Rebuilds the snapshot every couple of seconds off the UI loop, and sends it to the UI.
+pub fn spawn_loader(
+    config: Arc<Config>,
+    store: Arc<SqliteStore>,
+    clock: Clock,
+    cancel: CancellationToken,
+) -> mpsc::Receiver<kilowatch_tui::snapshot::Snapshot> {
+    let (tx, rx) = mpsc::channel(2);
+    let every = config.collector.interval.min(Duration::from_secs(2));
+    let interval_ms = config.collector.interval.as_millis() as i64;
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            let (c, s) = (config.clone(), store.clone());
+            let built = tokio::task::spawn_blocking(move || {
+                let status = s.device_status().unwrap_or_default();
+                // Sample stamps follow the (possibly accelerated) clock, so staleness does too.
+                let ms = (interval_ms as f64 * clock.speed()) as i64;
+                kilowatch_tui::load::snapshot(&*s, &c, &status, clock.now_ms(), ms)
+            })
+            .await;
+            match built {
+                Ok(Ok(snap)) => {
+                    if tx.send(snap).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(Err(e)) => tracing::warn!(error = %e, "could not read the store for the TUI"),
+                Err(e) => tracing::warn!(error = %e, "TUI loader failed"),
+            }
+        }
+    });
+    rx
+}
