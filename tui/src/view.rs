@@ -253,25 +253,36 @@ fn devices(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
         SortBy::Age => "age",
     };
     let list = app.visible_devices();
-    let rows = list.iter().enumerate().map(|(i, d)| {
-        let state = if d.up {
-            Cell::from("up").style(theme.ok())
-        } else {
-            Cell::from("DOWN").style(theme.bad())
-        };
-        let row = Row::new(vec![
-            Cell::from(d.id.clone()),
-            state,
-            Cell::from(format!("{:.0} ms", d.poll_ms)),
-            Cell::from(format!("{:.0} s", d.age_s)),
-            Cell::from(d.error.clone().unwrap_or_default()),
-        ]);
-        if i == app.device {
-            row.style(theme.selected())
-        } else {
-            row
-        }
-    });
+    // Only the rows that fit are built: a site can have ten thousand devices.
+    let height = usize::from(area.height.saturating_sub(3)).max(1);
+    let first = app
+        .device
+        .saturating_sub(height / 2)
+        .min(list.len().saturating_sub(height));
+    let rows = list
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(height)
+        .map(|(i, d)| {
+            let state = if d.up {
+                Cell::from("up").style(theme.ok())
+            } else {
+                Cell::from("DOWN").style(theme.bad())
+            };
+            let row = Row::new(vec![
+                Cell::from(d.id.clone()),
+                state,
+                Cell::from(format!("{:.0} ms", d.poll_ms)),
+                Cell::from(format!("{:.0} s", d.age_s)),
+                Cell::from(d.error.clone().unwrap_or_default()),
+            ]);
+            if i == app.device {
+                row.style(theme.selected())
+            } else {
+                row
+            }
+        });
     let title = format!(
         "Devices: {} shown, sorted by {sort}{}",
         list.len(),
