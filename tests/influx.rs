@@ -621,6 +621,19 @@ async fn pue_from_influxdb_equals_pue_from_the_embedded_store() {
             "PUE{cat}: embedded {a}, InfluxDB {b}"
         );
     }
+    // The TUI runs on InfluxDB too: device health from the collector's own samples.
+    let snap = blocking(|| {
+        kilowatch_tui::load::snapshot(&influx.reader(), &site.config, &[], end, 200 * 600).unwrap()
+    });
+    let s = &snap.sites[0];
+    assert_eq!(
+        (s.devices_up, s.devices_total),
+        (17, 17),
+        "{:?}",
+        snap.devices
+    );
+    assert!(s.facility_kw.unwrap() > s.it_kw.unwrap());
+    assert!(snap.alarms.is_empty(), "{:?}", snap.alarms);
 }
 
 #[test]

@@ -161,6 +161,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         let snapshots = crate::cmd::tui::spawn_loader(
             Arc::new(config.clone()),
             store.clone(),
+            Some(store.clone()),
             clock,
             cancel.clone(),
         );

@@ -1,4 +1,5 @@
-//! `kilowatch tui`: the terminal UI on stored data (embedded store, live while `collect` runs).
+//! `kilowatch tui`: the terminal UI on stored data (embedded store, live while `collect` runs,
+//! or InfluxDB).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,7 +8,10 @@ use std::time::Duration;
 
 use kilowatch_core::clock::Clock;
 use kilowatch_core::config::Config;
-use kilowatch_store::SqliteStore;
+use kilowatch_core::secret::Secret;
+use kilowatch_store::influx::query::InfluxReader;
+use kilowatch_store::influx::target::InfluxTarget;
+use kilowatch_store::{ReadStore, SqliteStore};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -19,6 +23,10 @@ pub struct Args {
     /// The data directory (store `kilowatch.db`); default: the config's `[store] path`.
     #[arg(long)]
     data: Option<PathBuf>,
+    /// Read from InfluxDB instead (same URL form as `collect --influx`); device health then comes
+    /// from stored samples only, so the Devices screen has no last-error column to show.
+    #[arg(long)]
+    influx: Option<String>,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -31,21 +39,56 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let store = Arc::new(SqliteStore::open(&crate::cmd::store_path(
-        &config,
-        args.data.as_deref(),
-    ))?);
     let cancel = CancellationToken::new();
-    let snapshots = spawn_loader(Arc::new(config), store, Clock::System, cancel.clone());
+    let snapshots = match &args.influx {
+        Some(url) => {
+            let env = |name: &str| {
+                std::env::var(name)
+                    .ok()
+                    .filter(|v| !v.is_empty())
+                    .map(Secret::new)
+            };
+            let target = InfluxTarget::parse(
+                url,
+                env("KILOWATCH_INFLUX_TOKEN"),
+                env("KILOWATCH_INFLUX_PASSWORD"),
+            )
+            .map_err(|e| anyhow::anyhow!("--influx: {e}"))?;
+            let reader = InfluxReader::new(target).map_err(|e| anyhow::anyhow!(e))?;
+            spawn_loader(
+                Arc::new(config),
+                Arc::new(reader),
+                None,
+                Clock::System,
+                cancel.clone(),
+            )
+        }
+        None => {
+            let store = Arc::new(SqliteStore::open(&crate::cmd::store_path(
+                &config,
+                args.data.as_deref(),
+            ))?);
+            spawn_loader(
+                Arc::new(config),
+                store.clone(),
+                Some(store),
+                Clock::System,
+                cancel.clone(),
+            )
+        }
+    };
     kilowatch_tui::run(snapshots, cancel.clone()).await?;
     cancel.cancel();
     Ok(ExitCode::SUCCESS)
 }
 
 /// Rebuilds the snapshot every couple of seconds off the UI loop, and sends it to the UI.
+/// `status` is the embedded store's per-device poll status (last error, latency), when there is
+/// one.
 pub fn spawn_loader(
     config: Arc<Config>,
-    store: Arc<SqliteStore>,
+    store: Arc<dyn ReadStore>,
+    status: Option<Arc<SqliteStore>>,
     clock: Clock,
     cancel: CancellationToken,
 ) -> mpsc::Receiver<kilowatch_tui::snapshot::Snapshot> {
@@ -59,9 +102,11 @@ pub fn spawn_loader(
                 _ = cancel.cancelled() => return,
                 _ = tick.tick() => {}
             }
-            let (c, s) = (config.clone(), store.clone());
+            let (c, s, st) = (config.clone(), store.clone(), status.clone());
             let built = tokio::task::spawn_blocking(move || {
-                let status = s.device_status().unwrap_or_default();
+                let status = st
+                    .map(|st| st.device_status().unwrap_or_default())
+                    .unwrap_or_default();
                 // Sample stamps follow the (possibly accelerated) clock, so staleness does too.
                 let ms = (interval_ms as f64 * clock.speed()) as i64;
                 kilowatch_tui::load::snapshot(&*s, &c, &status, clock.now_ms(), ms)

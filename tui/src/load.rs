@@ -42,6 +42,44 @@ fn pue_value(
     })
 }
 
+/// A device's health from the collector's own `up` and `poll_ms` samples, for stores without
+/// the embedded status table (InfluxDB): (up, poll ms, age s, error, since).
+fn from_samples(
+    store: &dyn ReadStore,
+    device: &str,
+    now: i64,
+) -> Result<(bool, f64, f64, Option<String>, i64), StoreError> {
+    let latest = |f: Field| -> Result<Option<kilowatch_store::Point>, StoreError> {
+        match store
+            .find(&Selector::field(f).tag("device", device))?
+            .first()
+        {
+            Some(s) => store.latest(s, now),
+            None => Ok(None),
+        }
+    };
+    Ok(match latest(Field::Up)? {
+        Some(p) => {
+            let poll = latest(Field::PollMs)?.map_or(0.0, |p| p.value);
+            let error = (p.value < 0.5).then(|| "down (reported by the collector)".to_owned());
+            (
+                p.value > 0.5,
+                poll,
+                (now - p.ts).max(0) as f64 / 1000.0,
+                error,
+                p.ts,
+            )
+        }
+        None => (
+            false,
+            0.0,
+            f64::INFINITY,
+            Some("not polled yet".into()),
+            now,
+        ),
+    })
+}
+
 /// `interval_ms`: the collector's poll interval, to call a device stale after three.
 pub fn snapshot(
     store: &dyn ReadStore,
@@ -62,13 +100,7 @@ pub fn snapshot(
                 s.error.clone(),
                 s.ts,
             ),
-            None => (
-                false,
-                0.0,
-                f64::INFINITY,
-                Some("not polled yet".into()),
-                now,
-            ),
+            None => from_samples(store, &d.id, now)?,
         };
         let stale = age_s * 1000.0 > 3.0 * interval_ms as f64;
         if !up || stale {
