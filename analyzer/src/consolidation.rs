@@ -1,0 +1,587 @@
+//! Consolidation planning (domain/consolidation.md): server power models, demand sizing, idle
+//! servers, vector bin packing onto hosts with headroom and N+1, savings through PUE, and what-if
+//! site moves with their binding constraint.
+
+use serde::Serialize;
+
+// ---- power models ----
+
+/// Linear model: P(u) = P_idle + (P_max − P_idle)·u.
+pub fn linear_w(idle_w: f64, max_w: f64, u: f64) -> f64 {
+    idle_w + (max_w - idle_w) * u
+}
+
+/// Fan, Weber & Barroso's curve: P_idle + (P_max − P_idle)(2u − u^r), r ≈ 1.4.
+pub fn fan_w(idle_w: f64, max_w: f64, u: f64, r: f64) -> f64 {
+    idle_w + (max_w - idle_w) * (2.0 * u - u.powf(r))
+}
+
+/// A measured power curve (load fraction → W), e.g. a SPECpower_ssj2008 result: piecewise-linear
+/// between points, exact at each point, clamped at the ends.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PowerCurve {
+    /// (load 0..=1, W), sorted by load.
+    pub points: Vec<(f64, f64)>,
+}
+
+impl PowerCurve {
+    pub fn new(mut points: Vec<(f64, f64)>) -> PowerCurve {
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        PowerCurve { points }
+    }
+
+    pub fn watts(&self, u: f64) -> f64 {
+        let p = &self.points;
+        match p.iter().position(|(x, _)| *x >= u) {
+            None => p.last().map_or(0.0, |l| l.1),
+            Some(0) => p[0].1,
+            Some(i) => {
+                let ((x0, y0), (x1, y1)) = (p[i - 1], p[i]);
+                if x1 == x0 {
+                    y1
+                } else {
+                    y0 + (y1 - y0) * (u - x0) / (x1 - x0)
+                }
+            }
+        }
+    }
+}
+
+/// Ordinary least squares of y on x: (intercept, slope, R²). `None` for fewer than two distinct x.
+pub fn fit_line(points: &[(f64, f64)]) -> Option<(f64, f64, f64)> {
+    let n = points.len() as f64;
+    if points.len() < 2 {
+        return None;
+    }
+    let (mx, my) = (
+        points.iter().map(|p| p.0).sum::<f64>() / n,
+        points.iter().map(|p| p.1).sum::<f64>() / n,
+    );
+    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    if sxx == 0.0 {
+        return None;
+    }
+    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let slope = sxy / sxx;
+    let intercept = my - slope * mx;
+    let ss_res: f64 = points
+        .iter()
+        .map(|p| (p.1 - intercept - slope * p.0).powi(2))
+        .sum();
+    let ss_tot: f64 = points.iter().map(|p| (p.1 - my).powi(2)).sum();
+    let r2 = if ss_tot == 0.0 {
+        1.0
+    } else {
+        1.0 - ss_res / ss_tot
+    };
+    Some((intercept, slope, r2))
+}
+
+/// The q-quantile (0..=1) by linear interpolation between order statistics (numpy's default,
+/// R-7), so figures match what planners compute in a spreadsheet.
+pub fn quantile(values: &mut [f64], q: f64) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let h = (values.len() - 1) as f64 * q.clamp(0.0, 1.0);
+    let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
+    Some(values[lo] + (values[hi] - values[lo]) * (h - lo as f64))
+}
+
+// ---- idle servers ----
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IdleServer {
+    pub device: String,
+    pub reason: String,
+    pub watts: f64,
+    pub kwh_per_year: f64,
+    pub hkd_per_year: Option<f64>,
+}
+
+/// A server is comatose when its CPU p95 and its network traffic stay under the thresholds
+/// over the whole window while it still draws power (consolidation.md §2).
+#[allow(clippy::too_many_arguments)] // each is one stated assumption of the finding
+pub fn idle_finding(
+    device: &str,
+    cpu_p95_pct: f64,
+    net_bytes_per_s: Option<f64>,
+    mean_w: f64,
+    window_days: f64,
+    cpu_limit_pct: f64,
+    net_limit_bytes_per_s: f64,
+    tariff_hkd_per_kwh: Option<f64>,
+) -> Option<IdleServer> {
+    let quiet_net = net_bytes_per_s.is_none_or(|b| b < net_limit_bytes_per_s);
+    if cpu_p95_pct >= cpu_limit_pct || !quiet_net || mean_w <= 0.0 {
+        return None;
+    }
+    let kwh = mean_w * 8760.0 / 1000.0;
+    let net = net_bytes_per_s.map_or("no network counters".to_owned(), |b| {
+        format!("network {b:.0} B/s")
+    });
+    Some(IdleServer {
+        device: device.to_owned(),
+        reason: format!(
+            "CPU p95 {cpu_p95_pct:.1} % (< {cpu_limit_pct} %) and {net} over {window_days:.0} days while drawing {mean_w:.0} W"
+        ),
+        watts: mean_w,
+        kwh_per_year: kwh,
+        hkd_per_year: tariff_hkd_per_kwh.map(|t| t * kwh),
+    })
+}
+
+// ---- packing ----
+
+/// A workload or a host capacity: CPU (normalised, e.g. ssj_ops or host units), memory (GB),
+/// power (W).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Demand {
+    pub cpu: f64,
+    pub mem_gb: f64,
+    pub power_w: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    /// For each host, the indices of the workloads placed on it.
+    pub hosts: Vec<Vec<usize>>,
+    /// Workloads no host can take even empty, with the reason.
+    pub unplaceable: Vec<(usize, String)>,
+    /// ceil(max over dimensions of total demand / usable capacity).
+    pub lower_bound: usize,
+    /// Extra hosts for N+1.
+    pub spare_hosts: usize,
+    pub method: &'static str,
+}
+
+/// Packs workloads onto identical hosts of `capacity`, each used at most to `headroom` (0.7 =
+/// 70 %), with one spare host for N+1. Runs first-fit decreasing (largest dimension first) and
+/// norm-based greedy, keeps the plan with fewer hosts.
+pub fn pack(items: &[Demand], capacity: Demand, headroom: f64, n_plus_one: bool) -> Plan {
+    let usable = Demand {
+        cpu: capacity.cpu * headroom,
+        mem_gb: capacity.mem_gb * headroom,
+        power_w: capacity.power_w * headroom,
+    };
+    let norm = |d: &Demand| {
+        [
+            share(d.cpu, usable.cpu),
+            share(d.mem_gb, usable.mem_gb),
+            share(d.power_w, usable.power_w),
+        ]
+    };
+    let mut unplaceable = Vec::new();
+    let mut placeable = Vec::new();
+    for (i, d) in items.iter().enumerate() {
+        let n = norm(d);
+        match n.iter().position(|x| *x > 1.0 + 1e-12) {
+            Some(dim) => unplaceable.push((
+                i,
+                format!(
+                    "needs more {} than a host offers within {:.0} % headroom",
+                    ["CPU", "memory", "power"][dim],
+                    headroom * 100.0
+                ),
+            )),
+            None => placeable.push(i),
+        }
+    }
+    let totals = placeable.iter().fold([0.0f64; 3], |mut t, i| {
+        for (k, v) in norm(&items[*i]).iter().enumerate() {
+            t[k] += v;
+        }
+        t
+    });
+    let lower_bound = totals.iter().fold(0.0f64, |m, v| m.max(*v)).ceil() as usize;
+
+    // First-fit decreasing by the largest normalised dimension.
+    let mut order = placeable.clone();
+    order.sort_by(|a, b| max3(norm(&items[*b])).total_cmp(&max3(norm(&items[*a]))));
+    let mut ffd: Vec<(Vec<usize>, [f64; 3])> = Vec::new();
+    for i in order {
+        let n = norm(&items[i]);
+        match ffd
+            .iter_mut()
+            .find(|(_, load)| (0..3).all(|k| load[k] + n[k] <= 1.0 + 1e-12))
+        {
+            Some((host, load)) => {
+                host.push(i);
+                (0..3).for_each(|k| load[k] += n[k]);
+            }
+            None => ffd.push((vec![i], n)),
+        }
+    }
+    // Norm-based greedy: fill one host at a time with the item leaving the smallest remainder.
+    let mut left: Vec<usize> = placeable.clone();
+    let mut greedy: Vec<Vec<usize>> = Vec::new();
+    while !left.is_empty() {
+        let mut load = [0.0f64; 3];
+        let mut host = Vec::new();
+        loop {
+            let best = left
+                .iter()
+                .enumerate()
+                .filter(|(_, i)| (0..3).all(|k| load[k] + norm(&items[**i])[k] <= 1.0 + 1e-12))
+                .map(|(pos, i)| {
+                    let n = norm(&items[*i]);
+                    let rem: f64 = (0..3).map(|k| (1.0 - load[k] - n[k]).powi(2)).sum();
+                    (pos, rem)
+                })
+                .min_by(|a, b| a.1.total_cmp(&b.1));
+            let Some((pos, _)) = best else { break };
+            let i = left.swap_remove(pos);
+            let n = norm(&items[i]);
+            (0..3).for_each(|k| load[k] += n[k]);
+            host.push(i);
+        }
+        greedy.push(host);
+    }
+    let (hosts, method) = if greedy.len() < ffd.len() {
+        (greedy, "norm-based greedy")
+    } else {
+        (
+            ffd.into_iter().map(|(h, _)| h).collect(),
+            "first-fit decreasing",
+        )
+    };
+    let spare_hosts = usize::from(n_plus_one && !hosts.is_empty());
+    Plan {
+        hosts,
+        unplaceable,
+        lower_bound,
+        spare_hosts,
+        method,
+    }
+}
+
+/// Hosts needed when demand is divisible (VMs spread over a cluster): ceil(total / usable),
+/// plus one for N+1 (consolidation.md §4.1 steps 1–2).
+pub fn hosts_for(total_demand: f64, capacity: f64, headroom: f64, n_plus_one: bool) -> usize {
+    (total_demand / (capacity * headroom)).ceil() as usize + usize::from(n_plus_one)
+}
+
+fn share(x: f64, cap: f64) -> f64 {
+    if cap > 0.0 {
+        x / cap
+    } else if x > 0.0 {
+        f64::INFINITY
+    } else {
+        0.0
+    }
+}
+
+fn max3(v: [f64; 3]) -> f64 {
+    v[0].max(v[1]).max(v[2])
+}
+
+// ---- savings and site moves ----
+
+/// Yearly savings of a change in IT power at a site that stays open: (kWh_IT, kWh_DC) per year.
+pub fn yearly_savings_kwh(before_w: f64, after_w: f64, pue: f64) -> (f64, f64) {
+    let it = (before_w - after_w) / 1000.0 * 8760.0;
+    (it, it * pue)
+}
+
+/// What a site offers or needs for a move (kW IT, rack units, cooling kW) and how efficient it is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SiteCapacity {
+    pub site: String,
+    /// Measured PUE (energy-based) used for its facility energy.
+    pub pue: f64,
+    pub it_kw: f64,
+    pub rack_u_used: f64,
+    /// Headroom left for new load.
+    pub power_headroom_kw: f64,
+    pub space_headroom_u: f64,
+    pub cooling_headroom_kw: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SiteMove {
+    pub from: String,
+    pub to: String,
+    /// Facility energy saved per year: the closed site's whole E_DC minus the moved IT energy at
+    /// the target's PUE.
+    pub savings_kwh_per_year: f64,
+    /// The tightest of power, space and cooling at the target (the one with the least slack).
+    pub binding_constraint: String,
+    pub feasible: bool,
+}
+
+/// Every move of a whole site into another, feasible ones first by savings.
+pub fn rank_site_moves(sites: &[SiteCapacity]) -> Vec<SiteMove> {
+    let mut moves = Vec::new();
+    for a in sites {
+        for b in sites.iter().filter(|b| b.site != a.site) {
+            // Heat to remove at the target is the IT load moved (its own overhead excluded).
+            let slack = [
+                ("power", b.power_headroom_kw - a.it_kw, b.power_headroom_kw),
+                (
+                    "space",
+                    b.space_headroom_u - a.rack_u_used,
+                    b.space_headroom_u,
+                ),
+                (
+                    "cooling",
+                    b.cooling_headroom_kw - a.it_kw,
+                    b.cooling_headroom_kw,
+                ),
+            ];
+            let (binding, _, _) = slack
+                .iter()
+                .copied()
+                .min_by(|x, y| (x.1 / x.2.max(1e-9)).total_cmp(&(y.1 / y.2.max(1e-9))))
+                .unwrap_or(("power", 0.0, 0.0));
+            let feasible = slack.iter().all(|(_, s, _)| *s >= 0.0);
+            let savings = a.it_kw * a.pue * 8760.0 - a.it_kw * b.pue * 8760.0;
+            moves.push(SiteMove {
+                from: a.site.clone(),
+                to: b.site.clone(),
+                savings_kwh_per_year: savings,
+                binding_constraint: if feasible {
+                    binding.to_owned()
+                } else {
+                    format!("{binding} (insufficient at the target)")
+                },
+                feasible,
+            });
+        }
+    }
+    moves.sort_by(|x, y| {
+        y.feasible
+            .cmp(&x.feasible)
+            .then(y.savings_kwh_per_year.total_cmp(&x.savings_kwh_per_year))
+    });
+    moves
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn ibm() -> (Vec<f64>, Vec<f64>, PowerCurve) {
+        let load = [
+            0.0, 0.100, 0.202, 0.298, 0.398, 0.501, 0.599, 0.700, 0.800, 0.901, 0.992,
+        ];
+        let ops = [
+            0.0, 92_621.0, 187_280.0, 275_523.0, 368_170.0, 463_834.0, 554_220.0, 647_924.0,
+            740_162.0, 833_608.0, 917_430.0,
+        ];
+        let watts = [
+            69.2, 119.0, 133.0, 140.0, 155.0, 170.0, 189.0, 209.0, 227.0, 241.0, 258.0,
+        ];
+        (
+            ops.to_vec(),
+            watts.to_vec(),
+            PowerCurve::new(load.iter().copied().zip(watts.iter().copied()).collect()),
+        )
+    }
+
+    #[test]
+    fn consolidation_md_1_2_specpower_vectors() {
+        let (ops, watts, curve) = ibm();
+        let per_watt = ops.iter().sum::<f64>() / watts.iter().sum::<f64>();
+        assert!((per_watt - 2_659.8).abs() < 0.05, "{per_watt}");
+        // Linear vs measured at 10 % and 50.1 %.
+        assert!((linear_w(69.2, 258.0, 0.100) - 88.08).abs() < 0.005);
+        assert!((linear_w(69.2, 258.0, 0.501) - 163.79).abs() < 0.005);
+        // Interpolation is exact at every measured point and never decreases.
+        for (u, w) in &curve.points {
+            assert_eq!(curve.watts(*u), *w);
+        }
+        let mut last = 0.0;
+        for k in 0..=1000 {
+            let w = curve.watts(k as f64 / 1000.0);
+            assert!(w >= last);
+            last = w;
+        }
+        // HPE DL20 Gen10 Plus: linear at u = 0.499 is 52.19 W against 40.1 W measured.
+        assert!((linear_w(21.7, 82.8, 0.499) - 52.19).abs() < 0.005);
+        let hpe_ops = 4_716_040.0_f64;
+        let hpe_w = 82.8 + 66.4 + 55.9 + 49.7 + 44.5 + 40.1 + 36.1 + 33.2 + 30.5 + 27.5 + 21.7;
+        assert!((hpe_ops / hpe_w - 9_656.1).abs() < 0.05);
+    }
+
+    #[test]
+    fn consolidation_md_4_1_worked_example() {
+        let (_, _, curve) = ibm();
+        let max_ops = 917_430.0;
+        // 1–2: demand and hosts at <= 70 %, plus N+1.
+        let demand: f64 = 100.0 * 92_621.0;
+        assert_eq!(demand, 9_262_100.0);
+        let raw = demand / (0.70 * max_ops);
+        assert!((raw - 14.42).abs() < 0.005);
+        let items: Vec<Demand> = (0..100)
+            .map(|_| Demand {
+                cpu: 92_621.0,
+                mem_gb: 0.0,
+                power_w: 0.0,
+            })
+            .collect();
+        // The example sizes demand as divisible (consolidated VMs share hosts): 15 + 1 hosts.
+        assert_eq!(hosts_for(demand, max_ops, 0.70, true), 16);
+        let plan = pack(
+            &items,
+            Demand {
+                cpu: max_ops,
+                mem_gb: 1.0,
+                power_w: 1.0,
+            },
+            0.70,
+            true,
+        );
+        assert_eq!(plan.lower_bound, 15);
+        // Whole servers as indivisible items fit 6 to a host (7 × 0.1442 > 1): 17 + 1.
+        assert_eq!(plan.hosts.len() + plan.spare_hosts, 18);
+        // 3: spread over the 16 hosts: load 0.631 → 195.3 W by interpolation.
+        let u = demand / (16.0 * max_ops);
+        assert!((u - 0.631).abs() < 0.0005);
+        let w = curve.watts(u);
+        assert!((w - 195.3).abs() < 0.05, "{w}");
+        // 4: before 11,900 W, after 3,125 W, 76,866 kWh/yr of IT energy.
+        let (it, dc) = yearly_savings_kwh(100.0 * 119.0, 16.0 * w, 1.8);
+        assert!((16.0 * w - 3_125.3).abs() < 1.0);
+        assert!((it - 76_866.0).abs() < 1.0, "{it}");
+        // 5–7: at a marginal PUE of 1.8, HKD 1.443/kWh, and 0.37 or 0.7 kg/kWh.
+        assert!((dc - 138_359.0).abs() < 2.0, "{dc}");
+        assert!((dc * 1.443 - 199_650.0).abs() < 5.0, "{}", dc * 1.443);
+        assert!(
+            (dc * 0.37 / 1000.0 - 51.2).abs() < 0.05 && (dc * 0.7 / 1000.0 - 96.9).abs() < 0.05
+        );
+    }
+
+    #[test]
+    fn forty_quiet_servers_pack_into_the_hand_computed_host_count() {
+        // 40 servers at 5 % p95 of a host each (plus 10 GB of 256 GB), hosts used to 70 %:
+        // CPU needs 40 × 0.05 / 0.7 = 2.86 → 3 hosts; memory 400 / 179.2 = 2.23; so 3, + N+1 = 4.
+        let items: Vec<Demand> = (0..40)
+            .map(|_| Demand {
+                cpu: 0.05,
+                mem_gb: 10.0,
+                power_w: 0.0,
+            })
+            .collect();
+        let plan = pack(
+            &items,
+            Demand {
+                cpu: 1.0,
+                mem_gb: 256.0,
+                power_w: 1000.0,
+            },
+            0.70,
+            true,
+        );
+        assert_eq!(
+            (plan.hosts.len(), plan.spare_hosts, plan.lower_bound),
+            (3, 1, 3)
+        );
+        assert!(plan.unplaceable.is_empty());
+    }
+
+    #[test]
+    fn a_comatose_server_is_found_and_a_busy_one_is_not() {
+        let idle = idle_finding(
+            "srv-07",
+            1.2,
+            Some(300.0),
+            95.0,
+            30.0,
+            5.0,
+            10_000.0,
+            Some(1.2),
+        )
+        .unwrap();
+        assert!((idle.kwh_per_year - 832.2).abs() < 1e-9);
+        assert!((idle.hkd_per_year.unwrap() - 998.64).abs() < 1e-6);
+        assert!(idle.reason.contains("CPU p95 1.2 %"));
+        assert!(
+            idle_finding(
+                "srv-08",
+                42.0,
+                Some(300.0),
+                250.0,
+                30.0,
+                5.0,
+                10_000.0,
+                None
+            )
+            .is_none()
+        );
+        assert!(
+            idle_finding("srv-09", 1.0, Some(5e6), 120.0, 30.0, 5.0, 10_000.0, None).is_none(),
+            "busy network"
+        );
+    }
+
+    #[test]
+    fn a_target_without_cooling_headroom_is_not_a_move() {
+        let site = |s: &str, pue: f64, it: f64, power: f64, cooling: f64| SiteCapacity {
+            site: s.into(),
+            pue,
+            it_kw: it,
+            rack_u_used: 100.0,
+            power_headroom_kw: power,
+            space_headroom_u: 500.0,
+            cooling_headroom_kw: cooling,
+        };
+        let sites = [
+            site("old", 2.0, 50.0, 10.0, 10.0),
+            site("new", 1.3, 200.0, 300.0, 300.0),
+            site("hot", 1.2, 100.0, 300.0, 20.0),
+        ];
+        let moves = rank_site_moves(&sites);
+        let best = &moves[0];
+        assert_eq!(
+            (best.from.as_str(), best.to.as_str(), best.feasible),
+            ("old", "new", true)
+        );
+        // 50 kW × (2.0 − 1.3) × 8,760 h.
+        assert!((best.savings_kwh_per_year - 306_600.0).abs() < 1e-6);
+        let to_hot = moves
+            .iter()
+            .find(|m| m.from == "old" && m.to == "hot")
+            .unwrap();
+        assert!(
+            !to_hot.feasible && to_hot.binding_constraint.starts_with("cooling"),
+            "{to_hot:?}"
+        );
+    }
+
+    #[test]
+    fn fit_line_recovers_a_known_power_model() {
+        let pts: Vec<(f64, f64)> = (0..=10)
+            .map(|i| (i as f64 * 10.0, 100.0 + 1.5 * i as f64 * 10.0))
+            .collect();
+        let (a, b, r2) = fit_line(&pts).unwrap();
+        assert!((a - 100.0).abs() < 1e-9 && (b - 1.5).abs() < 1e-12 && (r2 - 1.0).abs() < 1e-12);
+        let mut v = vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0];
+        assert!(
+            (quantile(&mut v, 0.9).unwrap() - 9.1).abs() < 1e-12,
+            "numpy's default (R-7)"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn plans_never_overfill_a_host_and_place_everything_once(
+            items in proptest::collection::vec((0.0f64..0.9, 0.0f64..120.0, 0.0f64..600.0), 0..60),
+            headroom in 0.5f64..1.0,
+        ) {
+            let items: Vec<Demand> = items.into_iter().map(|(c, m, p)| Demand { cpu: c, mem_gb: m, power_w: p }).collect();
+            let cap = Demand { cpu: 1.0, mem_gb: 128.0, power_w: 500.0 };
+            let plan = pack(&items, cap, headroom, true);
+            let mut seen = vec![0; items.len()];
+            for host in &plan.hosts {
+                let (c, m, p) = host.iter().fold((0.0, 0.0, 0.0), |(c, m, p), i| (c + items[*i].cpu, m + items[*i].mem_gb, p + items[*i].power_w));
+                prop_assert!(c <= cap.cpu * headroom + 1e-9 && m <= cap.mem_gb * headroom + 1e-9 && p <= cap.power_w * headroom + 1e-9);
+                for i in host { seen[*i] += 1; }
+            }
+            for (i, _) in &plan.unplaceable { seen[*i] += 1; }
+            prop_assert!(seen.iter().all(|n| *n == 1), "{seen:?}");
+            prop_assert!(plan.hosts.len() >= plan.lower_bound);
+        }
+    }
+}
