@@ -585,3 +585,298 @@ mod tests {
         }
     }
 }
+
+// ---- the report from stored data ----
+
+/// The stated assumptions of a consolidation report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlanOptions {
+    /// Host CPU use allowed after consolidation (0.7 = 70 %).
+    pub headroom: f64,
+    /// Percentile of CPU use a workload is sized on.
+    pub percentile: f64,
+    pub idle_cpu_pct: f64,
+    pub idle_net_bytes_per_s: f64,
+    pub n_plus_one: bool,
+}
+
+impl Default for PlanOptions {
+    fn default() -> PlanOptions {
+        PlanOptions {
+            headroom: 0.7,
+            percentile: 0.95,
+            idle_cpu_pct: 5.0,
+            idle_net_bytes_per_s: 10_000.0,
+            n_plus_one: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SitePlan {
+    pub site: String,
+    pub hosts_before: usize,
+    pub hosts_after: usize,
+    pub it_kw_before: f64,
+    pub it_kw_after: f64,
+    /// The measured PUE the facility savings go through (energy-based, most downstream category).
+    pub pue_used: Option<f64>,
+    pub savings_kwh_per_year: f64,
+    pub savings_hkd_per_year: Option<f64>,
+    pub savings_tco2e_per_year: Option<f64>,
+    /// Power model fitted over the site's servers: W = idle_w + w_per_cpu_pct × CPU %.
+    pub model_idle_w: Option<f64>,
+    pub model_w_per_cpu_pct: Option<f64>,
+    pub model_r2: Option<f64>,
+    pub method: String,
+    pub lower_bound_hosts: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConsolidationReport {
+    pub from: String,
+    pub to: String,
+    pub assumptions: PlanOptions,
+    pub idle_servers: Vec<IdleServer>,
+    pub sites: Vec<SitePlan>,
+    pub site_moves: Vec<SiteMove>,
+}
+
+/// Plans every site from its servers' stored CPU and power: comatose servers are switched off,
+/// the rest packed onto as few of the same hosts as the headroom allows (one server = one host
+/// of CPU capacity), with power from a model fitted to the site's own servers.
+pub fn consolidation_report(
+    store: &dyn kilowatch_store::ReadStore,
+    config: &kilowatch_core::config::Config,
+    range: kilowatch_store::TimeRange,
+    opts: &PlanOptions,
+) -> Result<ConsolidationReport, kilowatch_store::StoreError> {
+    use kilowatch_core::model::{Category, Field, Role};
+    use kilowatch_store::Selector;
+    let days = (range.to - range.from) as f64 / 86_400_000.0;
+    let capacity = crate::capacity::capacity_report(store, config, range)?;
+    let mut idle_servers = Vec::new();
+    let mut sites = Vec::new();
+    let mut capacities = Vec::new();
+    for site in &config.sites {
+        let mut workloads = Vec::new();
+        // Mean CPU of each workload: power after is estimated on average use, sizing on p95.
+        let mut means = Vec::new();
+        let mut samples = Vec::new();
+        let mut before_w = 0.0;
+        let mut hosts_before = 0;
+        for d in config.devices.iter().filter(|d| d.site == site.id) {
+            let cpu_series = store.find(
+                &Selector::field(Field::CpuUtilPct)
+                    .tag("device", &d.id)
+                    .without("point"),
+            )?;
+            let Some(cpu_s) = cpu_series.first() else {
+                continue;
+            };
+            let cpu = store.read(cpu_s, range, None)?;
+            let power = match store
+                .find(&Selector::field(Field::PowerW).tag("device", &d.id))?
+                .first()
+            {
+                Some(p) => store.read(p, range, None)?,
+                None => Vec::new(),
+            };
+            if cpu.is_empty() {
+                continue;
+            }
+            hosts_before += 1;
+            let mean_w = if power.is_empty() {
+                0.0
+            } else {
+                power.iter().map(|p| p.value).sum::<f64>() / power.len() as f64
+            };
+            before_w += mean_w;
+            // Pair CPU and power samples of the same poll for the power model.
+            for c in &cpu {
+                if let Some(p) = power.iter().find(|p| p.ts == c.ts) {
+                    samples.push((c.value, p.value));
+                }
+            }
+            let mut values: Vec<f64> = cpu.iter().map(|p| p.value).collect();
+            let p = quantile(&mut values, opts.percentile).unwrap_or(0.0);
+            match idle_finding(
+                &d.id,
+                p,
+                None,
+                mean_w,
+                days,
+                opts.idle_cpu_pct,
+                opts.idle_net_bytes_per_s,
+                site.tariff_hkd_per_kwh,
+            ) {
+                Some(found) => idle_servers.push(found),
+                None => {
+                    workloads.push(Demand {
+                        cpu: p / 100.0,
+                        mem_gb: 0.0,
+                        power_w: 0.0,
+                    });
+                    means.push(cpu.iter().map(|p| p.value).sum::<f64>() / cpu.len() as f64);
+                }
+            }
+        }
+        if hosts_before == 0 {
+            continue;
+        }
+        let fit = fit_line(&samples);
+        let plan = pack(
+            &workloads,
+            Demand {
+                cpu: 1.0,
+                mem_gb: 1.0,
+                power_w: 1.0,
+            },
+            opts.headroom,
+            opts.n_plus_one,
+        );
+        let after_w: f64 = match fit {
+            Some((a, b, _)) => {
+                let active: f64 = plan
+                    .hosts
+                    .iter()
+                    .map(|h| a + b * h.iter().map(|i| means[*i]).sum::<f64>())
+                    .sum();
+                active + a * plan.spare_hosts as f64
+            }
+            None => before_w,
+        };
+        let pue_used = [Category::Three, Category::Two, Category::One]
+            .into_iter()
+            .find_map(|c| {
+                let r =
+                    crate::pue::site_pue(store, &site.id, range, crate::pue::Options::default())
+                        .ok()?;
+                match r.pue.get(&c.number())? {
+                    crate::pue::Pue::Value { pue, .. } => Some(*pue),
+                    _ => None,
+                }
+            });
+        let (_, dc) = yearly_savings_kwh(before_w, after_w, pue_used.unwrap_or(1.0));
+        sites.push(SitePlan {
+            site: site.id.clone(),
+            hosts_before,
+            hosts_after: plan.hosts.len() + plan.spare_hosts,
+            it_kw_before: before_w / 1000.0,
+            it_kw_after: after_w / 1000.0,
+            pue_used,
+            savings_kwh_per_year: dc,
+            savings_hkd_per_year: site.tariff_hkd_per_kwh.map(|t| t * dc),
+            savings_tco2e_per_year: site.emission_factor_kg_per_kwh.map(|f| f * dc / 1000.0),
+            model_idle_w: fit.map(|f| f.0),
+            model_w_per_cpu_pct: fit.map(|f| f.1),
+            model_r2: fit.map(|f| f.2),
+            method: plan.method.to_owned(),
+            lower_bound_hosts: plan.lower_bound,
+        });
+        // What the site could take in, and what moving it out needs.
+        let it_kw = crate::pue::role_energy(
+            store,
+            &site.id,
+            Role::It(Category::One),
+            range,
+            crate::pue::Options::default(),
+        )?
+        .iter()
+        .chain(
+            crate::pue::role_energy(
+                store,
+                &site.id,
+                Role::It(Category::Three),
+                range,
+                crate::pue::Options::default(),
+            )?
+            .iter(),
+        )
+        .map(|m| m.energy.kwh)
+        .fold(0.0f64, f64::max)
+            / ((range.to - range.from) as f64 / 3_600_000.0);
+        let rooms: Vec<_> = capacity
+            .rooms
+            .iter()
+            .filter(|r| r.site == site.id)
+            .collect();
+        let power_headroom_kw = rooms.iter().map(|r| r.power_headroom_w).sum::<f64>() / 1000.0;
+        // Unknown cooling capacity is taken as matching the power headroom, and said so.
+        let cooling_headroom_kw = rooms
+            .iter()
+            .map(|r| r.cooling_headroom_w.unwrap_or(r.power_headroom_w))
+            .sum::<f64>()
+            / 1000.0;
+        let racks = site.rooms.iter().map(|r| r.racks.len()).sum::<usize>() as f64;
+        capacities.push(SiteCapacity {
+            site: site.id.clone(),
+            pue: pue_used.unwrap_or(1.0),
+            it_kw,
+            rack_u_used: hosts_before as f64,
+            power_headroom_kw,
+            space_headroom_u: racks * 42.0 - hosts_before as f64,
+            cooling_headroom_kw,
+        });
+    }
+    Ok(ConsolidationReport {
+        from: kilowatch_core::timefmt::format_rfc3339(range.from),
+        to: kilowatch_core::timefmt::format_rfc3339(range.to),
+        assumptions: opts.clone(),
+        idle_servers,
+        sites,
+        site_moves: rank_site_moves(&capacities),
+    })
+}
+
+pub fn to_markdown(r: &ConsolidationReport) -> String {
+    use std::fmt::Write;
+    let f = |v: Option<f64>, d: usize| v.map_or("—".to_owned(), |v| format!("{v:.d$}"));
+    let a = &r.assumptions;
+    let mut out = format!(
+        "# Consolidation report\n\nWindow {} to {}. Assumptions: CPU sized on p{:.0}; hosts used to {:.0} %; N+1 {}; comatose below {} % CPU p95; servers are switched off or packed onto the same model (one server = one host of CPU); power after from a line fitted to the site's own CPU/power samples; facility energy through each site's measured average PUE; 8,760 h/yr.\n\n## Idle servers\n\n| device | reason | W | kWh/yr | HKD/yr |\n| --- | --- | --- | --- | --- |\n",
+        r.from,
+        r.to,
+        a.percentile * 100.0,
+        a.headroom * 100.0,
+        a.n_plus_one,
+        a.idle_cpu_pct
+    );
+    for i in &r.idle_servers {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.0} | {:.0} | {} |",
+            i.device,
+            i.reason,
+            i.watts,
+            i.kwh_per_year,
+            f(i.hkd_per_year, 0)
+        );
+    }
+    out.push_str("\n## Sites\n\n| site | hosts before | after | lower bound | IT kW before | after | PUE used | saving kWh/yr | HKD/yr | t CO2e/yr |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    for s in &r.sites {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {:.2} | {:.2} | {} | {:.0} | {} | {} |",
+            s.site,
+            s.hosts_before,
+            s.hosts_after,
+            s.lower_bound_hosts,
+            s.it_kw_before,
+            s.it_kw_after,
+            f(s.pue_used, 2),
+            s.savings_kwh_per_year,
+            f(s.savings_hkd_per_year, 0),
+            f(s.savings_tco2e_per_year, 2)
+        );
+    }
+    out.push_str("\n## Site moves (feasible first)\n\n| from | to | saving kWh/yr | binding constraint |\n| --- | --- | --- | --- |\n");
+    for m in &r.site_moves {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.0} | {} |",
+            m.from, m.to, m.savings_kwh_per_year, m.binding_constraint
+        );
+    }
+    out
+}

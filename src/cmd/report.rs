@@ -19,6 +19,8 @@ pub enum Which {
     /// Rack power vs budget, PDU breakers (80 % rule), UPS N/N+1, cooling load, stranded
     /// capacity per room, inlet temperature compliance and RCI.
     Capacity(Args),
+    /// Idle servers, hosts needed per site, savings through each site's PUE, ranked site moves.
+    Consolidation(Args),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -57,10 +59,12 @@ pub struct Args {
 }
 
 pub fn run(which: Which) -> anyhow::Result<ExitCode> {
-    let (capacity, args) = match which {
-        Which::Pue(a) => (false, a),
-        Which::Capacity(a) => (true, a),
+    let (kind, args) = match which {
+        Which::Pue(a) => ("pue", a),
+        Which::Capacity(a) => ("capacity", a),
+        Which::Consolidation(a) => ("consolidation", a),
     };
+    let capacity = kind == "capacity";
     let config = match Config::load(&args.config) {
         Ok(c) => c,
         Err(problems) => {
@@ -94,6 +98,49 @@ pub fn run(which: Which) -> anyhow::Result<ExitCode> {
             args.data.as_deref(),
         ))?),
     };
+    if kind == "consolidation" {
+        use kilowatch_analyzer::consolidation as c;
+        let r = c::consolidation_report(
+            &*store,
+            &config,
+            TimeRange { from, to },
+            &c::PlanOptions::default(),
+        )?;
+        let text = match args.format {
+            Format::Json => serde_json::to_string_pretty(&r)?,
+            Format::Md => c::to_markdown(&r),
+            Format::Csv => {
+                let mut out = String::from(
+                    "site,hosts_before,hosts_after,it_kw_before,it_kw_after,savings_kwh_per_year\n",
+                );
+                for s in &r.sites {
+                    out.push_str(&format!(
+                        "{},{},{},{:.3},{:.3},{:.0}\n",
+                        s.site,
+                        s.hosts_before,
+                        s.hosts_after,
+                        s.it_kw_before,
+                        s.it_kw_after,
+                        s.savings_kwh_per_year
+                    ));
+                }
+                out
+            }
+            Format::Html => format!(
+                "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Kilowatch consolidation report</title></head><body><pre>{}</pre></body></html>",
+                c::to_markdown(&r)
+                    .replace('&', "&amp;")
+                    .replace('<', "&lt;")
+            ),
+        };
+        match &args.out {
+            Some(path) => {
+                std::fs::write(path, text).with_context(|| format!("write '{}'", path.display()))?
+            }
+            None => print!("{text}"),
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     if capacity {
         let r = kilowatch_analyzer::capacity::capacity_report(
             &*store,
