@@ -65,6 +65,9 @@ async fn the_planted_comatose_server_is_found_and_hosts_are_freed() {
     );
 
     assert!(r.site_moves.is_empty(), "one site: nowhere to move");
+    // More headroom left never needs fewer hosts.
+    let hosts: Vec<usize> = s.sensitivity.iter().map(|(_, n)| *n).collect();
+    assert!(hosts.windows(2).all(|w| w[0] <= w[1]), "{hosts:?}");
 }
 
 #[test]

@@ -630,6 +630,8 @@ pub struct SitePlan {
     pub model_r2: Option<f64>,
     pub method: String,
     pub lower_bound_hosts: usize,
+    /// Hosts needed (with N+1 as configured) when leaving 20 %, 30 % and 40 % headroom.
+    pub sensitivity: Vec<(f64, usize)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -700,10 +702,11 @@ pub fn consolidation_report(
             }
             let mut values: Vec<f64> = cpu.iter().map(|p| p.value).collect();
             let p = quantile(&mut values, opts.percentile).unwrap_or(0.0);
+            let net = traffic_bytes_per_s(store, &d.id, range)?;
             match idle_finding(
                 &d.id,
                 p,
-                None,
+                net,
                 mean_w,
                 days,
                 opts.idle_cpu_pct,
@@ -742,7 +745,13 @@ pub fn consolidation_report(
                     .iter()
                     .map(|h| a + b * h.iter().map(|i| means[*i]).sum::<f64>())
                     .sum();
-                active + a * plan.spare_hosts as f64
+                active
+                    + a * plan.spare_hosts as f64
+                    + plan
+                        .unplaceable
+                        .iter()
+                        .map(|(i, _)| a + b * means[*i])
+                        .sum::<f64>()
             }
             None => before_w,
         };
@@ -758,10 +767,27 @@ pub fn consolidation_report(
                 }
             });
         let (_, dc) = yearly_savings_kwh(before_w, after_w, pue_used.unwrap_or(1.0));
+        let sensitivity = [0.8, 0.7, 0.6]
+            .into_iter()
+            .map(|h| {
+                let p = pack(
+                    &workloads,
+                    Demand {
+                        cpu: 1.0,
+                        mem_gb: 1.0,
+                        power_w: 1.0,
+                    },
+                    h,
+                    opts.n_plus_one,
+                );
+                // A workload too big for a host within the headroom stays on a host of its own.
+                (1.0 - h, p.hosts.len() + p.spare_hosts + p.unplaceable.len())
+            })
+            .collect();
         sites.push(SitePlan {
             site: site.id.clone(),
             hosts_before,
-            hosts_after: plan.hosts.len() + plan.spare_hosts,
+            hosts_after: plan.hosts.len() + plan.spare_hosts + plan.unplaceable.len(),
             it_kw_before: before_w / 1000.0,
             it_kw_after: after_w / 1000.0,
             pue_used,
@@ -773,6 +799,7 @@ pub fn consolidation_report(
             model_r2: fit.map(|f| f.2),
             method: plan.method.to_owned(),
             lower_bound_hosts: plan.lower_bound,
+            sensitivity,
         });
         // What the site could take in, and what moving it out needs.
         let it_kw = crate::pue::role_energy(
@@ -829,6 +856,32 @@ pub fn consolidation_report(
     })
 }
 
+/// Mean network traffic (received + sent, all interfaces) over the window from IF-MIB byte
+/// counters; `None` when the server has none. Counter decreases (wraps, restarts) are skipped.
+fn traffic_bytes_per_s(
+    store: &dyn kilowatch_store::ReadStore,
+    device: &str,
+    range: kilowatch_store::TimeRange,
+) -> Result<Option<f64>, kilowatch_store::StoreError> {
+    use kilowatch_core::model::Field;
+    let mut total = None;
+    for field in [Field::RxBytes, Field::TxBytes] {
+        for s in store.find(&kilowatch_store::Selector::field(field).tag("device", device))? {
+            let points = store.read(&s, range, None)?;
+            let bytes: f64 = points
+                .windows(2)
+                .map(|w| (w[1].value - w[0].value).max(0.0))
+                .sum();
+            let secs = match (points.first(), points.last()) {
+                (Some(a), Some(b)) if b.ts > a.ts => (b.ts - a.ts) as f64 / 1000.0,
+                _ => continue,
+            };
+            *total.get_or_insert(0.0) += bytes / secs;
+        }
+    }
+    Ok(total)
+}
+
 pub fn to_markdown(r: &ConsolidationReport) -> String {
     use std::fmt::Write;
     let f = |v: Option<f64>, d: usize| v.map_or("—".to_owned(), |v| format!("{v:.d$}"));
@@ -869,6 +922,11 @@ pub fn to_markdown(r: &ConsolidationReport) -> String {
             f(s.savings_hkd_per_year, 0),
             f(s.savings_tco2e_per_year, 2)
         );
+    }
+    out.push_str("\n## Sensitivity: hosts needed by headroom left\n\n| site | 20 % | 30 % | 40 % |\n| --- | --- | --- | --- |\n");
+    for s in &r.sites {
+        let h: Vec<String> = s.sensitivity.iter().map(|(_, n)| n.to_string()).collect();
+        let _ = writeln!(out, "| {} | {} |", s.site, h.join(" | "));
     }
     out.push_str("\n## Site moves (feasible first)\n\n| from | to | saving kWh/yr | binding constraint |\n| --- | --- | --- | --- |\n");
     for m in &r.site_moves {
