@@ -700,6 +700,25 @@ pub fn consolidation_report(
                     samples.push((c.value, p.value));
                 }
             }
+            // Memory does not overcommit: sized on p99 of use, as a share of the same host model.
+            let mem_share = match store
+                .find(
+                    &Selector::field(Field::MemUtilPct)
+                        .tag("device", &d.id)
+                        .without("point"),
+                )?
+                .first()
+            {
+                Some(m) => {
+                    let mut v: Vec<f64> = store
+                        .read(m, range, None)?
+                        .into_iter()
+                        .map(|p| p.value)
+                        .collect();
+                    quantile(&mut v, 0.99).unwrap_or(0.0) / 100.0
+                }
+                None => 0.0,
+            };
             let mut values: Vec<f64> = cpu.iter().map(|p| p.value).collect();
             let p = quantile(&mut values, opts.percentile).unwrap_or(0.0);
             let net = traffic_bytes_per_s(store, &d.id, range)?;
@@ -717,7 +736,7 @@ pub fn consolidation_report(
                 None => {
                     workloads.push(Demand {
                         cpu: p / 100.0,
-                        mem_gb: 0.0,
+                        mem_gb: mem_share,
                         power_w: 0.0,
                     });
                     means.push(cpu.iter().map(|p| p.value).sum::<f64>() / cpu.len() as f64);
@@ -887,7 +906,7 @@ pub fn to_markdown(r: &ConsolidationReport) -> String {
     let f = |v: Option<f64>, d: usize| v.map_or("—".to_owned(), |v| format!("{v:.d$}"));
     let a = &r.assumptions;
     let mut out = format!(
-        "# Consolidation report\n\nWindow {} to {}. Assumptions: CPU sized on p{:.0}; hosts used to {:.0} %; N+1 {}; comatose below {} % CPU p95; servers are switched off or packed onto the same model (one server = one host of CPU); power after from a line fitted to the site's own CPU/power samples; facility energy through each site's measured average PUE; 8,760 h/yr.\n\n## Idle servers\n\n| device | reason | W | kWh/yr | HKD/yr |\n| --- | --- | --- | --- | --- |\n",
+        "# Consolidation report\n\nWindow {} to {}. Assumptions: CPU sized on p{:.0}; hosts used to {:.0} %; N+1 {}; comatose below {} % CPU p95; servers are switched off or packed onto the same model (one server = one host of CPU and memory; memory sized on p99 of `mem_util_pct` where stored); power after from a line fitted to the site's own CPU/power samples; facility energy through each site's measured average PUE; 8,760 h/yr.\n\n## Idle servers\n\n| device | reason | W | kWh/yr | HKD/yr |\n| --- | --- | --- | --- | --- |\n",
         r.from,
         r.to,
         a.percentile * 100.0,
