@@ -137,4 +137,32 @@ fn report_consolidation_json_has_the_contracted_keys() {
         assert!(s.get(key).is_some(), "sites[0] lacks {key}: {s}");
     }
     assert!(r["site_moves"].is_array());
+
+    let html = dir.path().join("consolidation.html");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kilowatch"))
+        .args([
+            "report",
+            "consolidation",
+            "--from",
+            "5h",
+            "--to",
+            &to,
+            "--data",
+            data,
+            "--format",
+            "html",
+            "--config",
+        ])
+        .arg(&config)
+        .arg("--out")
+        .arg(&html)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let page = std::fs::read_to_string(&html).unwrap();
+    let site = r["sites"][0]["site"].as_str().unwrap();
+    assert!(
+        page.contains("<svg") && page.contains("IT power by site") && page.contains(site),
+        "{page}"
+    );
 }

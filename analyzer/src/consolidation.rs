@@ -564,6 +564,65 @@ mod tests {
         );
     }
 
+    /// Heights of the filled rectangles of one colour in a plotters SVG.
+    fn bar_heights(svg: &str, fill: &str) -> Vec<f64> {
+        svg.split("<rect")
+            .skip(1)
+            .filter(|r| r.contains(&format!("fill=\"{fill}\"")))
+            .filter_map(|r| {
+                let h = r.split("height=\"").nth(1)?.split('"').next()?;
+                h.parse().ok()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_html_report_draws_before_and_after_to_scale_per_site() {
+        let site = |name: &str, before: f64, after: f64| SitePlan {
+            site: name.into(),
+            hosts_before: 10,
+            hosts_after: 4,
+            it_kw_before: before,
+            it_kw_after: after,
+            pue_used: Some(1.8),
+            savings_kwh_per_year: 0.0,
+            savings_hkd_per_year: None,
+            savings_tco2e_per_year: None,
+            model_idle_w: None,
+            model_w_per_cpu_pct: None,
+            model_r2: None,
+            method: "test".into(),
+            lower_bound_hosts: 3,
+            sensitivity: vec![],
+        };
+        let r = ConsolidationReport {
+            from: "2026-01-01T00:00:00Z".into(),
+            to: "2026-02-01T00:00:00Z".into(),
+            assumptions: PlanOptions::default(),
+            idle_servers: vec![],
+            sites: vec![site("hk<1>", 10.0, 4.0), site("hk2", 5.0, 5.0)],
+            site_moves: vec![],
+        };
+        let html = to_html(&r);
+        assert!(
+            html.contains("hk&lt;1&gt;") && !html.contains("hk<1>"),
+            "site names are escaped"
+        );
+        let before = bar_heights(&html, "#969696");
+        let after = bar_heights(&html, "#28A03C");
+        assert_eq!(
+            (before.len(), after.len()),
+            (2, 2),
+            "one bar of each per site"
+        );
+        assert!(
+            (after[0] / before[0] - 0.4).abs() < 0.02,
+            "{before:?} {after:?}"
+        );
+        assert!((before[1] / before[0] - 0.5).abs() < 0.02, "{before:?}");
+        assert!((after[1] - before[1]).abs() < 1.0, "{before:?} {after:?}");
+    }
+
     proptest! {
         #[test]
         fn plans_never_overfill_a_host_and_place_everything_once(
@@ -899,6 +958,26 @@ fn traffic_bytes_per_s(
         }
     }
     Ok(total)
+}
+
+/// One self-contained HTML file: IT power before and after per site as an inline SVG chart,
+/// then the full Markdown text preformatted so no finding or assumption is lost.
+pub fn to_html(r: &ConsolidationReport) -> String {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let rows: Vec<(String, f64, f64)> = r
+        .sites
+        .iter()
+        .map(|s| (s.site.clone(), s.it_kw_before, s.it_kw_after))
+        .collect();
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Kilowatch consolidation report</title>\n<style>body{{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}}</style></head><body>\n<h1>Consolidation report</h1>\n<figure>{}<figcaption>IT power by site, kW: now (grey) and after consolidation (green)</figcaption></figure>\n<pre>{}</pre>\n</body></html>\n",
+        crate::report::paired_bar_chart_svg(&rows, "IT kW"),
+        esc(&to_markdown(r))
+    )
 }
 
 pub fn to_markdown(r: &ConsolidationReport) -> String {

@@ -560,6 +560,58 @@ fn bar_chart_svg(bars: &[(String, f64)], unit: &str) -> String {
     svg
 }
 
+/// Two bars per label (before in grey, after in green), e.g. a site's IT power before and after
+/// consolidation. `rows` are (label, before, after).
+pub fn paired_bar_chart_svg(rows: &[(String, f64, f64)], unit: &str) -> String {
+    use plotters::prelude::*;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (640, 260)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        let top = rows
+            .iter()
+            .flat_map(|(_, a, b)| [*a, *b])
+            .filter(|v| v.is_finite())
+            .fold(0.0, f64::max)
+            .max(1e-9)
+            * 1.1;
+        let n = rows.len().max(1);
+        if let Ok(mut chart) = ChartBuilder::on(&root)
+            .margin(10)
+            .x_label_area_size(30)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0f64..n as f64, 0f64..top)
+        {
+            let labels: Vec<String> = rows.iter().map(|(l, _, _)| l.clone()).collect();
+            let _ = chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .x_labels(n)
+                .x_label_formatter(&|x| labels.get(x.floor() as usize).cloned().unwrap_or_default())
+                .y_desc(unit)
+                .draw();
+            let bar = |i: usize, left: f64, v: f64, colour: RGBColor| {
+                Rectangle::new(
+                    [(i as f64 + left, 0.0), (i as f64 + left + 0.35, v)],
+                    colour.filled(),
+                )
+            };
+            let _ = chart.draw_series(rows.iter().enumerate().flat_map(|(i, (_, a, b))| {
+                [
+                    a.is_finite()
+                        .then(|| bar(i, 0.12, *a, RGBColor(150, 150, 150))),
+                    b.is_finite()
+                        .then(|| bar(i, 0.53, *b, RGBColor(40, 160, 60))),
+                ]
+                .into_iter()
+                .flatten()
+            }));
+        }
+        let _ = root.present();
+    }
+    svg
+}
+
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")

@@ -126,12 +126,7 @@ pub fn run(which: Which) -> anyhow::Result<ExitCode> {
                 }
                 out
             }
-            Format::Html => format!(
-                "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Kilowatch consolidation report</title></head><body><pre>{}</pre></body></html>",
-                c::to_markdown(&r)
-                    .replace('&', "&amp;")
-                    .replace('<', "&lt;")
-            ),
+            Format::Html => c::to_html(&r),
         };
         match &args.out {
             Some(path) => {
