@@ -8,7 +8,6 @@ use kilowatch_collector::schedule::{self, DeviceTask, Schedule};
 use kilowatch_core::clock::Clock;
 use kilowatch_core::config::Config;
 use kilowatch_core::model::Batch;
-use kilowatch_core::secret::Secret;
 use kilowatch_store::SqliteStore;
 use kilowatch_store::influx::sink::{InfluxSink, SinkOptions};
 use kilowatch_store::influx::target::InfluxTarget;
@@ -101,12 +100,7 @@ pub fn influx_sink(
     let Some(url) = flag.or(config.map(|c| c.url.as_str())) else {
         return Ok(None);
     };
-    let env = |name: &str| {
-        std::env::var(name)
-            .ok()
-            .filter(|v| !v.is_empty())
-            .map(Secret::new)
-    };
+    let env = crate::cmd::env_secret;
     let token = config
         .and_then(|c| c.token.clone())
         .or_else(|| env("KILOWATCH_INFLUX_TOKEN"));

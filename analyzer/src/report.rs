@@ -516,96 +516,76 @@ pub fn monthly_chart_svg(s: &SiteReport) -> String {
 }
 
 fn bar_chart_svg(bars: &[(String, f64)], unit: &str) -> String {
-    use plotters::prelude::*;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (640, 260)).into_drawing_area();
-        let _ = root.fill(&WHITE);
-        let top = bars
-            .iter()
-            .map(|(_, v)| *v)
-            .filter(|v| v.is_finite())
-            .fold(0.0, f64::max)
-            .max(1e-9)
-            * 1.1;
-        let n = bars.len().max(1);
-        if let Ok(mut chart) = ChartBuilder::on(&root)
-            .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0f64..n as f64, 0f64..top)
-        {
-            let labels: Vec<String> = bars.iter().map(|(l, _)| l.clone()).collect();
-            let _ = chart
-                .configure_mesh()
-                .disable_x_mesh()
-                .x_labels(n)
-                .x_label_formatter(&|x| labels.get(x.floor() as usize).cloned().unwrap_or_default())
-                .y_desc(unit)
-                .draw();
-            let _ = chart.draw_series(
-                bars.iter()
-                    .enumerate()
-                    .filter(|(_, (_, v))| v.is_finite())
-                    .map(|(i, (_, v))| {
-                        Rectangle::new(
-                            [(i as f64 + 0.15, 0.0), (i as f64 + 0.85, *v)],
-                            GREEN.mix(0.7).filled(),
-                        )
-                    }),
-            );
-        }
-        let _ = root.present();
-    }
-    svg
+    use plotters::style::{Color, GREEN};
+    let labels: Vec<&str> = bars.iter().map(|(l, _)| l.as_str()).collect();
+    let values: Vec<f64> = bars.iter().map(|(_, v)| *v).collect();
+    grouped_bar_chart_svg(&labels, &[(values, GREEN.mix(0.7))], unit)
 }
 
 /// Two bars per label (before in grey, after in green), e.g. a site's IT power before and after
 /// consolidation. `rows` are (label, before, after).
 pub fn paired_bar_chart_svg(rows: &[(String, f64, f64)], unit: &str) -> String {
+    use plotters::style::{Color, RGBColor};
+    let labels: Vec<&str> = rows.iter().map(|(l, _, _)| l.as_str()).collect();
+    let before = rows.iter().map(|(_, b, _)| *b).collect();
+    let after = rows.iter().map(|(_, _, a)| *a).collect();
+    let series = [
+        (before, RGBColor(150, 150, 150).to_rgba()),
+        (after, RGBColor(40, 160, 60).to_rgba()),
+    ];
+    grouped_bar_chart_svg(&labels, &series, unit)
+}
+
+/// Side-by-side bars per label, one per series in its colour; non-finite values are left out.
+fn grouped_bar_chart_svg(
+    labels: &[&str],
+    series: &[(Vec<f64>, plotters::style::RGBAColor)],
+    unit: &str,
+) -> String {
     use plotters::prelude::*;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (640, 260)).into_drawing_area();
         let _ = root.fill(&WHITE);
-        let top = rows
+        let top = series
             .iter()
-            .flat_map(|(_, a, b)| [*a, *b])
+            .flat_map(|(values, _)| values)
+            .copied()
             .filter(|v| v.is_finite())
             .fold(0.0, f64::max)
             .max(1e-9)
             * 1.1;
-        let n = rows.len().max(1);
+        let n = labels.len().max(1);
+        let width = 0.7 / series.len().max(1) as f64;
         if let Ok(mut chart) = ChartBuilder::on(&root)
             .margin(10)
             .x_label_area_size(30)
             .y_label_area_size(60)
             .build_cartesian_2d(0f64..n as f64, 0f64..top)
         {
-            let labels: Vec<String> = rows.iter().map(|(l, _, _)| l.clone()).collect();
             let _ = chart
                 .configure_mesh()
                 .disable_x_mesh()
                 .x_labels(n)
-                .x_label_formatter(&|x| labels.get(x.floor() as usize).cloned().unwrap_or_default())
+                .x_label_formatter(&|x| {
+                    labels
+                        .get(x.floor() as usize)
+                        .map(|l| l.to_string())
+                        .unwrap_or_default()
+                })
                 .y_desc(unit)
                 .draw();
-            let bar = |i: usize, left: f64, v: f64, colour: RGBColor| {
-                Rectangle::new(
-                    [(i as f64 + left, 0.0), (i as f64 + left + 0.35, v)],
-                    colour.filled(),
-                )
-            };
-            let _ = chart.draw_series(rows.iter().enumerate().flat_map(|(i, (_, a, b))| {
-                [
-                    a.is_finite()
-                        .then(|| bar(i, 0.12, *a, RGBColor(150, 150, 150))),
-                    b.is_finite()
-                        .then(|| bar(i, 0.53, *b, RGBColor(40, 160, 60))),
-                ]
-                .into_iter()
-                .flatten()
-            }));
+            let _ =
+                chart.draw_series(series.iter().enumerate().flat_map(|(k, (values, colour))| {
+                    values
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, v)| v.is_finite())
+                        .map(move |(i, v)| {
+                            let left = i as f64 + 0.15 + k as f64 * width;
+                            Rectangle::new([(left, 0.0), (left + width, *v)], colour.filled())
+                        })
+                }));
         }
         let _ = root.present();
     }

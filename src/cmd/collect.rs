@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use kilowatch_core::clock::Clock;
-use kilowatch_core::config::Config;
 use kilowatch_store::SqliteStore;
 use tokio_util::sync::CancellationToken;
 
@@ -29,14 +28,9 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let config = match Config::load(&args.config) {
+    let config = match crate::cmd::load_config(&args.config) {
         Ok(c) => c,
-        Err(problems) => {
-            for p in &problems {
-                eprintln!("{p}");
-            }
-            return Ok(ExitCode::from(2));
-        }
+        Err(code) => return Ok(code),
     };
     let store_path = crate::cmd::store_path(&config, args.data.as_deref());
     let store = Arc::new(SqliteStore::open(&store_path)?);

@@ -37,14 +37,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let config = match Config::load(&args.config) {
+    let config = match crate::cmd::load_config(&args.config) {
         Ok(c) => c,
-        Err(problems) => {
-            for p in &problems {
-                eprintln!("{p}");
-            }
-            return Ok(ExitCode::from(2));
-        }
+        Err(code) => return Ok(code),
     };
     let (input, (batches, problems)) = match (&args.csv, &args.lp) {
         (Some(csv), _) => (csv.clone(), read_csv(csv, &config)?),

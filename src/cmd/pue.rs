@@ -6,11 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use kilowatch_analyzer::pue::{self, Pue};
-use kilowatch_core::config::Config;
-use kilowatch_core::secret::Secret;
-use kilowatch_store::influx::query::InfluxReader;
-use kilowatch_store::influx::target::InfluxTarget;
-use kilowatch_store::{ReadStore, SqliteStore, TimeRange};
+use kilowatch_store::TimeRange;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -36,39 +32,14 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let config = match Config::load(&args.config) {
+    let config = match crate::cmd::load_config(&args.config) {
         Ok(c) => c,
-        Err(problems) => {
-            for p in &problems {
-                eprintln!("{p}");
-            }
-            return Ok(ExitCode::from(2));
-        }
+        Err(code) => return Ok(code),
     };
     let now = kilowatch_core::clock::Clock::System.now_ms();
     let to = parse_time(&args.to, now).context("--to")?;
     let from = parse_time(&args.from, to).context("--from")?;
-    let store: Box<dyn ReadStore> = match &args.influx {
-        Some(url) => {
-            let env = |name: &str| {
-                std::env::var(name)
-                    .ok()
-                    .filter(|v| !v.is_empty())
-                    .map(Secret::new)
-            };
-            let target = InfluxTarget::parse(
-                url,
-                env("KILOWATCH_INFLUX_TOKEN"),
-                env("KILOWATCH_INFLUX_PASSWORD"),
-            )
-            .map_err(|e| anyhow::anyhow!("--influx: {e}"))?;
-            Box::new(InfluxReader::new(target).map_err(|e| anyhow::anyhow!(e))?)
-        }
-        None => Box::new(SqliteStore::open(&crate::cmd::store_path(
-            &config,
-            args.data.as_deref(),
-        ))?),
-    };
+    let store = crate::cmd::read_store(&config, args.influx.as_deref(), args.data.as_deref())?;
     let mut reports = Vec::new();
     for site in &config.sites {
         reports.push(pue::site_pue(

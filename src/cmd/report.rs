@@ -6,11 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use kilowatch_analyzer::pue::Options;
 use kilowatch_analyzer::report::{self, Report};
-use kilowatch_core::config::Config;
-use kilowatch_core::secret::Secret;
-use kilowatch_store::influx::query::InfluxReader;
-use kilowatch_store::influx::target::InfluxTarget;
-use kilowatch_store::{ReadStore, SqliteStore, TimeRange};
+use kilowatch_store::TimeRange;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Which {
@@ -65,39 +61,14 @@ pub fn run(which: Which) -> anyhow::Result<ExitCode> {
         Which::Consolidation(a) => ("consolidation", a),
     };
     let capacity = kind == "capacity";
-    let config = match Config::load(&args.config) {
+    let config = match crate::cmd::load_config(&args.config) {
         Ok(c) => c,
-        Err(problems) => {
-            for p in &problems {
-                eprintln!("{p}");
-            }
-            return Ok(ExitCode::from(2));
-        }
+        Err(code) => return Ok(code),
     };
     let now = kilowatch_core::clock::Clock::System.now_ms();
     let to = crate::cmd::pue::parse_time(&args.to, now).context("--to")?;
     let from = crate::cmd::pue::parse_time(&args.from, to).context("--from")?;
-    let store: Box<dyn ReadStore> = match &args.influx {
-        Some(url) => {
-            let env = |name: &str| {
-                std::env::var(name)
-                    .ok()
-                    .filter(|v| !v.is_empty())
-                    .map(Secret::new)
-            };
-            let target = InfluxTarget::parse(
-                url,
-                env("KILOWATCH_INFLUX_TOKEN"),
-                env("KILOWATCH_INFLUX_PASSWORD"),
-            )
-            .map_err(|e| anyhow::anyhow!("--influx: {e}"))?;
-            Box::new(InfluxReader::new(target).map_err(|e| anyhow::anyhow!(e))?)
-        }
-        None => Box::new(SqliteStore::open(&crate::cmd::store_path(
-            &config,
-            args.data.as_deref(),
-        ))?),
-    };
+    let store = crate::cmd::read_store(&config, args.influx.as_deref(), args.data.as_deref())?;
     if kind == "consolidation" {
         use kilowatch_analyzer::consolidation as c;
         let r = c::consolidation_report(

@@ -8,9 +8,6 @@ use std::time::Duration;
 
 use kilowatch_core::clock::Clock;
 use kilowatch_core::config::Config;
-use kilowatch_core::secret::Secret;
-use kilowatch_store::influx::query::InfluxReader;
-use kilowatch_store::influx::target::InfluxTarget;
 use kilowatch_store::{ReadStore, SqliteStore};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -30,31 +27,14 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let config = match Config::load(&args.config) {
+    let config = match crate::cmd::load_config(&args.config) {
         Ok(c) => c,
-        Err(problems) => {
-            for p in &problems {
-                eprintln!("{p}");
-            }
-            return Ok(ExitCode::from(2));
-        }
+        Err(code) => return Ok(code),
     };
     let cancel = CancellationToken::new();
     let snapshots = match &args.influx {
         Some(url) => {
-            let env = |name: &str| {
-                std::env::var(name)
-                    .ok()
-                    .filter(|v| !v.is_empty())
-                    .map(Secret::new)
-            };
-            let target = InfluxTarget::parse(
-                url,
-                env("KILOWATCH_INFLUX_TOKEN"),
-                env("KILOWATCH_INFLUX_PASSWORD"),
-            )
-            .map_err(|e| anyhow::anyhow!("--influx: {e}"))?;
-            let reader = InfluxReader::new(target).map_err(|e| anyhow::anyhow!(e))?;
+            let reader = crate::cmd::influx_reader(url)?;
             spawn_loader(
                 Arc::new(config),
                 Arc::new(reader),
