@@ -34,6 +34,8 @@ fn plan(profile: &str, address: &Address) -> Plan {
         accuracy_pct: None,
         breaker_a: None,
         rated_cooling_w: None,
+        rated_power_w: None,
+        height_u: None,
     };
     Plan::compile(&device, set.get(profile).unwrap())
 }

@@ -49,6 +49,8 @@ async fn read_once(
         accuracy_pct: None,
         breaker_a: None,
         rated_cooling_w: None,
+        rated_power_w: None,
+        height_u: None,
     };
     let plan = Plan::compile(&device, profiles.get(profile).unwrap());
     let mut driver = match community {
@@ -377,6 +379,8 @@ async fn a_modbus_exception_is_a_clear_per_device_error() {
         accuracy_pct: None,
         breaker_a: None,
         rated_cooling_w: None,
+        rated_power_w: None,
+        height_u: None,
     };
     let plan = Plan::compile(&device, profiles.get("kilowatch-sim-crac").unwrap());
     let err = Driver::new(&address, None, Duration::from_secs(3))
@@ -410,6 +414,8 @@ async fn small_request_sizes_read_the_same_values_in_more_requests() {
         accuracy_pct: None,
         breaker_a: None,
         rated_cooling_w: None,
+        rated_power_w: None,
+        height_u: None,
     };
     let plan = Plan::compile(&device, profiles.get("eaton-epdu").unwrap());
     let mut values = Vec::new();

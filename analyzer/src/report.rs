@@ -515,7 +515,8 @@ pub fn monthly_chart_svg(s: &SiteReport) -> String {
     bar_chart_svg(&bars, "kWh")
 }
 
-fn bar_chart_svg(bars: &[(String, f64)], unit: &str) -> String {
+/// One bar per label, in green.
+pub fn bar_chart_svg(bars: &[(String, f64)], unit: &str) -> String {
     use plotters::style::{Color, GREEN};
     let labels: Vec<&str> = bars.iter().map(|(l, _)| l.as_str()).collect();
     let values: Vec<f64> = bars.iter().map(|(_, v)| *v).collect();

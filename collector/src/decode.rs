@@ -586,6 +586,8 @@ mod tests {
             accuracy_pct: None,
             breaker_a: None,
             rated_cooling_w: None,
+            rated_power_w: None,
+            height_u: None,
         };
         let plan = Plan::compile(&device, set.get("sunspec-meter-203").unwrap());
         let PlanKind::Modbus(p) = &plan.kind else {
@@ -682,6 +684,8 @@ mod tests {
             accuracy_pct: None,
             breaker_a: None,
             rated_cooling_w: None,
+            rated_power_w: None,
+            height_u: None,
         };
         let plan = Plan::compile(&device, set.get("rfc1628-ups").unwrap());
         let PlanKind::Snmp(p) = &plan.kind else {

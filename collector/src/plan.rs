@@ -342,6 +342,8 @@ mod tests {
             accuracy_pct: None,
             breaker_a: None,
             rated_cooling_w: None,
+            rated_power_w: None,
+            height_u: None,
         }
     }
 

@@ -183,6 +183,8 @@ pub struct Room {
 pub struct Rack {
     pub id: String,
     pub power_budget_w: Option<f64>,
+    /// Usable height in rack units, for consolidation plans (42 U when not stated).
+    pub space_u: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -203,6 +205,11 @@ pub struct Device {
     pub breaker_a: Option<f64>,
     /// Rated cooling capacity (W of heat removed), for cooling units.
     pub rated_cooling_w: Option<f64>,
+    /// Nameplate or measured peak power of a server (W): scales the SPECpower-like fallback curve
+    /// when the server has no power reading.
+    pub rated_power_w: Option<f64>,
+    /// Height of a server in rack units, for consolidation plans.
+    pub height_u: Option<f64>,
 }
 
 impl Device {
@@ -289,6 +296,7 @@ struct RawRoom {
 struct RawRack {
     id: String,
     power_budget_w: Option<f64>,
+    space_u: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -309,6 +317,8 @@ struct RawDevice {
     accuracy_pct: Option<f64>,
     breaker_a: Option<f64>,
     rated_cooling_w: Option<f64>,
+    rated_power_w: Option<f64>,
+    height_u: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -856,6 +866,7 @@ fn check_sites(c: &mut Checker<'_>, v: Option<toml::Value>) -> Vec<Site> {
                         .map(|k| Rack {
                             id: k.id,
                             power_budget_w: k.power_budget_w,
+                            space_u: k.space_u,
                         })
                         .collect(),
                 })
@@ -1045,6 +1056,8 @@ fn check_devices(
                 accuracy_pct: raw.accuracy_pct,
                 breaker_a: raw.breaker_a,
                 rated_cooling_w: raw.rated_cooling_w,
+                rated_power_w: raw.rated_power_w,
+                height_u: raw.height_u,
             });
         }
     }

@@ -32,6 +32,8 @@ fn plans() -> &'static Vec<Plan> {
                     accuracy_pct: None,
                     breaker_a: None,
                     rated_cooling_w: None,
+                    rated_power_w: None,
+                    height_u: None,
                 };
                 let plan = Plan::compile(&device, set.get(name)?);
                 matches!(plan.kind, PlanKind::Modbus(_)).then_some(plan)

@@ -119,6 +119,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         accuracy_pct: None,
         breaker_a: None,
         rated_cooling_w: None,
+        rated_power_w: None,
+        height_u: None,
     };
     let plan = Plan::compile(&device, profile);
     let readings = driver
