@@ -1,12 +1,15 @@
 //! Consolidation planning at estate scale: 10,000 servers across 25 sites packed per site (FFD and
-//! norm-based greedy, N+1) and every whole-site move ranked.
+//! norm-based greedy, N+1), the hosts racked within rack power and space budgets, and every
+//! whole-site move ranked.
 //!
 //!   cargo build --release -p kilowatch-analyzer --example plan_bench
 //!   /usr/bin/time -v target/release/examples/plan_bench
 
 use std::time::Instant;
 
-use kilowatch_analyzer::consolidation::{Demand, SiteCapacity, pack, rank_site_moves};
+use kilowatch_analyzer::consolidation::{
+    Demand, RackBudget, SiteCapacity, plan_site, rank_site_moves,
+};
 
 fn main() {
     // A fixed pseudo-random estate (xorshift), so runs compare.
@@ -28,7 +31,16 @@ fn main() {
                 power_w: 150.0 + 200.0 * next(),
             })
             .collect();
-        let plan = pack(
+        // Twenty 42 U racks of 6 kW per site; a host draws 120 W idle plus 300 W per host of CPU.
+        let racks: Vec<RackBudget> = (0..20)
+            .map(|r| RackBudget {
+                rack: format!("r{r:02}"),
+                power_w: Some(6_000.0),
+                space_u: 42.0,
+            })
+            .collect();
+        let host_w = |h: &[usize]| 120.0 + 300.0 * h.iter().map(|i| servers[*i].cpu).sum::<f64>();
+        let plan = plan_site(
             &servers,
             Demand {
                 cpu: 1.0,
@@ -37,6 +49,9 @@ fn main() {
             },
             0.7,
             true,
+            &host_w,
+            2.0,
+            &racks,
         );
         hosts += plan.hosts.len() + plan.spare_hosts;
         sites.push(SiteCapacity {

@@ -33,6 +33,17 @@ pub struct SimConfig {
     pub slow_devices: Vec<String>,
     #[serde(with = "humantime_serde_opt")]
     pub slow_delay: Duration,
+    /// Put before every device id, so the sites of an estate can share one inventory.
+    pub device_prefix: String,
+    /// Cooling plant efficiency as a multiple of the model's COP (PUE differs between sites).
+    pub cooling_cop_scale: f64,
+    pub lighting_w: f64,
+    /// Written into the inventory: each rack's power budget and the CRAC's rated capacity.
+    pub rack_budget_w: f64,
+    pub rated_cooling_w: f64,
+    /// Written into the inventory for cost and CO2 figures.
+    pub tariff_hkd_per_kwh: Option<f64>,
+    pub emission_factor_kg_per_kwh: Option<f64>,
 }
 
 mod humantime_serde_opt {
@@ -57,7 +68,48 @@ impl Default for SimConfig {
             community: "kilowatch-sim".into(),
             slow_devices: Vec::new(),
             slow_delay: Duration::from_secs(5),
+            device_prefix: String::new(),
+            cooling_cop_scale: 1.0,
+            lighting_w: 350.0,
+            rack_budget_w: 4000.0,
+            rated_cooling_w: 10_000.0,
+            tariff_hkd_per_kwh: None,
+            emission_factor_kg_per_kwh: None,
         }
+    }
+}
+
+impl SimConfig {
+    /// `n` sites that differ the way a real estate does: size, cooling plant efficiency (so
+    /// PUE), lighting, rack budgets and cooling capacity. Every third site has little cooling
+    /// to spare, so it cannot take another site in. Ids `dc01`…; ports from `port_base` in
+    /// blocks of 100 per site.
+    pub fn estate(&self, n: usize) -> Vec<SimConfig> {
+        const COP: [f64; 5] = [1.35, 0.7, 1.0, 0.6, 1.2];
+        (0..n)
+            .map(|i| {
+                let id = format!("dc{:02}", i + 1);
+                SimConfig {
+                    site: id.clone(),
+                    racks: 2 + i % 3,
+                    device_prefix: format!("{id}-"),
+                    cooling_cop_scale: COP[i % COP.len()],
+                    lighting_w: 200.0 + 150.0 * (i % 3) as f64,
+                    rack_budget_w: [6000.0, 4000.0, 3000.0][i % 3],
+                    // Roughly twice, once and a bit, and just over the heat each size makes.
+                    rated_cooling_w: [20_000.0, 8_000.0, 6_000.0][i % 3],
+                    // CLP's 2025 average tariff and its 2020 emission factor (consolidation.md §4.1).
+                    tariff_hkd_per_kwh: self.tariff_hkd_per_kwh.or(Some(1.443)),
+                    emission_factor_kg_per_kwh: self.emission_factor_kg_per_kwh.or(Some(0.37)),
+                    port_base: if self.port_base == 0 {
+                        0
+                    } else {
+                        self.port_base.saturating_add(100 * i as u16)
+                    },
+                    ..self.clone()
+                }
+            })
+            .collect()
     }
 }
 
@@ -161,7 +213,9 @@ impl Drop for RunningSim {
 impl RunningSim {
     /// Binds every device on 127.0.0.1 and starts serving.
     pub async fn start(config: SimConfig, clock: Clock) -> std::io::Result<RunningSim> {
-        let model = Model::new(config.racks, config.servers_per_rack);
+        let mut model = Model::new(config.racks, config.servers_per_rack);
+        model.cop_scale = config.cooling_cop_scale;
+        model.lighting_w = config.lighting_w;
         let started = clock.now_ms();
         let shared = Arc::new(Shared {
             counters: Mutex::new(Counters {
@@ -196,7 +250,7 @@ impl RunningSim {
         let mut devices = Vec::with_capacity(kinds.len());
         let mut stops = std::collections::HashMap::new();
         for (i, kind) in kinds.into_iter().enumerate() {
-            let id = device_id(kind);
+            let id = format!("{}{}", config.device_prefix, device_id(kind));
             let port = if config.port_base == 0 {
                 0
             } else {
@@ -307,34 +361,37 @@ impl RunningSim {
         interval: &str,
         timeout: &str,
     ) -> String {
+        estate_inventory(
+            std::slice::from_ref(self),
+            community_ref,
+            store_path,
+            interval,
+            timeout,
+        )
+    }
+
+    /// This site and its devices, as inventory TOML.
+    fn inventory_site(&self, s: &mut String) {
         use std::fmt::Write;
         let c = &self.config;
-        let mut s = String::new();
         let _ = writeln!(
             s,
-            "# Inventory of the simulated site, written by kilowatch (sim speed {}x).",
-            c.speed
+            "[[sites]]\nid = {:?}\nname = \"Simulated data centre {}\"",
+            c.site, c.site
         );
-        let _ = writeln!(
-            s,
-            "[collector]\ninterval = {interval:?}\ntimeout = {timeout:?}\n"
-        );
-        let _ = writeln!(s, "[store]\npath = {store_path:?}\n");
-        let _ = writeln!(
-            s,
-            "[auths.sim]\nversion = \"v2c\"\ncommunity = {community_ref:?}\n"
-        );
-        let _ = writeln!(
-            s,
-            "[[sites]]\nid = {:?}\nname = \"Simulated data centre\"\n",
-            c.site
-        );
-        let _ = writeln!(s, "[[sites.rooms]]\nid = {:?}\n", c.room);
+        if let Some(t) = c.tariff_hkd_per_kwh {
+            let _ = writeln!(s, "tariff_hkd_per_kwh = {t}");
+        }
+        if let Some(f) = c.emission_factor_kg_per_kwh {
+            let _ = writeln!(s, "emission_factor_kg_per_kwh = {f}");
+        }
+        let _ = writeln!(s, "\n[[sites.rooms]]\nid = {:?}\n", c.room);
         for r in 0..c.racks {
             let _ = writeln!(
                 s,
-                "[[sites.rooms.racks]]\nid = {:?}\npower_budget_w = 4000.0\n",
-                rack_id(r)
+                "[[sites.rooms.racks]]\nid = {:?}\npower_budget_w = {:.1}\n",
+                rack_id(r),
+                c.rack_budget_w
             );
         }
         for d in &self.devices {
@@ -347,10 +404,12 @@ impl RunningSim {
                 let _ = writeln!(s, "rack = {rack:?}");
             }
             let _ = writeln!(s, "profile = {:?}\naddress = {:?}", d.profile, d.address);
-            // Ratings for capacity checks: 16 A branch breakers, a 10 kW CRAC.
+            // Ratings for capacity checks: 16 A branch breakers, the CRAC's rated capacity.
             match d.profile {
                 "apc-rpdu2" => s.push_str("breaker_a = 16.0\n"),
-                "kilowatch-sim-crac" => s.push_str("rated_cooling_w = 10000.0\n"),
+                "kilowatch-sim-crac" => {
+                    let _ = writeln!(s, "rated_cooling_w = {:.1}", c.rated_cooling_w);
+                }
                 _ => {}
             }
             if d.address.starts_with("snmp") {
@@ -364,8 +423,37 @@ impl RunningSim {
             }
             s.push('\n');
         }
-        s
     }
+}
+
+/// One inventory for several simulated sites (one SNMP community for all).
+pub fn estate_inventory(
+    sites: &[RunningSim],
+    community_ref: &str,
+    store_path: &str,
+    interval: &str,
+    timeout: &str,
+) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let speed = sites.first().map_or(1.0, |r| r.config.speed);
+    let _ = writeln!(
+        s,
+        "# Inventory of the simulated site(s), written by kilowatch (sim speed {speed}x)."
+    );
+    let _ = writeln!(
+        s,
+        "[collector]\ninterval = {interval:?}\ntimeout = {timeout:?}\n"
+    );
+    let _ = writeln!(s, "[store]\npath = {store_path:?}\n");
+    let _ = writeln!(
+        s,
+        "[auths.sim]\nversion = \"v2c\"\ncommunity = {community_ref:?}\n"
+    );
+    for site in sites {
+        site.inventory_site(&mut s);
+    }
+    s
 }
 
 fn rack_id(r: usize) -> String {

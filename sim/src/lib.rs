@@ -8,4 +8,4 @@ pub mod modbus_server;
 pub mod physics;
 pub mod snmp_agent;
 
-pub use devices::{RunningSim, SimConfig, SimDevice};
+pub use devices::{RunningSim, SimConfig, SimDevice, estate_inventory};

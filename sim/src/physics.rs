@@ -29,6 +29,8 @@ pub struct Model {
     pub ups_rated_w: f64,
     pub lighting_w: f64,
     pub cooling_fan_w: f64,
+    /// Multiplies the cooling plant's COP: below 1 an old or badly run plant, above 1 a good one.
+    pub cop_scale: f64,
 }
 
 /// Instantaneous state of the whole site.
@@ -97,6 +99,7 @@ impl Model {
             ups_rated_w: (n * 400.0).max(3000.0),
             lighting_w: 350.0,
             cooling_fan_w: 250.0,
+            cop_scale: 1.0,
         }
     }
 
@@ -136,7 +139,7 @@ impl Model {
         let doy = (t_h / 24.0).rem_euclid(365.25);
         st.outdoor_c = 23.5 - 5.0 * (2.0 * PI * (doy - 15.0) / 365.25).cos()
             + 3.0 * (2.0 * PI * (hour - 9.0) / 24.0).sin();
-        let cop = (5.5 - 0.1 * (st.outdoor_c - 15.0)).clamp(2.2, 6.0);
+        let cop = (5.5 - 0.1 * (st.outdoor_c - 15.0)).clamp(2.2, 6.0) * self.cop_scale;
         st.heat_w = st.ups_in_w + st.lighting_w;
         st.cooling_w = st.heat_w / cop + self.cooling_fan_w;
         st.facility_w = st.ups_in_w + st.cooling_w + st.lighting_w;

@@ -1,5 +1,6 @@
 //! `kilowatch collect --config FILE`: poll the inventory into the embedded store.
 
+use anyhow::Context;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -33,6 +34,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     let store_path = crate::cmd::store_path(&config, args.data.as_deref());
+    if let Some(dir) = store_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("create data directory '{}'", dir.display()))?;
+    }
     let store = Arc::new(SqliteStore::open(&store_path)?);
     let cancel = CancellationToken::new();
     let data_dir = store_path

@@ -61,6 +61,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     let path = crate::cmd::store_path(&config, args.data.as_deref());
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("create data directory '{}'", dir.display()))?;
+    }
     let store = SqliteStore::open(&path)?;
     let n = store.write(&batches)?;
     println!(

@@ -15,8 +15,9 @@ pub enum Which {
     /// Rack power vs budget, PDU breakers (80 % rule), UPS N/N+1, cooling load, stranded
     /// capacity per room, inlet temperature compliance and RCI.
     Capacity(Args),
-    /// Idle servers, hosts needed per site, savings through each site's PUE, ranked site moves.
-    Consolidation(Args),
+    /// Server profiles, comatose servers, hosts needed per site (racked within budgets), savings
+    /// through each site's PUE, ranked site moves, and verification against a baseline.
+    Consolidation(ConsolidationArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -54,11 +55,141 @@ pub struct Args {
     max_gap: std::time::Duration,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct ConsolidationArgs {
+    #[command(flatten)]
+    common: Args,
+    /// Share of a host's CPU and memory a plan may use (0.7 leaves 30 % headroom).
+    #[arg(long, default_value_t = 0.7)]
+    headroom: f64,
+    /// Percentile of CPU use workloads are sized on.
+    #[arg(long, default_value_t = 95.0)]
+    percentile: f64,
+    /// Plan without an N+1 spare host per site.
+    #[arg(long)]
+    no_n_plus_one: bool,
+    /// Days a server must be quiet for its comatose finding to count as confirmed.
+    #[arg(long, default_value_t = 30.0)]
+    idle_days: f64,
+    /// Consolidate onto a new host model instead of servers like the site's own:
+    /// "cpu=2,mem=2,idle_w=120,max_w=450,u=1" (cpu and mem in multiples of a current server).
+    #[arg(long, value_parser = parse_host)]
+    new_host: Option<kilowatch_analyzer::consolidation::HostModel>,
+    /// Full-load power assumed for servers with no power reading and no `rated_power_w`.
+    #[arg(long, default_value_t = 350.0)]
+    fallback_max_w: f64,
+    /// Record this window's measured site power and predicted savings as a baseline (JSON).
+    #[arg(long, value_name = "FILE")]
+    save_baseline: Option<PathBuf>,
+    /// Compare this window with a baseline saved earlier: measured savings at the meters.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+}
+
+fn parse_host(s: &str) -> Result<kilowatch_analyzer::consolidation::HostModel, String> {
+    let mut h = kilowatch_analyzer::consolidation::HostModel {
+        cpu: f64::NAN,
+        mem: 1.0,
+        idle_w: f64::NAN,
+        max_w: f64::NAN,
+        height_u: 1.0,
+    };
+    for part in s.split(',') {
+        let (k, v) = part
+            .split_once('=')
+            .ok_or_else(|| format!("'{part}' is not key=value"))?;
+        let v: f64 = v
+            .trim()
+            .parse()
+            .map_err(|_| format!("{k}: '{v}' is not a number"))?;
+        if !(v.is_finite() && v > 0.0) {
+            return Err(format!("{k}: must be a positive number"));
+        }
+        match k.trim() {
+            "cpu" => h.cpu = v,
+            "mem" => h.mem = v,
+            "idle_w" => h.idle_w = v,
+            "max_w" => h.max_w = v,
+            "u" => h.height_u = v,
+            other => {
+                return Err(format!(
+                    "unknown key '{other}' (cpu, mem, idle_w, max_w, u)"
+                ));
+            }
+        }
+    }
+    for (k, v) in [("cpu", h.cpu), ("idle_w", h.idle_w), ("max_w", h.max_w)] {
+        if v.is_nan() {
+            return Err(format!("{k} is required"));
+        }
+    }
+    if h.idle_w > h.max_w {
+        return Err("idle_w is above max_w".into());
+    }
+    Ok(h)
+}
+
+fn consolidation(a: ConsolidationArgs) -> anyhow::Result<ExitCode> {
+    use kilowatch_analyzer::consolidation as c;
+    let args = &a.common;
+    if !(a.headroom > 0.0 && a.headroom <= 1.0) {
+        anyhow::bail!("--headroom must be in (0, 1], e.g. 0.7");
+    }
+    if !(a.percentile > 0.0 && a.percentile <= 100.0) {
+        anyhow::bail!("--percentile must be in (0, 100]");
+    }
+    let config = match crate::cmd::load_config(&args.config) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    let now = kilowatch_core::clock::Clock::System.now_ms();
+    let to = crate::cmd::pue::parse_time(&args.to, now).context("--to")?;
+    let from = crate::cmd::pue::parse_time(&args.from, to).context("--from")?;
+    let store = crate::cmd::read_store(&config, args.influx.as_deref(), args.data.as_deref())?;
+    let opts = c::PlanOptions {
+        headroom: a.headroom,
+        percentile: a.percentile / 100.0,
+        n_plus_one: !a.no_n_plus_one,
+        idle: c::IdleRule {
+            min_days: a.idle_days,
+            ..c::IdleRule::default()
+        },
+        new_host: a.new_host.clone(),
+        fallback_max_w: a.fallback_max_w,
+        ..c::PlanOptions::default()
+    };
+    let mut r = c::consolidation_report(&*store, &config, TimeRange { from, to }, &opts)?;
+    if let Some(path) = &a.baseline {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("read baseline '{}'", path.display()))?;
+        let b: c::Baseline = serde_json::from_str(&text)
+            .with_context(|| format!("'{}' is not a consolidation baseline", path.display()))?;
+        r.verification = Some(c::verify(&b, &r, &config));
+    }
+    if let Some(path) = &a.save_baseline {
+        let b = serde_json::to_string_pretty(&c::Baseline::from_report(&r))?;
+        std::fs::write(path, b).with_context(|| format!("write '{}'", path.display()))?;
+    }
+    let text = match args.format {
+        Format::Json => serde_json::to_string_pretty(&r)?,
+        Format::Md => c::to_markdown(&r),
+        Format::Csv => c::to_csv(&r),
+        Format::Html => c::to_html(&r),
+    };
+    match &args.out {
+        Some(path) => {
+            std::fs::write(path, text).with_context(|| format!("write '{}'", path.display()))?
+        }
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn run(which: Which) -> anyhow::Result<ExitCode> {
     let (kind, args) = match which {
         Which::Pue(a) => ("pue", a),
         Which::Capacity(a) => ("capacity", a),
-        Which::Consolidation(a) => ("consolidation", a),
+        Which::Consolidation(a) => return consolidation(a),
     };
     let capacity = kind == "capacity";
     let config = match crate::cmd::load_config(&args.config) {
@@ -69,44 +200,6 @@ pub fn run(which: Which) -> anyhow::Result<ExitCode> {
     let to = crate::cmd::pue::parse_time(&args.to, now).context("--to")?;
     let from = crate::cmd::pue::parse_time(&args.from, to).context("--from")?;
     let store = crate::cmd::read_store(&config, args.influx.as_deref(), args.data.as_deref())?;
-    if kind == "consolidation" {
-        use kilowatch_analyzer::consolidation as c;
-        let r = c::consolidation_report(
-            &*store,
-            &config,
-            TimeRange { from, to },
-            &c::PlanOptions::default(),
-        )?;
-        let text = match args.format {
-            Format::Json => serde_json::to_string_pretty(&r)?,
-            Format::Md => c::to_markdown(&r),
-            Format::Csv => {
-                let mut out = String::from(
-                    "site,hosts_before,hosts_after,it_kw_before,it_kw_after,savings_kwh_per_year\n",
-                );
-                for s in &r.sites {
-                    out.push_str(&format!(
-                        "{},{},{},{:.3},{:.3},{:.0}\n",
-                        s.site,
-                        s.hosts_before,
-                        s.hosts_after,
-                        s.it_kw_before,
-                        s.it_kw_after,
-                        s.savings_kwh_per_year
-                    ));
-                }
-                out
-            }
-            Format::Html => c::to_html(&r),
-        };
-        match &args.out {
-            Some(path) => {
-                std::fs::write(path, text).with_context(|| format!("write '{}'", path.display()))?
-            }
-            None => print!("{text}"),
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
     if capacity {
         let r = kilowatch_analyzer::capacity::capacity_report(
             &*store,

@@ -16,6 +16,10 @@ pub struct Args {
     /// Write a collector inventory for the simulated devices here.
     #[arg(long)]
     inventory: Option<PathBuf>,
+    /// Serve an estate of N sites (ids dc01…) that differ in size, cooling efficiency (so
+    /// PUE), rack budgets and cooling capacity, for consolidation planning.
+    #[arg(long, value_name = "N")]
+    estate: Option<usize>,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -32,14 +36,30 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         Clock::accelerated(config.speed)
     };
-    let sim = RunningSim::start(config, clock)
-        .await
-        .context("start the simulated site")?;
-    for d in &sim.devices {
-        println!("{:<16} {:<22} {}", d.id, d.profile, d.address);
+    let configs = match args.estate {
+        Some(n) => config.estate(n),
+        None => vec![config],
+    };
+    let mut sims = Vec::new();
+    for c in configs {
+        let site = c.site.clone();
+        sims.push(
+            RunningSim::start(c, clock)
+                .await
+                .with_context(|| format!("start simulated site {site}"))?,
+        );
+    }
+    for d in sims.iter().flat_map(|s| &s.devices) {
+        println!("{:<20} {:<22} {}", d.id, d.profile, d.address);
     }
     if let Some(path) = &args.inventory {
-        let inv = sim.inventory_toml("env:KILOWATCH_SIM_COMMUNITY", "kilowatch.db", "10s", "2s");
+        let inv = kilowatch_sim::estate_inventory(
+            &sims,
+            "env:KILOWATCH_SIM_COMMUNITY",
+            "kilowatch.db",
+            "10s",
+            "2s",
+        );
         std::fs::write(path, inv).with_context(|| format!("write '{}'", path.display()))?;
         println!(
             "inventory written to {} (set KILOWATCH_SIM_COMMUNITY to the sim's community)",
@@ -48,6 +68,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     println!("serving; Ctrl-C to stop");
     tokio::signal::ctrl_c().await?;
-    sim.shutdown();
+    for s in &sims {
+        s.shutdown();
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -165,7 +165,10 @@ mod tests {
         assert!((idle.facility_kwh_per_year.unwrap() - 1_248.3).abs() < 1e-9);
         assert!((idle.hkd_per_year.unwrap() - 1_497.96).abs() < 1e-6);
         assert!((idle.tco2e_per_year.unwrap() - 0.624_15).abs() < 1e-9);
-        assert!(idle.confirmed && idle.reason.contains("CPU p95 1.2 %"), "{idle:?}");
+        assert!(
+            idle.confirmed && idle.reason.contains("CPU p95 1.2 %"),
+            "{idle:?}"
+        );
         let busy = |p95, p99, net| {
             idle_finding(
                 "x",
@@ -187,7 +190,10 @@ mod tests {
             SiteCosts::default(),
         )
         .unwrap();
-        assert!(!short.confirmed && short.reason.contains("confirm"), "{short:?}");
+        assert!(
+            !short.confirmed && short.reason.contains("confirm"),
+            "{short:?}"
+        );
         assert_eq!(short.hkd_per_year, None);
     }
 }

@@ -230,12 +230,18 @@ pub fn consolidation_report(
                     power_w: 0.0,
                 })
                 .collect();
-            let plan = plan_one_site(site, &profiles, &kept, &workloads, &pairs, heights, opts, costs);
+            let plan = plan_one_site(
+                site, &profiles, &kept, &workloads, &pairs, heights, opts, costs,
+            );
             report.sites.push(plan);
         }
         report.servers.append(&mut profiles);
         // What the site could take in, and what moving it out needs.
-        let rooms: Vec<_> = capacity.rooms.iter().filter(|r| r.site == site.id).collect();
+        let rooms: Vec<_> = capacity
+            .rooms
+            .iter()
+            .filter(|r| r.site == site.id)
+            .collect();
         let power_headroom_kw = rooms.iter().map(|r| r.power_headroom_w).sum::<f64>() / 1000.0;
         // Unknown cooling capacity is taken as matching the power headroom (stated in reports).
         let cooling_headroom_kw = rooms
@@ -280,14 +286,18 @@ fn plan_one_site(
 ) -> SitePlan {
     let model = PowerFit::fit(pairs);
     // A host's power with workloads summing to `u` servers' worth of CPU.
-    let (host_power, power_model): (Box<dyn Fn(f64) -> f64>, String) = match (&opts.new_host, model) {
+    let (host_power, power_model): (Box<dyn Fn(f64) -> f64>, String) = match (&opts.new_host, model)
+    {
         (Some(h), _) => {
             let h = h.clone();
             let text = format!(
                 "new host model: linear {:.0}–{:.0} W over its CPU capacity ({}× a current server)",
                 h.idle_w, h.max_w, h.cpu
             );
-            (Box::new(move |u| linear_w(h.idle_w, h.max_w, (u / h.cpu).min(1.0))), text)
+            (
+                Box::new(move |u| linear_w(h.idle_w, h.max_w, (u / h.cpu).min(1.0))),
+                text,
+            )
         }
         (None, Some(f)) => (
             Box::new(move |u| f.watts(100.0 * u)),
@@ -322,7 +332,11 @@ fn plan_one_site(
                 mem_gb: 1.0,
                 power_w: 1.0,
             },
-            if profiles.is_empty() { opts.server_height_u } else { heights / profiles.len() as f64 },
+            if profiles.is_empty() {
+                opts.server_height_u
+            } else {
+                heights / profiles.len() as f64
+            },
         ),
     };
     let racks: Vec<RackBudget> = site
@@ -337,7 +351,15 @@ fn plan_one_site(
         .collect();
     // Racks are sized on the hosts' power at their sized (p95) demand.
     let sized_w = |h: &[usize]| host_power(h.iter().map(|i| workloads[*i].cpu).sum());
-    let plan = plan_site(workloads, capacity, opts.headroom, opts.n_plus_one, &sized_w, host_u, &racks);
+    let plan = plan_site(
+        workloads,
+        capacity,
+        opts.headroom,
+        opts.n_plus_one,
+        &sized_w,
+        host_u,
+        &racks,
+    );
     let before_w: f64 = profiles.iter().map(|p| p.mean_w).sum();
     // Power after on mean use; servers that stay keep drawing what they drew.
     let after_w: f64 = plan
@@ -346,12 +368,24 @@ fn plan_one_site(
         .map(|h| host_power(h.iter().map(|i| kept[*i].cpu_pct.mean / 100.0).sum()))
         .sum::<f64>()
         + host_power(0.0) * plan.spare_hosts as f64
-        + plan.unplaceable.iter().map(|(i, _)| kept[*i].mean_w).sum::<f64>();
+        + plan
+            .unplaceable
+            .iter()
+            .map(|(i, _)| kept[*i].mean_w)
+            .sum::<f64>();
     let (_, dc) = yearly_savings_kwh(before_w, after_w, costs.pue.unwrap_or(1.0));
     let sensitivity = [0.8, 0.7, 0.6]
         .into_iter()
         .map(|h| {
-            let p = plan_site(workloads, capacity, h, opts.n_plus_one, &sized_w, host_u, &racks);
+            let p = plan_site(
+                workloads,
+                capacity,
+                h,
+                opts.n_plus_one,
+                &sized_w,
+                host_u,
+                &racks,
+            );
             (1.0 - h, p.hosts.len() + p.spare_hosts + p.unplaceable.len())
         })
         .collect();
@@ -394,16 +428,17 @@ fn profile(
     opts: &PlanOptions,
     pairs: &mut Vec<(f64, f64)>,
 ) -> Result<Option<ServerProfile>, StoreError> {
-    let first = |field: Field, pointless: bool| -> Result<Vec<kilowatch_store::Point>, StoreError> {
-        let mut sel = Selector::field(field).tag("device", &d.id);
-        if pointless {
-            sel = sel.without("point");
-        }
-        match store.find(&sel)?.first() {
-            Some(s) => store.read(s, range, None),
-            None => Ok(Vec::new()),
-        }
-    };
+    let first =
+        |field: Field, pointless: bool| -> Result<Vec<kilowatch_store::Point>, StoreError> {
+            let mut sel = Selector::field(field).tag("device", &d.id);
+            if pointless {
+                sel = sel.without("point");
+            }
+            match store.find(&sel)?.first() {
+                Some(s) => store.read(s, range, None),
+                None => Ok(Vec::new()),
+            }
+        };
     let cpu = first(Field::CpuUtilPct, true)?;
     let Some(cpu_pct) = Quantiles::of(cpu.iter().map(|p| p.value).collect()) else {
         return Ok(None);
@@ -413,13 +448,30 @@ fn profile(
     let (mean_w, power_source, model) = if power.is_empty() {
         let max_w = d.rated_power_w.unwrap_or(opts.fallback_max_w);
         let curve = typical_curve(max_w);
-        let w = cpu.iter().map(|p| curve.watts(p.value / 100.0)).sum::<f64>() / cpu.len() as f64;
-        let rated = if d.rated_power_w.is_some() { "rated" } else { "assumed" };
-        (w, format!("modelled: typical SPECpower-like curve, {max_w:.0} W full load ({rated})"), None)
+        let w = cpu
+            .iter()
+            .map(|p| curve.watts(p.value / 100.0))
+            .sum::<f64>()
+            / cpu.len() as f64;
+        let rated = if d.rated_power_w.is_some() {
+            "rated"
+        } else {
+            "assumed"
+        };
+        (
+            w,
+            format!("modelled: typical SPECpower-like curve, {max_w:.0} W full load ({rated})"),
+            None,
+        )
     } else {
         let mine: Vec<(f64, f64)> = cpu
             .iter()
-            .filter_map(|c| power.iter().find(|p| p.ts == c.ts).map(|p| (c.value, p.value)))
+            .filter_map(|c| {
+                power
+                    .iter()
+                    .find(|p| p.ts == c.ts)
+                    .map(|p| (c.value, p.value))
+            })
             .collect();
         pairs.extend_from_slice(&mine);
         (
@@ -476,4 +528,3 @@ pub(crate) fn downstream_category(pue: &crate::pue::SitePue) -> Option<(Category
             _ => None,
         })
 }
-

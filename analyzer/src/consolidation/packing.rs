@@ -173,7 +173,10 @@ pub struct RackUse {
 
 /// Places `hosts` (W at their sized load, height in U) into racks by first-fit decreasing on the
 /// larger of their power and space shares. Returns each host's rack (`None`: no rack has room).
-pub fn place_in_racks(hosts: &[(f64, f64)], racks: &[RackBudget]) -> (Vec<Option<usize>>, Vec<RackUse>) {
+pub fn place_in_racks(
+    hosts: &[(f64, f64)],
+    racks: &[RackBudget],
+) -> (Vec<Option<usize>>, Vec<RackUse>) {
     let mut usage: Vec<RackUse> = racks
         .iter()
         .map(|r| RackUse {
@@ -195,7 +198,8 @@ pub fn place_in_racks(hosts: &[(f64, f64)], racks: &[RackBudget]) -> (Vec<Option
     for h in order {
         let (w, u) = hosts[h];
         let fits = |r: &RackUse| {
-            r.power_budget_w.is_none_or(|b| r.power_w + w <= b + 1e-9) && r.space_u + u <= r.space_budget_u + 1e-9
+            r.power_budget_w.is_none_or(|b| r.power_w + w <= b + 1e-9)
+                && r.space_u + u <= r.space_budget_u + 1e-9
         };
         if let Some(k) = usage.iter().position(fits) {
             let r = &mut usage[k];
@@ -415,8 +419,15 @@ mod tests {
         let plan = plan_site(&items, cap, 0.7, false, &|_| 300.0, 1.0, &racks);
         assert_eq!(plan.hosts.len(), 9);
         assert_eq!(plan.unplaceable.len(), 1);
-        assert!(plan.unplaceable[0].1.contains("no rack has 300 W"), "{plan:?}");
-        assert!(plan.racks.iter().all(|r| r.hosts == 3 && r.power_w == 900.0));
+        assert!(
+            plan.unplaceable[0].1.contains("no rack has 300 W"),
+            "{plan:?}"
+        );
+        assert!(
+            plan.racks
+                .iter()
+                .all(|r| r.hosts == 3 && r.power_w == 900.0)
+        );
         // Space binds instead: 2 U hosts in 5 U racks take two each.
         let racks: Vec<RackBudget> = (0..3)
             .map(|i| RackBudget {
@@ -428,7 +439,11 @@ mod tests {
         let plan = plan_site(&items, cap, 0.7, true, &|_| 300.0, 2.0, &racks);
         assert_eq!((plan.hosts.len(), plan.spare_hosts), (6, 0));
         assert_eq!(plan.unplaceable.len(), 4);
-        assert!(plan.notes.iter().any(|n| n.contains("spare")), "{:?}", plan.notes);
+        assert!(
+            plan.notes.iter().any(|n| n.contains("spare")),
+            "{:?}",
+            plan.notes
+        );
     }
 
     proptest! {

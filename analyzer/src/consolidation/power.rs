@@ -146,7 +146,6 @@ mod tests {
         );
     }
 
-
     #[test]
     fn residuals_and_the_typical_curve() {
         // Two readings at each load, 2 W either side of 100 W + 1.5 W/%: the line is exact and
@@ -164,7 +163,10 @@ mod tests {
         assert_eq!(f.samples, 22);
         // A 400 W server with no power reading: 80 W idle, 216 W at half load, 400 W at full.
         let c = typical_curve(400.0);
-        assert_eq!((c.watts(0.0), c.watts(0.5), c.watts(1.0)), (80.0, 216.0, 400.0));
+        assert_eq!(
+            (c.watts(0.0), c.watts(0.5), c.watts(1.0)),
+            (80.0, 216.0, 400.0)
+        );
         assert!((c.watts(0.3) - (132.0 + (216.0 - 132.0) * 0.5)).abs() < 1e-9);
     }
 }

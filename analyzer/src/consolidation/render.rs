@@ -26,10 +26,13 @@ pub fn to_markdown(r: &ConsolidationReport) -> String {
         a.mem_percentile * 100.0,
         a.headroom * 100.0,
         if a.n_plus_one { "yes" } else { "no" },
-        a.new_host.as_ref().map_or("servers like the site's own (one server = one host of capacity)".to_owned(), |h| format!(
-            "a new model of {}× CPU and {}× memory of a current server, {:.0}–{:.0} W, {} U",
-            h.cpu, h.mem, h.idle_w, h.max_w, h.height_u
-        )),
+        a.new_host.as_ref().map_or(
+            "servers like the site's own (one server = one host of capacity)".to_owned(),
+            |h| format!(
+                "a new model of {}× CPU and {}× memory of a current server, {:.0}–{:.0} W, {} U",
+                h.cpu, h.mem, h.idle_w, h.max_w, h.height_u
+            )
+        ),
         a.rack_space_u,
         a.server_height_u,
         a.idle.cpu_p95_pct,
@@ -72,7 +75,11 @@ pub fn to_markdown(r: &ConsolidationReport) -> String {
         );
     }
     for s in &r.sites {
-        let _ = writeln!(out, "\n### {}\n\nPower after: {}. Packing: {}.", s.site, s.power_model, s.method);
+        let _ = writeln!(
+            out,
+            "\n### {}\n\nPower after: {}. Packing: {}.",
+            s.site, s.power_model, s.method
+        );
         for n in &s.notes {
             let _ = writeln!(out, "- {n}");
         }
@@ -85,7 +92,12 @@ pub fn to_markdown(r: &ConsolidationReport) -> String {
                 let _ = writeln!(
                     out,
                     "| {} | {} | {:.0} | {} | {:.0} | {:.0} |",
-                    k.rack, k.hosts, k.power_w, opt(k.power_budget_w, 0), k.space_u, k.space_budget_u
+                    k.rack,
+                    k.hosts,
+                    k.power_w,
+                    opt(k.power_budget_w, 0),
+                    k.space_u,
+                    k.space_budget_u
                 );
             }
         }
@@ -121,7 +133,13 @@ pub fn to_markdown(r: &ConsolidationReport) -> String {
         let _ = writeln!(
             out,
             "| {} | {:.3} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} |",
-            c.site, c.pue, c.it_kw, c.power_headroom_kw, c.cooling_headroom_kw, c.rack_u_used, c.space_headroom_u
+            c.site,
+            c.pue,
+            c.it_kw,
+            c.power_headroom_kw,
+            c.cooling_headroom_kw,
+            c.rack_u_used,
+            c.space_headroom_u
         );
     }
     out.push_str("\n## Site moves (feasible first; saving = IT kW × (PUE from − PUE to) × 8,760 h)\n\n| rank | from | to | saving kWh/yr | feasible | binding constraint |\n| --- | --- | --- | --- | --- | --- |\n");
@@ -194,14 +212,32 @@ pub fn to_html(r: &ConsolidationReport) -> String {
         .iter()
         .map(|s| (esc(&s.site), s.savings_kwh_per_year / 1000.0))
         .collect();
-    let cpu = histogram(r.servers.iter().map(|p| p.cpu_pct.at(r.assumptions.percentile)));
+    let cpu = histogram(
+        r.servers
+            .iter()
+            .map(|p| p.cpu_pct.at(r.assumptions.percentile)),
+    );
     let mem = histogram(r.servers.iter().filter_map(|p| p.mem_pct.map(|m| m.p99)));
-    let figure = |svg: String, caption: &str| format!("<figure>{svg}<figcaption>{caption}</figcaption></figure>\n");
+    let figure = |svg: String, caption: &str| {
+        format!("<figure>{svg}<figcaption>{caption}</figcaption></figure>\n")
+    };
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Kilowatch consolidation report</title>\n<style>body{{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}}</style></head><body>\n<h1>Consolidation report</h1>\n{}{}{}{}<pre>{}</pre>\n</body></html>\n",
-        figure(paired_bar_chart_svg(&before_after, "IT kW"), "IT power by site, kW: now (grey) and after consolidation (green)"),
-        figure(bar_chart_svg(&savings, "MWh/yr"), "Facility energy saved by site, MWh a year"),
-        figure(bar_chart_svg(&cpu, "servers"), &format!("Servers by CPU p{:.0} (%)", r.assumptions.percentile * 100.0)),
+        figure(
+            paired_bar_chart_svg(&before_after, "IT kW"),
+            "IT power by site, kW: now (grey) and after consolidation (green)"
+        ),
+        figure(
+            bar_chart_svg(&savings, "MWh/yr"),
+            "Facility energy saved by site, MWh a year"
+        ),
+        figure(
+            bar_chart_svg(&cpu, "servers"),
+            &format!(
+                "Servers by CPU p{:.0} (%)",
+                r.assumptions.percentile * 100.0
+            )
+        ),
         figure(bar_chart_svg(&mem, "servers"), "Servers by memory p99 (%)"),
         esc(&to_markdown(r))
     )
@@ -209,7 +245,9 @@ pub fn to_html(r: &ConsolidationReport) -> String {
 
 /// One row per site: the contracted figures, for spreadsheets.
 pub fn to_csv(r: &ConsolidationReport) -> String {
-    let mut out = String::from("site,hosts_before,idle_servers,hosts_after,lower_bound_hosts,it_kw_before,it_kw_after,pue_used,savings_kwh_per_year,savings_hkd_per_year,savings_tco2e_per_year\n");
+    let mut out = String::from(
+        "site,hosts_before,idle_servers,hosts_after,lower_bound_hosts,it_kw_before,it_kw_after,pue_used,savings_kwh_per_year,savings_hkd_per_year,savings_tco2e_per_year\n",
+    );
     let cell = |v: Option<f64>, d: usize| v.map_or(String::new(), |v| format!("{v:.d$}"));
     for s in &r.sites {
         let _ = writeln!(
@@ -280,7 +318,13 @@ mod tests {
 
     #[test]
     fn the_html_report_draws_its_charts_to_scale() {
-        let q = |p95: f64| Quantiles { mean: p95 / 2.0, p50: p95 / 2.0, p95, p99: p95, max: p95 };
+        let q = |p95: f64| Quantiles {
+            mean: p95 / 2.0,
+            p50: p95 / 2.0,
+            p95,
+            p99: p95,
+            max: p95,
+        };
         let server = |d: &str, p95: f64| ServerProfile {
             device: d.into(),
             site: "hk2".into(),
@@ -299,18 +343,31 @@ mod tests {
             assumptions: PlanOptions::default(),
             servers: vec![server("a", 3.0), server("b", 4.0), server("c", 45.0)],
             idle_servers: vec![],
-            sites: vec![site("hk<1>", 10.0, 4.0, 30_000.0), site("hk2", 5.0, 5.0, 10_000.0)],
+            sites: vec![
+                site("hk<1>", 10.0, 4.0, 30_000.0),
+                site("hk2", 5.0, 5.0, 10_000.0),
+            ],
             site_capacities: vec![],
             site_moves: vec![],
             measured: vec![],
             verification: None,
         };
         let html = to_html(&r);
-        assert!(html.contains("hk&lt;1&gt;") && !html.contains("hk<1>"), "site names are escaped");
+        assert!(
+            html.contains("hk&lt;1&gt;") && !html.contains("hk<1>"),
+            "site names are escaped"
+        );
         let before = bar_heights(&html, "#969696");
         let after = bar_heights(&html, "#28A03C");
-        assert_eq!((before.len(), after.len()), (2, 2), "one bar of each per site");
-        assert!((after[0] / before[0] - 0.4).abs() < 0.02, "{before:?} {after:?}");
+        assert_eq!(
+            (before.len(), after.len()),
+            (2, 2),
+            "one bar of each per site"
+        );
+        assert!(
+            (after[0] / before[0] - 0.4).abs() < 0.02,
+            "{before:?} {after:?}"
+        );
         assert!((before[1] / before[0] - 0.5).abs() < 0.02, "{before:?}");
         assert!((after[1] - before[1]).abs() < 1.0, "{before:?} {after:?}");
         // Savings 30 and 10 MWh: bars 3 : 1. CPU p95 bands: two servers under 10 %, one at 40–50.
@@ -318,7 +375,10 @@ mod tests {
         assert_eq!(green.len(), 2 + 10 + 10, "{green:?}");
         assert!((green[0] / green[1] - 3.0).abs() < 0.05, "{green:?}");
         let cpu = &green[2..12];
-        assert!((cpu[0] / cpu[4] - 2.0).abs() < 0.05 && cpu[1] == 0.0, "{cpu:?}");
+        assert!(
+            (cpu[0] / cpu[4] - 2.0).abs() < 0.05 && cpu[1] == 0.0,
+            "{cpu:?}"
+        );
     }
 
     #[test]
