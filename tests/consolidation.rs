@@ -167,7 +167,8 @@ fn report_consolidation_json_has_the_contracted_keys() {
     );
 }
 
-const BASELINE_CONFIG: &str = r#"
+/// A site with a facility meter, a UPS output meter and one rack; servers are appended.
+const METERED_SITE: &str = r#"
 [auths.ro]
 version = "v2c"
 community = "env:KW_TEST_COMMUNITY"
@@ -176,6 +177,13 @@ community = "env:KW_TEST_COMMUNITY"
 id = "hk1"
 tariff_hkd_per_kwh = 1.5
 emission_factor_kg_per_kwh = 0.4
+
+[[sites.rooms]]
+id = "hall"
+
+[[sites.rooms.racks]]
+id = "r01"
+power_budget_w = 5000.0
 
 [[devices]]
 id = "main"
@@ -191,14 +199,17 @@ profile = "apc-smart-ups-modbus"
 address = "modbus://127.0.0.1:1/2"
 role = "it"
 category = 1
-
-[[devices]]
-id = "zombie"
-site = "hk1"
-profile = "server-hostres-idrac"
-address = "snmp://127.0.0.1:1"
-auth = "ro"
 "#;
+
+fn with_servers(names: &[&str]) -> String {
+    let mut config = METERED_SITE.to_owned();
+    for name in names {
+        config.push_str(&format!(
+            "\n[[devices]]\nid = \"{name}\"\nsite = \"hk1\"\nroom = \"hall\"\nrack = \"r01\"\nprofile = \"server-hostres-idrac\"\naddress = \"snmp://127.0.0.1:1\"\nauth = \"ro\"\n"
+        ));
+    }
+    config
+}
 
 /// Before: 100 kW at the meter, 60 kW of IT, and a comatose 150 W server. The plan switches it
 /// off: 0.15 kW × 8,760 h × PUE 100/60 = 2,190 kWh/yr predicted. After: the server is gone and
@@ -209,7 +220,7 @@ fn savings_are_verified_against_a_saved_baseline() {
     use std::fmt::Write;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("site.toml");
-    std::fs::write(&config, BASELINE_CONFIG).unwrap();
+    std::fs::write(&config, with_servers(&["zombie"])).unwrap();
     let day = 86_400_000i64;
     let jan = 1_767_225_600_000i64; // 2026-01-01T00:00:00Z
     let feb = jan + 31 * day;
@@ -433,4 +444,97 @@ async fn an_estate_ranking_a_planner_can_check_by_hand() {
         "one comatose server per simulated site: {:?}",
         r.idle_servers
     );
+}
+
+/// Four servers at a steady 30 % CPU and 200 W onto a new host model of twice a server's CPU,
+/// 100–400 W: usable 2 × 0.7 = 1.4 takes all four (4 × 0.3 = 1.2), so one host plus the N+1
+/// spare. After: 100 + 300 × (1.2 / 2) = 280 W, the spare idles at 100 W: 380 W against 800 W,
+/// 0.42 kW × 8,760 h × PUE (100 / 60) = 6,132 kWh a year.
+#[test]
+fn a_new_host_model_is_planned_by_hand_computed_figures() {
+    use std::fmt::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let config = with_servers(&["app-1", "app-2", "app-3", "app-4"]);
+    let path = dir.path().join("site.toml");
+    std::fs::write(&path, &config).unwrap();
+    let jan = 1_767_225_600_000i64;
+    let mut csv = String::from("time,device,field,value\n");
+    let (mut main, mut ups) = (500_000.0f64, 300_000.0f64);
+    for step in 0..=288i64 {
+        let t = kilowatch_core::timefmt::format_rfc3339(jan + step * 600_000);
+        writeln!(csv, "{t},main,energy_kwh,{main}").unwrap();
+        writeln!(csv, "{t},ups,energy_kwh,{ups}").unwrap();
+        for i in 1..=4 {
+            writeln!(csv, "{t},app-{i},cpu_util_pct,30").unwrap();
+            writeln!(csv, "{t},app-{i},power_w,200").unwrap();
+        }
+        main += 100.0 / 6.0;
+        ups += 60.0 / 6.0;
+    }
+    let file = dir.path().join("history.csv");
+    std::fs::write(&file, csv).unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kilowatch"))
+            .args(args)
+            .arg("--config")
+            .arg(&path)
+            .arg("--data")
+            .arg(dir.path())
+            .env("KW_TEST_COMMUNITY", "never-used")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            out.stdout,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, _, err) = run(&["import", "--csv", file.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let t = kilowatch_core::timefmt::format_rfc3339;
+    let window = ["--from", &t(jan), "--to", &t(jan + 2 * 86_400_000)].map(str::to_owned);
+    let mut args = vec![
+        "report",
+        "consolidation",
+        "--format",
+        "json",
+        "--new-host",
+        "cpu=2,mem=2,idle_w=100,max_w=400,u=1",
+    ];
+    args.extend(window.iter().map(String::as_str));
+    let (ok, out, err) = run(&args);
+    assert!(ok, "{err}");
+    let r: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let s = &r["sites"][0];
+    assert_eq!(
+        (s["hosts_before"].as_u64(), s["hosts_after"].as_u64()),
+        (Some(4), Some(2)),
+        "{s}"
+    );
+    assert!(
+        (s["it_kw_after"].as_f64().unwrap() - 0.380).abs() < 1e-9,
+        "{s}"
+    );
+    assert!(
+        (s["savings_kwh_per_year"].as_f64().unwrap() - 6_132.0).abs() < 0.01,
+        "{s}"
+    );
+    assert!(
+        (s["savings_hkd_per_year"].as_f64().unwrap() - 9_198.0).abs() < 0.02,
+        "{s}"
+    );
+    // The host (at p95, the same steady 30 %) and its spare are racked: 1 U each, 280 + 100 W.
+    let rack = &s["racks"][0];
+    assert_eq!(
+        (rack["hosts"].as_u64(), rack["space_u"].as_f64()),
+        (Some(2), Some(2.0)),
+        "{rack}"
+    );
+    assert!(
+        (rack["power_w"].as_f64().unwrap() - 380.0).abs() < 1e-9,
+        "{rack}"
+    );
+    // A malformed host model is refused with the key named.
+    let (ok, _, err) = run(&["report", "consolidation", "--new-host", "cpu=2,idle_w=100"]);
+    assert!(!ok && err.contains("max_w is required"), "{err}");
 }

@@ -131,6 +131,10 @@ pub struct SitePlan {
     pub it_kw_after: f64,
     /// The measured PUE the facility savings go through (energy-based, most downstream category).
     pub pue_used: Option<f64>,
+    pub pue_category: Option<u8>,
+    /// The site's tariff and emission factor the HKD and CO2 figures use.
+    pub tariff_hkd_per_kwh: Option<f64>,
+    pub emission_factor_kg_per_kwh: Option<f64>,
     pub savings_kwh_per_year: f64,
     pub savings_hkd_per_year: Option<f64>,
     pub savings_tco2e_per_year: Option<f64>,
@@ -231,7 +235,15 @@ pub fn consolidation_report(
                 })
                 .collect();
             let plan = plan_one_site(
-                site, &profiles, &kept, &workloads, &pairs, heights, opts, costs,
+                site,
+                &profiles,
+                &kept,
+                &workloads,
+                &pairs,
+                heights,
+                opts,
+                costs,
+                measure.it_category,
             );
             report.sites.push(plan);
         }
@@ -283,6 +295,7 @@ fn plan_one_site(
     heights: f64,
     opts: &PlanOptions,
     costs: SiteCosts,
+    pue_category: Option<u8>,
 ) -> SitePlan {
     let model = PowerFit::fit(pairs);
     // A host's power with workloads summing to `u` servers' worth of CPU.
@@ -401,6 +414,9 @@ fn plan_one_site(
         it_kw_before: before_w / 1000.0,
         it_kw_after: after_w / 1000.0,
         pue_used: costs.pue,
+        pue_category,
+        tariff_hkd_per_kwh: costs.tariff_hkd_per_kwh,
+        emission_factor_kg_per_kwh: costs.emission_factor_kg_per_kwh,
         savings_kwh_per_year: dc,
         savings_hkd_per_year: costs.tariff_hkd_per_kwh.map(|t| t * dc),
         savings_tco2e_per_year: costs.emission_factor_kg_per_kwh.map(|f| f * dc / 1000.0),

@@ -74,6 +74,18 @@ pub fn to_markdown(r: &ConsolidationReport) -> String {
             opt(s.savings_tco2e_per_year, 2)
         );
     }
+    out.push_str("\nPer-site figures the savings use:\n\n| site | PUE used | category | tariff HKD/kWh | emission factor kg/kWh |\n| --- | --- | --- | --- | --- |\n");
+    for s in &r.sites {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            s.site,
+            opt(s.pue_used, 3),
+            s.pue_category.map_or("—".to_owned(), |c| format!("PUE{c}")),
+            opt(s.tariff_hkd_per_kwh, 3),
+            opt(s.emission_factor_kg_per_kwh, 3)
+        );
+    }
     for s in &r.sites {
         let _ = writeln!(
             out,
@@ -302,6 +314,9 @@ mod tests {
             it_kw_before: before,
             it_kw_after: after,
             pue_used: Some(1.8),
+            pue_category: Some(3),
+            tariff_hkd_per_kwh: None,
+            emission_factor_kg_per_kwh: None,
             savings_kwh_per_year: saved,
             savings_hkd_per_year: None,
             savings_tco2e_per_year: None,
