@@ -116,25 +116,19 @@ pub fn influx_sink(
         .map_err(|e| anyhow::anyhow!(e))
 }
 
+/// Batches kept in memory while the store refuses writes (disk full, I/O errors): about 20
+/// samples each, so this is tens of MB at most. Past it the oldest go, logged and counted.
+const MAX_PENDING_BATCHES: usize = 50_000;
+
 async fn write_loop(
-    mut rx: mpsc::Receiver<Batch>,
+    rx: mpsc::Receiver<Batch>,
     store: Arc<SqliteStore>,
     retention: Option<Duration>,
     clock: Clock,
 ) {
-    let mut buf = Vec::with_capacity(MAX_BATCHES_PER_WRITE);
     let mut last_retention = clock.now_ms();
-    while rx.recv_many(&mut buf, MAX_BATCHES_PER_WRITE).await > 0 {
-        let batches = std::mem::take(&mut buf);
-        let s = store.clone();
-        let written = tokio::task::spawn_blocking(move || s.write(&batches)).await;
-        match written {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => {
-                tracing::error!(error = %e, "could not write batches to the embedded store")
-            }
-            Err(e) => tracing::error!(error = %e, "store writer task failed"),
-        }
+    let writer = store.clone();
+    let after_write = move || {
         let now = clock.now_ms();
         if let Some(r) = retention
             && now - last_retention > 60_000
@@ -142,7 +136,232 @@ async fn write_loop(
             last_retention = now;
             let s = store.clone();
             let before = now - r.as_millis() as i64;
-            let _ = tokio::task::spawn_blocking(move || s.delete_before(before)).await;
+            tokio::task::spawn_blocking(move || s.delete_before(before));
         }
+    };
+    commit_loop(
+        rx,
+        move |batches: &[Batch]| writer.write(batches).map(|_| ()).map_err(|e| e.to_string()),
+        after_write,
+        RetryPolicy::default(),
+    )
+    .await;
+}
+
+#[derive(Debug, Clone, Copy)]
+struct RetryPolicy {
+    first: Duration,
+    max: Duration,
+    /// How long to keep retrying once the collector has stopped.
+    at_shutdown: Duration,
+    max_pending: usize,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> RetryPolicy {
+        RetryPolicy {
+            first: Duration::from_millis(500),
+            max: Duration::from_secs(30),
+            at_shutdown: Duration::from_secs(10),
+            max_pending: MAX_PENDING_BATCHES,
+        }
+    }
+}
+
+/// Commits batches in arrival order. A failed write keeps its batches and retries them with
+/// backoff while new ones queue behind, so a full disk loses nothing until it clears (or until
+/// the in-memory cap, past which the oldest are dropped and logged).
+async fn commit_loop<W, A>(
+    mut rx: mpsc::Receiver<Batch>,
+    write: W,
+    mut after_write: A,
+    policy: RetryPolicy,
+) where
+    W: Fn(&[Batch]) -> Result<(), String> + Send + Sync + 'static,
+    A: FnMut(),
+{
+    let write = Arc::new(write);
+    let mut pending: Vec<Batch> = Vec::new();
+    let mut delay = policy.first;
+    let mut failing_since: Option<std::time::Instant> = None;
+    let mut closed_at: Option<std::time::Instant> = None;
+    let mut dropped = 0usize;
+    loop {
+        if closed_at.is_none() {
+            let n = if failing_since.is_none() {
+                rx.recv_many(&mut pending, MAX_BATCHES_PER_WRITE).await
+            } else {
+                // recv_many is cancel safe: a timeout loses no batch.
+                match tokio::time::timeout(delay, rx.recv_many(&mut pending, MAX_BATCHES_PER_WRITE))
+                    .await
+                {
+                    Ok(n) => n,
+                    Err(_) => usize::MAX,
+                }
+            };
+            if n == 0 {
+                closed_at = Some(std::time::Instant::now());
+            }
+        } else if failing_since.is_some() {
+            tokio::time::sleep(delay).await;
+        }
+        if pending.is_empty() {
+            if closed_at.is_some() {
+                return;
+            }
+            continue;
+        }
+        if pending.len() > policy.max_pending {
+            let n = pending.len() - policy.max_pending;
+            pending.drain(..n);
+            dropped += n;
+            tracing::error!(
+                dropped_batches = n,
+                total_dropped = dropped,
+                "the embedded store has refused writes for too long: dropped the oldest uncommitted polls"
+            );
+        }
+        let chunk: Vec<Batch> = pending
+            .drain(..pending.len().min(MAX_BATCHES_PER_WRITE))
+            .collect();
+        let w = write.clone();
+        let (chunk, result) = match tokio::task::spawn_blocking(move || {
+            let r = w(&chunk);
+            (chunk, r)
+        })
+        .await
+        {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::error!(error = %e, "store writer task failed");
+                continue;
+            }
+        };
+        match result {
+            Ok(()) => {
+                if let Some(since) = failing_since.take() {
+                    tracing::info!(
+                        after_s = since.elapsed().as_secs(),
+                        "embedded store writes recovered; kept polls committed"
+                    );
+                }
+                delay = policy.first;
+                after_write();
+            }
+            Err(e) => {
+                if failing_since.is_none() {
+                    failing_since = Some(std::time::Instant::now());
+                    tracing::error!(error = %e, "could not write to the embedded store; keeping polls in memory and retrying");
+                } else {
+                    tracing::warn!(error = %e, pending_batches = pending.len() + chunk.len(), "embedded store still refuses writes");
+                }
+                pending.splice(0..0, chunk);
+                delay = (delay * 2).min(policy.max);
+                if closed_at.is_some_and(|t| t.elapsed() > policy.at_shutdown) {
+                    tracing::error!(lost_batches = pending.len(), error = %e, "stopping with polls the embedded store would not take");
+                    return;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kilowatch_core::model::{Field, Sample, Series};
+    use std::sync::Mutex;
+
+    fn batch(i: usize) -> Batch {
+        Batch {
+            device: format!("d{i}").into(),
+            at: i as i64,
+            poll: kilowatch_core::model::PollStatus::Ok,
+            poll_ms: 1.0,
+            samples: vec![Sample {
+                series: Arc::new(Series::new(
+                    Field::PowerW.measurement(),
+                    vec![("device", format!("d{i}"))],
+                )),
+                field: Field::PowerW,
+                value: i as f64,
+            }],
+        }
+    }
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy {
+            first: Duration::from_millis(5),
+            max: Duration::from_millis(20),
+            at_shutdown: Duration::from_millis(200),
+            max_pending: 1_000,
+        }
+    }
+
+    /// The store refuses the first five writes (a full disk): every batch is committed once, in
+    /// order, after it recovers.
+    #[tokio::test]
+    async fn a_refusing_store_loses_nothing_and_keeps_order() {
+        let (tx, rx) = mpsc::channel(16);
+        let committed = Arc::new(Mutex::new(Vec::new()));
+        let fails = Arc::new(Mutex::new(5));
+        let (c, f) = (committed.clone(), fails.clone());
+        let loop_ = tokio::spawn(commit_loop(
+            rx,
+            move |b: &[Batch]| {
+                let mut left = f.lock().unwrap();
+                if *left > 0 {
+                    *left -= 1;
+                    return Err("database or disk is full".into());
+                }
+                c.lock().unwrap().extend(b.iter().map(|b| b.at));
+                Ok(())
+            },
+            || {},
+            policy(),
+        ));
+        for i in 0..300 {
+            tx.send(batch(i)).await.unwrap();
+            if i % 50 == 0 {
+                tokio::time::sleep(Duration::from_millis(3)).await;
+            }
+        }
+        drop(tx);
+        loop_.await.unwrap();
+        assert_eq!(*fails.lock().unwrap(), 0);
+        assert_eq!(*committed.lock().unwrap(), (0..300).collect::<Vec<i64>>());
+    }
+
+    /// A store that never recovers: the loop still ends after its shutdown grace, and with a
+    /// cap of 100 it drops the oldest, never the newest.
+    #[tokio::test]
+    async fn a_dead_store_is_bounded_and_ends() {
+        let (tx, rx) = mpsc::channel(512);
+        let tried = Arc::new(Mutex::new(Vec::new()));
+        let t = tried.clone();
+        let loop_ = tokio::spawn(commit_loop(
+            rx,
+            move |b: &[Batch]| {
+                t.lock()
+                    .unwrap()
+                    .push(b.iter().map(|b| b.at).min().unwrap_or(-1));
+                Err("disk I/O error".into())
+            },
+            || {},
+            RetryPolicy {
+                max_pending: 100,
+                ..policy()
+            },
+        ));
+        for i in 0..400 {
+            tx.send(batch(i)).await.unwrap();
+        }
+        drop(tx);
+        tokio::time::timeout(Duration::from_secs(5), loop_)
+            .await
+            .unwrap()
+            .unwrap();
+        let last_first = *tried.lock().unwrap().last().unwrap();
+        assert!(last_first >= 300, "oldest kept at the end: {last_first}");
     }
 }
