@@ -155,6 +155,8 @@ struct RetryPolicy {
     /// How long to keep retrying once the collector has stopped.
     at_shutdown: Duration,
     max_pending: usize,
+    /// How long to wait for more polls before committing a small transaction.
+    linger: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -164,6 +166,7 @@ impl Default for RetryPolicy {
             max: Duration::from_secs(30),
             at_shutdown: Duration::from_secs(10),
             max_pending: MAX_PENDING_BATCHES,
+            linger: Duration::from_millis(100),
         }
     }
 }
@@ -189,7 +192,19 @@ async fn commit_loop<W, A>(
     loop {
         if closed_at.is_none() {
             let n = if failing_since.is_none() {
-                rx.recv_many(&mut pending, MAX_BATCHES_PER_WRITE).await
+                let n = rx.recv_many(&mut pending, MAX_BATCHES_PER_WRITE).await;
+                // Gather a little longer when few arrived: one transaction per ~100 ms instead
+                // of one per poll keeps commit cost (WAL frames, fsync bookkeeping) per sample low.
+                if n > 0 && pending.len() < MAX_BATCHES_PER_WRITE / 2 && !policy.linger.is_zero() {
+                    tokio::time::sleep(policy.linger).await;
+                    while pending.len() < MAX_BATCHES_PER_WRITE {
+                        match rx.try_recv() {
+                            Ok(b) => pending.push(b),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                n
             } else {
                 // recv_many is cancel safe: a timeout loses no batch.
                 match tokio::time::timeout(delay, rx.recv_many(&mut pending, MAX_BATCHES_PER_WRITE))
@@ -295,6 +310,7 @@ mod tests {
             max: Duration::from_millis(20),
             at_shutdown: Duration::from_millis(200),
             max_pending: 1_000,
+            linger: Duration::from_millis(1),
         }
     }
 

@@ -7,6 +7,7 @@ pub mod modbus;
 pub mod plan;
 pub mod schedule;
 pub mod snmp;
+pub mod snmp_mux;
 
 use std::fmt;
 use std::time::Duration;

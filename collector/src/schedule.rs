@@ -63,13 +63,24 @@ pub struct Schedule {
 
 /// Polls every device until `cancel` fires, sending one batch per poll.
 pub async fn run(
-    tasks: Vec<DeviceTask>,
+    mut tasks: Vec<DeviceTask>,
     schedule: Schedule,
     tx: mpsc::Sender<Batch>,
     cancel: CancellationToken,
 ) {
     let permits = Arc::new(Semaphore::new(schedule.max_concurrent_polls.max(1)));
     let mut handles = Vec::with_capacity(tasks.len());
+    // Every v1/v2c device shares one socket; if it cannot be bound, each binds its own.
+    let shared = tasks
+        .iter()
+        .any(|t| matches!(&t.driver, Driver::Snmp(d) if d.community_based()));
+    if shared && let Ok(mux) = crate::snmp_mux::SnmpMux::bind(false).await {
+        for t in &mut tasks {
+            if let Driver::Snmp(d) = &mut t.driver {
+                d.share(mux.clone());
+            }
+        }
+    }
     for task in tasks {
         handles.push(tokio::spawn(poll_loop(
             task,

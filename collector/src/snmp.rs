@@ -1,6 +1,9 @@
-//! SNMP driver (v1, v2c) over `snmp2`. Read-only by construction: the request enum has GET,
-//! GETNEXT and GETBULK, and nothing else is ever sent.
+//! SNMP driver. v1 and v2c go through a shared socket ([`SnmpMux`]); v3 (engine discovery,
+//! USM) through an `snmp2` session per device. Read-only by construction: the request enum has
+//! GET, GETNEXT and GETBULK, and nothing else is ever sent.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use kilowatch_core::config::{Auth, SnmpLimits, V3Auth, V3Priv, V3Security};
@@ -9,6 +12,7 @@ use snmp2::{AsyncSession, Oid, Value, v3};
 use crate::DriverError;
 use crate::decode::{Readings, SnmpValue};
 use crate::plan::SnmpPlan;
+use crate::snmp_mux::{self, Op, SnmpMux};
 
 /// A table longer than this is a misbehaving agent, not a device.
 const MAX_WALK_ROWS: usize = 10_000;
@@ -26,9 +30,16 @@ pub struct SnmpDriver {
     auth: Auth,
     timeout: Duration,
     limits: SnmpLimits,
-    /// Dropped after any timeout: a late reply would leave the session off by one request id.
+    /// v3 only. Dropped after any timeout: a late reply would leave the session off by one
+    /// request id.
     session: Option<Box<AsyncSession>>,
     req_id: i32,
+    /// v1/v2c: the shared socket (given by the scheduler, or bound on first use) and the
+    /// target, resolved once.
+    mux: Option<Arc<SnmpMux>>,
+    addr: Option<SocketAddr>,
+    /// Reused for every request this device sends.
+    encoded: Vec<u8>,
 }
 
 impl std::fmt::Debug for SnmpDriver {
@@ -50,7 +61,22 @@ impl SnmpDriver {
             limits: SnmpLimits::default(),
             session: None,
             req_id: fastrand::i32(1..i32::MAX / 2),
+            mux: None,
+            addr: None,
+            encoded: Vec::new(),
         }
+    }
+
+    /// Sends v1/v2c requests through `mux` (shared with other devices) from now on.
+    pub fn share(&mut self, mux: Arc<SnmpMux>) {
+        if !matches!(self.auth, Auth::SnmpV3 { .. }) {
+            self.mux = Some(mux);
+        }
+    }
+
+    /// Whether this driver speaks v1/v2c (and so can share a socket).
+    pub fn community_based(&self) -> bool {
+        !matches!(self.auth, Auth::SnmpV3 { .. })
     }
 
     /// Sets the request sizes (GETBULK repetitions, varbinds per GET).
@@ -180,6 +206,70 @@ impl SnmpDriver {
         &mut self,
         req: Request<'_>,
     ) -> Result<Vec<(Vec<u32>, SnmpValue)>, DriverError> {
+        let (version, community) = match &self.auth {
+            Auth::SnmpV1 { community } => (0, community),
+            Auth::SnmpV2c { community } => (1, community),
+            Auth::SnmpV3 { .. } => return self.request_v3(req).await,
+        };
+        let addr = match self.addr {
+            Some(a) => a,
+            None => {
+                let a = tokio::time::timeout(self.timeout, tokio::net::lookup_host(&self.target))
+                    .await
+                    .map_err(|_| DriverError::Timeout(self.timeout))?
+                    .map_err(DriverError::Transport)?
+                    .next()
+                    .ok_or_else(|| {
+                        DriverError::Transport(std::io::Error::other("address resolves to nothing"))
+                    })?;
+                self.addr = Some(a);
+                a
+            }
+        };
+        // A shared IPv4 socket cannot reach an IPv6 agent: such a device gets its own.
+        let mux = match &self.mux {
+            Some(m) if m.is_ipv6() == addr.is_ipv6() => m.clone(),
+            _ => {
+                let m = SnmpMux::bind(addr.is_ipv6())
+                    .await
+                    .map_err(DriverError::Transport)?;
+                self.mux = Some(m.clone());
+                m
+            }
+        };
+        let id = mux.next_id();
+        let op = match req {
+            Request::Get(oids) => Op::Get(oids),
+            Request::GetNext(oid) => Op::GetNext(oid),
+            Request::GetBulk(oid, reps) => Op::GetBulk(oid, reps),
+        };
+        snmp_mux::encode(
+            &mut self.encoded,
+            version,
+            community.expose().as_bytes(),
+            id,
+            op,
+        );
+        let reply = mux.exchange(addr, id, &self.encoded, self.timeout).await?;
+        let pdu = snmp2::Pdu::from_bytes(&reply).map_err(snmp_error)?;
+        if pdu.message_type != snmp2::MessageType::Response {
+            return Err(DriverError::Protocol(format!(
+                "expected a Response, got {:?}",
+                pdu.message_type
+            )));
+        }
+        if pdu.community != community.expose().as_bytes() {
+            return Err(DriverError::Protocol(
+                "reply carries another community".into(),
+            ));
+        }
+        rows(pdu, &req)
+    }
+
+    async fn request_v3(
+        &mut self,
+        req: Request<'_>,
+    ) -> Result<Vec<(Vec<u32>, SnmpValue)>, DriverError> {
         let timeout = self.timeout;
         let session = self.session().await?;
         let result = tokio::time::timeout(timeout, send(session, &req)).await;
@@ -212,6 +302,11 @@ async fn send(
         Request::GetBulk(oid, reps) => session.getbulk(&[&to_oid(oid)?], 0, *reps).await,
     }
     .map_err(snmp_error)?;
+    rows(pdu, req)
+}
+
+/// The varbinds of a reply, or the agent's error.
+fn rows(pdu: snmp2::Pdu<'_>, req: &Request<'_>) -> Result<Vec<(Vec<u32>, SnmpValue)>, DriverError> {
     if pdu.error_status != 0 {
         // v1 noSuchName (2) on a GET or GETNEXT: treat as "no such value" / end of table.
         if pdu.error_status == 2 {

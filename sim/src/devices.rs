@@ -279,7 +279,7 @@ impl RunningSim {
                         listener,
                         1,
                         image,
-                        delay,
+                        delay.into(),
                         device_cancel.clone(),
                     ));
                     let (profile, role) = match kind {
@@ -298,7 +298,7 @@ impl RunningSim {
                         socket,
                         config.community.clone().into_bytes(),
                         mib,
-                        delay,
+                        delay.into(),
                         device_cancel.clone(),
                     ));
                     let (profile, role) = match kind {

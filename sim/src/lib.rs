@@ -4,8 +4,11 @@
 //! The collector reads it with the same profiles it uses for real devices.
 
 pub mod devices;
+pub mod latency;
 pub mod modbus_server;
 pub mod physics;
+pub mod scale;
 pub mod snmp_agent;
 
 pub use devices::{RunningSim, SimConfig, SimDevice, estate_inventory};
+pub use latency::Delay;

@@ -1,11 +1,11 @@
 //! The simulator's Modbus TCP server (tokio-modbus): answers reads of function 03 and 04 from a
 //! register image rebuilt per request. Writes and everything else get "illegal function".
 
+use crate::Delay;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio_modbus::server::Service;
@@ -38,7 +38,7 @@ type Image = Arc<dyn Fn() -> Registers + Send + Sync>;
 struct Device {
     unit: u8,
     image: Image,
-    delay: Duration,
+    delay: Delay,
 }
 
 impl Service for Device {
@@ -63,7 +63,7 @@ impl Service for Device {
                 _ => Err(ExceptionCode::IllegalFunction),
             }
         };
-        let delay = self.delay;
+        let delay = self.delay.sample();
         Box::pin(async move {
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
@@ -92,7 +92,7 @@ pub async fn serve(
     listener: TcpListener,
     unit: u8,
     image: impl Fn() -> Registers + Send + Sync + 'static,
-    delay: Duration,
+    delay: Delay,
     cancel: CancellationToken,
 ) {
     let device = Device {

@@ -10,6 +10,7 @@
 //! - A MIB entry whose OID (or `ObjectId` value) BER cannot carry is treated as absent, so one
 //!   bad entry from the physics model cannot make the whole reply unencodable.
 
+use crate::Delay;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::ops::Bound;
@@ -109,7 +110,7 @@ pub async fn serve(
     socket: UdpSocket,
     community: Vec<u8>,
     mib: impl Fn() -> Mib + Send + Sync + 'static,
-    delay: Duration,
+    delay: Delay,
     cancel: CancellationToken,
 ) {
     let socket = Arc::new(socket);
@@ -139,6 +140,7 @@ pub async fn serve(
         let Some(reply) = respond(request, &mib()) else {
             continue;
         };
+        let delay = delay.sample();
         if delay.is_zero() {
             send(&socket, &reply, peer).await;
         } else if pending.len() < MAX_PENDING {
@@ -903,7 +905,7 @@ mod tests {
                     socket,
                     COMMUNITY.to_vec(),
                     served_mib,
-                    delay,
+                    delay.into(),
                     cancel.clone(),
                 ));
                 Agent {

@@ -20,6 +20,89 @@ pub struct Args {
     /// PUE), rack budgets and cooling capacity, for consolidation planning.
     #[arg(long, value_name = "N")]
     estate: Option<usize>,
+    /// Serve N benchmark SNMP agents instead (20 values per GET each, one port each), plus the
+    /// --scale-modbus servers and two site meters.
+    #[arg(long, value_name = "N")]
+    scale_snmp: Option<usize>,
+    #[arg(long, value_name = "M", default_value_t = 0)]
+    scale_modbus: usize,
+    /// At scale: answer delay of healthy devices, drawn uniformly per request (ms).
+    #[arg(long, value_name = "MIN..MAX", default_value = "0.2..2", value_parser = parse_range)]
+    response_ms: (f64, f64),
+    /// At scale: share of devices that never answer.
+    #[arg(long, default_value_t = 0.0)]
+    dead_share: f64,
+    /// At scale: share of devices that answer only after --slow-ms.
+    #[arg(long, default_value_t = 0.0)]
+    slow_share: f64,
+    #[arg(long, default_value_t = 3000.0)]
+    slow_ms: f64,
+    /// At scale: first port (devices take consecutive ports); 0 lets the OS choose.
+    #[arg(long, default_value_t = 0)]
+    first_port: u16,
+}
+
+fn parse_range(s: &str) -> Result<(f64, f64), String> {
+    let (a, b) = s.split_once("..").ok_or("expected MIN..MAX, e.g. 0.2..2")?;
+    let (a, b): (f64, f64) = (
+        a.trim()
+            .parse()
+            .map_err(|_| format!("'{a}' is not a number"))?,
+        b.trim()
+            .parse()
+            .map_err(|_| format!("'{b}' is not a number"))?,
+    );
+    if !(a >= 0.0 && b >= a) {
+        return Err("need 0 <= MIN <= MAX".into());
+    }
+    Ok((a, b))
+}
+
+async fn run_scale(
+    args: &Args,
+    n: usize,
+    config: &SimConfig,
+    clock: Clock,
+) -> anyhow::Result<ExitCode> {
+    for (name, v) in [
+        ("--dead-share", args.dead_share),
+        ("--slow-share", args.slow_share),
+    ] {
+        if !(0.0..=1.0).contains(&v) {
+            anyhow::bail!("{name} must be between 0 and 1");
+        }
+    }
+    let scale = kilowatch_sim::scale::ScaleConfig {
+        snmp_devices: n,
+        modbus_devices: args.scale_modbus,
+        response_min_ms: args.response_ms.0,
+        response_max_ms: args.response_ms.1,
+        dead_share: args.dead_share,
+        slow_share: args.slow_share,
+        slow_ms: args.slow_ms,
+        first_port: args.first_port,
+        community: config.community.clone(),
+        speed: config.speed,
+    };
+    let sim = kilowatch_sim::scale::RunningScale::start(scale, clock)
+        .await
+        .context("start the simulated devices (raise `ulimit -n` for thousands)")?;
+    let (dead, slow) = sim.devices.iter().fold((0, 0), |(d, s), x| {
+        (d + usize::from(x.dead), s + usize::from(x.slow))
+    });
+    println!("{} devices: {dead} silent, {slow} slow", sim.devices.len());
+    if let Some(path) = &args.inventory {
+        let inv = sim.inventory_toml("env:KILOWATCH_SIM_COMMUNITY", "kilowatch.db", "10s", "2s");
+        std::fs::write(path, inv).with_context(|| format!("write '{}'", path.display()))?;
+        println!(
+            "inventory written to {} (set KILOWATCH_SIM_COMMUNITY to the sim's community)",
+            path.display()
+        );
+    }
+    println!("serving; Ctrl-C to stop");
+    tokio::signal::ctrl_c().await?;
+    sim.shutdown();
+    Ok(ExitCode::SUCCESS)
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -36,6 +119,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         Clock::accelerated(config.speed)
     };
+    if let Some(n) = args.scale_snmp {
+        return run_scale(&args, n, &config, clock).await;
+    }
     let configs = match args.estate {
         Some(n) => config.estate(n),
         None => vec![config],
