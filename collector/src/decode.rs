@@ -168,7 +168,7 @@ fn decode_snmp(
                         else {
                             continue;
                         };
-                        if push(out, e.series.as_ref(), e.field, x * e.scale + e.offset) {
+                        if push(out, p.series[i].as_ref(), e.field, x * e.scale + e.offset) {
                             trace.push(|| dotted(&p.gets[g]));
                         }
                     }
@@ -239,7 +239,7 @@ fn decode_snmp(
                         Aggregate::Mean => xs.sum::<f64>() / values.len() as f64,
                         Aggregate::Max => xs.fold(f64::NEG_INFINITY, f64::max),
                     };
-                    if push(out, e.series.as_ref(), e.field, v) {
+                    if push(out, p.series[i].as_ref(), e.field, v) {
                         trace.push(|| dotted(&p.walks[w]));
                     }
                 } else {

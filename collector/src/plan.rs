@@ -33,13 +33,18 @@ pub enum PlanKind {
     Modbus(ModbusPlan),
 }
 
+/// What to ask a device and what each answer feeds. The requests and rules come from the
+/// profile alone, so devices of one profile share them ([`Plan::share`]); only the series,
+/// which carry the device's tags, are its own.
 #[derive(Debug, Clone, Default)]
 pub struct SnmpPlan {
     /// Scalar OIDs, each read once however many entries use it.
-    pub gets: Vec<Vec<u32>>,
+    pub gets: Arc<[Vec<u32>]>,
     /// Table columns to walk, each once.
-    pub walks: Vec<Vec<u32>>,
-    pub(crate) entries: Vec<SnmpEntry>,
+    pub walks: Arc<[Vec<u32>]>,
+    pub(crate) entries: Arc<[SnmpEntry]>,
+    /// Per entry: its series for a scalar or an aggregate (one value per poll).
+    pub(crate) series: Box<[Option<Arc<Series>>]>,
 }
 
 #[derive(Debug, Clone)]
@@ -62,8 +67,6 @@ pub(crate) struct SnmpEntry {
     pub divisor: Option<SnmpSource>,
     pub offset: f64,
     pub aggregate: Option<Aggregate>,
-    /// Series for a scalar or an aggregate (one value per poll).
-    pub series: Option<Arc<Series>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -161,7 +164,18 @@ impl Plan {
     }
 
     fn compile_snmp(&self, p: &SnmpProfile) -> SnmpPlan {
-        let mut plan = SnmpPlan::default();
+        struct Building {
+            gets: Vec<Vec<u32>>,
+            walks: Vec<Vec<u32>>,
+            entries: Vec<SnmpEntry>,
+            series: Vec<Option<Arc<Series>>>,
+        }
+        let mut plan = Building {
+            gets: Vec::new(),
+            walks: Vec::new(),
+            entries: Vec::new(),
+            series: Vec::new(),
+        };
         let mut index: HashMap<Vec<u32>, usize> = HashMap::new();
         for m in &p.metrics {
             // Checked at profile load: exactly one of oid/walk, and numeric.
@@ -241,16 +255,29 @@ impl Plan {
                     None
                 },
                 aggregate: m.aggregate,
-                series: (!per_row).then(|| {
-                    self.series_wrapping(
-                        m.field,
-                        m.point.as_deref(),
-                        m.wraps_at.map(|w| w * m.scale),
-                    )
-                }),
             });
+            plan.series.push((!per_row).then(|| {
+                self.series_wrapping(m.field, m.point.as_deref(), m.wraps_at.map(|w| w * m.scale))
+            }));
         }
-        plan
+        SnmpPlan {
+            gets: plan.gets.into(),
+            walks: plan.walks.into(),
+            entries: plan.entries.into(),
+            series: plan.series.into(),
+        }
+    }
+
+    /// Takes the requests and rules of `other` (compiled from the same profile) instead of its
+    /// own copy, so a thousand devices of one profile hold them once.
+    pub fn share(&mut self, other: &Plan) {
+        if let (PlanKind::Snmp(mine), PlanKind::Snmp(theirs)) = (&mut self.kind, &other.kind)
+            && mine.entries.len() == theirs.entries.len()
+        {
+            mine.gets = theirs.gets.clone();
+            mine.walks = theirs.walks.clone();
+            mine.entries = theirs.entries.clone();
+        }
     }
 
     fn compile_modbus(&self, p: &ModbusProfile, unit: u8) -> ModbusPlan {
@@ -389,9 +416,9 @@ mod tests {
         // upsOutputPower is used twice (sum and per line) but walked once.
         let out_power = parse_oid("1.3.6.1.2.1.33.1.4.4.1.4").unwrap();
         assert_eq!(s.walks.iter().filter(|w| **w == out_power).count(), 1);
-        let total = s.entries[0].series.as_ref().unwrap();
+        let total = s.series[0].as_ref().unwrap();
         assert_eq!(total.tag("role"), Some("facility"));
-        let input = s.entries[2].series.as_ref().unwrap();
+        let input = s.series[2].as_ref().unwrap();
         assert_eq!(input.tag("role"), None);
         assert_eq!(input.tag("point"), Some("input"));
     }

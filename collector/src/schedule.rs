@@ -46,12 +46,23 @@ impl DeviceTask {
     }
 
     /// Builds every device of the config (all were validated, so every profile exists).
+    /// Devices of one profile share its compiled requests and rules.
     pub fn all(config: &Config) -> Vec<DeviceTask> {
-        config
-            .devices
-            .iter()
-            .filter_map(|d| DeviceTask::new(d, config))
-            .collect()
+        let mut first: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        let mut tasks: Vec<DeviceTask> = Vec::with_capacity(config.devices.len());
+        for d in &config.devices {
+            let Some(mut task) = DeviceTask::new(d, config) else {
+                continue;
+            };
+            match first.get(d.profile.as_str()) {
+                Some(i) => task.plan.share(&tasks[*i].plan),
+                None => {
+                    first.insert(&d.profile, tasks.len());
+                }
+            }
+            tasks.push(task);
+        }
+        tasks
     }
 }
 

@@ -99,7 +99,7 @@ impl SnmpDriver {
             gets.extend(rows.into_iter().map(|(_, v)| v));
         }
         let mut walks = Vec::with_capacity(plan.walks.len());
-        for column in &plan.walks {
+        for column in plan.walks.iter() {
             walks.push(self.walk(column).await?);
         }
         Ok(Readings::Snmp { gets, walks })

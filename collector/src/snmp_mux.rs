@@ -159,49 +159,116 @@ pub enum Op<'a> {
     GetBulk(&'a [u32], u32),
 }
 
-/// Encodes a v1 (`version` 0) or v2c (1) request into `out` (cleared first).
+/// Encodes a v1 (`version` 0) or v2c (1) request into `out` (cleared first). Sizes are
+/// worked out first so everything is written once, front to back, with no scratch buffers.
 pub fn encode(out: &mut Vec<u8>, version: u8, community: &[u8], req_id: i32, op: Op<'_>) {
     out.clear();
-    let mut varbinds = Vec::with_capacity(64);
-    let one = |oid: &[u32], vb: &mut Vec<u8>| {
-        let mut o = Vec::with_capacity(oid.len() + 2);
-        encode_oid(&mut o, oid);
-        let mut pair = Vec::with_capacity(o.len() + 6);
-        tlv(&mut pair, 0x06, &o);
-        tlv(&mut pair, 0x05, &[]);
-        tlv(vb, 0x30, &pair);
-    };
-    let (tag, a, b) = match op {
-        Op::Get(oids) => {
-            for oid in oids {
-                one(oid, &mut varbinds);
-            }
-            (0xa0, 0, 0)
-        }
-        Op::GetNext(oid) => {
-            one(oid, &mut varbinds);
-            (0xa1, 0, 0)
-        }
-        Op::GetBulk(oid, reps) => {
-            one(oid, &mut varbinds);
-            (0xa5, 0, i64::from(reps))
+    let (tag, oids, b): (u8, &[Vec<u32>], i64) = match op {
+        Op::Get(oids) => (0xa0, oids, 0),
+        Op::GetNext(oid) | Op::GetBulk(oid, _) => {
+            let tag = if matches!(op, Op::GetNext(_)) {
+                0xa1
+            } else {
+                0xa5
+            };
+            let reps = if let Op::GetBulk(_, r) = op {
+                i64::from(r)
+            } else {
+                0
+            };
+            return encode_one(out, version, community, req_id, tag, oid, reps);
         }
     };
-    let mut pdu = Vec::with_capacity(varbinds.len() + 24);
-    integer(&mut pdu, i64::from(req_id));
-    integer(&mut pdu, a);
-    integer(&mut pdu, b);
-    tlv(&mut pdu, 0x30, &varbinds);
-    let mut msg = Vec::with_capacity(pdu.len() + community.len() + 16);
-    integer(&mut msg, i64::from(version));
-    tlv(&mut msg, 0x04, community);
-    tlv(&mut msg, tag, &pdu);
-    tlv(out, 0x30, &msg);
+    let list: usize = oids.iter().map(|o| tlv_size(varbind_size(o))).sum();
+    write_message(out, version, community, req_id, tag, b, list, |out| {
+        for o in oids {
+            write_varbind(out, o);
+        }
+    });
 }
 
-fn tlv(out: &mut Vec<u8>, tag: u8, value: &[u8]) {
+fn encode_one(
+    out: &mut Vec<u8>,
+    version: u8,
+    community: &[u8],
+    req_id: i32,
+    tag: u8,
+    oid: &[u32],
+    b: i64,
+) {
+    let list = tlv_size(varbind_size(oid));
+    write_message(out, version, community, req_id, tag, b, list, |out| {
+        write_varbind(out, oid)
+    });
+}
+
+#[allow(clippy::too_many_arguments)] // the fields of one SNMP message
+fn write_message(
+    out: &mut Vec<u8>,
+    version: u8,
+    community: &[u8],
+    req_id: i32,
+    tag: u8,
+    b: i64,
+    list: usize,
+    varbinds: impl FnOnce(&mut Vec<u8>),
+) {
+    let pdu = int_size(i64::from(req_id)) + int_size(0) + int_size(b) + tlv_size(list);
+    let msg = int_size(i64::from(version)) + tlv_size(community.len()) + tlv_size(pdu);
+    out.reserve(tlv_size(msg));
+    header(out, 0x30, msg);
+    integer(out, i64::from(version));
+    tlv(out, 0x04, community);
+    header(out, tag, pdu);
+    integer(out, i64::from(req_id));
+    integer(out, 0);
+    integer(out, b);
+    header(out, 0x30, list);
+    varbinds(out);
+}
+
+/// SEQUENCE { OID, NULL } content size.
+fn varbind_size(oid: &[u32]) -> usize {
+    tlv_size(oid_size(oid)) + 2
+}
+
+fn write_varbind(out: &mut Vec<u8>, oid: &[u32]) {
+    header(out, 0x30, varbind_size(oid));
+    header(out, 0x06, oid_size(oid));
+    encode_oid(out, oid);
+    out.extend_from_slice(&[0x05, 0x00]);
+}
+
+fn len_size(n: usize) -> usize {
+    if n < 0x80 {
+        1
+    } else {
+        1 + (usize::BITS as usize / 8 - n.leading_zeros() as usize / 8)
+    }
+}
+
+fn tlv_size(n: usize) -> usize {
+    1 + len_size(n) + n
+}
+
+fn int_size(v: i64) -> usize {
+    2 + 8 - int_bytes(v).1
+}
+
+fn oid_size(oid: &[u32]) -> usize {
+    let arc = |n: u64| (64 - n.max(1).leading_zeros() as usize).div_ceil(7);
+    match oid {
+        [a, b, rest @ ..] => {
+            arc(u64::from(*a) * 40 + u64::from(*b))
+                + rest.iter().map(|n| arc(u64::from(*n))).sum::<usize>()
+        }
+        [a] => arc(u64::from(*a) * 40),
+        [] => 1,
+    }
+}
+
+fn header(out: &mut Vec<u8>, tag: u8, len: usize) {
     out.push(tag);
-    let len = value.len();
     if len < 0x80 {
         out.push(len as u8);
     } else {
@@ -210,12 +277,22 @@ fn tlv(out: &mut Vec<u8>, tag: u8, value: &[u8]) {
         out.push(0x80 | (bytes.len() - skip) as u8);
         out.extend_from_slice(&bytes[skip..]);
     }
+}
+
+fn tlv(out: &mut Vec<u8>, tag: u8, value: &[u8]) {
+    header(out, tag, value.len());
     out.extend_from_slice(value);
 }
 
 fn integer(out: &mut Vec<u8>, v: i64) {
+    let (bytes, start) = int_bytes(v);
+    tlv(out, 0x02, &bytes[start..]);
+}
+
+/// Shortest two's-complement form: the bytes from `start`, leading bytes that only repeat the
+/// sign dropped.
+fn int_bytes(v: i64) -> ([u8; 8], usize) {
     let bytes = v.to_be_bytes();
-    // Shortest two's-complement form: drop leading bytes that only repeat the sign.
     let mut start = 0;
     while start < 7
         && ((bytes[start] == 0 && bytes[start + 1] & 0x80 == 0)
@@ -223,7 +300,7 @@ fn integer(out: &mut Vec<u8>, v: i64) {
     {
         start += 1;
     }
-    tlv(out, 0x02, &bytes[start..]);
+    (bytes, start)
 }
 
 fn encode_oid(out: &mut Vec<u8>, oid: &[u32]) {

@@ -39,7 +39,9 @@ pub struct DeviceStatus {
 pub struct SqliteStore {
     path: String,
     conn: Mutex<Connection>,
-    ids: Mutex<HashMap<(String, Field), i64>>,
+    /// Series ids by field, then series key: looked up by `&str`, so a write allocates nothing
+    /// for series it has seen.
+    ids: Mutex<HashMap<Field, HashMap<String, i64>>>,
     /// `Some(cap in bytes)` once a sink is attached: writes then also fill the outbox.
     outbox_cap: Mutex<Option<u64>>,
 }
@@ -172,11 +174,12 @@ impl SqliteStore {
                 .map_err(self.err())?;
             for b in batches {
                 for s in &b.samples {
-                    let id = match ids.get(&(s.series.key().to_owned(), s.field)) {
+                    let known = ids.entry(s.field).or_default();
+                    let id = match known.get(s.series.key()) {
                         Some(id) => *id,
                         None => {
                             let id = series_id(&tx, &s.series, s.field).map_err(self.err())?;
-                            ids.insert((s.series.key().to_owned(), s.field), id);
+                            known.insert(s.series.key().to_owned(), id);
                             id
                         }
                     };
