@@ -37,6 +37,9 @@ enum Command {
     Import(cmd::import::Args),
     /// Compute PUE and energy per metering point over a window from stored data.
     Pue(cmd::pue::Args),
+    /// Write the analyzer's figures (daily PUE, energy, capacity, idle servers) to InfluxDB for
+    /// the Grafana dashboards.
+    Publish(cmd::publish::Args),
     /// Validate a config file: exit 0, or exit 2 listing every problem with file, line and key.
     CheckConfig {
         /// The inventory file (TOML).
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
         Command::Collect(args) => runtime().and_then(|rt| rt.block_on(cmd::collect::run(args))),
         Command::Probe(args) => runtime().and_then(|rt| rt.block_on(cmd::probe::run(args))),
         Command::Pue(args) => cmd::pue::run(args),
+        Command::Publish(args) => cmd::publish::run(args),
         Command::Import(args) => cmd::import::run(args),
         Command::Report(which) => cmd::report::run(which),
         Command::Tui(args) => runtime().and_then(|rt| rt.block_on(cmd::tui::run(args))),

@@ -251,19 +251,7 @@ impl SnmpDriver {
             op,
         );
         let reply = mux.exchange(addr, id, &self.encoded, self.timeout).await?;
-        let pdu = snmp2::Pdu::from_bytes(&reply).map_err(snmp_error)?;
-        if pdu.message_type != snmp2::MessageType::Response {
-            return Err(DriverError::Protocol(format!(
-                "expected a Response, got {:?}",
-                pdu.message_type
-            )));
-        }
-        if pdu.community != community.expose().as_bytes() {
-            return Err(DriverError::Protocol(
-                "reply carries another community".into(),
-            ));
-        }
-        rows(pdu, &req)
+        decode_response(&reply, community.expose().as_bytes(), &req)
     }
 
     async fn request_v3(
@@ -302,6 +290,36 @@ async fn send(
         Request::GetBulk(oid, reps) => session.getbulk(&[&to_oid(oid)?], 0, *reps).await,
     }
     .map_err(snmp_error)?;
+    rows(pdu, req)
+}
+
+/// The rows of a v1/v2c reply to a GET of `oids`, or why it is not one (for benchmarks and
+/// fuzzing; polls use the same path).
+pub fn decode_get_response(
+    reply: &[u8],
+    community: &[u8],
+    oids: &[Vec<u32>],
+) -> Result<Vec<(Vec<u32>, SnmpValue)>, DriverError> {
+    decode_response(reply, community, &Request::Get(oids))
+}
+
+fn decode_response(
+    reply: &[u8],
+    community: &[u8],
+    req: &Request<'_>,
+) -> Result<Vec<(Vec<u32>, SnmpValue)>, DriverError> {
+    let pdu = snmp2::Pdu::from_bytes(reply).map_err(snmp_error)?;
+    if pdu.message_type != snmp2::MessageType::Response {
+        return Err(DriverError::Protocol(format!(
+            "expected a Response, got {:?}",
+            pdu.message_type
+        )));
+    }
+    if pdu.community != community {
+        return Err(DriverError::Protocol(
+            "reply carries another community".into(),
+        ));
+    }
     rows(pdu, req)
 }
 

@@ -3,6 +3,7 @@ pub mod collect;
 pub mod demo;
 pub mod import;
 pub mod probe;
+pub mod publish;
 pub mod pue;
 pub mod report;
 pub mod sim;

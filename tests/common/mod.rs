@@ -4,6 +4,8 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 #![allow(dead_code)] // each test binary uses a different part
 
+pub mod influxd;
+
 use std::path::Path;
 use std::sync::Arc;
 

@@ -1,0 +1,243 @@
+//! Criterion benchmarks of the hot paths: SNMP response decoding, Modbus register decoding,
+//! line-protocol encoding, store append and range read, and energy integration.
+//!
+//!   cargo bench --bench hot_paths
+//!
+//! Figures and the machine they were taken on are in BENCHMARKS.md.
+
+use std::sync::Arc;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use kilowatch_collector::decode::{Readings, RowSeries, decode};
+use kilowatch_collector::plan::{Plan, PlanKind};
+use kilowatch_collector::snmp_mux::{Op, encode};
+use kilowatch_core::address::Address;
+use kilowatch_core::config::Device;
+use kilowatch_core::model::{Batch, Field, PollStatus, Sample, Series};
+use kilowatch_core::profile::ProfileSet;
+use kilowatch_store::{Point, ReadStore, Selector, SqliteStore, TimeRange};
+
+fn device(profile: &str, url: &str) -> Device {
+    let (address, _) = Address::parse(url).expect("a valid URL");
+    Device {
+        id: "bench-1".into(),
+        site: "hk1".into(),
+        room: Some("hall-1".into()),
+        rack: Some("r01".into()),
+        profile: profile.into(),
+        address,
+        auth: None,
+        role: None,
+        interval: None,
+        timeout: None,
+        accuracy_pct: None,
+        breaker_a: None,
+        rated_cooling_w: None,
+        rated_power_w: None,
+        height_u: None,
+    }
+}
+
+fn plan(profile: &str, url: &str) -> Plan {
+    let (profiles, _) = ProfileSet::load(&[]);
+    Plan::compile(
+        &device(profile, url),
+        profiles.get(profile).expect("a built-in profile"),
+    )
+}
+
+/// A 20-value GET of the benchmark PDU and the simulator agent's real answer to it.
+fn snmp_exchange(p: &PlanKind) -> (Vec<Vec<u32>>, Vec<u8>) {
+    let PlanKind::Snmp(p) = p else {
+        unreachable!("an SNMP profile")
+    };
+    let oids: Vec<Vec<u32>> = p.gets.to_vec();
+    let mut request = Vec::new();
+    encode(&mut request, 1, b"public", 42, Op::Get(&oids));
+    let mut mib = kilowatch_sim::snmp_agent::Mib::new();
+    for (i, o) in oids.iter().enumerate() {
+        mib.insert(
+            o.clone(),
+            kilowatch_sim::snmp_agent::Value::Integer(100 + i as i32),
+        );
+    }
+    let reply = kilowatch_sim::snmp_agent::answer(&request, b"public", &mib).expect("an answer");
+    (oids, reply)
+}
+
+fn snmp_decode(c: &mut Criterion) {
+    let plan = plan("kilowatch-sim-bench", "snmp://127.0.0.1:161");
+    let (oids, reply) = snmp_exchange(&plan.kind);
+    let mut g = c.benchmark_group("snmp");
+    g.throughput(Throughput::Elements(oids.len() as u64));
+    g.bench_function("response_20_varbinds_to_samples", |b| {
+        let mut rows = RowSeries::default();
+        let mut out = Vec::with_capacity(32);
+        let mut problems = Vec::new();
+        b.iter(|| {
+            let got = kilowatch_collector::snmp::decode_get_response(&reply, b"public", &oids)
+                .expect("decodes");
+            let readings = Readings::Snmp {
+                gets: got.into_iter().map(|(_, v)| v).collect(),
+                walks: Vec::new(),
+            };
+            out.clear();
+            decode(&plan, &readings, &mut rows, &mut out, &mut problems);
+            out.len()
+        });
+    });
+    g.bench_function("request_20_varbinds_encode", |b| {
+        let mut buf = Vec::with_capacity(512);
+        b.iter(|| {
+            encode(&mut buf, 1, b"public", 42, Op::Get(&oids));
+            buf.len()
+        });
+    });
+    g.finish();
+}
+
+fn modbus_decode(c: &mut Criterion) {
+    let plan = plan("eastron-sdm630", "modbus://127.0.0.1:502/1");
+    let PlanKind::Modbus(p) = &plan.kind else {
+        unreachable!("a Modbus profile")
+    };
+    let blocks: Vec<Result<Vec<u16>, String>> = p
+        .blocks
+        .iter()
+        .map(|b| Ok((0..b.count).map(|i| 0x4366 ^ i).collect()))
+        .collect();
+    let readings = Readings::Modbus { blocks };
+    let mut g = c.benchmark_group("modbus");
+    g.bench_function("sdm630_registers_to_samples", |b| {
+        let mut rows = RowSeries::default();
+        let mut out = Vec::with_capacity(64);
+        let mut problems = Vec::new();
+        b.iter(|| {
+            out.clear();
+            problems.clear();
+            decode(&plan, &readings, &mut rows, &mut out, &mut problems);
+            out.len()
+        });
+    });
+    g.finish();
+}
+
+/// `devices` polls of 20 samples each, as the collector sends them.
+fn batches(devices: usize, at: i64) -> Vec<Batch> {
+    (0..devices)
+        .map(|d| {
+            let samples = (0..20)
+                .map(|k| Sample {
+                    series: Arc::new(Series::new(
+                        Field::PowerW.measurement(),
+                        vec![
+                            ("site", "hk1".to_owned()),
+                            ("device", format!("pdu-{d:05}")),
+                            ("point", format!("outlet{k}")),
+                        ],
+                    )),
+                    field: Field::PowerW,
+                    value: 40.0 + ((d * 7 + k) % 180) as f64,
+                })
+                .collect();
+            Batch {
+                device: format!("pdu-{d:05}").into(),
+                at,
+                samples,
+                poll: PollStatus::Ok,
+                poll_ms: 1.0,
+            }
+        })
+        .collect()
+}
+
+fn line_protocol(c: &mut Criterion) {
+    let input = batches(1000, 1_767_225_600_000);
+    let mut g = c.benchmark_group("line_protocol");
+    g.throughput(Throughput::Elements(20_000));
+    g.bench_function("encode_20k_samples", |b| {
+        let mut out = String::with_capacity(2 << 20);
+        b.iter(|| {
+            out.clear();
+            kilowatch_store::influx::line_protocol::encode_batches(&input, &mut out).len()
+        });
+    });
+    g.finish();
+}
+
+fn store(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let store = SqliteStore::open(&dir.path().join("bench.db")).expect("opens");
+    let mut g = c.benchmark_group("store");
+    g.throughput(Throughput::Elements(20_000));
+    let mut at = 1_767_225_600_000i64;
+    g.bench_function("append_20k_samples", |b| {
+        b.iter(|| {
+            at += 10_000;
+            store.write(&batches(1000, at)).expect("writes")
+        });
+    });
+    // One series with a year of 5-minute readings, read back whole.
+    let series = Arc::new(Series::new(
+        Field::PowerW.measurement(),
+        vec![("site", "hk1".to_owned()), ("device", "meter".to_owned())],
+    ));
+    let year: Vec<Batch> = (0..105_120i64)
+        .map(|i| Batch {
+            device: "meter".into(),
+            at: i * 300_000,
+            samples: vec![Sample {
+                series: series.clone(),
+                field: Field::PowerW,
+                value: 50_000.0 + (i % 288) as f64,
+            }],
+            poll: PollStatus::Ok,
+            poll_ms: 1.0,
+        })
+        .collect();
+    for chunk in year.chunks(10_000) {
+        store.write(chunk).expect("writes");
+    }
+    let found = store
+        .find(&Selector::field(Field::PowerW).tag("device", "meter"))
+        .expect("finds");
+    let range = TimeRange {
+        from: 0,
+        to: 105_120 * 300_000,
+    };
+    g.throughput(Throughput::Elements(105_120));
+    g.bench_function(BenchmarkId::new("range_read", "105k_points"), |b| {
+        b.iter(|| store.read(&found[0], range, None).expect("reads").len());
+    });
+    g.finish();
+}
+
+fn energy(c: &mut Criterion) {
+    // A year of 1-minute power readings from one meter.
+    let points: Vec<Point> = (0..525_600i64)
+        .map(|i| Point {
+            ts: i * 60_000,
+            value: 40_000.0 + 5_000.0 * ((i % 1440) as f64 / 1440.0),
+        })
+        .collect();
+    let range = TimeRange {
+        from: 0,
+        to: 525_600 * 60_000,
+    };
+    let mut g = c.benchmark_group("energy");
+    g.throughput(Throughput::Elements(points.len() as u64));
+    g.bench_function("integrate_a_year_of_minutes", |b| {
+        b.iter(|| kilowatch_analyzer::energy::integrate_power(&points, range, 15 * 60_000).kwh);
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    snmp_decode,
+    modbus_decode,
+    line_protocol,
+    store,
+    energy
+);
+criterion_main!(benches);

@@ -1,0 +1,359 @@
+//! `kilowatch publish`: the analyzer's figures written to InfluxDB as measurements, so Grafana
+//! dashboards only read. `dashboards/README.md` documents every measurement, tag and field.
+//!
+//! Days and months are Hong Kong calendar periods (UTC+8), as in `report pue`. `--from` is
+//! rounded down to the start of its day, so every daily point covers a whole day (or today so
+//! far) and is stamped with the day's start: running the command again overwrites the same points
+//! instead of adding near-duplicates.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use kilowatch_analyzer::{capacity, consolidation, energy, pue, report};
+use kilowatch_core::config::Config;
+use kilowatch_core::model::{Role, Timestamp};
+use kilowatch_core::timefmt::{format_rfc3339, parse_rfc3339};
+use kilowatch_store::influx::line_protocol::{FieldValue, encode_point};
+use kilowatch_store::influx::target::InfluxTarget;
+use kilowatch_store::influx::writer::InfluxWriter;
+use kilowatch_store::{ReadStore, TimeRange};
+
+const HK_OFFSET_MS: i64 = 8 * 3_600_000;
+const DAY_MS: i64 = 86_400_000;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The inventory file (TOML).
+    #[arg(long)]
+    config: PathBuf,
+    /// The data directory (store `kilowatch.db`); default: the config's `[store] path`.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// The InfluxDB to write to (same URL form as `collect --influx`; the token or password
+    /// comes from KILOWATCH_INFLUX_TOKEN / KILOWATCH_INFLUX_PASSWORD).
+    #[arg(long)]
+    influx: String,
+    /// Analyse the data already in that InfluxDB instead of the embedded store (when collectors
+    /// are sharded, only InfluxDB holds every site).
+    #[arg(long)]
+    read_influx: bool,
+    /// Window start: RFC 3339 time, or a duration before --to ("2d"); rounded down to the start
+    /// of its day (UTC+8).
+    #[arg(long, default_value = "2d")]
+    from: String,
+    /// Window end: RFC 3339 time, or "now".
+    #[arg(long, default_value = "now")]
+    to: String,
+    /// Power samples further apart than this are not bridged when integrating.
+    #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
+    max_gap: std::time::Duration,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let config = match crate::cmd::load_config(&args.config) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    let now = kilowatch_core::clock::Clock::System.now_ms();
+    let to = crate::cmd::pue::parse_time(&args.to, now).context("--to")?;
+    let from = day_start(crate::cmd::pue::parse_time(&args.from, to).context("--from")?);
+    anyhow::ensure!(
+        from < to,
+        "--from '{}' (rounded to its day) is not before --to '{}'",
+        format_rfc3339(from),
+        format_rfc3339(to)
+    );
+    let target = InfluxTarget::parse(
+        &args.influx,
+        crate::cmd::env_secret("KILOWATCH_INFLUX_TOKEN"),
+        crate::cmd::env_secret("KILOWATCH_INFLUX_PASSWORD"),
+    )
+    .map_err(|e| anyhow::anyhow!("--influx: {e}"))?;
+    let source = args.read_influx.then_some(args.influx.as_str());
+    let store = crate::cmd::read_store(&config, source, args.data.as_deref())?;
+    let opts = pue::Options {
+        max_gap_ms: args.max_gap.as_millis() as i64,
+    };
+    let rows = rows(&*store, &config, TimeRange { from, to }, opts)?;
+
+    let mut body = String::new();
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in &rows {
+        let tags: Vec<(&str, &str)> = r.tags.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        encode_point(&mut body, r.measurement, &tags, &r.fields, r.at)
+            .with_context(|| format!("encode a '{}' point", r.measurement))?;
+        *counts.entry(r.measurement).or_default() += 1;
+    }
+    InfluxWriter::new(target.clone())
+        .map_err(|e| anyhow::anyhow!(e))?
+        .write(&body)?;
+    let summary: Vec<String> = counts.iter().map(|(m, n)| format!("{m} {n}")).collect();
+    println!(
+        "published {} points for {} to {}: {}",
+        rows.len(),
+        format_rfc3339(from),
+        target,
+        summary.join(", ")
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One point: numeric fields only where the analyzer has a value (an absent field is
+/// "unknown", never zero).
+#[derive(Debug)]
+struct Row {
+    measurement: &'static str,
+    tags: Vec<(&'static str, String)>,
+    fields: Vec<(&'static str, FieldValue)>,
+    at: Timestamp,
+}
+
+impl Row {
+    fn new(measurement: &'static str, at: Timestamp) -> Row {
+        Row {
+            measurement,
+            tags: Vec::new(),
+            fields: Vec::new(),
+            at,
+        }
+    }
+
+    fn tag(mut self, k: &'static str, v: Option<&str>) -> Row {
+        if let Some(v) = v.filter(|v| !v.is_empty()) {
+            self.tags.push((k, v.to_owned()));
+        }
+        self
+    }
+
+    fn num(self, k: &'static str, v: f64) -> Row {
+        self.opt(k, Some(v))
+    }
+
+    fn opt(mut self, k: &'static str, v: Option<f64>) -> Row {
+        if let Some(v) = v.filter(|v| v.is_finite()) {
+            self.fields.push((k, FieldValue::Float(v)));
+        }
+        self
+    }
+
+    /// Places a device's point by the inventory: site, room, rack.
+    fn placed(self, config: &Config, device: &str) -> Row {
+        let d = config.devices.iter().find(|d| d.id == device);
+        self.tag("site", d.map(|d| d.site.as_str()))
+            .tag("room", d.and_then(|d| d.room.as_deref()))
+            .tag("rack", d.and_then(|d| d.rack.as_deref()))
+            .tag("device", Some(device))
+    }
+}
+
+fn rows(
+    store: &dyn ReadStore,
+    config: &Config,
+    range: TimeRange,
+    opts: pue::Options,
+) -> anyhow::Result<Vec<Row>> {
+    let mut out = Vec::new();
+    let mut day = range.from;
+    while day < range.to {
+        let w = TimeRange {
+            from: day,
+            to: (day + DAY_MS).min(range.to),
+        };
+        let r = report::pue_report(store, config, w, opts, |_, _| {})?;
+        for s in &r.sites {
+            out.push(
+                Row::new("kpi_daily", day)
+                    .tag("site", Some(&s.site))
+                    .tag("category", Some(&s.category.to_string()))
+                    .opt("pue", s.pue)
+                    .opt("pue_low", s.pue_low)
+                    .opt("pue_high", s.pue_high)
+                    .opt("dcie_pct", s.dcie_pct)
+                    .num("facility_kwh", s.facility_kwh)
+                    .num("it_kwh", s.it_kwh)
+                    .num("coverage_pct", s.coverage * 100.0),
+            );
+        }
+        facility_energy(store, config, "energy_daily", w, opts, &mut out)?;
+        day += DAY_MS;
+    }
+    // Months start from the one holding --from, so a month's point is the month so far.
+    let mut month = month_start(range.from)?;
+    while month < range.to {
+        let next = next_month(month)?;
+        let w = TimeRange {
+            from: month,
+            to: next.min(range.to),
+        };
+        facility_energy(store, config, "energy_monthly", w, opts, &mut out)?;
+        month = next;
+    }
+    capacity_rows(store, config, range, &mut out)?;
+    let idle = consolidation::consolidation_report(
+        store,
+        config,
+        range,
+        &consolidation::PlanOptions::default(),
+    )?;
+    for s in idle.idle_servers {
+        let mut row = Row::new("server_idle", range.to)
+            .placed(config, &s.device)
+            .num("power_w", s.watts)
+            .num("cpu_p95_pct", s.cpu_p95_pct)
+            .num("cpu_p99_pct", s.cpu_p99_pct)
+            .num("kwh_per_year", s.kwh_per_year)
+            .opt("facility_kwh_per_year", s.facility_kwh_per_year)
+            .opt("hkd_per_year", s.hkd_per_year)
+            .opt("co2_kg_per_year", s.tco2e_per_year.map(|t| t * 1000.0))
+            // Found over a window shorter than the rule asks for: a candidate to re-check.
+            .num("confirmed", if s.confirmed { 1.0 } else { 0.0 });
+        row.fields.push(("reason", FieldValue::String(s.reason)));
+        out.push(row);
+    }
+    Ok(out)
+}
+
+/// Facility energy of every site over `w`, with its CO2 and cost by the site's factors.
+fn facility_energy(
+    store: &dyn ReadStore,
+    config: &Config,
+    measurement: &'static str,
+    w: TimeRange,
+    opts: pue::Options,
+    out: &mut Vec<Row>,
+) -> anyhow::Result<()> {
+    for site in &config.sites {
+        let meters = pue::role_energy(store, &site.id, Role::Facility, w, opts)?;
+        let Some(e) = energy::sum(&meters.into_iter().map(|m| m.energy).collect::<Vec<_>>()) else {
+            continue;
+        };
+        out.push(
+            Row::new(measurement, w.from)
+                .tag("site", Some(&site.id))
+                .num("facility_kwh", e.kwh)
+                .num("coverage_pct", e.coverage * 100.0)
+                .opt("co2_kg", site.emission_factor_kg_per_kwh.map(|f| f * e.kwh))
+                .opt("cost_hkd", site.tariff_hkd_per_kwh.map(|t| t * e.kwh)),
+        );
+    }
+    Ok(())
+}
+
+/// Capacity findings over the whole window, stamped at its end.
+fn capacity_rows(
+    store: &dyn ReadStore,
+    config: &Config,
+    range: TimeRange,
+    out: &mut Vec<Row>,
+) -> anyhow::Result<()> {
+    let at = range.to;
+    let r = capacity::capacity_report(store, config, range)?;
+    for k in &r.racks {
+        out.push(
+            Row::new("capacity_rack", at)
+                .tag("site", Some(&k.site))
+                .tag("room", Some(&k.room))
+                .tag("rack", Some(&k.rack))
+                .num("peak_w", k.peak_w)
+                .num("p95_w", k.p95_w)
+                .opt("budget_w", k.budget_w)
+                .opt("utilisation_pct", k.utilisation_pct)
+                .opt("headroom_w", k.headroom_w),
+        );
+    }
+    for m in &r.rooms {
+        // The same rule as the analyzer's: whichever headroom is smaller binds, and the other's
+        // excess is stranded.
+        let (power, cooling) = match (m.stranded_w, m.cooling_headroom_w) {
+            (Some(s), Some(c)) if c < m.power_headroom_w => (Some(s), Some(0.0)),
+            (Some(s), Some(_)) => (Some(0.0), Some(s)),
+            _ => (None, None),
+        };
+        out.push(
+            Row::new("capacity_room", at)
+                .tag("site", Some(&m.site))
+                .tag("room", Some(&m.room))
+                .num("power_headroom_w", m.power_headroom_w)
+                .opt("cooling_headroom_w", m.cooling_headroom_w)
+                .opt("stranded_power_w", power)
+                .opt("stranded_cooling_w", cooling)
+                .opt("rci_hi_mean_pct", m.rci_hi_mean)
+                .opt("rci_lo_mean_pct", m.rci_lo_mean)
+                .num("intakes", m.intakes as f64),
+        );
+    }
+    for b in &r.breakers {
+        out.push(
+            Row::new("capacity_breaker", at)
+                .placed(config, &b.device)
+                .tag("point", Some(&b.point))
+                .num("peak_a", b.peak_a)
+                .opt("breaker_a", b.breaker_a)
+                .opt("load_pct", b.load_pct)
+                .num("imbalance_pct", b.device_imbalance_pct),
+        );
+    }
+    // The analyzer scans every temperature series in the store; only this inventory's sites
+    // are this run's to publish.
+    for i in r
+        .inlets
+        .iter()
+        .filter(|i| i.compliance.samples > 0 && config.sites.iter().any(|s| s.id == i.site))
+    {
+        let c = &i.compliance;
+        out.push(
+            Row::new("inlet_compliance", at)
+                .tag("site", Some(&i.site))
+                .tag("room", i.room.as_deref())
+                .tag("rack", i.rack.as_deref())
+                .tag("device", Some(&i.device))
+                .tag("point", Some(&i.sensor))
+                .num("recommended_pct", c.recommended_pct)
+                .num("below_recommended_pct", c.below_recommended_pct)
+                .num("above_recommended_pct", c.above_recommended_pct)
+                .opt("worst_high_c", c.worst_high_c)
+                .opt("worst_low_c", c.worst_low_c),
+        );
+    }
+    Ok(())
+}
+
+fn day_start(t: Timestamp) -> Timestamp {
+    (t + HK_OFFSET_MS).div_euclid(DAY_MS) * DAY_MS - HK_OFFSET_MS
+}
+
+fn month_start(t: Timestamp) -> anyhow::Result<Timestamp> {
+    let local = format_rfc3339(t + HK_OFFSET_MS);
+    parse_rfc3339(&format!("{}-01T00:00:00+08:00", &local[..7])).map_err(anyhow::Error::msg)
+}
+
+fn next_month(month: Timestamp) -> anyhow::Result<Timestamp> {
+    month_start(month + 32 * DAY_MS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_and_months_are_hong_kong_calendar_periods() {
+        let t = parse_rfc3339("2026-03-01T07:30:00Z").unwrap_or_default(); // 15:30 in HK
+        assert_eq!(
+            format_rfc3339(day_start(t)),
+            "2026-02-28T16:00:00.000Z",
+            "HK midnight"
+        );
+        let m = month_start(parse_rfc3339("2026-02-28T16:30:00Z").unwrap_or_default());
+        assert_eq!(
+            m.map(format_rfc3339).ok().as_deref(),
+            Some("2026-02-28T16:00:00.000Z")
+        );
+        let dec = parse_rfc3339("2025-12-01T00:00:00+08:00").unwrap_or_default();
+        assert_eq!(
+            next_month(dec).map(format_rfc3339).ok().as_deref(),
+            Some("2025-12-31T16:00:00.000Z")
+        );
+    }
+}
