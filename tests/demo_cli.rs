@@ -61,8 +61,15 @@ fn headless_demo_prints_plausible_pue_with_all_devices_up_and_never_the_secret()
         ] {
             assert!(l.get(key).is_some(), "missing '{key}' in {l}");
         }
-        let pue = l["pue"].as_f64().unwrap();
-        assert!((1.1..=2.5).contains(&pue), "pue {pue} in {l}");
+        // Until every meter has readings over a common second there is no PUE yet (null);
+        // that can only be the very first cycles.
+        match l["pue"].as_f64() {
+            Some(pue) => assert!((1.1..=2.5).contains(&pue), "pue {pue} in {l}"),
+            None => assert!(
+                l["ts"].as_i64() <= lines[1]["ts"].as_i64(),
+                "no PUE after the first cycles: {l}"
+            ),
+        }
         assert_eq!(l["devices_up"], l["devices_total"], "{l}");
         assert!(l["devices_total"].as_u64().unwrap() >= 10);
         let (f, it) = (

@@ -271,6 +271,17 @@ pub fn common_span(
     cat: Category,
     range: TimeRange,
 ) -> Result<Option<TimeRange>, StoreError> {
+    shared_span(store, site, cat, range, 10_000)
+}
+
+/// As [`common_span`], with the shortest span worth a figure (`min_ms`) chosen by the caller.
+pub fn shared_span(
+    store: &dyn ReadStore,
+    site: &str,
+    cat: Category,
+    range: TimeRange,
+    min_ms: i64,
+) -> Result<Option<TimeRange>, StoreError> {
     let mut span = range;
     for role in [Role::Facility, Role::It(cat)] {
         let sel = Selector::field(Field::ActivePowerW)
@@ -285,7 +296,7 @@ pub fn common_span(
             span.to = span.to.min(last.ts);
         }
     }
-    Ok((span.to - span.from >= 10_000).then_some(span))
+    Ok((span.to - span.from >= min_ms).then_some(span))
 }
 
 #[cfg(test)]

@@ -254,16 +254,23 @@ pub fn summarize(
     now: i64,
     total: usize,
 ) -> anyhow::Result<Cycle> {
-    let report = pue::site_pue(
-        store,
-        site,
-        TimeRange { from, to: now },
-        pue::Options::default(),
-    )?;
+    let whole = TimeRange { from, to: now };
+    let report = pue::site_pue(store, site, whole, pue::Options::default())?;
     // The most downstream category measured is the most honest one (pue.md §3).
     let best = [Category::Three, Category::Two, Category::One]
         .into_iter()
         .find(|c| report.it.contains_key(&c.number()));
+    // Over the span every meter covers: a meter whose newest poll is not committed yet would
+    // otherwise weigh less than the others in a window of seconds.
+    // No PUE until they share a second: a ratio of energies over different spans is not one.
+    let report = match best.map(|c| pue::shared_span(store, site, c, whole, 1_000)) {
+        Some(Ok(Some(span))) => pue::site_pue(store, site, span, pue::Options::default())?,
+        Some(Err(e)) => return Err(e.into()),
+        _ => pue::SitePue {
+            pue: Default::default(),
+            ..report
+        },
+    };
     let (pue, pue_label) = match best.and_then(|c| report.pue.get(&c.number())) {
         Some(Pue::Value { pue, label, .. }) => (Some(*pue), Some(label.clone())),
         _ => (None, None),
