@@ -163,7 +163,9 @@ impl Default for RetryPolicy {
     fn default() -> RetryPolicy {
         RetryPolicy {
             first: Duration::from_millis(500),
-            max: Duration::from_secs(30),
+            // Retries are cheap (a refused transaction): keep them frequent enough that a
+            // freed disk is noticed within seconds.
+            max: Duration::from_secs(5),
             at_shutdown: Duration::from_secs(10),
             max_pending: MAX_PENDING_BATCHES,
             linger: Duration::from_millis(100),
@@ -183,48 +185,66 @@ async fn commit_loop<W, A>(
     W: Fn(&[Batch]) -> Result<(), String> + Send + Sync + 'static,
     A: FnMut(),
 {
+    use tokio::time::Instant;
     let write = Arc::new(write);
     let mut pending: Vec<Batch> = Vec::new();
     let mut delay = policy.first;
-    let mut failing_since: Option<std::time::Instant> = None;
-    let mut closed_at: Option<std::time::Instant> = None;
+    let mut failing_since: Option<Instant> = None;
+    // While the store refuses writes: when to try again (arrivals do not hurry it).
+    let mut retry_at: Option<Instant> = None;
+    let mut closed_at: Option<Instant> = None;
     let mut dropped = 0usize;
     loop {
         if closed_at.is_none() {
-            let n = if failing_since.is_none() {
-                let n = rx.recv_many(&mut pending, MAX_BATCHES_PER_WRITE).await;
-                // Gather a little longer when few arrived: one transaction per ~100 ms instead
-                // of one per poll keeps commit cost (WAL frames, fsync bookkeeping) per sample low.
-                if n > 0 && pending.len() < MAX_BATCHES_PER_WRITE / 2 && !policy.linger.is_zero() {
-                    tokio::time::sleep(policy.linger).await;
-                    while pending.len() < MAX_BATCHES_PER_WRITE {
-                        match rx.try_recv() {
-                            Ok(b) => pending.push(b),
-                            Err(_) => break,
+            let n = match retry_at {
+                // recv_many is cancel safe: a timeout loses no batch.
+                Some(t) => {
+                    tokio::time::timeout_at(t, rx.recv_many(&mut pending, MAX_BATCHES_PER_WRITE))
+                        .await
+                        .unwrap_or(usize::MAX)
+                }
+                // A backlog is written now; otherwise wait for polls and gather them briefly, so
+                // one transaction per ~100 ms keeps commit cost per sample low.
+                None if !pending.is_empty() => {
+                    while let Ok(b) = rx.try_recv() {
+                        pending.push(b);
+                    }
+                    usize::MAX
+                }
+                None => {
+                    let n = rx.recv_many(&mut pending, MAX_BATCHES_PER_WRITE).await;
+                    if n > 0
+                        && pending.len() < MAX_BATCHES_PER_WRITE / 2
+                        && !policy.linger.is_zero()
+                    {
+                        tokio::time::sleep(policy.linger).await;
+                        while pending.len() < MAX_BATCHES_PER_WRITE {
+                            match rx.try_recv() {
+                                Ok(b) => pending.push(b),
+                                Err(_) => break,
+                            }
                         }
                     }
-                }
-                n
-            } else {
-                // recv_many is cancel safe: a timeout loses no batch.
-                match tokio::time::timeout(delay, rx.recv_many(&mut pending, MAX_BATCHES_PER_WRITE))
-                    .await
-                {
-                    Ok(n) => n,
-                    Err(_) => usize::MAX,
+                    n
                 }
             };
             if n == 0 {
-                closed_at = Some(std::time::Instant::now());
+                closed_at = Some(Instant::now());
             }
-        } else if failing_since.is_some() {
-            tokio::time::sleep(delay).await;
         }
         if pending.is_empty() {
             if closed_at.is_some() {
                 return;
             }
             continue;
+        }
+        if let Some(t) = retry_at
+            && Instant::now() < t
+        {
+            if closed_at.is_none() {
+                continue;
+            }
+            tokio::time::sleep_until(t).await;
         }
         if pending.len() > policy.max_pending {
             let n = pending.len() - policy.max_pending;
@@ -254,23 +274,27 @@ async fn commit_loop<W, A>(
         };
         match result {
             Ok(()) => {
+                // As loud as the fault was, so whoever saw it sees it end.
                 if let Some(since) = failing_since.take() {
-                    tracing::info!(
+                    tracing::warn!(
                         after_s = since.elapsed().as_secs(),
                         "embedded store writes recovered; kept polls committed"
                     );
                 }
+                retry_at = None;
                 delay = policy.first;
                 after_write();
             }
             Err(e) => {
+                let kept = pending.len() + chunk.len();
                 if failing_since.is_none() {
-                    failing_since = Some(std::time::Instant::now());
+                    failing_since = Some(Instant::now());
                     tracing::error!(error = %e, "could not write to the embedded store; keeping polls in memory and retrying");
                 } else {
-                    tracing::warn!(error = %e, pending_batches = pending.len() + chunk.len(), "embedded store still refuses writes");
+                    tracing::warn!(error = %e, pending_batches = kept, retry_in_ms = delay.as_millis() as u64, "embedded store still refuses writes");
                 }
                 pending.splice(0..0, chunk);
+                retry_at = Some(Instant::now() + delay);
                 delay = (delay * 2).min(policy.max);
                 if closed_at.is_some_and(|t| t.elapsed() > policy.at_shutdown) {
                     tracing::error!(lost_batches = pending.len(), error = %e, "stopping with polls the embedded store would not take");

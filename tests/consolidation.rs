@@ -349,7 +349,7 @@ async fn an_estate_ranking_a_planner_can_check_by_hand() {
     }
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join("community");
-    std::fs::write(&secret, "estate").unwrap();
+    kilowatch_core::secret::write_private(&secret, "estate").unwrap();
     let inv = kilowatch_sim::estate_inventory(
         &sims,
         &format!("file:{}", secret.display()),

@@ -1031,7 +1031,7 @@ mod live {
         let influx = Influxd::start();
         let work = tempfile::tempdir().unwrap();
         let secret = work.path().join("community");
-        std::fs::write(&secret, "dashboards-test").unwrap();
+        kilowatch_core::secret::write_private(&secret, "dashboards-test").unwrap();
         let mut sims = Vec::new();
         let mut collectors = Vec::new();
         let start = Clock::System.now_ms();

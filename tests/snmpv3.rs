@@ -33,9 +33,9 @@ const USERS: &[(&str, Option<&str>, Option<&str>)] = &[
 /// An inventory with one device per v3 user (and one with a wrong key), keys in files.
 fn inventory(dir: &std::path::Path) -> Config {
     let snmpd = env("KILOWATCH_TEST_SNMPD");
-    std::fs::write(dir.join("auth"), "kwauthpass1\n").unwrap();
-    std::fs::write(dir.join("priv"), "kwprivpass1\n").unwrap();
-    std::fs::write(dir.join("wrong"), "not-the-key\n").unwrap();
+    kilowatch_core::secret::write_private(&dir.join("auth"), "kwauthpass1\n").unwrap();
+    kilowatch_core::secret::write_private(&dir.join("priv"), "kwprivpass1\n").unwrap();
+    kilowatch_core::secret::write_private(&dir.join("wrong"), "not-the-key\n").unwrap();
     let (a, p, w) = (dir.join("auth"), dir.join("priv"), dir.join("wrong"));
     let mut toml = String::from("[[sites]]\nid = \"lab\"\n");
     let mut add = |id: &str,

@@ -65,7 +65,10 @@ impl SecretRef {
                 Ok(_) => Err(format!("environment variable '{name}' is empty")),
                 Err(_) => Err(format!("environment variable '{name}' is not set")),
             },
-            SecretRef::File(path) => match std::fs::read_to_string(path) {
+            SecretRef::File(path) => match private(path).and_then(|()| {
+                std::fs::read_to_string(path)
+                    .map_err(|e| format!("secret file '{path}': {}", e.kind()))
+            }) {
                 Ok(v) => {
                     let v = v.trim_end_matches(['\n', '\r']);
                     if v.is_empty() {
@@ -74,10 +77,43 @@ impl SecretRef {
                         Ok(Secret(v.to_owned()))
                     }
                 }
-                Err(e) => Err(format!("secret file '{path}': {}", e.kind())),
+                Err(e) => Err(e),
             },
         }
     }
+}
+
+/// A secret file others can read is a leaked secret: refuse it, saying how to fix it.
+#[cfg(unix)]
+fn private(path: &str) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::metadata(path) {
+        Ok(m) if m.permissions().mode() & 0o004 != 0 => Err(format!(
+            "secret file '{path}' is readable by every user (mode {:03o}); make it private: chmod 600 '{path}'",
+            m.permissions().mode() & 0o777
+        )),
+        // A missing file is reported by the read, with its reason.
+        _ => Ok(()),
+    }
+}
+
+#[cfg(not(unix))]
+fn private(_: &str) -> Result<(), String> {
+    Ok(())
+}
+
+/// Writes a secret file only its owner can read (for tests and for `demo`).
+#[cfg(unix)]
+pub fn write_private(path: &std::path::Path, value: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(value.as_bytes())
 }
 
 #[cfg(test)]
@@ -101,8 +137,27 @@ mod tests {
     fn file_secret_trims_newline() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("c");
-        std::fs::write(&p, "s3cret\n").unwrap();
+        write_private(&p, "s3cret\n").unwrap();
         let r = SecretRef::parse(&format!("file:{}", p.display())).unwrap();
         assert_eq!(r.load().unwrap().expose(), "s3cret");
+    }
+
+    #[test]
+    fn a_world_readable_secret_file_is_refused_without_echo() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c");
+        std::fs::write(&p, "s3cret-value").unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let r = SecretRef::parse(&format!("file:{}", p.display())).unwrap();
+        let e = r.load().unwrap_err();
+        assert!(
+            e.contains("readable by every user") && e.contains("chmod 600"),
+            "{e}"
+        );
+        assert!(!e.contains("s3cret-value"), "{e}");
+        // Group-readable is allowed (a service group may share it).
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).unwrap();
+        assert_eq!(r.load().unwrap().expose(), "s3cret-value");
     }
 }

@@ -112,7 +112,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     // The community goes in a file beside the config, readable only by us; the config names it.
     let secret_path = dir.join("sim-community");
-    write_private(&secret_path, &community)?;
+    kilowatch_core::secret::write_private(&secret_path, &community)
+        .with_context(|| format!("write '{}'", secret_path.display()))?;
     let interval = humantime::format_duration(args.interval).to_string();
     let timeout =
         humantime::format_duration(args.interval.mul_f64(0.8).min(Duration::from_secs(2)))
@@ -313,19 +314,6 @@ fn latest_sum(
         }
     }
     Ok(sum)
-}
-
-fn write_private(path: &std::path::Path, value: &str) -> anyhow::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("write '{}'", path.display()))?;
-    f.write_all(value.as_bytes())?;
-    Ok(())
 }
 
 fn fastrand_u64() -> u64 {

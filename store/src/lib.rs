@@ -1,5 +1,6 @@
 //! Kilowatch storage: the read interface every backend implements, and the embedded store.
 
+pub mod import;
 pub mod influx;
 pub mod sqlite;
 

@@ -36,7 +36,7 @@ pub async fn site(
     let community = sim.community.clone();
     let sim = RunningSim::start(sim, clock).await.unwrap();
     let secret = dir.path().join("community");
-    std::fs::write(&secret, &community).unwrap();
+    kilowatch_core::secret::write_private(&secret, &community).unwrap();
     let mut inv = sim.inventory_toml(
         &format!("file:{}", secret.display()),
         "kw.db",

@@ -50,13 +50,22 @@ pub fn encode_point(
     }
     for (k, v) in fields {
         check("field key", k)?;
-        if let FieldValue::Float(f) = v
-            && !f.is_finite()
-        {
-            return Err(EncodeError::NotFinite {
-                field: (*k).to_owned(),
-                value: *f,
-            });
+        match v {
+            FieldValue::Float(f) if !f.is_finite() => {
+                return Err(EncodeError::NotFinite {
+                    field: (*k).to_owned(),
+                    value: *f,
+                });
+            }
+            // Quoted or not, a newline would end the point early for 1.x's line splitter
+            // (found by fuzzing).
+            FieldValue::String(text) if text.contains(['\n', '\r']) => {
+                return Err(EncodeError::Newline {
+                    what: "string field value",
+                    text: text.clone(),
+                });
+            }
+            _ => {}
         }
     }
     escape(out, measurement, &[',', ' ']);
@@ -277,6 +286,20 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ok, "m,k=a\\b f=\"a\\\\\" 0\n");
+    }
+
+    #[test]
+    fn a_newline_in_a_string_field_is_refused() {
+        let mut out = String::new();
+        let r = encode_point(
+            &mut out,
+            "m",
+            &[],
+            &[("note", FieldValue::String("two\nlines".into()))],
+            1,
+        );
+        assert!(matches!(r, Err(EncodeError::Newline { .. })), "{r:?}");
+        assert!(out.is_empty());
     }
 
     proptest::proptest! {
