@@ -23,6 +23,32 @@ const MAX_BATCHES_PER_WRITE: usize = 512;
 pub struct Pipeline {
     writer: JoinHandle<()>,
     sink: Option<(JoinHandle<()>, CancellationToken)>,
+    /// The device polling, replaced whole on a reload; its token is a child of the caller's.
+    collector: (JoinHandle<()>, CancellationToken),
+    cancel: CancellationToken,
+    /// Kept for the next collector; dropped by `finish` so the writer sees the end.
+    tx: mpsc::Sender<Batch>,
+    clock: Clock,
+}
+
+fn spawn_collector(
+    config: &Config,
+    tx: mpsc::Sender<Batch>,
+    clock: Clock,
+    parent: &CancellationToken,
+) -> (JoinHandle<()>, CancellationToken) {
+    let token = parent.child_token();
+    let schedule = Schedule {
+        max_concurrent_polls: config.collector.max_concurrent_polls,
+        clock,
+    };
+    let handle = tokio::spawn(schedule::run(
+        DeviceTask::all(config),
+        schedule,
+        tx,
+        token.clone(),
+    ));
+    (handle, token)
 }
 
 /// Starts the collector and the store writer, and the InfluxDB sink fed from the outbox.
@@ -36,18 +62,10 @@ pub fn start(
     metrics_listen: Option<std::net::TcpListener>,
 ) -> Pipeline {
     let (tx, rx) = mpsc::channel::<Batch>(4096);
-    let tasks = DeviceTask::all(config);
-    let schedule = Schedule {
-        max_concurrent_polls: config.collector.max_concurrent_polls,
-        clock,
-    };
-    let collector = tokio::spawn(schedule::run(tasks, schedule, tx, cancel));
+    let collector = spawn_collector(config, tx.clone(), clock, &cancel);
     let retention = config.store.retention;
     let writer_store = store.clone();
-    let writer = tokio::spawn(async move {
-        write_loop(rx, writer_store, retention, clock).await;
-        let _ = collector.await;
-    });
+    let writer = tokio::spawn(write_loop(rx, writer_store, retention, clock));
     // The sink stops only after the writer has committed the last batches, so its final
     // flush sees them.
     let every = config.collector.interval;
@@ -75,14 +93,40 @@ pub fn start(
         });
         (handle, stop)
     });
-    Pipeline { writer, sink }
+    Pipeline {
+        writer,
+        sink,
+        collector,
+        cancel,
+        tx,
+        clock,
+    }
 }
 
 impl Pipeline {
-    /// Waits for the writer to commit everything collected, then lets the sink flush.
+    /// Polls the devices of `config` from now on (SIGHUP). The current polls finish and are
+    /// committed first; the store, its outbox and the InfluxDB sink carry on untouched.
+    pub async fn reload(&mut self, config: &Config) {
+        let (old, token) = &mut self.collector;
+        token.cancel();
+        let _ = old.await;
+        self.collector = spawn_collector(config, self.tx.clone(), self.clock, &self.cancel);
+    }
+
+    /// Waits for the writer to commit everything collected, then lets the sink flush. Cancel
+    /// the token given to [`start`] first.
     pub async fn finish(self) {
-        let _ = self.writer.await;
-        if let Some((handle, stop)) = self.sink {
+        let Pipeline {
+            writer,
+            sink,
+            collector,
+            tx,
+            ..
+        } = self;
+        let _ = collector.0.await;
+        drop(tx);
+        let _ = writer.await;
+        if let Some((handle, stop)) = sink {
             stop.cancel();
             let _ = handle.await;
         }

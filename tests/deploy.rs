@@ -64,11 +64,22 @@ fn the_unit_is_least_privileged_and_keeps_state_in_its_state_directory() {
         Some("${STATE_DIRECTORY}"),
         "the store under StateDirectory"
     );
-    let metrics: std::net::SocketAddr = after("--metrics-listen").unwrap().parse().unwrap();
+    if let Some(m) = after("--metrics-listen") {
+        let m: std::net::SocketAddr = m.parse().unwrap();
+        assert!(m.ip().is_loopback(), "/metrics on loopback only: {m}");
+    }
+    // The binary accepts exactly these arguments: it gets as far as reading the config.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kilowatch"))
+        .args(&args[1..])
+        .env("STATE_DIRECTORY", "/nonexistent")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        metrics.ip().is_loopback(),
-        "/metrics on loopback only: {metrics}"
+        err.contains("/etc/kilowatch/site.toml"),
+        "ExecStart's arguments parse: {err}"
     );
+    assert_eq!(one("ExecReload"), "/bin/kill -HUP $MAINPID");
     // Every path the service may write is its state directory (ProtectSystem=strict).
     assert!(service.get("ReadWritePaths").is_none());
     assert_eq!(
@@ -141,4 +152,120 @@ fn the_collector_stops_cleanly_on_the_units_stop_signal() {
     let n = store.count_samples().unwrap();
     // 17 devices polled about five times each: hundreds of samples, all committed.
     assert!(n > 300, "{n} samples committed");
+}
+
+/// SIGHUP (the unit's reload): a broken inventory is refused with its problems while polling
+/// goes on; a good one adds its devices; the InfluxDB outbox (InfluxDB is away here) keeps every
+/// point across both.
+#[test]
+fn sighup_reloads_the_inventory_and_keeps_the_outbox() {
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_kilowatch");
+    let full = dir.path().join("full.toml");
+    let mut sim = Command::new(bin)
+        .args(["sim", "--inventory"])
+        .arg(&full)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if full.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let text = std::fs::read_to_string(&full)
+        .unwrap()
+        .replace("interval = \"10s\"", "interval = \"300ms\"");
+    // The inventory without the environment sensor's block, to add it back by a reload.
+    let blocks: Vec<&str> = text.split("\n[[devices]]\n").collect();
+    let without: Vec<&str> = blocks
+        .iter()
+        .copied()
+        .filter(|b| !b.starts_with("id = \"env-1\""))
+        .collect();
+    assert_eq!(
+        without.len() + 1,
+        blocks.len(),
+        "the sim has an env-1 sensor"
+    );
+    let config = dir.path().join("site.toml");
+    std::fs::write(&config, without.join("\n[[devices]]\n")).unwrap();
+    let data = dir.path().join("data");
+    let log = dir.path().join("collect.log");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let collect = Command::new(bin)
+        .args(["collect", "--config"])
+        .arg(&config)
+        .arg("--data")
+        .arg(&data)
+        .args(["--influx", &format!("http://{closed}?db=kilowatch")])
+        .env("KILOWATCH_SIM_COMMUNITY", "kilowatch-sim")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let pid = collect.id().to_string();
+    let outbox = || -> (i64, i64) {
+        let db = rusqlite::Connection::open(data.join("kilowatch.db")).unwrap();
+        db.query_row(
+            "SELECT count(*), coalesce(min(seq), 0) FROM outbox",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+    };
+    let env_samples = || -> i64 {
+        let db = rusqlite::Connection::open(data.join("kilowatch.db")).unwrap();
+        db.query_row(
+            "SELECT count(*) FROM samples m JOIN series s ON s.id = m.series_id WHERE s.key LIKE '%device=env-1%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    std::thread::sleep(Duration::from_secs(2));
+    let (rows0, first0) = outbox();
+    assert!(rows0 > 0, "the outbox fills while InfluxDB is away");
+    assert_eq!(env_samples(), 0);
+
+    // A broken inventory: refused, named, and the old devices keep being polled.
+    std::fs::write(&config, "[[devices]]\nid = 7\n").unwrap();
+    Command::new("kill").args(["-HUP", &pid]).status().unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    let refused = std::fs::read_to_string(&log).unwrap();
+    assert!(refused.contains("reload refused"), "{refused}");
+    let (rows1, first1) = outbox();
+    assert!(
+        rows1 > rows0 && first1 == first0,
+        "still polling, outbox kept: {rows0} {rows1}"
+    );
+
+    // The whole inventory: env-1 is polled from now on.
+    std::fs::write(&config, &text).unwrap();
+    Command::new("kill").args(["-HUP", &pid]).status().unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    assert!(log_text.contains("reloaded the inventory"), "{log_text}");
+    assert!(env_samples() > 0, "the added device is polled");
+    let (rows2, first2) = outbox();
+    assert!(
+        rows2 > rows1 && first2 == first0,
+        "outbox kept across the reload"
+    );
+
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let out = collect.wait_with_output().unwrap();
+    let _ = sim.kill();
+    let _ = sim.wait();
+    assert!(
+        out.status.success(),
+        "{}",
+        std::fs::read_to_string(&log).unwrap()
+    );
 }

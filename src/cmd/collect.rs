@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use kilowatch_core::clock::Clock;
 use kilowatch_store::SqliteStore;
+use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, clap::Args)]
@@ -57,20 +58,45 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         &store,
         &data_dir,
     )?;
-    let pipeline =
+    let mut pipeline =
         crate::pipeline::start(&config, store, Clock::System, cancel.clone(), sink, metrics);
     tracing::info!(devices = config.devices.len(), store = %config.store.path.display(), "collecting");
-    shutdown_signal().await;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = term.recv() => break,
+            _ = hup.recv() => reload(&args.config, &config, &mut pipeline).await,
+        }
+    }
     cancel.cancel();
     pipeline.finish().await;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Ctrl-C or SIGTERM (systemd's stop).
-async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+/// SIGHUP: the inventory is read again; if it is valid, its devices are polled from now on,
+/// otherwise every problem is logged and the running devices carry on. The store, the outbox and
+/// the InfluxDB sink stay as they are (a new `[store]` or `[influx]` needs a restart).
+async fn reload(
+    path: &std::path::Path,
+    running: &kilowatch_core::config::Config,
+    pipeline: &mut crate::pipeline::Pipeline,
+) {
+    match kilowatch_core::config::Config::load(path) {
+        Ok(new) => {
+            if new.store.path != running.store.path
+                || new.influx.is_some() != running.influx.is_some()
+            {
+                tracing::warn!("reload: [store] and [influx] changes take effect after a restart");
+            }
+            pipeline.reload(&new).await;
+            tracing::warn!(devices = new.devices.len(), config = %path.display(), "reloaded the inventory");
+        }
+        Err(problems) => {
+            for p in &problems {
+                tracing::error!(problem = %p, "reload refused; still polling the previous inventory");
+            }
+        }
     }
 }
