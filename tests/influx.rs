@@ -572,3 +572,55 @@ fn a_collector_killed_with_sigkill_loses_nothing_after_restart() {
     );
     assert!(((a - b) / a).abs() < 1e-6, "embedded {a}, InfluxDB {b}");
 }
+
+/// Issue 10: InfluxDB over HTTPS with a site CA. Without `?ca=` the server is not trusted: nothing
+/// is sent, the outbox keeps every point; with it, all of them arrive, exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_with_a_site_ca_is_trusted_only_when_named() {
+    let influx = Influxd::start_tls();
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path(), 1 << 30);
+    let written = batches(T0, 50);
+    store.write(&written).unwrap();
+    let with_ca = influx.url();
+    let without_ca = with_ca.split("&ca=").next().unwrap().to_owned();
+    assert!(without_ca.starts_with("https://"), "{without_ca}");
+
+    let stats = drain(&store, &without_ca, Duration::from_secs(3)).await;
+    let name = InfluxTarget::parse(&with_ca, None, None)
+        .unwrap()
+        .sink_name();
+    assert_eq!(
+        stats
+            .written_points
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0,
+        "an untrusted certificate must not be accepted"
+    );
+    assert!(stats.retries.load(std::sync::atomic::Ordering::Relaxed) > 0);
+    assert!(
+        store.outbox_stats(&name).unwrap().rows > 0,
+        "kept for later"
+    );
+    assert_eq!(influx.count(), 0);
+
+    let stats = drain(&store, &with_ca, Duration::from_secs(20)).await;
+    assert_eq!(store.outbox_stats(&name).unwrap().rows, 0);
+    assert_eq!(
+        stats
+            .written_points
+            .load(std::sync::atomic::Ordering::Relaxed),
+        150
+    );
+    assert_eq!(influx.count(), 150, "every point, once");
+
+    // A `ca` that is not a certificate is named as such.
+    let junk = dir.path().join("junk.pem");
+    std::fs::write(&junk, "not a certificate").unwrap();
+    let e = InfluxTarget::parse(&format!("{without_ca}&ca={}", junk.display()), None, None)
+        .unwrap_err();
+    assert!(
+        e.contains("junk.pem") && e.contains("not a PEM certificate"),
+        "{e}"
+    );
+}

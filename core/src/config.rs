@@ -1079,6 +1079,18 @@ fn check_influx_url(s: &str) -> Result<(), String> {
             "give ?db=NAME (v1 /write) or ?org=ORG&bucket=BUCKET (v2 /api/v2/write)".into(),
         );
     }
+    for (k, v) in url.query_pairs() {
+        match k.as_ref() {
+            "db" | "rp" | "org" | "bucket" => {}
+            "ca" if std::path::Path::new(v.as_ref()).is_file() => {}
+            "ca" => return Err(format!("CA file '{v}' does not exist")),
+            other => {
+                return Err(format!(
+                    "unknown URL parameter '{other}'; expected db, rp, org, bucket, ca"
+                ));
+            }
+        }
+    }
     Ok(())
 }
 

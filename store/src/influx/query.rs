@@ -53,10 +53,16 @@ const MEASUREMENTS: &[Measurement] = &[
 impl InfluxReader {
     pub fn new(target: InfluxTarget) -> Result<InfluxReader, String> {
         super::sink::install_tls_provider();
-        let client = reqwest::blocking::Client::builder()
-            .timeout(std::time::Duration::from_secs(30))
-            .build()
-            .map_err(|e| format!("http client: {e}"))?;
+        let client = {
+            let b =
+                reqwest::blocking::Client::builder().timeout(std::time::Duration::from_secs(30));
+            target
+                .ca_certificates()?
+                .into_iter()
+                .fold(b, |b, ca| b.add_root_certificate(ca))
+        }
+        .build()
+        .map_err(|e| format!("http client: {e}"))?;
         Ok(InfluxReader {
             target,
             client,

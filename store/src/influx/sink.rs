@@ -87,10 +87,15 @@ impl InfluxSink {
         opts: SinkOptions,
     ) -> Result<InfluxSink, String> {
         install_tls_provider();
-        let client = reqwest::Client::builder()
-            .timeout(opts.request_timeout)
-            .build()
-            .map_err(|e| format!("http client: {e}"))?;
+        let client = {
+            let b = reqwest::Client::builder().timeout(opts.request_timeout);
+            target
+                .ca_certificates()?
+                .into_iter()
+                .fold(b, |b, ca| b.add_root_certificate(ca))
+        }
+        .build()
+        .map_err(|e| format!("http client: {e}"))?;
         Ok(InfluxSink {
             target,
             store,

@@ -23,6 +23,8 @@ pub struct InfluxTarget {
     pub user: Option<String>,
     /// v1 password, or an API token (v2, or v1 with token auth).
     pub secret: Option<Secret>,
+    /// An extra trusted root for `https://` (`?ca=PATH`, PEM): a site's own CA.
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 impl fmt::Debug for InfluxTarget {
@@ -75,12 +77,31 @@ impl InfluxTarget {
             }
         };
         for (k, _) in url.query_pairs() {
-            if !["db", "rp", "org", "bucket"].contains(&k.as_ref()) {
+            if !["db", "rp", "org", "bucket", "ca"].contains(&k.as_ref()) {
                 return Err(format!(
-                    "unknown URL parameter '{k}'; expected db, rp, org, bucket"
+                    "unknown URL parameter '{k}'; expected db, rp, org, bucket, ca"
                 ));
             }
         }
+        let ca = match q("ca") {
+            Some(path) => {
+                let pem =
+                    std::fs::read(&path).map_err(|e| format!("CA file '{path}': {}", e.kind()))?;
+                match reqwest::Certificate::from_pem_bundle(&pem) {
+                    Ok(certs) if !certs.is_empty() => {}
+                    Ok(_) => {
+                        return Err(format!(
+                            "CA file '{path}' is not a PEM certificate: none in it"
+                        ));
+                    }
+                    Err(e) => {
+                        return Err(format!("CA file '{path}' is not a PEM certificate: {e}"));
+                    }
+                }
+                Some(pem)
+            }
+            None => None,
+        };
         let user = (!url.username().is_empty()).then(|| url.username().to_owned());
         let mut base = url.clone();
         base.set_query(None);
@@ -94,7 +115,17 @@ impl InfluxTarget {
             api,
             user,
             secret,
+            ca_pem: ca,
         })
+    }
+
+    /// The site CA certificates to trust besides the system's, if `?ca=` named a file.
+    pub fn ca_certificates(&self) -> Result<Vec<reqwest::Certificate>, String> {
+        match &self.ca_pem {
+            Some(pem) => reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| format!("CA certificate: {e}")),
+            None => Ok(Vec::new()),
+        }
     }
 
     /// A stable name for this target's outbox cursor.
