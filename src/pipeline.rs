@@ -185,7 +185,17 @@ async fn write_loop(
     };
     commit_loop(
         rx,
-        move |batches: &[Batch]| writer.write(batches).map(|_| ()).map_err(|e| e.to_string()),
+        move |batches: &[Batch]| {
+            let stored = writer.write(batches).map_err(|e| e.to_string())?;
+            let polled: usize = batches.iter().map(|b| b.samples.len()).sum();
+            if stored < polled {
+                tracing::warn!(
+                    not_stored = polled - stored,
+                    "readings stamped with times already stored were not written (did the wall clock go back?); the stored ones are kept"
+                );
+            }
+            Ok(())
+        },
         after_write,
         RetryPolicy::default(),
     )

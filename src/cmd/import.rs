@@ -80,7 +80,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("create data directory '{}'", dir.display()))?;
     }
     let store = SqliteStore::open(&path)?;
-    let n = store.write(&batches)?;
+    // Importing again corrects values: an imported reading replaces one at the same time.
+    let n = store.write_replacing(&batches)?;
     println!(
         "imported {n} readings from {} into {}",
         input.display(),

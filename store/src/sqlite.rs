@@ -155,18 +155,31 @@ impl SqliteStore {
         }
     }
 
-    /// Writes batches in one transaction; returns the number of samples written.
+    /// Writes polls in one transaction; returns how many samples were stored. A sample at a time
+    /// its series already has (a wall clock that went back) is not stored, so nothing committed
+    /// is ever overwritten; the caller sees the shortfall.
     pub fn write(&self, batches: &[Batch]) -> Result<usize, StoreError> {
+        self.write_as(batches, false)
+    }
+
+    /// As [`SqliteStore::write`], but a sample replaces one stored at the same time: importing
+    /// corrected history.
+    pub fn write_replacing(&self, batches: &[Batch]) -> Result<usize, StoreError> {
+        self.write_as(batches, true)
+    }
+
+    fn write_as(&self, batches: &[Batch], replace: bool) -> Result<usize, StoreError> {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         let mut ids = self.ids.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn.transaction().map_err(self.err())?;
         let mut n = 0;
         {
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT OR REPLACE INTO samples(series_id, ts, value) VALUES(?1, ?2, ?3)",
-                )
-                .map_err(self.err())?;
+            let sql = if replace {
+                "INSERT OR REPLACE INTO samples(series_id, ts, value) VALUES(?1, ?2, ?3)"
+            } else {
+                "INSERT OR IGNORE INTO samples(series_id, ts, value) VALUES(?1, ?2, ?3)"
+            };
+            let mut insert = tx.prepare_cached(sql).map_err(self.err())?;
             let mut status = tx
                 .prepare_cached(
                     "INSERT OR REPLACE INTO device_status(device, ts, up, poll_ms, error) VALUES(?1, ?2, ?3, ?4, ?5)",
@@ -183,10 +196,9 @@ impl SqliteStore {
                             id
                         }
                     };
-                    insert
+                    n += insert
                         .execute(params![id, b.at, s.value])
                         .map_err(self.err())?;
-                    n += 1;
                 }
                 status
                     .execute(params![
@@ -700,5 +712,38 @@ mod tests {
         drop(conn);
         let e = SqliteStore::open(&path).unwrap_err();
         assert!(e.to_string().contains("schema version 99"), "{e}");
+    }
+
+    /// A wall clock that went back stamps a reading with a time already stored: the stored
+    /// reading stays (and the write says one fewer was stored); an import may correct it.
+    #[test]
+    fn a_repeated_timestamp_never_overwrites_a_stored_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("kw.db")).unwrap();
+        let series = Arc::new(Series::new(
+            Measurement::Power,
+            vec![("site", "hk1".into()), ("device", "m".into())],
+        ));
+        let at = |v: f64| Batch {
+            device: "m".into(),
+            at: 1_000,
+            samples: vec![Sample {
+                series: series.clone(),
+                field: Field::ActivePowerW,
+                value: v,
+            }],
+            poll: PollStatus::Ok,
+            poll_ms: 1.0,
+        };
+        assert_eq!(store.write(&[at(10.0)]).unwrap(), 1);
+        assert_eq!(store.write(&[at(99.0)]).unwrap(), 0, "not stored");
+        let found = store.find(&Selector::field(Field::ActivePowerW)).unwrap();
+        let read = |s: &SqliteStore| {
+            s.read(&found[0], TimeRange { from: 0, to: 2_000 }, None)
+                .unwrap()
+        };
+        assert_eq!(read(&store)[0].value, 10.0);
+        assert_eq!(store.write_replacing(&[at(12.5)]).unwrap(), 1);
+        assert_eq!(read(&store)[0].value, 12.5);
     }
 }
