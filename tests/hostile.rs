@@ -260,3 +260,127 @@ async fn modbus_random_bytes_are_an_error() {
     assert!(r.is_err(), "{r:?}");
     assert!(took <= TIMEOUT * 2);
 }
+
+/// Answers every GET with each asked OID bound to `value`.
+fn answer_all(req: &[u8], value: impl Fn() -> ObjectSyntax) -> Option<Vec<u8>> {
+    let msg: rasn_snmp::v2c::Message<Pdus> = rasn::ber::decode(req).ok()?;
+    let Pdus::GetRequest(g) = msg.data else {
+        return respond(req, vec![], 0);
+    };
+    let binds =
+        g.0.variable_bindings
+            .iter()
+            .map(|b| VarBind {
+                name: b.name.clone(),
+                value: VarBindValue::Value(value()),
+            })
+            .collect();
+    respond(req, binds, 0)
+}
+
+fn text(len: usize) -> ObjectSyntax {
+    ObjectSyntax::Simple(rasn_smi::v2::SimpleSyntax::String(vec![b'x'; len].into()))
+}
+
+/// Issue 10: values of the wrong type (text where a number belongs) and oversized answers (a
+/// 2 KiB string for each of 20 values, a 40 KiB datagram) are problems named per value, not
+/// samples and not a panic; the poll still ends within the timeout.
+#[tokio::test]
+async fn snmp_wrong_types_and_oversized_values_are_problems_per_value() {
+    for len in [3, 2048] {
+        let addr = fake_agent(move |req| answer_all(req, || text(len))).await;
+        let plan = plan("kilowatch-sim-bench", &addr);
+        let mut driver = Driver::snmp_v2c(&addr, Secret::new("public"), TIMEOUT);
+        let t = Instant::now();
+        let readings = driver.read(&plan.kind).await.unwrap();
+        assert!(t.elapsed() < TIMEOUT * 2);
+        let mut rows = kilowatch_collector::decode::RowSeries::default();
+        let (mut out, mut problems) = (Vec::new(), Vec::new());
+        kilowatch_collector::decode::decode(&plan, &readings, &mut rows, &mut out, &mut problems);
+        assert!(out.is_empty(), "text is no reading: {out:?}");
+        assert_eq!(problems.len(), 20, "{problems:?}");
+        assert!(
+            problems.iter().all(|p| p.len() < 400),
+            "problems stay short: {problems:?}"
+        );
+    }
+}
+
+fn int(v: i32) -> ObjectSyntax {
+    ObjectSyntax::Simple(rasn_smi::v2::SimpleSyntax::Integer(v.into()))
+}
+
+/// Issue 10: a device that answers for a while, then not, flaps up and down, each down poll a
+/// per-device error; a healthy device beside it keeps its period and never goes down.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flapping_device_does_not_disturb_its_neighbour() {
+    // Answers for 300 ms, then is silent for 300 ms, and so on.
+    let born = Instant::now();
+    let flapping = fake_agent(move |req| {
+        if born.elapsed().as_millis() / 300 % 2 == 0 {
+            answer_all(req, || int(42))
+        } else {
+            None
+        }
+    })
+    .await;
+    let healthy = fake_agent(|req| answer_all(req, || int(7))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("community");
+    kilowatch_core::secret::write_private(&secret, "public").unwrap();
+    let device = |id: &str, a: &Address| {
+        format!(
+            "\n[[devices]]\nid = \"{id}\"\nsite = \"t\"\nprofile = \"kilowatch-sim-bench\"\naddress = \"snmp://{}\"\nauth = \"p\"\n",
+            a.socket()
+        )
+    };
+    let inventory = format!(
+        "[collector]\ninterval = \"100ms\"\ntimeout = \"60ms\"\n\n[auths.p]\nversion = \"v2c\"\ncommunity = \"file:{}\"\n\n[[sites]]\nid = \"t\"\n\n[[devices]]\nid = \"meter\"\nsite = \"t\"\nprofile = \"eastron-sdm630\"\naddress = \"modbus://127.0.0.1:1/1\"\nrole = \"facility\"\n\n[[devices]]\nid = \"ups\"\nsite = \"t\"\nprofile = \"eastron-sdm630\"\naddress = \"modbus://127.0.0.1:1/2\"\nrole = \"it\"\ncategory = 1\n{}{}",
+        secret.display(),
+        device("flapping", &flapping),
+        device("healthy", &healthy),
+    );
+    let config = kilowatch_core::config::Config::from_str(
+        &inventory,
+        "flap.toml",
+        dir.path(),
+        std::iter::empty(),
+    )
+    .unwrap_or_else(|p| panic!("{p:?}"));
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+    let cancel = tokio_util::sync::CancellationToken::new();
+    // Only the two SNMP devices: the meters exist to make the inventory valid.
+    let tasks: Vec<_> = kilowatch_collector::schedule::DeviceTask::all(&config)
+        .into_iter()
+        .filter(|t| !matches!(t.plan.device.as_ref(), "meter" | "ups"))
+        .collect();
+    let run = tokio::spawn(kilowatch_collector::schedule::run(
+        tasks,
+        kilowatch_collector::schedule::Schedule {
+            max_concurrent_polls: 8,
+            clock: kilowatch_core::clock::Clock::System,
+        },
+        tx,
+        cancel.clone(),
+    ));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    cancel.cancel();
+    run.await.unwrap();
+    let mut polls: std::collections::HashMap<String, Vec<(i64, bool)>> = Default::default();
+    while let Ok(b) = rx.try_recv() {
+        polls
+            .entry(b.device.to_string())
+            .or_default()
+            .push((b.at, b.poll.is_up()));
+    }
+    let h = &polls["healthy"];
+    assert!(h.len() >= 25 && h.iter().all(|(_, up)| *up), "{h:?}");
+    let worst = h.windows(2).map(|w| w[1].0 - w[0].0).max().unwrap();
+    assert!(
+        worst <= 150,
+        "the healthy device kept its 100 ms period: {worst} ms"
+    );
+    let f = &polls["flapping"];
+    let ups = f.iter().filter(|(_, up)| *up).count();
+    assert!(ups > 5 && f.len() - ups > 5, "up and down in turn: {f:?}");
+}
