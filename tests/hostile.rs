@@ -317,7 +317,7 @@ async fn a_flapping_device_does_not_disturb_its_neighbour() {
     // Answers for 300 ms, then is silent for 300 ms, and so on.
     let born = Instant::now();
     let flapping = fake_agent(move |req| {
-        if born.elapsed().as_millis() / 300 % 2 == 0 {
+        if (born.elapsed().as_millis() / 300).is_multiple_of(2) {
             answer_all(req, || int(42))
         } else {
             None
