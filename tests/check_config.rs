@@ -74,6 +74,8 @@ fn example_config_is_valid() {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/example.toml");
     let out = kilowatch()
         .env("KILOWATCH_EXAMPLE_COMMUNITY", "example-community")
+        .env("KILOWATCH_EXAMPLE_V3_AUTH", "example-auth-key")
+        .env("KILOWATCH_EXAMPLE_V3_PRIV", "example-priv-key")
         .arg("check-config")
         .arg(&file)
         .output()
@@ -92,6 +94,8 @@ fn env_override_is_applied_and_a_bad_one_is_named() {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/example.toml");
     let out = kilowatch()
         .env("KILOWATCH_EXAMPLE_COMMUNITY", "example-community")
+        .env("KILOWATCH_EXAMPLE_V3_AUTH", "example-auth-key")
+        .env("KILOWATCH_EXAMPLE_V3_PRIV", "example-priv-key")
         .env("KILOWATCH_COLLECTOR__INTERVAL", "soon")
         .arg("check-config")
         .arg(&file)
