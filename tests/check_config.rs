@@ -110,3 +110,28 @@ fn env_override_is_applied_and_a_bad_one_is_named() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_short_snmpv3_key_is_named_by_key_never_by_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("v3.toml");
+    std::fs::write(
+        &file,
+        "[auths.ups]\nversion = \"v3\"\nuser = \"kw\"\nauth_protocol = \"sha\"\nauth_key = \"env:KW_SHORT_KEY\"\n\n[[sites]]\nid = \"hk1\"\n\n[[devices]]\nid = \"main\"\nsite = \"hk1\"\nprofile = \"eastron-sdm630\"\naddress = \"modbus://127.0.0.1:1/1\"\nrole = \"facility\"\n\n[[devices]]\nid = \"ups\"\nsite = \"hk1\"\nprofile = \"rfc1628-ups\"\naddress = \"snmp://127.0.0.1:161\"\nauth = \"ups\"\nrole = \"it\"\ncategory = 1\n",
+    )
+    .unwrap();
+    let out = kilowatch()
+        .env("KW_SHORT_KEY", "s3cr3t")
+        .arg("check-config")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr
+            .contains("v3.toml:5: auths.ups.auth_key: an SNMPv3 key must be at least 8 characters"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("s3cr3t"), "{stderr}");
+}

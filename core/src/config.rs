@@ -769,6 +769,19 @@ fn auth_secrets(c: &mut Checker<'_>, key: &str, raw: RawAuth) -> Option<Auth> {
             None
         }
     };
+    // RFC 3414 §11.2: a v3 passphrase shorter than 8 characters is refused by agents; say so
+    // here, by key and never by value, rather than as an authentication failure at every poll.
+    let v3_key = |c: &mut Checker<'_>, field: &str, reference: &str| {
+        let s = load(c, field, reference)?;
+        if s.expose().chars().count() < 8 {
+            c.push(
+                &format!("{key}.{field}"),
+                "an SNMPv3 key must be at least 8 characters (RFC 3414)",
+            );
+            return None;
+        }
+        Some(s)
+    };
     match raw {
         RawAuth::V1 { community } => {
             load(c, "community", &community).map(|s| Auth::SnmpV1 { community: s })
@@ -787,11 +800,11 @@ fn auth_secrets(c: &mut Checker<'_>, key: &str, raw: RawAuth) -> Option<Auth> {
                 (None, None, None, None) => V3Security::NoAuthNoPriv,
                 (Some(protocol), Some(k), None, None) => V3Security::AuthNoPriv {
                     protocol,
-                    key: load(c, "auth_key", &k)?,
+                    key: v3_key(c, "auth_key", &k)?,
                 },
                 (Some(protocol), Some(k), Some(cipher), Some(pk)) => {
-                    let key_secret = load(c, "auth_key", &k);
-                    let priv_secret = load(c, "priv_key", &pk);
+                    let key_secret = v3_key(c, "auth_key", &k);
+                    let priv_secret = v3_key(c, "priv_key", &pk);
                     V3Security::AuthPriv {
                         protocol,
                         key: key_secret?,
