@@ -153,6 +153,9 @@ pub fn influx_sink(
         .or_else(|| env("KILOWATCH_INFLUX_PASSWORD"));
     let target =
         InfluxTarget::parse(url, token, password).map_err(|e| anyhow::anyhow!("--influx: {e}"))?;
+    if target.cleartext_over_network() {
+        tracing::warn!(target = %target, "InfluxDB over plain http to another machine: its password or token and every reading cross the network in clear; use https:// (with ?ca= for a site CA)");
+    }
     store.enable_outbox(config.map_or(1 << 30, |c| c.max_outbox_bytes));
     let opts = SinkOptions::new(data_dir.join("influx-quarantine.lp"));
     InfluxSink::new(target, store.clone(), opts)

@@ -269,3 +269,40 @@ fn sighup_reloads_the_inventory_and_keeps_the_outbox() {
         std::fs::read_to_string(&log).unwrap()
     );
 }
+
+/// TLS is the documented default: plain HTTP to another machine is accepted, but said aloud.
+#[test]
+fn plain_http_to_another_machine_is_warned_about() {
+    use std::process::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("site.toml");
+    std::fs::write(
+        &config,
+        "[[sites]]\nid = \"hk1\"\n\n[[devices]]\nid = \"main\"\nsite = \"hk1\"\nprofile = \"eastron-sdm630\"\naddress = \"modbus://127.0.0.1:1/1\"\nrole = \"facility\"\n\n[[devices]]\nid = \"ups\"\nsite = \"hk1\"\nprofile = \"eastron-sdm630\"\naddress = \"modbus://127.0.0.1:1/2\"\nrole = \"it\"\ncategory = 1\n",
+    )
+    .unwrap();
+    let run = |url: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kilowatch"))
+            .args(["collect", "--config"])
+            .arg(&config)
+            .arg("--data")
+            .arg(dir.path().join("data"))
+            .args(["--influx", url])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(800));
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        let _ = child.wait();
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        err
+    };
+    let remote = run("http://192.0.2.10:8086?db=kw");
+    assert!(remote.contains("plain http to another machine"), "{remote}");
+    let local = run("http://127.0.0.1:9?db=kw");
+    assert!(!local.contains("plain http"), "{local}");
+}

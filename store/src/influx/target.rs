@@ -119,6 +119,17 @@ impl InfluxTarget {
         })
     }
 
+    /// Plain HTTP to another machine: credentials and readings cross the network in clear.
+    pub fn cleartext_over_network(&self) -> bool {
+        let loopback = match self.base.host() {
+            Some(url::Host::Ipv4(a)) => a.is_loopback(),
+            Some(url::Host::Ipv6(a)) => a.is_loopback(),
+            Some(url::Host::Domain(d)) => d == "localhost",
+            None => true,
+        };
+        self.base.scheme() == "http" && !loopback
+    }
+
     /// The site CA certificates to trust besides the system's, if `?ca=` named a file.
     pub fn ca_certificates(&self) -> Result<Vec<reqwest::Certificate>, String> {
         match &self.ca_pem {
