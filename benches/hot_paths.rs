@@ -20,21 +20,9 @@ use kilowatch_store::{Point, ReadStore, Selector, SqliteStore, TimeRange};
 fn device(profile: &str, url: &str) -> Device {
     let (address, _) = Address::parse(url).expect("a valid URL");
     Device {
-        id: "bench-1".into(),
-        site: "hk1".into(),
         room: Some("hall-1".into()),
         rack: Some("r01".into()),
-        profile: profile.into(),
-        address,
-        auth: None,
-        role: None,
-        interval: None,
-        timeout: None,
-        accuracy_pct: None,
-        breaker_a: None,
-        rated_cooling_w: None,
-        rated_power_w: None,
-        height_u: None,
+        ..Device::new("bench-1", "hk1", profile, address)
     }
 }
 

@@ -20,23 +20,7 @@ const TIMEOUT: Duration = Duration::from_millis(500);
 
 fn plan(profile: &str, address: &Address) -> Plan {
     let (set, _) = ProfileSet::load(&[]);
-    let device = Device {
-        id: "hostile".into(),
-        site: "t".into(),
-        room: None,
-        rack: None,
-        profile: profile.into(),
-        address: address.clone(),
-        auth: None,
-        role: None,
-        interval: None,
-        timeout: None,
-        accuracy_pct: None,
-        breaker_a: None,
-        rated_cooling_w: None,
-        rated_power_w: None,
-        height_u: None,
-    };
+    let device = Device::new("hostile", "t", profile, address.clone());
     Plan::compile(&device, set.get(profile).unwrap())
 }
 

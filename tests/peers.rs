@@ -35,23 +35,7 @@ async fn read_once(
     let (address, _) = Address::parse(url).unwrap();
     let (profiles, problems) = ProfileSet::load(&[]);
     assert!(problems.is_empty(), "{problems:?}");
-    let device = Device {
-        id: "peer".into(),
-        site: "test".into(),
-        room: None,
-        rack: None,
-        profile: profile.into(),
-        address: address.clone(),
-        auth: None,
-        role: None,
-        interval: None,
-        timeout: None,
-        accuracy_pct: None,
-        breaker_a: None,
-        rated_cooling_w: None,
-        rated_power_w: None,
-        height_u: None,
-    };
+    let device = Device::new("peer", "test", profile, address.clone());
     let plan = Plan::compile(&device, profiles.get(profile).unwrap());
     let mut driver = match community {
         Some(c) => Driver::snmp_v2c(&address, Secret::new(c), Duration::from_secs(3)),
@@ -365,23 +349,7 @@ async fn a_modbus_exception_is_a_clear_per_device_error() {
     let url = format!("modbus://{}/1", env("KILOWATCH_TEST_MODBUS"));
     let (address, _) = Address::parse(&url).unwrap();
     let (profiles, _) = ProfileSet::load(&[]);
-    let device = Device {
-        id: "wrong-profile".into(),
-        site: "t".into(),
-        room: None,
-        rack: None,
-        profile: "kilowatch-sim-crac".into(),
-        address: address.clone(),
-        auth: None,
-        role: None,
-        interval: None,
-        timeout: None,
-        accuracy_pct: None,
-        breaker_a: None,
-        rated_cooling_w: None,
-        rated_power_w: None,
-        height_u: None,
-    };
+    let device = Device::new("wrong-profile", "t", "kilowatch-sim-crac", address.clone());
     let plan = Plan::compile(&device, profiles.get("kilowatch-sim-crac").unwrap());
     let err = Driver::new(&address, None, Duration::from_secs(3))
         .read(&plan.kind)
@@ -400,23 +368,7 @@ async fn small_request_sizes_read_the_same_values_in_more_requests() {
     let url = format!("snmp://{}", env("KILOWATCH_TEST_SNMPSIM"));
     let (address, _) = Address::parse(&url).unwrap();
     let (profiles, _) = ProfileSet::load(&[]);
-    let device = Device {
-        id: "pdu".into(),
-        site: "t".into(),
-        room: None,
-        rack: None,
-        profile: "eaton-epdu".into(),
-        address: address.clone(),
-        auth: None,
-        role: None,
-        interval: None,
-        timeout: None,
-        accuracy_pct: None,
-        breaker_a: None,
-        rated_cooling_w: None,
-        rated_power_w: None,
-        height_u: None,
-    };
+    let device = Device::new("pdu", "t", "eaton-epdu", address.clone());
     let plan = Plan::compile(&device, profiles.get("eaton-epdu").unwrap());
     let mut values = Vec::new();
     for limits in [

@@ -570,25 +570,14 @@ mod tests {
     fn issue_3_an_absurd_scale_factor_is_a_problem_not_an_infinite_sample() {
         // Found by fuzzing: a SunSpec scale factor of 0x7FFF made 10^32767 = infinity.
         let (set, _) = kilowatch_core::profile::ProfileSet::load(&[]);
-        let device = kilowatch_core::config::Device {
-            id: "m".into(),
-            site: "s".into(),
-            room: None,
-            rack: None,
-            profile: "sunspec-meter-203".into(),
-            address: kilowatch_core::address::Address::parse("modbus://h/6")
+        let device = kilowatch_core::config::Device::new(
+            "m",
+            "s",
+            "sunspec-meter-203",
+            kilowatch_core::address::Address::parse("modbus://h/6")
                 .unwrap()
                 .0,
-            auth: None,
-            role: None,
-            interval: None,
-            timeout: None,
-            accuracy_pct: None,
-            breaker_a: None,
-            rated_cooling_w: None,
-            rated_power_w: None,
-            height_u: None,
-        };
+        );
         let plan = Plan::compile(&device, set.get("sunspec-meter-203").unwrap());
         let PlanKind::Modbus(p) = &plan.kind else {
             panic!("modbus")
@@ -668,25 +657,14 @@ mod tests {
     #[test]
     fn a_column_the_device_lacks_is_skipped_and_bad_rows_are_named() {
         let (set, _) = kilowatch_core::profile::ProfileSet::load(&[]);
-        let device = kilowatch_core::config::Device {
-            id: "ups".into(),
-            site: "s".into(),
-            room: None,
-            rack: None,
-            profile: "rfc1628-ups".into(),
-            address: kilowatch_core::address::Address::parse("snmp://h")
+        let device = kilowatch_core::config::Device::new(
+            "ups",
+            "s",
+            "rfc1628-ups",
+            kilowatch_core::address::Address::parse("snmp://h")
                 .unwrap()
                 .0,
-            auth: None,
-            role: None,
-            interval: None,
-            timeout: None,
-            accuracy_pct: None,
-            breaker_a: None,
-            rated_cooling_w: None,
-            rated_power_w: None,
-            height_u: None,
-        };
+        );
         let plan = Plan::compile(&device, set.get("rfc1628-ups").unwrap());
         let PlanKind::Snmp(p) = &plan.kind else {
             panic!("snmp")

@@ -356,21 +356,13 @@ mod tests {
 
     fn device(profile: &str, address: &str) -> Device {
         Device {
-            id: "d1".into(),
-            site: "s".into(),
-            room: None,
-            rack: None,
-            profile: profile.into(),
-            address: kilowatch_core::address::Address::parse(address).unwrap().0,
-            auth: None,
             role: Some(Role::Facility),
-            interval: None,
-            timeout: None,
-            accuracy_pct: None,
-            breaker_a: None,
-            rated_cooling_w: None,
-            rated_power_w: None,
-            height_u: None,
+            ..Device::new(
+                "d1",
+                "s",
+                profile,
+                kilowatch_core::address::Address::parse(address).unwrap().0,
+            )
         }
     }
 

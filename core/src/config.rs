@@ -213,6 +213,33 @@ pub struct Device {
 }
 
 impl Device {
+    /// A device known only by its id, site, profile and address, everything else unset: what
+    /// `probe` reads, and what tests and benchmarks build on.
+    pub fn new(
+        id: impl Into<String>,
+        site: impl Into<String>,
+        profile: impl Into<String>,
+        address: Address,
+    ) -> Device {
+        Device {
+            id: id.into(),
+            site: site.into(),
+            room: None,
+            rack: None,
+            profile: profile.into(),
+            address,
+            auth: None,
+            role: None,
+            interval: None,
+            timeout: None,
+            accuracy_pct: None,
+            breaker_a: None,
+            rated_cooling_w: None,
+            rated_power_w: None,
+            height_u: None,
+        }
+    }
+
     /// The series a value of `field` from this device belongs to: its place as tags, and its
     /// PUE role on un-pointed power and energy (the collector's plans tag the same way).
     pub fn series(&self, field: crate::model::Field, point: Option<&str>) -> crate::model::Series {

@@ -18,23 +18,7 @@ fn plans() -> &'static Vec<Plan> {
         let address = Address::parse("modbus://127.0.0.1/1").map(|a| a.0).ok();
         set.names()
             .filter_map(|name| {
-                let device = Device {
-                    id: "fuzz".into(),
-                    site: "s".into(),
-                    room: None,
-                    rack: None,
-                    profile: name.into(),
-                    address: address.clone()?,
-                    auth: None,
-                    role: None,
-                    interval: None,
-                    timeout: None,
-                    accuracy_pct: None,
-                    breaker_a: None,
-                    rated_cooling_w: None,
-                    rated_power_w: None,
-                    height_u: None,
-                };
+                let device = Device::new("fuzz", "s", name, address.clone()?);
                 let plan = Plan::compile(&device, set.get(name)?);
                 matches!(plan.kind, PlanKind::Modbus(_)).then_some(plan)
             })

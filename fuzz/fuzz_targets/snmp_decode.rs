@@ -19,23 +19,7 @@ fn plans() -> &'static Vec<Plan> {
         set.names()
             .filter_map(|name| {
                 let profile = set.get(name)?;
-                let device = Device {
-                    id: "fuzz".into(),
-                    site: "s".into(),
-                    room: None,
-                    rack: None,
-                    profile: name.into(),
-                    address: address.clone()?,
-                    auth: None,
-                    role: None,
-                    interval: None,
-                    timeout: None,
-                    accuracy_pct: None,
-                    breaker_a: None,
-                    rated_cooling_w: None,
-                    rated_power_w: None,
-                    height_u: None,
-                };
+                let device = Device::new("fuzz", "s", name, address.clone()?);
                 let plan = Plan::compile(&device, profile);
                 matches!(plan.kind, PlanKind::Snmp(_)).then_some(plan)
             })

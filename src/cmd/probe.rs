@@ -105,23 +105,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             profiles.names().collect::<Vec<_>>().join(", ")
         );
     };
-    let device = Device {
-        id: "probe".into(),
-        site: String::new(),
-        room: None,
-        rack: None,
-        profile: name.clone(),
-        address: address.clone(),
-        auth: None,
-        role: None,
-        interval: None,
-        timeout: None,
-        accuracy_pct: None,
-        breaker_a: None,
-        rated_cooling_w: None,
-        rated_power_w: None,
-        height_u: None,
-    };
+    let device = Device::new("probe", "", name.clone(), address.clone());
     let plan = Plan::compile(&device, profile);
     let readings = driver
         .read(&plan.kind)
