@@ -5,25 +5,9 @@
 
 use std::process::Command;
 
-const CONFIG: &str = r#"
-[[sites]]
-id = "hk1"
+mod common;
 
-[[devices]]
-id = "main"
-site = "hk1"
-profile = "eastron-sdm630"
-address = "modbus://127.0.0.1:1/1"
-role = "facility"
-
-[[devices]]
-id = "ups"
-site = "hk1"
-profile = "apc-smart-ups-modbus"
-address = "modbus://127.0.0.1:1/2"
-role = "it"
-category = 1
-"#;
+use common::process::METERED_SITE as CONFIG;
 
 /// `kilowatch pue` and `collect` on `data`: both must refuse with `expect` in the error.
 fn refused(dir: &std::path::Path, expect: &str) {

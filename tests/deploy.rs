@@ -2,6 +2,8 @@
 //! state under StateDirectory and /metrics on loopback only.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+mod common;
+
 use std::collections::HashMap;
 
 /// `[Section]` → key → every value given (systemd keys may repeat).
@@ -69,7 +71,7 @@ fn the_unit_is_least_privileged_and_keeps_state_in_its_state_directory() {
         assert!(m.ip().is_loopback(), "/metrics on loopback only: {m}");
     }
     // The binary accepts exactly these arguments: it gets as far as reading the config.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kilowatch"))
+    let out = std::process::Command::new(common::process::BIN)
         .args(&args[1..])
         .env("STATE_DIRECTORY", "/nonexistent")
         .output()
@@ -97,23 +99,8 @@ fn the_collector_stops_cleanly_on_the_units_stop_signal() {
     assert_eq!(signal, "SIGTERM");
     let dir = tempfile::tempdir().unwrap();
     let inv = dir.path().join("inv.toml");
-    let bin = env!("CARGO_BIN_EXE_kilowatch");
-    let mut sim = Command::new(bin)
-        .args(["sim", "--inventory"])
-        .arg(&inv)
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    for _ in 0..100 {
-        if inv.exists() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    let text = std::fs::read_to_string(&inv)
-        .unwrap()
-        .replace("interval = \"10s\"", "interval = \"500ms\"");
-    std::fs::write(&inv, text).unwrap();
+    let bin = common::process::BIN;
+    let (sim, _) = common::process::sim(&["sim"], &inv, "500ms");
     let data = dir.path().join("data");
     let collect = Command::new(bin)
         .args(["collect", "--config"])
@@ -126,18 +113,10 @@ fn the_collector_stops_cleanly_on_the_units_stop_signal() {
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_secs(3));
-    let term = Command::new("kill")
-        .args([
-            format!("-{}", signal.trim_start_matches("SIG")),
-            collect.id().to_string(),
-        ])
-        .status()
-        .unwrap();
-    assert!(term.success());
+    common::process::kill(collect.id(), signal.trim_start_matches("SIG"));
     let started = std::time::Instant::now();
     let out = collect.wait_with_output().unwrap();
-    let _ = sim.kill();
-    let _ = sim.wait();
+    drop(sim);
     assert!(
         out.status.success(),
         "exit {:?}: {}",
@@ -162,23 +141,9 @@ fn sighup_reloads_the_inventory_and_keeps_the_outbox() {
     use std::process::{Command, Stdio};
     use std::time::Duration;
     let dir = tempfile::tempdir().unwrap();
-    let bin = env!("CARGO_BIN_EXE_kilowatch");
+    let bin = common::process::BIN;
     let full = dir.path().join("full.toml");
-    let mut sim = Command::new(bin)
-        .args(["sim", "--inventory"])
-        .arg(&full)
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    for _ in 0..100 {
-        if full.exists() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let text = std::fs::read_to_string(&full)
-        .unwrap()
-        .replace("interval = \"10s\"", "interval = \"300ms\"");
+    let (sim, text) = common::process::sim(&["sim"], &full, "300ms");
     // The inventory without the environment sensor's block, to add it back by a reload.
     let blocks: Vec<&str> = text.split("\n[[devices]]\n").collect();
     let without: Vec<&str> = blocks
@@ -210,7 +175,7 @@ fn sighup_reloads_the_inventory_and_keeps_the_outbox() {
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
-    let pid = collect.id().to_string();
+    let pid = collect.id();
     let outbox = || -> (i64, i64) {
         let db = rusqlite::Connection::open(data.join("kilowatch.db")).unwrap();
         db.query_row(
@@ -236,7 +201,7 @@ fn sighup_reloads_the_inventory_and_keeps_the_outbox() {
 
     // A broken inventory: refused, named, and the old devices keep being polled.
     std::fs::write(&config, "[[devices]]\nid = 7\n").unwrap();
-    Command::new("kill").args(["-HUP", &pid]).status().unwrap();
+    common::process::kill(pid, "HUP");
     std::thread::sleep(Duration::from_secs(1));
     let refused = std::fs::read_to_string(&log).unwrap();
     assert!(refused.contains("reload refused"), "{refused}");
@@ -248,7 +213,7 @@ fn sighup_reloads_the_inventory_and_keeps_the_outbox() {
 
     // The whole inventory: env-1 is polled from now on.
     std::fs::write(&config, &text).unwrap();
-    Command::new("kill").args(["-HUP", &pid]).status().unwrap();
+    common::process::kill(pid, "HUP");
     std::thread::sleep(Duration::from_secs(2));
     let log_text = std::fs::read_to_string(&log).unwrap();
     assert!(log_text.contains("reloaded the inventory"), "{log_text}");
@@ -259,10 +224,9 @@ fn sighup_reloads_the_inventory_and_keeps_the_outbox() {
         "outbox kept across the reload"
     );
 
-    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    common::process::kill(pid, "TERM");
     let out = collect.wait_with_output().unwrap();
-    let _ = sim.kill();
-    let _ = sim.wait();
+    drop(sim);
     assert!(
         out.status.success(),
         "{}",
@@ -276,13 +240,9 @@ fn plain_http_to_another_machine_is_warned_about() {
     use std::process::Command;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("site.toml");
-    std::fs::write(
-        &config,
-        "[[sites]]\nid = \"hk1\"\n\n[[devices]]\nid = \"main\"\nsite = \"hk1\"\nprofile = \"eastron-sdm630\"\naddress = \"modbus://127.0.0.1:1/1\"\nrole = \"facility\"\n\n[[devices]]\nid = \"ups\"\nsite = \"hk1\"\nprofile = \"eastron-sdm630\"\naddress = \"modbus://127.0.0.1:1/2\"\nrole = \"it\"\ncategory = 1\n",
-    )
-    .unwrap();
+    std::fs::write(&config, common::process::METERED_SITE).unwrap();
     let run = |url: &str| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kilowatch"))
+        let mut child = Command::new(common::process::BIN)
             .args(["collect", "--config"])
             .arg(&config)
             .arg("--data")
@@ -292,10 +252,7 @@ fn plain_http_to_another_machine_is_warned_about() {
             .spawn()
             .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(800));
-        Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
+        common::process::kill(child.id(), "TERM");
         let _ = child.wait();
         let mut err = String::new();
         std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();

@@ -5,8 +5,10 @@
 #![cfg(feature = "peers")]
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+mod common;
+
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 struct Tmpfs(std::path::PathBuf);
 
@@ -46,21 +48,8 @@ fn a_full_disk_loses_no_poll_and_the_collector_recovers() {
     let dir = tempfile::tempdir().unwrap();
     let disk = Tmpfs::mount(&dir.path().join("disk"), "3m");
     let inv = dir.path().join("inv.toml");
-    let bin = env!("CARGO_BIN_EXE_kilowatch");
-    let mut sim = Command::new(bin)
-        .args(["sim", "--inventory"])
-        .arg(&inv)
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let t0 = Instant::now();
-    while !inv.exists() && t0.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let text = std::fs::read_to_string(&inv)
-        .unwrap()
-        .replace("interval = \"10s\"", "interval = \"300ms\"");
-    std::fs::write(&inv, text).unwrap();
+    let bin = common::process::BIN;
+    let (sim, _) = common::process::sim(&["sim"], &inv, "300ms");
     let data = disk.0.join("data");
     let log = dir.path().join("collect.log");
     let mut collect = Command::new(bin)
@@ -90,13 +79,9 @@ fn a_full_disk_loses_no_poll_and_the_collector_recovers() {
     std::fs::remove_file(&filler).unwrap();
     let full_to = kilowatch_core::clock::Clock::System.now_ms();
     std::thread::sleep(Duration::from_secs(3));
-    Command::new("kill")
-        .args(["-TERM", &collect.id().to_string()])
-        .status()
-        .unwrap();
+    common::process::kill(collect.id(), "TERM");
     let status = collect.wait().unwrap();
-    let _ = sim.kill();
-    let _ = sim.wait();
+    drop(sim);
     let after = std::fs::read_to_string(&log).unwrap();
     assert!(status.success(), "exit {status:?}: {after}");
     assert!(

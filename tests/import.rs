@@ -5,25 +5,9 @@
 use std::fmt::Write;
 use std::process::Command;
 
-const CONFIG: &str = r#"
-[[sites]]
-id = "hk1"
+mod common;
 
-[[devices]]
-id = "main"
-site = "hk1"
-profile = "eastron-sdm630"
-address = "modbus://127.0.0.1:1/1"
-role = "facility"
-
-[[devices]]
-id = "ups"
-site = "hk1"
-profile = "apc-smart-ups-modbus"
-address = "modbus://127.0.0.1:1/2"
-role = "it"
-category = 1
-"#;
+use common::process::METERED_SITE as CONFIG;
 
 fn kilowatch(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_kilowatch"))

@@ -3,6 +3,8 @@
 //! agent never answers, an agent refuses our community, logging is at its most verbose.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+mod common;
+
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -38,31 +40,19 @@ fn free_port() -> u16 {
 #[test]
 fn no_secret_leaks_under_faults() {
     let dir = tempfile::tempdir().unwrap();
-    let bin = env!("CARGO_BIN_EXE_kilowatch");
+    let bin = common::process::BIN;
     let sim_config = dir.path().join("sim.toml");
     std::fs::write(&sim_config, format!("community = \"{COMMUNITY}\"\n")).unwrap();
     let inv = dir.path().join("inv.toml");
-    let mut sim = Command::new(bin)
-        .args(["sim", "--config"])
-        .arg(&sim_config)
-        .arg("--inventory")
-        .arg(&inv)
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    for _ in 0..100 {
-        if inv.exists() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let (sim, text) = common::process::sim(
+        &["sim", "--config", sim_config.to_str().unwrap()],
+        &inv,
+        "300ms",
+    );
     // An agent that never answers, read with SNMPv3 keys; and a real agent asked with the
     // wrong community.
     let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    let mut text = std::fs::read_to_string(&inv)
-        .unwrap()
-        .replace("interval = \"10s\"", "interval = \"300ms\"")
-        .replace("timeout = \"2s\"", "timeout = \"200ms\"");
+    let mut text = text.replace("timeout = \"2s\"", "timeout = \"200ms\"");
     let first_snmp = text
         .lines()
         .find_map(|l| l.strip_prefix("address = \"snmp://"))
@@ -107,13 +97,9 @@ fn no_secret_leaks_under_faults() {
     conn.read_to_string(&mut metrics).unwrap();
     assert!(metrics.contains("200 OK"), "{metrics}");
     assert_clean("/metrics", metrics.as_bytes());
-    Command::new("kill")
-        .args(["-TERM", &collect.id().to_string()])
-        .status()
-        .unwrap();
+    common::process::kill(collect.id(), "TERM");
     let out = collect.wait_with_output().unwrap();
-    let _ = sim.kill();
-    let _ = sim.wait();
+    drop(sim);
     let log = String::from_utf8_lossy(&out.stderr).into_owned();
     // The faults happened and were logged (so the check below looked at real error paths).
     assert!(

@@ -5,6 +5,7 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 pub mod influxd;
+pub mod process;
 
 use std::path::Path;
 use std::sync::Arc;
