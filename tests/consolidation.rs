@@ -94,23 +94,26 @@ fn report_consolidation_json_has_the_contracted_keys() {
         serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
     let to = kilowatch_core::timefmt::format_rfc3339(last["ts"].as_i64().unwrap());
     let config = dir.path().join("demo.toml");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kilowatch"))
-        .args([
-            "report",
-            "consolidation",
-            "--from",
-            "5h",
-            "--to",
-            &to,
-            "--data",
-            data,
-            "--format",
-            "json",
-            "--config",
-        ])
-        .arg(&config)
-        .output()
-        .unwrap();
+    // `report consolidation` over the demo's last five simulated hours, with `extra` options.
+    let report = |extra: &[&std::ffi::OsStr]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_kilowatch"))
+            .args([
+                "report",
+                "consolidation",
+                "--from",
+                "5h",
+                "--to",
+                &to,
+                "--data",
+                data,
+            ])
+            .arg("--config")
+            .arg(&config)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = report(&["--format".as_ref(), "json".as_ref()]);
     assert!(
         out.status.success(),
         "{}",
@@ -139,25 +142,12 @@ fn report_consolidation_json_has_the_contracted_keys() {
     assert!(r["site_moves"].is_array());
 
     let html = dir.path().join("consolidation.html");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kilowatch"))
-        .args([
-            "report",
-            "consolidation",
-            "--from",
-            "5h",
-            "--to",
-            &to,
-            "--data",
-            data,
-            "--format",
-            "html",
-            "--config",
-        ])
-        .arg(&config)
-        .arg("--out")
-        .arg(&html)
-        .output()
-        .unwrap();
+    let out = report(&[
+        "--format".as_ref(),
+        "html".as_ref(),
+        "--out".as_ref(),
+        html.as_os_str(),
+    ]);
     assert!(out.status.success());
     let page = std::fs::read_to_string(&html).unwrap();
     let site = r["sites"][0]["site"].as_str().unwrap();
@@ -200,6 +190,24 @@ address = "modbus://127.0.0.1:1/2"
 role = "it"
 category = 1
 "#;
+
+/// `kilowatch ARGS --config CONFIG --data DATA` on an inventory built by [`with_servers`] (its
+/// community is needed to load it, never used).
+fn on_metered_site(
+    config: &std::path::Path,
+    data: &std::path::Path,
+    args: &[&str],
+) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_kilowatch"))
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .arg("--data")
+        .arg(data)
+        .env("KW_TEST_COMMUNITY", "never-used")
+        .output()
+        .unwrap()
+}
 
 fn with_servers(names: &[&str]) -> String {
     let mut config = METERED_SITE.to_owned();
@@ -244,15 +252,7 @@ fn savings_are_verified_against_a_saved_baseline() {
     std::fs::write(&file, csv).unwrap();
     let data = dir.path().join("data");
     let kw = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kilowatch"))
-            .args(args)
-            .arg("--config")
-            .arg(&config)
-            .arg("--data")
-            .arg(&data)
-            .env("KW_TEST_COMMUNITY", "never-used")
-            .output()
-            .unwrap();
+        let out = on_metered_site(&config, &data, args);
         assert!(
             out.status.success(),
             "{args:?}: {}",
@@ -474,15 +474,7 @@ fn a_new_host_model_is_planned_by_hand_computed_figures() {
     let file = dir.path().join("history.csv");
     std::fs::write(&file, csv).unwrap();
     let run = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kilowatch"))
-            .args(args)
-            .arg("--config")
-            .arg(&path)
-            .arg("--data")
-            .arg(dir.path())
-            .env("KW_TEST_COMMUNITY", "never-used")
-            .output()
-            .unwrap();
+        let out = on_metered_site(&path, dir.path(), args);
         (
             out.status.success(),
             out.stdout,
