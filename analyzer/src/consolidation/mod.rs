@@ -480,15 +480,7 @@ fn profile(
             None,
         )
     } else {
-        let mine: Vec<(f64, f64)> = cpu
-            .iter()
-            .filter_map(|c| {
-                power
-                    .iter()
-                    .find(|p| p.ts == c.ts)
-                    .map(|p| (c.value, p.value))
-            })
-            .collect();
+        let mine = same_poll(&cpu, &power);
         pairs.extend_from_slice(&mine);
         (
             power.iter().map(|p| p.value).sum::<f64>() / power.len() as f64,
@@ -508,6 +500,20 @@ fn profile(
         model,
         idle: false,
     }))
+}
+
+/// (CPU %, W) of the readings taken in the same poll. Both series come sorted by time, so one
+/// merge pass pairs them (a month of minutes is 43,200 readings each).
+fn same_poll(cpu: &[kilowatch_store::Point], power: &[kilowatch_store::Point]) -> Vec<(f64, f64)> {
+    let mut pairs = Vec::with_capacity(cpu.len().min(power.len()));
+    let mut p = power.iter().peekable();
+    for c in cpu {
+        while p.next_if(|w| w.ts < c.ts).is_some() {}
+        if let Some(w) = p.peek().filter(|w| w.ts == c.ts) {
+            pairs.push((c.value, w.value));
+        }
+    }
+    pairs
 }
 
 /// Mean network traffic (received + sent, all interfaces) over the window from IF-MIB byte
