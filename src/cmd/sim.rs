@@ -91,16 +91,10 @@ async fn run_scale(
         (d + usize::from(x.dead), s + usize::from(x.slow))
     });
     println!("{} devices: {dead} silent, {slow} slow", sim.devices.len());
-    if let Some(path) = &args.inventory {
-        let inv = sim.inventory_toml("env:KILOWATCH_SIM_COMMUNITY", "kilowatch.db", "10s", "2s");
-        std::fs::write(path, inv).with_context(|| format!("write '{}'", path.display()))?;
-        println!(
-            "inventory written to {} (set KILOWATCH_SIM_COMMUNITY to the sim's community)",
-            path.display()
-        );
-    }
-    println!("serving; Ctrl-C to stop");
-    tokio::signal::ctrl_c().await?;
+    serve(args.inventory.as_deref(), |c, s, i, t| {
+        sim.inventory_toml(c, s, i, t)
+    })
+    .await?;
     sim.shutdown();
     Ok(ExitCode::SUCCESS)
 }
@@ -138,14 +132,24 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     for d in sims.iter().flat_map(|s| &s.devices) {
         println!("{:<20} {:<22} {}", d.id, d.profile, d.address);
     }
-    if let Some(path) = &args.inventory {
-        let inv = kilowatch_sim::estate_inventory(
-            &sims,
-            "env:KILOWATCH_SIM_COMMUNITY",
-            "kilowatch.db",
-            "10s",
-            "2s",
-        );
+    serve(args.inventory.as_deref(), |c, s, i, t| {
+        kilowatch_sim::estate_inventory(&sims, c, s, i, t)
+    })
+    .await?;
+    for s in &sims {
+        s.shutdown();
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the collector inventory (community by reference, store, interval, timeout) when asked,
+/// then serves until Ctrl-C.
+async fn serve(
+    inventory: Option<&std::path::Path>,
+    text: impl FnOnce(&str, &str, &str, &str) -> String,
+) -> anyhow::Result<()> {
+    if let Some(path) = inventory {
+        let inv = text("env:KILOWATCH_SIM_COMMUNITY", "kilowatch.db", "10s", "2s");
         std::fs::write(path, inv).with_context(|| format!("write '{}'", path.display()))?;
         println!(
             "inventory written to {} (set KILOWATCH_SIM_COMMUNITY to the sim's community)",
@@ -154,8 +158,5 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     println!("serving; Ctrl-C to stop");
     tokio::signal::ctrl_c().await?;
-    for s in &sims {
-        s.shutdown();
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
