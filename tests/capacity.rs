@@ -7,31 +7,19 @@ mod common;
 use std::time::Duration;
 
 use kilowatch_analyzer::capacity::capacity_report;
-use kilowatch_core::clock::Clock;
-use kilowatch_sim::SimConfig;
 use kilowatch_store::TimeRange;
 
 const MIN: i64 = 60_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn capacity_of_the_simulated_site_matches_the_model() {
-    let speed = 600.0;
-    let clock = Clock::accelerated(speed);
-    let sim = SimConfig {
-        speed,
-        community: "capacity".into(),
-        ..SimConfig::default()
-    };
-    let site = common::site(sim, clock, "200ms", "1s", "").await;
-    let store = common::store(site.dir.path());
-    let start = clock.now_ms();
-    common::collect(
-        &site.config,
-        clock,
-        Duration::from_secs(8),
-        Some(store.clone()),
-    )
-    .await;
+    let common::Collected {
+        site,
+        store,
+        clock: _,
+        start,
+        batches: _,
+    } = common::collected(600.0, "capacity", Duration::from_secs(8)).await;
     let range = TimeRange {
         from: start + 5 * MIN,
         to: start + 75 * MIN,

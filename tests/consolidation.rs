@@ -13,23 +13,13 @@ use kilowatch_store::TimeRange;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_planted_comatose_server_is_found_and_hosts_are_freed() {
-    let speed = 3600.0;
-    let clock = Clock::accelerated(speed);
-    let sim = SimConfig {
-        speed,
-        community: "plan".into(),
-        ..SimConfig::default()
-    };
-    let site = common::site(sim, clock, "200ms", "1s", "").await;
-    let store = common::store(site.dir.path());
-    let start = clock.now_ms();
-    common::collect(
-        &site.config,
+    let common::Collected {
+        site,
+        store,
         clock,
-        Duration::from_secs(8),
-        Some(store.clone()),
-    )
-    .await;
+        start,
+        batches: _,
+    } = common::collected(3600.0, "plan", Duration::from_secs(8)).await;
     let range = TimeRange {
         from: start + 3_600_000,
         to: clock.now_ms(),

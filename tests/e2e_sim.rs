@@ -9,8 +9,6 @@ mod common;
 use std::time::Duration;
 
 use kilowatch_analyzer::pue::{self, Pue};
-use kilowatch_core::clock::Clock;
-use kilowatch_sim::SimConfig;
 use kilowatch_store::TimeRange;
 
 const MIN: i64 = 60_000;
@@ -39,23 +37,13 @@ fn within(name: &str, got: f64, want: f64, rel: f64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pue_and_it_energy_from_collected_data_match_the_physics_model() {
     // 600x: 2 simulated hours in 12 real seconds; a poll every 200 ms real is every 2 sim min.
-    let speed = 600.0;
-    let clock = Clock::accelerated(speed);
-    let sim = SimConfig {
-        speed,
-        community: "e2e-community".into(),
-        ..SimConfig::default()
-    };
-    let site = common::site(sim, clock, "200ms", "1s", "").await;
-    let store = common::store(site.dir.path());
-    let start = clock.now_ms();
-    let batches = common::collect(
-        &site.config,
+    let common::Collected {
+        site,
+        store,
         clock,
-        Duration::from_secs(12),
-        Some(store.clone()),
-    )
-    .await;
+        start,
+        batches,
+    } = common::collected(600.0, "e2e-community", Duration::from_secs(12)).await;
     let end = clock.now_ms();
 
     let total = site.config.devices.len();

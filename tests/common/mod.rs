@@ -90,3 +90,34 @@ pub async fn collect(
 pub fn store(dir: &Path) -> Arc<SqliteStore> {
     Arc::new(SqliteStore::open(&dir.join("kw.db")).unwrap())
 }
+
+/// A simulated site running `speed` times faster than real time, polled every 200 ms of real
+/// time into the embedded store for `real`.
+pub struct Collected {
+    pub site: Site,
+    pub store: Arc<SqliteStore>,
+    pub clock: Clock,
+    /// Simulated time when collection began.
+    pub start: i64,
+    pub batches: Vec<Batch>,
+}
+
+pub async fn collected(speed: f64, community: &str, real: std::time::Duration) -> Collected {
+    let clock = Clock::accelerated(speed);
+    let sim = SimConfig {
+        speed,
+        community: community.into(),
+        ..SimConfig::default()
+    };
+    let site = site(sim, clock, "200ms", "1s", "").await;
+    let store = store(site.dir.path());
+    let start = clock.now_ms();
+    let batches = collect(&site.config, clock, real, Some(store.clone())).await;
+    Collected {
+        site,
+        store,
+        clock,
+        start,
+        batches,
+    }
+}
