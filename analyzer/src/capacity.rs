@@ -452,6 +452,14 @@ pub fn to_csv(r: &CapacityReport) -> String {
     out
 }
 
+/// One self-contained HTML file: the Markdown text preformatted.
+pub fn to_html(r: &CapacityReport, from: &str, to: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Kilowatch capacity report</title></head><body><pre>{}</pre></body></html>",
+        crate::report::esc(&to_markdown(r, from, to))
+    )
+}
+
 pub fn to_markdown(r: &CapacityReport, from: &str, to: &str) -> String {
     use std::fmt::Write;
     let f = |v: Option<f64>| v.map_or("—".to_owned(), |v| format!("{v:.1}"));

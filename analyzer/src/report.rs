@@ -593,7 +593,8 @@ fn grouped_bar_chart_svg(
     svg
 }
 
-fn esc(s: &str) -> String {
+/// Text made safe inside HTML elements.
+pub fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

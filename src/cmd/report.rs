@@ -214,12 +214,7 @@ pub fn run(which: Which) -> anyhow::Result<ExitCode> {
             Format::Json => kilowatch_analyzer::capacity::to_json(&r),
             Format::Csv => kilowatch_analyzer::capacity::to_csv(&r),
             Format::Md => kilowatch_analyzer::capacity::to_markdown(&r, &f, &t),
-            Format::Html => format!(
-                "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Kilowatch capacity report</title></head><body><pre>{}</pre></body></html>",
-                kilowatch_analyzer::capacity::to_markdown(&r, &f, &t)
-                    .replace('&', "&amp;")
-                    .replace('<', "&lt;")
-            ),
+            Format::Html => kilowatch_analyzer::capacity::to_html(&r, &f, &t),
         };
         match &args.out {
             Some(path) => {

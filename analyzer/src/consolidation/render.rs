@@ -208,12 +208,7 @@ fn histogram(values: impl Iterator<Item = f64>) -> Vec<(String, f64)> {
 /// One self-contained HTML file: charts (IT power before and after, savings by site, CPU and
 /// memory distributions) as inline SVG, then the full Markdown text so nothing is lost.
 pub fn to_html(r: &ConsolidationReport) -> String {
-    use crate::report::{bar_chart_svg, paired_bar_chart_svg};
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-    };
+    use crate::report::{bar_chart_svg, esc, paired_bar_chart_svg};
     let before_after: Vec<(String, f64, f64)> = r
         .sites
         .iter()
