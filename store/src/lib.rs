@@ -1,14 +1,16 @@
 //! Kilowatch storage: the read interface every backend implements, and the embedded store.
 
+pub mod chunk;
 pub mod import;
 pub mod influx;
+pub mod samples;
 pub mod sqlite;
 
 use std::collections::BTreeMap;
 
 use kilowatch_core::model::{Field, Measurement, Timestamp};
 
-pub use sqlite::SqliteStore;
+pub use sqlite::{Footprint, SqliteStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -26,6 +28,9 @@ pub enum StoreError {
         found: i64,
         expected: i64,
     },
+    /// A chunk or head row that does not decode: the file was damaged outside kilowatch.
+    #[error("embedded store '{path}' is damaged: {detail}")]
+    Corrupt { path: String, detail: String },
     /// An InfluxDB query failed; the message names the target (never its credentials).
     #[error("{0}")]
     Influx(String),

@@ -1,12 +1,14 @@
 //! The embedded store: one SQLite file (bundled SQLite, nothing to install).
 //!
 //! Invariants:
-//! - `samples` is `WITHOUT ROWID` keyed by `(series_id, ts)`: a series' points are contiguous
-//!   on disk, so range reads touch few pages (CRATES.md §4: 26 bytes/row, 0.2 ms per read).
-//! - A batch of polls is one transaction: either all of it is durable or none.
+//! - Samples live in the head (one row per poll) until their two-hour block closes, then in
+//!   compressed per-series chunks ([`crate::samples`], [`crate::chunk`]): about a byte or two a
+//!   sample instead of the 26 of a row per sample (CRATES.md §4).
+//! - A batch of polls is one transaction: either all of it is durable or none. Compaction is
+//!   one transaction per device: a reading is always in the head or in a chunk.
 //! - WAL with `synchronous=NORMAL`: a committed transaction survives a process crash; the last
 //!   transactions may be lost on power failure, never corrupted.
-//! - Only retention deletes samples.
+//! - Only retention deletes samples; a live write never overwrites a stored one.
 //! - The `outbox` (when enabled) is the durable queue for remote sinks: each transaction that
 //!   writes samples also appends their line protocol as one outbox row, so nothing reaches a
 //!   sink before it is on disk. A sink's cursor (`sink_cursor`) advances only after the far side
@@ -16,14 +18,17 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use kilowatch_core::model::{Batch, Field, Series, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::{Aggregate, Point, ReadStore, Selector, SeriesRef, StoreError, TimeRange, Window};
+use crate::samples;
+use crate::{Point, ReadStore, Selector, SeriesRef, StoreError, TimeRange, Window};
 
-/// Version 2 added the outbox tables; version 1 files are upgraded in place.
-const SCHEMA_VERSION: i64 = 2;
+/// Version 2 added the outbox tables; version 3 moved samples from one row each into the head
+/// and chunks. Older files are upgraded in place.
+const SCHEMA_VERSION: i64 = 3;
 
 /// A device's last poll, as the collector reported it.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,11 +44,28 @@ pub struct DeviceStatus {
 pub struct SqliteStore {
     path: String,
     conn: Mutex<Connection>,
-    /// Series ids by field, then series key: looked up by `&str`, so a write allocates nothing
-    /// for series it has seen.
-    ids: Mutex<HashMap<Field, HashMap<String, i64>>>,
+    known: Mutex<Known>,
     /// `Some(cap in bytes)` once a sink is attached: writes then also fill the outbox.
     outbox_cap: Mutex<Option<u64>>,
+    compacting: AtomicBool,
+}
+
+/// What the writer remembers, so a write allocates and queries nothing for series and devices
+/// it has seen.
+#[derive(Debug, Default)]
+struct Known {
+    /// By field, then series key (looked up by `&str`).
+    series: HashMap<Field, HashMap<String, SeriesState>>,
+    devices: HashMap<String, i64>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct SeriesState {
+    id: i64,
+    /// The newest time stored: a later one cannot be a repeat, so needs no look-up.
+    newest: Timestamp,
+    /// The device whose polls last carried it (recorded in `series_device`).
+    device: i64,
 }
 
 /// One outbox row: the line protocol of one write transaction.
@@ -86,11 +108,26 @@ impl SqliteStore {
                  measurement TEXT NOT NULL,
                  tags TEXT NOT NULL,
                  UNIQUE(key, field));
-             CREATE TABLE IF NOT EXISTS samples(
+             CREATE TABLE IF NOT EXISTS devices(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+             CREATE TABLE IF NOT EXISTS head(
+                 seq INTEGER PRIMARY KEY,
+                 device_id INTEGER NOT NULL,
+                 at INTEGER NOT NULL,
+                 n INTEGER NOT NULL,
+                 data BLOB NOT NULL);
+             CREATE INDEX IF NOT EXISTS head_device ON head(device_id, at);
+             CREATE TABLE IF NOT EXISTS series_device(
                  series_id INTEGER NOT NULL,
-                 ts INTEGER NOT NULL,
-                 value REAL NOT NULL,
-                 PRIMARY KEY(series_id, ts)) WITHOUT ROWID;
+                 device_id INTEGER NOT NULL,
+                 PRIMARY KEY(series_id, device_id)) WITHOUT ROWID;
+             CREATE TABLE IF NOT EXISTS chunks(
+                 series_id INTEGER NOT NULL,
+                 block INTEGER NOT NULL,
+                 n INTEGER NOT NULL,
+                 first_ts INTEGER NOT NULL,
+                 last_ts INTEGER NOT NULL,
+                 data BLOB NOT NULL,
+                 PRIMARY KEY(series_id, block));
              CREATE TABLE IF NOT EXISTS device_status(
                  device TEXT PRIMARY KEY,
                  ts INTEGER NOT NULL,
@@ -131,21 +168,41 @@ impl SqliteStore {
                 });
             }
             Some(v) if v < SCHEMA_VERSION => {
-                // Version 1 lacked only the outbox tables, created above.
-                conn.execute(
+                // Versions 1 and 2 lacked the outbox (1) and the head and chunks (1, 2), created
+                // above; their samples, one row each, move into chunks in one transaction.
+                let tx = conn.unchecked_transaction().map_err(err)?;
+                let rows: bool = tx
+                    .query_row(
+                        "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type='table' AND name='samples'",
+                        [],
+                        |r| r.get(0),
+                    )
+                    .map_err(err)?;
+                if rows {
+                    let moved = samples::migrate_rows(&tx).map_err(|e| fail(&p, e))?;
+                    tx.execute_batch("DROP TABLE samples").map_err(err)?;
+                    tracing::info!(samples = moved, path = %p, "moved samples into compressed chunks");
+                }
+                tx.execute(
                     "UPDATE meta SET value=?1 WHERE key='schema_version'",
                     [SCHEMA_VERSION],
                 )
                 .map_err(err)?;
+                tx.commit().map_err(err)?;
             }
             Some(_) => {}
         }
         Ok(SqliteStore {
             path: p,
             conn: Mutex::new(conn),
-            ids: Mutex::new(HashMap::new()),
+            known: Mutex::new(Known::default()),
             outbox_cap: Mutex::new(None),
+            compacting: AtomicBool::new(false),
         })
+    }
+
+    fn fail<E: Into<samples::Error>>(&self) -> impl Fn(E) -> StoreError + '_ {
+        |e| fail(&self.path, e)
     }
 
     fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
@@ -170,36 +227,80 @@ impl SqliteStore {
 
     fn write_as(&self, batches: &[Batch], replace: bool) -> Result<usize, StoreError> {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        let mut ids = self.ids.lock().unwrap_or_else(|p| p.into_inner());
+        let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
+        let known = &mut *known;
         let tx = conn.transaction().map_err(self.err())?;
         let mut n = 0;
         {
-            let sql = if replace {
-                "INSERT OR REPLACE INTO samples(series_id, ts, value) VALUES(?1, ?2, ?3)"
-            } else {
-                "INSERT OR IGNORE INTO samples(series_id, ts, value) VALUES(?1, ?2, ?3)"
-            };
-            let mut insert = tx.prepare_cached(sql).map_err(self.err())?;
+            let mut insert = tx
+                .prepare_cached("INSERT INTO head(device_id, at, n, data) VALUES(?1, ?2, ?3, ?4)")
+                .map_err(self.err())?;
             let mut status = tx
                 .prepare_cached(
                     "INSERT OR REPLACE INTO device_status(device, ts, up, poll_ms, error) VALUES(?1, ?2, ?3, ?4, ?5)",
                 )
                 .map_err(self.err())?;
+            let mut row = Vec::with_capacity(512);
+            // Imported readings by series, then time (a later one in the call wins).
+            let mut imported: BTreeMap<i64, BTreeMap<Timestamp, f64>> = BTreeMap::new();
             for b in batches {
+                let device = match known.devices.get(&*b.device) {
+                    Some(id) => *id,
+                    None => {
+                        let id = device_id(&tx, &b.device).map_err(self.err())?;
+                        known.devices.insert(b.device.to_string(), id);
+                        id
+                    }
+                };
+                row.clear();
+                let mut count = 0i64;
                 for s in &b.samples {
-                    let known = ids.entry(s.field).or_default();
-                    let id = match known.get(s.series.key()) {
-                        Some(id) => *id,
+                    let st = match known
+                        .series
+                        .entry(s.field)
+                        .or_default()
+                        .get_mut(s.series.key())
+                    {
+                        Some(st) => st,
                         None => {
-                            let id = series_id(&tx, &s.series, s.field).map_err(self.err())?;
-                            known.insert(s.series.key().to_owned(), id);
-                            id
+                            let st =
+                                new_series(&tx, &s.series, s.field, device).map_err(self.fail())?;
+                            known
+                                .series
+                                .entry(s.field)
+                                .or_default()
+                                .entry(s.series.key().to_owned())
+                                .or_insert(st)
                         }
                     };
-                    n += insert
-                        .execute(params![id, b.at, s.value])
+                    if st.device != device {
+                        tx.prepare_cached(
+                            "INSERT OR IGNORE INTO series_device(series_id, device_id) VALUES(?1, ?2)",
+                        )
+                        .and_then(|mut q| q.execute(params![st.id, device]))
+                        .map_err(self.err())?;
+                        st.device = device;
+                    }
+                    if replace {
+                        imported.entry(st.id).or_default().insert(b.at, s.value);
+                        count += 1;
+                        continue;
+                    }
+                    if b.at <= st.newest
+                        && samples::exists(&tx, st.id, b.at).map_err(self.fail())?
+                    {
+                        continue;
+                    }
+                    st.newest = st.newest.max(b.at);
+                    samples::put_entry(&mut row, st.id, s.value);
+                    count += 1;
+                }
+                if !row.is_empty() {
+                    insert
+                        .execute(params![device, b.at, count, &row[..]])
                         .map_err(self.err())?;
                 }
+                n += count as usize;
                 status
                     .execute(params![
                         &*b.device,
@@ -209,6 +310,9 @@ impl SqliteStore {
                         b.poll.error()
                     ])
                     .map_err(self.err())?;
+            }
+            for (id, readings) in &imported {
+                samples::overlay(&tx, *id, readings).map_err(self.fail())?;
             }
         }
         let cap = *self.outbox_cap.lock().unwrap_or_else(|p| p.into_inner());
@@ -236,8 +340,12 @@ impl SqliteStore {
     /// Every stored sample, across all series (for checks and benchmarks).
     pub fn count_samples(&self) -> Result<i64, StoreError> {
         let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        conn.query_row("SELECT COUNT(*) FROM samples", [], |r| r.get(0))
-            .map_err(self.err())
+        conn.query_row(
+            "SELECT (SELECT COALESCE(SUM(n),0) FROM head) + (SELECT COALESCE(SUM(n),0) FROM chunks)",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(self.err())
     }
 
     /// Turns the outbox on (writes from now on are queued for sinks), capped at `cap_bytes`.
@@ -338,9 +446,64 @@ impl SqliteStore {
 
     /// Deletes samples older than `before`; returns how many.
     pub fn delete_before(&self, before: Timestamp) -> Result<usize, StoreError> {
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction().map_err(self.err())?;
+        let n = samples::delete_before(&tx, before).map_err(self.fail())?;
+        tx.commit().map_err(self.err())?;
+        Ok(n)
+    }
+
+    /// Moves every reading older than `before` from the head into compressed chunks, one
+    /// device per transaction (so writers wait at most one device's worth); returns how many.
+    /// A call while another is compacting returns 0 at once.
+    pub fn compact(&self, before: Timestamp) -> Result<usize, StoreError> {
+        if self.compacting.swap(true, Ordering::AcqRel) {
+            return Ok(0);
+        }
+        let result = self.compact_all(before);
+        self.compacting.store(false, Ordering::Release);
+        result
+    }
+
+    fn compact_all(&self, before: Timestamp) -> Result<usize, StoreError> {
+        let devices: Vec<i64> = {
+            let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+            let mut stmt = conn
+                .prepare("SELECT id FROM devices ORDER BY id")
+                .map_err(self.err())?;
+            stmt.query_map([], |r| r.get(0))
+                .and_then(|rows| rows.collect::<rusqlite::Result<_>>())
+                .map_err(self.err())?
+        };
+        let mut moved = 0;
+        for device in devices {
+            let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+            let tx = conn.transaction().map_err(self.err())?;
+            let n = samples::compact_device(&tx, device, before).map_err(self.fail())?;
+            if n > 0 {
+                tx.commit().map_err(self.err())?;
+                moved += n;
+            }
+        }
+        Ok(moved)
+    }
+
+    /// On-disk bytes of the chunks and of the head (payload only), and the samples in each.
+    pub fn footprint(&self) -> Result<Footprint, StoreError> {
         let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        conn.execute("DELETE FROM samples WHERE ts < ?1", [before])
-            .map_err(self.err())
+        let q = |sql| conn.query_row(sql, [], |r| Ok((r.get(0)?, r.get(1)?)));
+        let (chunk_bytes, chunk_samples) =
+            q("SELECT COALESCE(SUM(length(data)),0), COALESCE(SUM(n),0) FROM chunks")
+                .map_err(self.err())?;
+        let (head_bytes, head_samples) =
+            q("SELECT COALESCE(SUM(length(data)),0), COALESCE(SUM(n),0) FROM head")
+                .map_err(self.err())?;
+        Ok(Footprint {
+            chunk_bytes,
+            chunk_samples,
+            head_bytes,
+            head_samples,
+        })
     }
 
     /// Every device's last poll.
@@ -374,6 +537,52 @@ impl SqliteStore {
         .optional()
         .map_err(self.err())
     }
+}
+
+/// Where the samples are and what they cost, for benchmarks and self-monitoring.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Footprint {
+    pub chunk_bytes: i64,
+    pub chunk_samples: i64,
+    pub head_bytes: i64,
+    pub head_samples: i64,
+}
+
+fn fail(path: &str, e: impl Into<samples::Error>) -> StoreError {
+    match e.into() {
+        samples::Error::Sqlite(source) => StoreError::Sqlite {
+            path: path.to_owned(),
+            source,
+        },
+        e @ samples::Error::Chunk { .. } => StoreError::Corrupt {
+            path: path.to_owned(),
+            detail: e.to_string(),
+        },
+    }
+}
+
+fn device_id(tx: &rusqlite::Transaction<'_>, name: &str) -> rusqlite::Result<i64> {
+    tx.execute("INSERT OR IGNORE INTO devices(name) VALUES(?1)", [name])?;
+    tx.query_row("SELECT id FROM devices WHERE name=?1", [name], |r| r.get(0))
+}
+
+/// A series this process has not written yet: its id, and its newest stored time.
+fn new_series(
+    tx: &rusqlite::Transaction<'_>,
+    s: &Series,
+    f: Field,
+    device: i64,
+) -> Result<SeriesState, samples::Error> {
+    let id = series_id(tx, s, f)?;
+    tx.execute(
+        "INSERT OR IGNORE INTO series_device(series_id, device_id) VALUES(?1, ?2)",
+        params![id, device],
+    )?;
+    Ok(SeriesState {
+        id,
+        newest: samples::newest_ts(tx, id, i64::MAX)?.unwrap_or(i64::MIN),
+        device,
+    })
 }
 
 /// Deletes the oldest outbox rows until the outbox fits `cap` bytes; every point dropped is
@@ -484,66 +693,41 @@ impl ReadStore for SqliteStore {
         range: TimeRange,
         window: Option<Window>,
     ) -> Result<Vec<Point>, StoreError> {
-        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(id) = self.id_of(&conn, series)? else {
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        // One read transaction: a compaction cannot move readings between chunks and head
+        // halfway through.
+        let tx = conn.transaction().map_err(self.err())?;
+        let Some(id) = self.id_of(&tx, series)? else {
             return Ok(Vec::new());
         };
-        let sql = match window.map(|w| w.aggregate) {
-            None => {
-                "SELECT ts, value FROM samples WHERE series_id=?1 AND ts>=?2 AND ts<?3 ORDER BY ts"
-            }
-            Some(Aggregate::Mean) => {
-                "SELECT (ts/?4)*?4 AS w, AVG(value) FROM samples WHERE series_id=?1 AND ts>=?2 AND ts<?3 GROUP BY w ORDER BY w"
-            }
-            Some(Aggregate::Min) => {
-                "SELECT (ts/?4)*?4 AS w, MIN(value) FROM samples WHERE series_id=?1 AND ts>=?2 AND ts<?3 GROUP BY w ORDER BY w"
-            }
-            Some(Aggregate::Max) => {
-                "SELECT (ts/?4)*?4 AS w, MAX(value) FROM samples WHERE series_id=?1 AND ts>=?2 AND ts<?3 GROUP BY w ORDER BY w"
-            }
-            // SQLite returns the bare column from the row holding MAX(ts).
-            Some(Aggregate::Last) => {
-                "SELECT w, value FROM (SELECT (ts/?4)*?4 AS w, value, MAX(ts) FROM samples WHERE series_id=?1 AND ts>=?2 AND ts<?3 GROUP BY w) ORDER BY w"
-            }
-        };
-        let mut stmt = conn.prepare_cached(sql).map_err(self.err())?;
-        let map = |r: &rusqlite::Row<'_>| {
-            Ok(Point {
-                ts: r.get(0)?,
-                value: r.get(1)?,
-            })
-        };
-        let rows = match window {
-            None => stmt.query_map(params![id, range.from, range.to], map),
-            Some(w) => stmt.query_map(params![id, range.from, range.to, w.every_ms.max(1)], map),
-        }
-        .map_err(self.err())?;
-        rows.collect::<Result<_, _>>().map_err(self.err())
+        let points = samples::read(&tx, id, range).map_err(self.fail())?;
+        Ok(match window {
+            None => points,
+            Some(w) => samples::aggregate(&points, w),
+        })
     }
 
     fn latest(&self, series: &SeriesRef, at: Timestamp) -> Result<Option<Point>, StoreError> {
-        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(id) = self.id_of(&conn, series)? else {
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction().map_err(self.err())?;
+        let Some(id) = self.id_of(&tx, series)? else {
             return Ok(None);
         };
-        conn.query_row(
-            "SELECT ts, value FROM samples WHERE series_id=?1 AND ts<=?2 ORDER BY ts DESC LIMIT 1",
-            params![id, at],
-            |r| {
-                Ok(Point {
-                    ts: r.get(0)?,
-                    value: r.get(1)?,
-                })
-            },
-        )
-        .optional()
-        .map_err(self.err())
+        let Some(ts) = samples::newest_ts(&tx, id, at).map_err(self.fail())? else {
+            return Ok(None);
+        };
+        let range = TimeRange {
+            from: ts,
+            to: ts.saturating_add(1),
+        };
+        Ok(samples::read(&tx, id, range).map_err(self.fail())?.pop())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Aggregate;
     use kilowatch_core::model::{Measurement, PollStatus, Sample};
     use std::sync::Arc;
 

@@ -1,0 +1,455 @@
+//! How samples lie in the embedded store: recent polls in the *head*, older ones in *chunks*.
+//!
+//! - `head` holds one row per poll: the device, the poll time, and its samples as
+//!   `(varint series id, f64)` pairs. Appending a poll is one row, whatever its size: that is what
+//!   makes a commit of thousands of samples cheap.
+//! - `chunks` holds one row per series per two-hour block, encoded by [`crate::chunk`] in a byte
+//!   or two a point. [`compact`] moves head rows of closed blocks into chunks, one device per
+//!   transaction, so a crash leaves either the rows or the chunks, never neither.
+//!
+//! The same reading may be written twice (a wall clock that went back, an import). A live write
+//! never replaces a stored reading: the writer looks before it appends. An import corrects
+//! history, so it goes straight into the chunks ([`overlay`]); chunks therefore win over the head,
+//! and within the head the first write wins ([`resolve`]).
+
+use std::collections::BTreeMap;
+
+use rusqlite::{Connection, params};
+
+use crate::chunk::{self, ChunkError};
+use crate::{Aggregate, Point, TimeRange, Window};
+
+/// Chunks span two hours: 720 points at 10 s, 120 at 1 minute.
+pub const BLOCK_MS: i64 = 2 * 3600 * 1000;
+
+pub fn block_of(ts: i64) -> i64 {
+    ts.div_euclid(BLOCK_MS) * BLOCK_MS
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("{what}: {source}")]
+    Chunk {
+        what: String,
+        #[source]
+        source: ChunkError,
+    },
+}
+
+type Result<T> = std::result::Result<T, Error>;
+
+/// A column that should hold a blob but does not (a damaged file).
+impl From<rusqlite::types::FromSqlError> for Error {
+    fn from(e: rusqlite::types::FromSqlError) -> Error {
+        Error::Sqlite(rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Blob,
+            Box::new(e),
+        ))
+    }
+}
+
+/// One series' reading in a head row.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Entry {
+    pub ts: i64,
+    pub seq: i64,
+    pub value: f64,
+}
+
+pub fn put_entry(out: &mut Vec<u8>, id: i64, value: f64) {
+    let mut v = id as u64;
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+    out.extend_from_slice(&value.to_le_bytes());
+}
+
+/// Calls `f(series id, value)` for each pair in a head row.
+fn each_entry(seq: i64, mut data: &[u8], mut f: impl FnMut(i64, f64)) -> Result<()> {
+    let bad = || Error::Chunk {
+        what: format!("head row {seq}"),
+        source: ChunkError::Truncated,
+    };
+    while !data.is_empty() {
+        let mut id = 0u64;
+        let mut shift = 0;
+        loop {
+            let (&b, rest) = data.split_first().ok_or_else(bad)?;
+            data = rest;
+            id |= u64::from(b & 0x7F) << shift;
+            if b & 0x80 == 0 {
+                break;
+            }
+            shift += 7;
+            if shift > 63 {
+                return Err(bad());
+            }
+        }
+        let (v, rest) = data.split_first_chunk::<8>().ok_or_else(bad)?;
+        data = rest;
+        f(id as i64, f64::from_le_bytes(*v));
+    }
+    Ok(())
+}
+
+/// Merges a series' chunk points with its head entries: a chunk's reading stands (it was
+/// compacted from earlier writes, or imported as a correction), then the head's first.
+pub fn resolve(chunk: &[Point], head: &mut [Entry]) -> Vec<Point> {
+    head.sort_by_key(|e| (e.ts, e.seq));
+    let mut out = Vec::with_capacity(chunk.len() + head.len());
+    let (mut i, mut j) = (0, 0);
+    while i < chunk.len() || j < head.len() {
+        let ts = match (chunk.get(i), head.get(j)) {
+            (Some(c), Some(h)) => c.ts.min(h.ts),
+            (Some(c), None) => c.ts,
+            (None, Some(h)) => h.ts,
+            (None, None) => unreachable!("loop condition"),
+        };
+        let mut value = None;
+        if chunk.get(i).is_some_and(|c| c.ts == ts) {
+            value = Some(chunk[i].value);
+            i += 1;
+        }
+        while let Some(h) = head.get(j).filter(|h| h.ts == ts) {
+            value = value.or(Some(h.value));
+            j += 1;
+        }
+        if let Some(value) = value {
+            out.push(Point { ts, value });
+        }
+    }
+    out
+}
+
+fn decode_chunk(series: i64, block: i64, data: &[u8], out: &mut Vec<Point>) -> Result<()> {
+    chunk::decode(data, out).map_err(|source| Error::Chunk {
+        what: format!("chunk of series {series} at {block}"),
+        source,
+    })
+}
+
+/// The devices whose polls carried this series.
+fn devices_of(conn: &Connection, id: i64) -> Result<Vec<i64>> {
+    let mut stmt = conn.prepare_cached("SELECT device_id FROM series_device WHERE series_id=?1")?;
+    let rows = stmt.query_map([id], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Head entries of series `id` with `from <= ts < to`, in write order.
+fn head_entries(conn: &Connection, id: i64, from: i64, to: i64) -> Result<Vec<Entry>> {
+    let mut out = Vec::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, at, data FROM head WHERE device_id=?1 AND at>=?2 AND at<?3 ORDER BY seq",
+    )?;
+    for device in devices_of(conn, id)? {
+        let mut rows = stmt.query(params![device, from, to])?;
+        while let Some(r) = rows.next()? {
+            let (seq, ts): (i64, i64) = (r.get(0)?, r.get(1)?);
+            each_entry(seq, r.get_ref(2)?.as_blob()?, |sid, value| {
+                if sid == id {
+                    out.push(Entry { ts, seq, value });
+                }
+            })?;
+        }
+    }
+    Ok(out)
+}
+
+/// Every stored point of series `id` in `range`, oldest first. Run inside one transaction, so a
+/// compaction cannot move rows between the two halves of the read.
+pub fn read(conn: &Connection, id: i64, range: TimeRange) -> Result<Vec<Point>> {
+    if range.from >= range.to {
+        return Ok(Vec::new());
+    }
+    let mut points = Vec::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT block, data FROM chunks WHERE series_id=?1 AND block>=?2 AND block<?3 ORDER BY block",
+    )?;
+    let mut rows = stmt.query(params![id, block_of(range.from), range.to])?;
+    while let Some(r) = rows.next()? {
+        let block: i64 = r.get(0)?;
+        decode_chunk(id, block, r.get_ref(1)?.as_blob()?, &mut points)?;
+    }
+    points.retain(|p| p.ts >= range.from && p.ts < range.to);
+    let mut head = head_entries(conn, id, range.from, range.to)?;
+    if head.is_empty() {
+        return Ok(points);
+    }
+    Ok(resolve(&points, &mut head))
+}
+
+/// The newest time at or before `at` that series `id` has, from chunks and head.
+pub fn newest_ts(conn: &Connection, id: i64, at: i64) -> Result<Option<i64>> {
+    let mut best = None;
+    let mut stmt = conn.prepare_cached(
+        "SELECT block, data FROM chunks WHERE series_id=?1 AND block<=?2 ORDER BY block DESC",
+    )?;
+    let mut rows = stmt.query(params![id, at])?;
+    let mut points = Vec::new();
+    while let Some(r) = rows.next()? {
+        let block: i64 = r.get(0)?;
+        points.clear();
+        decode_chunk(id, block, r.get_ref(1)?.as_blob()?, &mut points)?;
+        if let Some(p) = points.iter().rev().find(|p| p.ts <= at) {
+            best = Some(p.ts);
+            break;
+        }
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, at, data FROM head WHERE device_id=?1 AND at<=?2 ORDER BY at DESC",
+    )?;
+    for device in devices_of(conn, id)? {
+        let mut rows = stmt.query(params![device, at])?;
+        while let Some(r) = rows.next()? {
+            let (seq, ts): (i64, i64) = (r.get(0)?, r.get(1)?);
+            if best.is_some_and(|b| b >= ts) {
+                break;
+            }
+            let mut found = false;
+            each_entry(seq, r.get_ref(2)?.as_blob()?, |sid, _| found |= sid == id)?;
+            if found {
+                best = Some(ts);
+                break;
+            }
+        }
+    }
+    Ok(best)
+}
+
+/// Whether series `id` already has a reading at `ts`.
+pub fn exists(conn: &Connection, id: i64, ts: i64) -> Result<bool> {
+    Ok(!read(
+        conn,
+        id,
+        TimeRange {
+            from: ts,
+            to: ts + 1,
+        },
+    )?
+    .is_empty())
+}
+
+/// Moves device `device`'s head rows older than `before` into chunks; returns the samples moved.
+pub fn compact_device(conn: &Connection, device: i64, before: i64) -> Result<usize> {
+    // (series, block) → entries, in write order.
+    let mut groups: BTreeMap<(i64, i64), Vec<Entry>> = BTreeMap::new();
+    let mut moved = 0;
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, at, data FROM head WHERE device_id=?1 AND at<?2 ORDER BY seq",
+        )?;
+        let mut rows = stmt.query(params![device, before])?;
+        while let Some(r) = rows.next()? {
+            let (seq, ts): (i64, i64) = (r.get(0)?, r.get(1)?);
+            each_entry(seq, r.get_ref(2)?.as_blob()?, |sid, value| {
+                moved += 1;
+                groups
+                    .entry((sid, block_of(ts)))
+                    .or_default()
+                    .push(Entry { ts, seq, value });
+            })?;
+        }
+    }
+    if groups.is_empty() {
+        return Ok(0);
+    }
+    let mut existing = Vec::new();
+    let mut buf = Vec::new();
+    for ((series, block), mut head) in groups {
+        load_chunk(conn, series, block, &mut existing)?;
+        let merged = resolve(&existing, &mut head);
+        put_chunk(conn, series, block, &merged, &mut buf)?;
+    }
+    conn.prepare_cached("DELETE FROM head WHERE device_id=?1 AND at<?2")?
+        .execute(params![device, before])?;
+    Ok(moved)
+}
+
+/// Writes corrected readings (an import) into the chunks, where they win over the head.
+pub fn overlay(conn: &Connection, series: i64, readings: &BTreeMap<i64, f64>) -> Result<()> {
+    let (mut existing, mut merged, mut buf) = (Vec::new(), Vec::new(), Vec::new());
+    let mut rest = readings.iter().peekable();
+    while let Some(&(&first, _)) = rest.peek() {
+        let block = block_of(first);
+        load_chunk(conn, series, block, &mut existing)?;
+        merged.clear();
+        let mut old = existing.iter().peekable();
+        while let Some((&ts, &value)) = rest.next_if(|(ts, _)| block_of(**ts) == block) {
+            while let Some(p) = old.next_if(|p| p.ts < ts) {
+                merged.push(*p);
+            }
+            old.next_if(|p| p.ts == ts);
+            merged.push(Point { ts, value });
+        }
+        merged.extend(old);
+        put_chunk(conn, series, block, &merged, &mut buf)?;
+    }
+    Ok(())
+}
+
+/// Replaces `out` with the points of one chunk (none if there is no chunk).
+fn load_chunk(conn: &Connection, series: i64, block: i64, out: &mut Vec<Point>) -> Result<()> {
+    out.clear();
+    let mut stmt =
+        conn.prepare_cached("SELECT data FROM chunks WHERE series_id=?1 AND block=?2")?;
+    let mut rows = stmt.query(params![series, block])?;
+    if let Some(r) = rows.next()? {
+        decode_chunk(series, block, r.get_ref(0)?.as_blob()?, out)?;
+    }
+    Ok(())
+}
+
+fn put_chunk(
+    conn: &Connection,
+    series: i64,
+    block: i64,
+    points: &[Point],
+    buf: &mut Vec<u8>,
+) -> Result<()> {
+    let (Some(first), Some(last)) = (points.first(), points.last()) else {
+        conn.prepare_cached("DELETE FROM chunks WHERE series_id=?1 AND block=?2")?
+            .execute(params![series, block])?;
+        return Ok(());
+    };
+    buf.clear();
+    chunk::encode(points, buf);
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO chunks(series_id, block, n, first_ts, last_ts, data) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![series, block, points.len() as i64, first.ts, last.ts, &buf[..]])?;
+    Ok(())
+}
+
+/// Deletes every sample older than `before`; returns how many.
+pub fn delete_before(conn: &Connection, before: i64) -> Result<usize> {
+    let head: i64 = conn.query_row(
+        "SELECT COALESCE(SUM(n),0) FROM head WHERE at<?1",
+        [before],
+        |r| r.get(0),
+    )?;
+    conn.execute("DELETE FROM head WHERE at<?1", [before])?;
+    let whole: i64 = conn.query_row(
+        "SELECT COALESCE(SUM(n),0) FROM chunks WHERE last_ts<?1",
+        [before],
+        |r| r.get(0),
+    )?;
+    conn.execute("DELETE FROM chunks WHERE last_ts<?1", [before])?;
+    // Chunks straddling the cut are trimmed, so retention is exact to the millisecond.
+    let straddling: Vec<(i64, i64, Vec<u8>)> = conn
+        .prepare("SELECT series_id, block, data FROM chunks WHERE first_ts<?1")?
+        .query_map([before], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut trimmed = 0;
+    let (mut points, mut buf) = (Vec::new(), Vec::new());
+    for (series, block, data) in straddling {
+        points.clear();
+        decode_chunk(series, block, &data, &mut points)?;
+        let n = points.len();
+        points.retain(|p| p.ts >= before);
+        trimmed += n - points.len();
+        put_chunk(conn, series, block, &points, &mut buf)?;
+    }
+    Ok(head as usize + whole as usize + trimmed)
+}
+
+/// Aggregates points (oldest first) into epoch-aligned windows stamped with their start.
+pub fn aggregate(points: &[Point], w: Window) -> Vec<Point> {
+    let every = w.every_ms.max(1);
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < points.len() {
+        let start = points[i].ts.div_euclid(every) * every;
+        let end = start.saturating_add(every);
+        let j = i + points[i..].partition_point(|p| p.ts < end);
+        let win = &points[i..j];
+        let value = match w.aggregate {
+            Aggregate::Mean => win.iter().map(|p| p.value).sum::<f64>() / win.len() as f64,
+            Aggregate::Min => win.iter().map(|p| p.value).fold(f64::INFINITY, f64::min),
+            Aggregate::Max => win
+                .iter()
+                .map(|p| p.value)
+                .fold(f64::NEG_INFINITY, f64::max),
+            Aggregate::Last => win[win.len() - 1].value,
+        };
+        out.push(Point { ts: start, value });
+        i = j;
+    }
+    out
+}
+
+/// Moves a version-2 `samples` table (one row per sample) into chunks, series by series.
+pub fn migrate_rows(conn: &Connection) -> Result<usize> {
+    let mut stmt =
+        conn.prepare("SELECT series_id, ts, value FROM samples ORDER BY series_id, ts")?;
+    let mut rows = stmt.query([])?;
+    let (mut key, mut points, mut buf) = (None, Vec::new(), Vec::new());
+    let mut n = 0;
+    while let Some(r) = rows.next()? {
+        let (series, ts, value): (i64, i64, f64) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        let k = (series, block_of(ts));
+        if key.is_some_and(|key| key != k) {
+            let (s, b) = key.unwrap_or(k);
+            put_chunk(conn, s, b, &points, &mut buf)?;
+            points.clear();
+        }
+        key = Some(k);
+        points.push(Point { ts, value });
+        n += 1;
+    }
+    if let Some((s, b)) = key {
+        put_chunk(conn, s, b, &points, &mut buf)?;
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e(ts: i64, seq: i64, value: f64) -> Entry {
+        Entry { ts, seq, value }
+    }
+
+    #[test]
+    fn chunks_stand_then_the_first_head_write() {
+        let chunk = [Point { ts: 1, value: 1.0 }, Point { ts: 3, value: 3.0 }];
+        let mut head = [
+            e(3, 5, 30.0), // the chunk's reading stands
+            e(2, 9, 20.0), // a later write of ts 2: the first stands
+            e(2, 7, 2.0),
+            e(4, 6, 4.0),
+        ];
+        let got = resolve(&chunk, &mut head);
+        let want = [(1, 1.0), (2, 2.0), (3, 3.0), (4, 4.0)];
+        assert_eq!(got, want.map(|(ts, value)| Point { ts, value }).to_vec());
+    }
+
+    #[test]
+    fn windows_aggregate_like_the_sql_did() {
+        let pts: Vec<Point> = (0..10)
+            .map(|i| Point {
+                ts: i * 1000,
+                value: i as f64,
+            })
+            .collect();
+        let w = |aggregate| Window {
+            every_ms: 5000,
+            aggregate,
+        };
+        let vals = |a| {
+            aggregate(&pts, w(a))
+                .iter()
+                .map(|p| (p.ts, p.value))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(vals(Aggregate::Mean), [(0, 2.0), (5000, 7.0)]);
+        assert_eq!(vals(Aggregate::Min), [(0, 0.0), (5000, 5.0)]);
+        assert_eq!(vals(Aggregate::Max), [(0, 4.0), (5000, 9.0)]);
+        assert_eq!(vals(Aggregate::Last), [(0, 4.0), (5000, 9.0)]);
+    }
+}
