@@ -159,11 +159,16 @@ fn store(c: &mut Criterion) {
     let mut g = c.benchmark_group("store");
     g.throughput(Throughput::Elements(20_000));
     let mut at = 1_767_225_600_000i64;
+    // 1,000 devices' polls of 20 values, committed together as the collector does.
     g.bench_function("append_20k_samples", |b| {
-        b.iter(|| {
-            at += 10_000;
-            store.write(&batches(1000, at)).expect("writes")
-        });
+        b.iter_batched(
+            || {
+                at += 10_000;
+                batches(1000, at)
+            },
+            |polls| store.write(&polls).expect("writes"),
+            criterion::BatchSize::LargeInput,
+        );
     });
     // One series with a year of 5-minute readings, read back whole.
     let series = Arc::new(Series::new(
@@ -186,6 +191,7 @@ fn store(c: &mut Criterion) {
     for chunk in year.chunks(10_000) {
         store.write(chunk).expect("writes");
     }
+    store.compact(i64::MAX).expect("compacts");
     let found = store
         .find(&Selector::field(Field::PowerW).tag("device", "meter"))
         .expect("finds");

@@ -14,6 +14,7 @@ use kilowatch_analyzer::pue::Options;
 use kilowatch_analyzer::report::pue_report;
 use kilowatch_core::config::Config;
 use kilowatch_core::model::{Batch, Field, PollStatus, Sample};
+use kilowatch_store::samples::block_of;
 use kilowatch_store::{SqliteStore, TimeRange};
 
 const START: i64 = 1_735_660_800_000; // 2025-01-01T00:00:00+08:00
@@ -53,6 +54,7 @@ fn main() {
                 .collect();
             let mut kwh = vec![10_000.0f64; series.len()];
             let t = Instant::now();
+            let mut compacting = 0.0;
             let mut batches = Vec::with_capacity(60);
             for m in 0..=MINUTES {
                 let at = START + m * 60_000;
@@ -71,7 +73,9 @@ fn main() {
                         Sample {
                             series: s.clone(),
                             field: Field::EnergyKwh,
-                            value: *k,
+                            // As the collector stores a meter's register of hundredths of a
+                            // kWh: the integer times the profile's scale.
+                            value: (*k * 100.0).round() * 0.01,
                         }
                     })
                     .collect();
@@ -86,13 +90,26 @@ fn main() {
                     store.write(&batches).expect("write");
                     batches.clear();
                 }
+                // Closed blocks move into chunks once a simulated day, as the collector does.
+                if m % 1440 == 0 {
+                    let c = Instant::now();
+                    store.compact(block_of(at)).expect("compact");
+                    compacting += c.elapsed().as_secs_f64();
+                }
             }
             store.write(&batches).expect("write");
+            let c = Instant::now();
+            store.compact(i64::MAX).expect("compact");
+            compacting += c.elapsed().as_secs_f64();
             let rows = (MINUTES + 1) as f64 * series.len() as f64;
             let secs = t.elapsed().as_secs_f64();
+            let f = store.footprint().expect("footprint");
+            let file = std::fs::metadata(&config.store.path).map_or(0, |m| m.len());
             println!(
-                "wrote {rows} samples in {secs:.1} s ({:.0} samples/s)",
-                rows / secs
+                "wrote {rows} samples in {secs:.1} s ({:.0} samples/s, of which compaction {compacting:.1} s); chunks {:.2} bytes/sample, file {:.2} bytes/sample",
+                rows / secs,
+                f.chunk_bytes as f64 / f.chunk_samples.max(1) as f64,
+                file as f64 / rows
             );
         }
         Some("analyse") => {

@@ -173,18 +173,29 @@ async fn write_loop(
     retention: Option<Duration>,
     clock: Clock,
 ) {
-    let mut last_retention = clock.now_ms();
+    let mut last_upkeep = clock.now_ms();
     let writer = store.clone();
+    // Once a minute: closed blocks go into chunks (five minutes after they close, so late and
+    // retried polls usually land first), then retention.
     let after_write = move || {
         let now = clock.now_ms();
-        if let Some(r) = retention
-            && now - last_retention > 60_000
-        {
-            last_retention = now;
-            let s = store.clone();
-            let before = now - r.as_millis() as i64;
-            tokio::task::spawn_blocking(move || s.delete_before(before));
+        if now - last_upkeep < 60_000 {
+            return;
         }
+        last_upkeep = now;
+        let s = store.clone();
+        let cut = retention.map(|r| now - r.as_millis() as i64);
+        tokio::task::spawn_blocking(move || {
+            let before = kilowatch_store::samples::block_of(now - 300_000);
+            if let Err(e) = s.compact(before) {
+                tracing::error!(error = %e, "compacting the store failed; readings stay in the head");
+            }
+            if let Some(cut) = cut
+                && let Err(e) = s.delete_before(cut)
+            {
+                tracing::error!(error = %e, "retention failed");
+            }
+        });
     };
     commit_loop(
         rx,

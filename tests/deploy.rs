@@ -185,14 +185,19 @@ fn sighup_reloads_the_inventory_and_keeps_the_outbox() {
         )
         .unwrap()
     };
-    let env_samples = || -> i64 {
-        let db = rusqlite::Connection::open(data.join("kilowatch.db")).unwrap();
-        db.query_row(
-            "SELECT count(*) FROM samples m JOIN series s ON s.id = m.series_id WHERE s.key LIKE '%device=env-1%'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap()
+    let env_samples = || -> usize {
+        use kilowatch_store::{ReadStore, Selector, TimeRange};
+        let store = kilowatch_store::SqliteStore::open(&data.join("kilowatch.db")).unwrap();
+        let all = TimeRange {
+            from: 0,
+            to: i64::MAX,
+        };
+        let env = store
+            .find(&Selector::default().tag("device", "env-1"))
+            .unwrap();
+        env.iter()
+            .map(|s| store.read(s, all, None).unwrap().len())
+            .sum()
     };
     std::thread::sleep(Duration::from_secs(2));
     let (rows0, first0) = outbox();

@@ -108,7 +108,7 @@ pub struct CounterRules<'a> {
 /// Energy from a cumulative kWh counter: the sum of its steps inside `range`. A step down is a
 /// wrap (added modulo the counter width) when the counter can wrap, the device did not restart
 /// in between and the wrapped step is plausible; otherwise it is a reset or meter change, which
-/// is skipped and counted, never subtracted. No step is ever negative.
+/// is skipped and counted, never subtracted. No step is ever negative. `points` are oldest first.
 pub fn counter_delta(
     points: &[Point],
     range: TimeRange,
@@ -116,11 +116,10 @@ pub fn counter_delta(
     rules: CounterRules<'_>,
 ) -> Energy {
     let span = (range.to - range.from).max(1) as f64;
-    let inside: Vec<Point> = points
-        .iter()
-        .copied()
-        .filter(|p| p.ts >= range.from && p.ts <= range.to)
-        .collect();
+    // Points come oldest first (as every store returns them): the range is a slice.
+    debug_assert!(points.windows(2).all(|w| w[0].ts <= w[1].ts));
+    let first = points.partition_point(|p| p.ts < range.from);
+    let inside = &points[first..first.max(points.partition_point(|p| p.ts <= range.to))];
     let mut kwh = 0.0;
     let mut resets = 0;
     let mut wraps = 0;

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use kilowatch_core::model::{Category, Field, Role};
-use kilowatch_store::{ReadStore, Selector, SeriesRef, StoreError, TimeRange};
+use kilowatch_store::{Point, ReadStore, Selector, SeriesRef, StoreError, TimeRange};
 use serde::Serialize;
 
 use crate::energy::{self, Energy};
@@ -61,13 +61,68 @@ pub fn meter_energy(
     range: TimeRange,
     opts: Options,
 ) -> Result<Energy, StoreError> {
-    // Read a little either side so the window's edges can be interpolated.
-    let wide = TimeRange {
-        from: range.from - opts.max_gap_ms,
-        to: range.to + opts.max_gap_ms,
-    };
-    let points = store.read(power, wide, None)?;
-    let integrated = energy::integrate_power(&points, range, opts.max_gap_ms);
+    Ok(meter_energy_windows(store, power, &[range], opts)?
+        .pop()
+        .unwrap_or_else(|| energy::integrate_power(&[], range, opts.max_gap_ms)))
+}
+
+/// A series read once over every window (each widened by the gap bridged at its edges); each
+/// window then takes its own slice, exactly what reading it alone would have returned.
+struct Span {
+    points: Vec<Point>,
+    gap: i64,
+}
+
+impl Span {
+    fn read(
+        store: &dyn ReadStore,
+        series: &SeriesRef,
+        windows: &[TimeRange],
+        gap: i64,
+    ) -> Result<Span, StoreError> {
+        let (Some(from), Some(to)) = (
+            windows.iter().map(|w| w.from).min(),
+            windows.iter().map(|w| w.to).max(),
+        ) else {
+            return Ok(Span {
+                points: Vec::new(),
+                gap,
+            });
+        };
+        let wide = TimeRange {
+            from: from - gap,
+            to: to + gap,
+        };
+        Ok(Span {
+            points: store.read(series, wide, None)?,
+            gap,
+        })
+    }
+
+    /// The points in `[from − gap, to + gap)`.
+    fn wide(&self, w: TimeRange) -> &[Point] {
+        self.slice(w.from - self.gap, w.to + self.gap)
+    }
+
+    fn slice(&self, from: i64, to: i64) -> &[Point] {
+        let a = self.points.partition_point(|p| p.ts < from);
+        let b = self.points.partition_point(|p| p.ts < to);
+        &self.points[a..b.max(a)]
+    }
+}
+
+/// [`meter_energy`] over several windows, reading each series once.
+pub fn meter_energy_windows(
+    store: &dyn ReadStore,
+    power: &SeriesRef,
+    windows: &[TimeRange],
+    opts: Options,
+) -> Result<Vec<Energy>, StoreError> {
+    let gap = opts.max_gap_ms;
+    let powers = Span::read(store, power, windows, gap)?;
+    let integrated = windows
+        .iter()
+        .map(|&w| energy::integrate_power(powers.wide(w), w, gap));
     // The same metering point's counter: exact whatever the poll gaps (pue.md §7.1), so it wins
     // whenever its resolution is fine enough for the window — a 0.1 kWh register over a
     // two-hour window of 2 kWh would be 5 % coarse, where integrated power is not.
@@ -78,30 +133,34 @@ pub fn meter_energy(
         }
     }
     let Some(counter) = store.find(&sel.without("point"))?.into_iter().next() else {
-        return Ok(integrated);
+        return Ok(integrated.collect());
     };
-    let from_counter = counter_energy(store, &counter, range, opts)?;
-    let resolution = store_resolution(store, &counter, range)?;
-    let fine = from_counter.kwh > 0.0 && resolution / from_counter.kwh < 0.001;
-    if (fine && from_counter.coverage >= integrated.coverage * 0.99) || integrated.coverage == 0.0 {
-        Ok(from_counter)
-    } else {
-        Ok(integrated)
-    }
+    let counters = CounterSpan::read(store, &counter, windows, gap)?;
+    Ok(windows
+        .iter()
+        .zip(integrated)
+        .map(|(&w, integrated)| {
+            let from_counter = counters.energy(w);
+            let resolution = resolution(counters.counter.slice(w.from, w.to));
+            let fine = from_counter.kwh > 0.0 && resolution / from_counter.kwh < 0.001;
+            if (fine && from_counter.coverage >= integrated.coverage * 0.99)
+                || integrated.coverage == 0.0
+            {
+                from_counter
+            } else {
+                integrated
+            }
+        })
+        .collect())
 }
 
 /// A counter's apparent resolution: the smallest positive step between its readings.
-fn store_resolution(
-    store: &dyn ReadStore,
-    counter: &SeriesRef,
-    range: TimeRange,
-) -> Result<f64, StoreError> {
-    let points = store.read(counter, range, None)?;
-    Ok(points
+fn resolution(points: &[Point]) -> f64 {
+    points
         .windows(2)
         .map(|w| w[1].value - w[0].value)
         .filter(|d| *d > 0.0)
-        .fold(f64::INFINITY, f64::min))
+        .fold(f64::INFINITY, f64::min)
 }
 
 /// Energy from a metering point's `energy_kwh` counter, with the device's uptime telling
@@ -112,34 +171,52 @@ pub fn counter_energy(
     range: TimeRange,
     opts: Options,
 ) -> Result<Energy, StoreError> {
-    let wide = TimeRange {
-        from: range.from - opts.max_gap_ms,
-        to: range.to + opts.max_gap_ms,
-    };
-    let points = store.read(counter, wide, None)?;
-    let wrap_kwh = counter.tag("wrap_at").and_then(|w| w.parse().ok());
-    let uptime = match counter.tag("device") {
-        Some(d) => match store
-            .find(&Selector::field(Field::UptimeS).tag("device", d))?
-            .first()
-        {
-            Some(u) => store.read(u, wide, None)?,
-            None => Vec::new(),
-        },
-        None => Vec::new(),
-    };
-    let reboots = energy::reboots(&uptime);
-    let rules = energy::CounterRules {
-        wrap_kwh,
-        reboots: &reboots,
-        max_kw: None,
-    };
-    Ok(energy::counter_delta(
-        &points,
-        range,
-        opts.max_gap_ms,
-        rules,
-    ))
+    Ok(CounterSpan::read(store, counter, &[range], opts.max_gap_ms)?.energy(range))
+}
+
+/// A counter and its device's uptime, read once over several windows.
+struct CounterSpan {
+    counter: Span,
+    uptime: Span,
+    wrap_kwh: Option<f64>,
+}
+
+impl CounterSpan {
+    fn read(
+        store: &dyn ReadStore,
+        counter: &SeriesRef,
+        windows: &[TimeRange],
+        gap: i64,
+    ) -> Result<CounterSpan, StoreError> {
+        let uptime = match counter.tag("device") {
+            Some(d) => store
+                .find(&Selector::field(Field::UptimeS).tag("device", d))?
+                .into_iter()
+                .next(),
+            None => None,
+        };
+        Ok(CounterSpan {
+            counter: Span::read(store, counter, windows, gap)?,
+            uptime: match uptime {
+                Some(u) => Span::read(store, &u, windows, gap)?,
+                None => Span {
+                    points: Vec::new(),
+                    gap,
+                },
+            },
+            wrap_kwh: counter.tag("wrap_at").and_then(|w| w.parse().ok()),
+        })
+    }
+
+    fn energy(&self, range: TimeRange) -> Energy {
+        let reboots = energy::reboots(self.uptime.wide(range));
+        let rules = energy::CounterRules {
+            wrap_kwh: self.wrap_kwh,
+            reboots: &reboots,
+            max_kw: None,
+        };
+        energy::counter_delta(self.counter.wide(range), range, self.counter.gap, rules)
+    }
 }
 
 /// Energy per device of every metering point of `role` in `site`: from its power where it
@@ -152,6 +229,20 @@ pub fn role_energy(
     range: TimeRange,
     opts: Options,
 ) -> Result<Vec<MeterEnergy>, StoreError> {
+    Ok(role_energy_windows(store, site, role, &[range], opts)?
+        .pop()
+        .unwrap_or_default())
+}
+
+/// [`role_energy`] for each of several windows (a year's days and months), reading each series
+/// once rather than once per window.
+pub fn role_energy_windows(
+    store: &dyn ReadStore,
+    site: &str,
+    role: Role,
+    windows: &[TimeRange],
+    opts: Options,
+) -> Result<Vec<Vec<MeterEnergy>>, StoreError> {
     let power = store.find(
         &Selector::field(Field::ActivePowerW)
             .tag("site", site)
@@ -163,23 +254,28 @@ pub fn role_energy(
             .tag("role", role.tag())
             .without("point"),
     )?;
-    let mut out = Vec::new();
+    let mut out: Vec<Vec<MeterEnergy>> = vec![Vec::new(); windows.len()];
+    let mut add = |device: &str, energies: Vec<Energy>| {
+        for (o, energy) in out.iter_mut().zip(energies) {
+            o.push(MeterEnergy {
+                device: device.to_owned(),
+                energy,
+            });
+        }
+    };
     for s in &power {
-        let energy = meter_energy(store, s, range, opts)?;
-        out.push(MeterEnergy {
-            device: s.tag("device").unwrap_or_default().to_owned(),
-            energy,
-        });
+        add(
+            s.tag("device").unwrap_or_default(),
+            meter_energy_windows(store, s, windows, opts)?,
+        );
     }
     for c in &counters {
         let device = c.tag("device").unwrap_or_default();
         if power.iter().any(|p| p.tag("device") == Some(device)) {
             continue;
         }
-        out.push(MeterEnergy {
-            device: device.to_owned(),
-            energy: counter_energy(store, c, range, opts)?,
-        });
+        let span = CounterSpan::read(store, c, windows, opts.max_gap_ms)?;
+        add(device, windows.iter().map(|&w| span.energy(w)).collect());
     }
     Ok(out)
 }

@@ -160,8 +160,8 @@ pub fn pue_report(
                     event: *e,
                 })
             }));
-            let daily = daily_pue(store, &site.id, cat, range, opts)?;
-            let monthly = monthly_energy(store, &site.id, cat, range, opts)?
+            let (monthly, daily) = monthly_and_daily(store, &site.id, cat, range, opts)?;
+            let monthly = monthly
                 .into_iter()
                 .map(|(month, dc, it)| Month {
                     month,
@@ -210,14 +210,8 @@ pub fn pue_report(
     })
 }
 
-/// Facility and IT energy per calendar month (UTC+8) inside the window.
-fn monthly_energy(
-    store: &dyn ReadStore,
-    site: &str,
-    cat: Category,
-    range: TimeRange,
-    opts: Options,
-) -> Result<Vec<(String, f64, f64)>, StoreError> {
+/// Calendar months (UTC+8) inside the window, with their labels.
+fn months(range: TimeRange) -> Vec<(String, TimeRange)> {
     const HK: i64 = 8 * 3_600_000;
     let mut out = Vec::new();
     let mut start = range.from;
@@ -235,30 +229,14 @@ fn monthly_energy(
             from: start,
             to: next.min(range.to),
         };
-        let sum = |role: Role| -> Result<f64, StoreError> {
-            Ok(pue::role_energy(store, site, role, w, opts)?
-                .iter()
-                .map(|m| m.energy.kwh)
-                .sum())
-        };
-        out.push((
-            format!("{y:04}-{m:02}"),
-            sum(Role::Facility)?,
-            sum(Role::It(cat))?,
-        ));
+        out.push((format!("{y:04}-{m:02}"), w));
         start = next;
     }
-    Ok(out)
+    out
 }
 
-/// PUE of each calendar day (UTC+8, Hong Kong) inside the window.
-fn daily_pue(
-    store: &dyn ReadStore,
-    site: &str,
-    cat: Category,
-    range: TimeRange,
-    opts: Options,
-) -> Result<Vec<(i64, Option<f64>)>, StoreError> {
+/// Calendar days (UTC+8, Hong Kong) inside the window, each with its day start.
+fn days(range: TimeRange) -> Vec<(i64, TimeRange)> {
     const HK: i64 = 8 * 3_600_000;
     let mut day = (range.from + HK).div_euclid(DAY_MS) * DAY_MS - HK;
     let mut out = Vec::new();
@@ -267,13 +245,48 @@ fn daily_pue(
             from: day.max(range.from),
             to: (day + DAY_MS).min(range.to),
         };
-        let dc = pue::role_energy(store, site, Role::Facility, w, opts)?;
-        let it = pue::role_energy(store, site, Role::It(cat), w, opts)?;
-        let sum = |m: &[pue::MeterEnergy]| m.iter().map(|m| m.energy.kwh).sum::<f64>();
-        out.push((day, kpi::pue(sum(&dc), sum(&it))));
+        out.push((day, w));
         day += DAY_MS;
     }
-    Ok(out)
+    out
+}
+
+/// Facility and IT energy per calendar month, and PUE per calendar day: every series is read
+/// once for all the windows.
+#[allow(clippy::type_complexity)]
+fn monthly_and_daily(
+    store: &dyn ReadStore,
+    site: &str,
+    cat: Category,
+    range: TimeRange,
+    opts: Options,
+) -> Result<(Vec<(String, f64, f64)>, Vec<(i64, Option<f64>)>), StoreError> {
+    let months = months(range);
+    let days = days(range);
+    let windows: Vec<TimeRange> = months
+        .iter()
+        .map(|(_, w)| *w)
+        .chain(days.iter().map(|(_, w)| *w))
+        .collect();
+    let sums = |role: Role| -> Result<Vec<f64>, StoreError> {
+        Ok(pue::role_energy_windows(store, site, role, &windows, opts)?
+            .iter()
+            .map(|meters| meters.iter().map(|m| m.energy.kwh).sum())
+            .collect())
+    };
+    let (dc, it) = (sums(Role::Facility)?, sums(Role::It(cat))?);
+    let n = months.len();
+    let monthly = months
+        .into_iter()
+        .enumerate()
+        .map(|(i, (label, _))| (label, dc[i], it[i]))
+        .collect();
+    let daily = days
+        .into_iter()
+        .enumerate()
+        .map(|(i, (day, _))| (day, kpi::pue(dc[n + i], it[n + i])))
+        .collect();
+    Ok((monthly, daily))
 }
 
 pub fn to_json(r: &Report) -> String {

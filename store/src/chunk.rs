@@ -9,8 +9,9 @@
 //!   bit for bit, with the same operation the collector used to scale it (multiply or divide).
 //! - *XOR* (Gorilla): any other float, by its bits XORed with the previous value's.
 //!
-//! Layout: `version, varint n, zigzag t0, mode, first value, bit stream`. Decoding is bounded by the
-//! input: hostile bytes give an error, never a panic or an allocation beyond `8 × len` points.
+//! Layout: `version, varint n, zigzag t0, mode, first value, varint length of the time stream,
+//! time stream, value stream`. Decoding is bounded by the input: hostile bytes give an error,
+//! never a panic or an allocation beyond `4 × len` points.
 
 use crate::Point;
 
@@ -68,9 +69,10 @@ impl Values {
     }
 }
 
+const POW: [f64; 7] = [1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6];
+const INV: [f64; 7] = [1.0, 0.1, 0.01, 1e-3, 1e-4, 1e-5, 1e-6];
+
 fn scaled(k: i64, d: u8, multiply: bool) -> f64 {
-    const POW: [f64; 7] = [1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6];
-    const INV: [f64; 7] = [1.0, 0.1, 0.01, 1e-3, 1e-4, 1e-5, 1e-6];
     if multiply {
         k as f64 * INV[usize::from(d)]
     } else {
@@ -84,7 +86,7 @@ fn decimal(points: &[Point], d: u8, multiply: bool, ks: &mut Vec<i64>) -> bool {
     let p = 10f64.powi(i32::from(d));
     for pt in points {
         let k = (pt.value * p).round();
-        if !(k.abs() <= MAX_EXACT) {
+        if k.is_nan() || k.abs() > MAX_EXACT {
             return false;
         }
         let k = k as i64;
@@ -122,21 +124,35 @@ pub fn encode(points: &[Point], out: &mut Vec<u8>) {
         Values::Decimal { .. } => put_varint(out, zigzag(ks[0])),
     }
 
-    let mut w = BitWriter::new(out);
+    // Times, then values, each its own bit stream (the first prefixed by its length), so each
+    // decodes in a tight loop of its own.
+    let mut times = Vec::with_capacity(points.len() / 4 + 8);
+    let mut w = BitWriter::new(&mut times);
     let (mut prev_ts, mut prev_delta) = (first.ts, 0i64);
-    let mut xor = XorState::new(first.value.to_bits());
-    let (mut prev_k, mut prev_kd) = (ks.first().copied().unwrap_or(0), 0i64);
-    for (i, p) in points.iter().enumerate().skip(1) {
+    for p in &points[1..] {
         let delta = p.ts.wrapping_sub(prev_ts);
         w.bucketed(zigzag(delta.wrapping_sub(prev_delta)), &TS_WIDTHS);
         (prev_ts, prev_delta) = (p.ts, delta);
-        match mode {
-            Values::Xor => xor.put(&mut w, p.value.to_bits()),
-            Values::Decimal { dod, .. } => {
-                let kd = ks[i].wrapping_sub(prev_k);
+    }
+    w.finish();
+    put_varint(out, times.len() as u64);
+    out.extend_from_slice(&times);
+
+    let mut w = BitWriter::new(out);
+    match mode {
+        Values::Xor => {
+            let mut xor = XorState::new(first.value.to_bits());
+            for p in &points[1..] {
+                xor.put(&mut w, p.value.to_bits());
+            }
+        }
+        Values::Decimal { dod, .. } => {
+            let mut prev_kd = 0i64;
+            for k in ks.windows(2) {
+                let kd = k[1].wrapping_sub(k[0]);
                 let x = if dod { kd.wrapping_sub(prev_kd) } else { kd };
                 w.bucketed(zigzag(x), &INT_WIDTHS);
-                (prev_k, prev_kd) = (ks[i], kd);
+                prev_kd = kd;
             }
         }
     }
@@ -176,7 +192,7 @@ pub fn decode(data: &[u8], out: &mut Vec<Point>) -> Result<(), ChunkError> {
     let (&mode, rest) = r.split_first().ok_or(ChunkError::Truncated)?;
     r = rest;
     let mode = Values::from_byte(mode)?;
-    let (v0, mut k) = match mode {
+    let (v0, k) = match mode {
         Values::Xor => {
             let (b, rest) = r.split_first_chunk::<8>().ok_or(ChunkError::Truncated)?;
             r = rest;
@@ -187,25 +203,70 @@ pub fn decode(data: &[u8], out: &mut Vec<Point>) -> Result<(), ChunkError> {
             (scaled(k, d, multiply), k)
         }
     };
+    let times = get_varint(&mut r)?;
+    if times > r.len() as u64 {
+        return Err(ChunkError::Truncated);
+    }
+    let (times, values) = r.split_at(times as usize);
+    let start = out.len();
     out.reserve(n as usize);
     out.push(Point { ts: t0, value: v0 });
-    let mut rd = BitReader::new(r);
+    // Steady polling and steady counters are runs of zero bits: taken a run at a time.
+    let mut rd = BitReader::new(times);
     let (mut ts, mut delta) = (t0, 0i64);
-    let mut xor = XorState::new(v0.to_bits());
-    let mut kd = 0i64;
-    for _ in 1..n {
+    let mut left = n - 1;
+    while left > 0 {
+        let run = u64::from(rd.zeros()).min(left);
+        if run > 0 {
+            rd.skip(run as u32);
+            for _ in 0..run {
+                ts = ts.wrapping_add(delta);
+                out.push(Point { ts, value: 0.0 });
+            }
+            left -= run;
+            continue;
+        }
         delta = delta.wrapping_add(unzigzag(rd.bucketed(&TS_WIDTHS)?));
         ts = ts.wrapping_add(delta);
-        let value = match mode {
-            Values::Xor => f64::from_bits(xor.get(&mut rd)?),
-            Values::Decimal { d, multiply, dod } => {
-                let x = unzigzag(rd.bucketed(&INT_WIDTHS)?);
-                kd = if dod { kd.wrapping_add(x) } else { x };
-                k = k.wrapping_add(kd);
-                scaled(k, d, multiply)
+        out.push(Point { ts, value: 0.0 });
+        left -= 1;
+    }
+    let mut rd = BitReader::new(values);
+    let rest = &mut out[start + 1..];
+    match mode {
+        Values::Xor => {
+            let mut xor = XorState::new(v0.to_bits());
+            for p in rest {
+                p.value = f64::from_bits(xor.get(&mut rd)?);
             }
-        };
-        out.push(Point { ts, value });
+        }
+        // One loop per scaling, so neither the choice nor the table is looked up per point.
+        Values::Decimal { d, multiply, dod } => {
+            let d = usize::from(d);
+            if multiply {
+                ints(&mut rd, rest, k, dod, |k| k as f64 * INV[d])?;
+            } else {
+                ints(&mut rd, rest, k, dod, |k| k as f64 / POW[d])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[inline(always)]
+fn ints(
+    rd: &mut BitReader<'_>,
+    rest: &mut [Point],
+    mut k: i64,
+    dod: bool,
+    scale: impl Fn(i64) -> f64,
+) -> Result<(), ChunkError> {
+    let mut kd = 0i64;
+    for p in rest {
+        let x = unzigzag(rd.bucketed(&INT_WIDTHS)?);
+        kd = if dod { kd.wrapping_add(x) } else { x };
+        k = k.wrapping_add(kd);
+        p.value = scale(k);
     }
     Ok(())
 }
@@ -352,7 +413,19 @@ impl<'a> BitReader<'a> {
         }
     }
 
+    #[inline]
     fn refill(&mut self) {
+        if self.avail <= 56
+            && let Some(word) = self.data.first_chunk::<8>()
+        {
+            // Whole bytes that fit, in one step.
+            let take = (64 - self.avail) / 8;
+            let word = u64::from_be_bytes(*word);
+            self.buf |= (word >> (64 - take * 8)) << (64 - self.avail - take * 8);
+            self.avail += take * 8;
+            self.data = &self.data[take as usize..];
+            return;
+        }
         while self.avail <= 56 {
             let Some((&b, rest)) = self.data.split_first() else {
                 return;
@@ -363,6 +436,7 @@ impl<'a> BitReader<'a> {
         }
     }
 
+    #[inline]
     fn get(&mut self, bits: u32) -> Result<u64, ChunkError> {
         if bits > 32 {
             let hi = self.get(bits - 32)?;
@@ -383,20 +457,50 @@ impl<'a> BitReader<'a> {
         Ok(v)
     }
 
-    fn bucketed(&mut self, widths: &[u32; 3]) -> Result<u64, ChunkError> {
-        if self.avail < 4 {
+    /// Zero bits ahead (a run of zero codes), at most what is buffered.
+    #[inline(always)]
+    fn zeros(&mut self) -> u32 {
+        if self.avail < 32 {
             self.refill();
         }
-        // Count the prefix's ones (at most four) from what is buffered; a short tail is handled
-        // by `get` reporting truncation.
-        let ones = (!self.buf).leading_zeros().min(4).min(self.avail);
-        let prefix = if ones < 4 { ones + 1 } else { 4 };
-        self.get(prefix)?;
-        match ones {
-            0 => Ok(0),
-            1..=3 => self.get(widths[ones as usize - 1]),
-            _ => self.get(64),
+        self.buf.leading_zeros().min(self.avail)
+    }
+
+    /// Drops `bits` (at most what [`BitReader::zeros`] reported).
+    #[inline(always)]
+    fn skip(&mut self, bits: u32) {
+        self.buf = if bits >= 64 { 0 } else { self.buf << bits };
+        self.avail -= bits;
+    }
+
+    #[inline(always)]
+    fn bucketed(&mut self, widths: &[u32; 3]) -> Result<u64, ChunkError> {
+        if self.avail < 32 {
+            self.refill();
         }
+        // Bits past `avail` are zero, so the prefix's ones cannot run past the data.
+        let (prefix, width) = match self.buf.leading_ones() {
+            0 => (1, 0),
+            1 => (2, widths[0]),
+            2 => (3, widths[1]),
+            3 => (4, widths[2]),
+            _ => {
+                self.get(4)?;
+                return self.get(64);
+            }
+        };
+        let total = prefix + width;
+        if total > self.avail {
+            return Err(ChunkError::Truncated);
+        }
+        let v = if width == 0 {
+            0
+        } else {
+            (self.buf << prefix) >> (64 - width)
+        };
+        self.buf <<= total;
+        self.avail -= total;
+        Ok(v)
     }
 }
 

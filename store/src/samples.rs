@@ -23,7 +23,7 @@ use crate::{Aggregate, Point, TimeRange, Window};
 pub const BLOCK_MS: i64 = 2 * 3600 * 1000;
 
 pub fn block_of(ts: i64) -> i64 {
-    ts.div_euclid(BLOCK_MS) * BLOCK_MS
+    ts.div_euclid(BLOCK_MS).saturating_mul(BLOCK_MS)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -167,15 +167,24 @@ pub fn read(conn: &Connection, id: i64, range: TimeRange) -> Result<Vec<Point>> 
         return Ok(Vec::new());
     }
     let mut points = Vec::new();
+    let mut edge = Vec::new();
     let mut stmt = conn.prepare_cached(
-        "SELECT block, data FROM chunks WHERE series_id=?1 AND block>=?2 AND block<?3 ORDER BY block",
+        "SELECT block, first_ts, last_ts, data FROM chunks WHERE series_id=?1 AND block>=?2 AND block<?3 ORDER BY block",
     )?;
     let mut rows = stmt.query(params![id, block_of(range.from), range.to])?;
+    let inside = |ts: &i64| (range.from..range.to).contains(ts);
     while let Some(r) = rows.next()? {
-        let block: i64 = r.get(0)?;
-        decode_chunk(id, block, r.get_ref(1)?.as_blob()?, &mut points)?;
+        let (block, first, last): (i64, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        let data = r.get_ref(3)?.as_blob()?;
+        if inside(&first) && inside(&last) {
+            decode_chunk(id, block, data, &mut points)?;
+        } else {
+            // A chunk across the range's edge: only its points inside.
+            edge.clear();
+            decode_chunk(id, block, data, &mut edge)?;
+            points.extend(edge.iter().filter(|p| inside(&p.ts)));
+        }
     }
-    points.retain(|p| p.ts >= range.from && p.ts < range.to);
     let mut head = head_entries(conn, id, range.from, range.to)?;
     if head.is_empty() {
         return Ok(points);
