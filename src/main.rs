@@ -28,6 +28,9 @@ enum Command {
     Collect(cmd::collect::Args),
     /// Read one device once and print its metrics.
     Probe(cmd::probe::Args),
+    /// Look after the embedded store: `store stats|compact|export --data DIR`.
+    #[command(subcommand)]
+    Store(cmd::store::Which),
     /// Reports for planners: `report pue --format md|html|json|csv`.
     #[command(subcommand)]
     Report(cmd::report::Which),
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
         Command::Publish(args) => cmd::publish::run(args),
         Command::Import(args) => cmd::import::run(args),
         Command::Report(which) => cmd::report::run(which),
+        Command::Store(which) => cmd::store::run(which),
         Command::Tui(args) => runtime().and_then(|rt| rt.block_on(cmd::tui::run(args))),
     };
     match result {

@@ -63,7 +63,10 @@ pub fn start(
 ) -> Pipeline {
     let (tx, rx) = mpsc::channel::<Batch>(4096);
     let collector = spawn_collector(config, tx.clone(), clock, &cancel);
-    let retention = config.store.retention;
+    let retention = Retention {
+        raw: config.store.retention,
+        rollups: config.store.rollup_retention,
+    };
     let writer_store = store.clone();
     let writer = tokio::spawn(write_loop(rx, writer_store, retention, clock));
     // The sink stops only after the writer has committed the last batches, so its final
@@ -163,6 +166,13 @@ pub fn influx_sink(
         .map_err(|e| anyhow::anyhow!(e))
 }
 
+/// How long each tier of the embedded store keeps its data (`None`: for ever).
+#[derive(Debug, Clone, Copy)]
+struct Retention {
+    raw: Option<Duration>,
+    rollups: Option<Duration>,
+}
+
 /// Batches kept in memory while the store refuses writes (disk full, I/O errors): about 20
 /// samples each, so this is tens of MB at most. Past it the oldest go, logged and counted.
 const MAX_PENDING_BATCHES: usize = 50_000;
@@ -170,7 +180,7 @@ const MAX_PENDING_BATCHES: usize = 50_000;
 async fn write_loop(
     rx: mpsc::Receiver<Batch>,
     store: Arc<SqliteStore>,
-    retention: Option<Duration>,
+    retention: Retention,
     clock: Clock,
 ) {
     let mut last_upkeep = clock.now_ms();
@@ -184,16 +194,22 @@ async fn write_loop(
         }
         last_upkeep = now;
         let s = store.clone();
-        let cut = retention.map(|r| now - r.as_millis() as i64);
+        let cut = |r: Option<Duration>| r.map(|r| now - r.as_millis() as i64);
+        let (raw, rollups) = (cut(retention.raw), cut(retention.rollups));
         tokio::task::spawn_blocking(move || {
             let before = kilowatch_store::samples::block_of(now - 300_000);
             if let Err(e) = s.compact(before) {
                 tracing::error!(error = %e, "compacting the store failed; readings stay in the head");
             }
-            if let Some(cut) = cut
+            if let Some(cut) = raw
                 && let Err(e) = s.delete_before(cut)
             {
-                tracing::error!(error = %e, "retention failed");
+                tracing::error!(error = %e, "retention of raw readings failed");
+            }
+            if let Some(cut) = rollups
+                && let Err(e) = s.delete_rollups_before(cut)
+            {
+                tracing::error!(error = %e, "retention of roll-ups failed");
             }
         });
     };

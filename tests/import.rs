@@ -292,3 +292,110 @@ fn line_protocol_history_imports_and_bad_lines_are_named() {
         assert!(err.contains(&expect), "missing '{expect}' in:\n{err}");
     }
 }
+
+/// `kilowatch store` looks after the embedded store with only its data directory: imported
+/// readings are in chunks (never the head), read back exactly, aggregate by day, and cost a few
+/// bytes each.
+#[test]
+fn store_stats_export_and_compact_work_from_the_data_directory_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("site.toml"), CONFIG).unwrap();
+    let start = 1_735_660_800_000i64; // 2025-01-01T00:00:00+08:00
+    let mut csv = String::from("time,device,field,value\n");
+    // A week of the main meter's register every 15 minutes (a BMS export), 13 kW steady.
+    for q in 0..672i64 {
+        let t = kilowatch_core::timefmt::format_rfc3339(start + q * 900_000);
+        writeln!(csv, "{t},main,energy_kwh,{}", 1000.0 + q as f64 * 3.25).unwrap();
+    }
+    std::fs::write(dir.path().join("week.csv"), &csv).unwrap();
+    let data = dir.path().join("data");
+    let (cfg, data, file) = (
+        dir.path().join("site.toml"),
+        data.to_str().unwrap().to_owned(),
+        dir.path().join("week.csv"),
+    );
+    let out = kilowatch(&[
+        "import",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--data",
+        &data,
+        "--csv",
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = kilowatch(&["store", "stats", "--data", &data, "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stats: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(stats["samples"], 672);
+    assert_eq!(stats["head_samples"], 0, "imports go straight into chunks");
+    let per = stats["chunk_bytes_per_sample"].as_f64().unwrap();
+    assert!(per < 3.0, "{per} bytes a reading");
+
+    let export = |extra: &[&str]| {
+        let mut args = vec![
+            "store",
+            "export",
+            "--data",
+            &data,
+            "--field",
+            "energy_kwh",
+            "--tag",
+            "device=main",
+            "--from",
+            "2025-01-01T00:00:00+08:00",
+            "--to",
+            "2025-01-08T00:00:00+08:00",
+        ];
+        args.extend_from_slice(extra);
+        let out = kilowatch(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let raw = export(&[]);
+    let rows: Vec<&str> = raw.lines().collect();
+    assert_eq!(rows[0], "series,field,ts_ms,value");
+    assert_eq!(rows.len(), 673);
+    assert!(
+        rows[1].ends_with(&format!(",energy_kwh,{start},1000")),
+        "{}",
+        rows[1]
+    );
+    assert!(
+        rows[672].ends_with(&format!(",{},3180.75", start + 671 * 900_000)),
+        "{}",
+        rows[672]
+    );
+    // Daily maxima: the last reading of each day (windows align to UTC days).
+    let daily = export(&["--every", "1d", "--aggregate", "max"]);
+    let maxima: Vec<f64> = daily
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(',').next().unwrap().parse().unwrap())
+        .collect();
+    // UTC days start at 08:00 Hong Kong time: the first holds the first 32 quarter-hours.
+    assert_eq!(maxima[0], 1000.0 + 31.0 * 3.25);
+    assert_eq!(maxima[1], 1000.0 + 127.0 * 3.25);
+    assert_eq!(maxima.len(), 8);
+
+    let out = kilowatch(&["store", "compact", "--data", &data]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("moved 0 readings"));
+    let out = kilowatch(&["store", "stats", "--data", "/nonexistent/kw"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no store at '/nonexistent/kw/kilowatch.db'")
+    );
+}

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use kilowatch_core::clock::Clock;
 use kilowatch_core::config::{Config, Device};
-use kilowatch_core::model::{Batch, Field, PollStatus, Sample, Series};
+use kilowatch_core::model::{Batch, Field, PollStatus, Sample, Series, Timestamp};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
@@ -106,6 +106,23 @@ pub async fn run(
     }
 }
 
+/// Polls that start within this of their turn are stamped with their turn, as Prometheus does
+/// (with the same 2 ms): readings then lie on a steady grid, whose timestamps store in a bit
+/// each, and 2 ms is far below what any meter resolves in time. A late poll keeps its own time
+/// and starts the grid again from there.
+const STAMP_TOLERANCE_MS: f64 = 2.0;
+
+fn stamp(clock: Clock, expected: &mut Option<Timestamp>, interval_ms: i64) -> Timestamp {
+    let now = clock.now_ms();
+    let tolerance = (STAMP_TOLERANCE_MS * clock.speed()).round() as i64;
+    let at = match *expected {
+        Some(e) if (now - e).abs() <= tolerance => e,
+        _ => now,
+    };
+    *expected = Some(at + interval_ms);
+    at
+}
+
 async fn poll_loop(
     mut task: DeviceTask,
     clock: Clock,
@@ -123,6 +140,8 @@ async fn poll_loop(
     // A poll that overran its interval skips the missed ticks instead of bursting.
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut rows = RowSeries::default();
+    let mut expected = None;
+    let interval_ms = (task.interval.as_secs_f64() * 1000.0 * clock.speed()).round() as i64;
     let mut errors = 0u64;
     let mut was_up: Option<bool> = None;
     loop {
@@ -133,10 +152,12 @@ async fn poll_loop(
         let Ok(_permit) = permits.acquire().await else {
             return;
         };
-        let at = clock.now_ms();
+        let at = stamp(clock, &mut expected, interval_ms);
         let started = tokio::time::Instant::now();
         let result = task.driver.read(&task.plan.kind).await;
-        let poll_ms = started.elapsed().as_secs_f64() * 1000.0;
+        // Ten microseconds is finer than any poll needs, and rounded it stores in two bytes,
+        // not eight.
+        let poll_ms = (started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0;
         let mut samples = Vec::new();
         let poll = match result {
             Ok(readings) => {

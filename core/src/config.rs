@@ -106,8 +106,11 @@ impl Default for SnmpLimits {
 pub struct StoreConfig {
     /// The SQLite file (relative paths are relative to the config file).
     pub path: PathBuf,
-    /// Samples older than this are deleted; `None` keeps everything.
+    /// Raw readings older than this are deleted; `None` keeps everything.
     pub retention: Option<Duration>,
+    /// Five-minute roll-ups (count, sum, min, max, last) older than this are deleted; `None`
+    /// keeps them all. At least `retention`: roll-ups are what is left once raw readings go.
+    pub rollup_retention: Option<Duration>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -283,6 +286,8 @@ struct RawStore {
     path: Option<PathBuf>,
     #[serde(default, deserialize_with = "de_duration_opt")]
     retention: Option<Duration>,
+    #[serde(default, deserialize_with = "de_duration_opt")]
+    rollup_retention: Option<Duration>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -648,8 +653,24 @@ impl Config {
                     .and_then(|s| s.path.clone())
                     .unwrap_or_else(|| PathBuf::from("kilowatch.db")),
             ),
-            retention: store.and_then(|s| s.retention),
+            retention: store.as_ref().and_then(|s| s.retention),
+            rollup_retention: store.as_ref().and_then(|s| s.rollup_retention),
         };
+        match (store.retention, store.rollup_retention) {
+            (Some(raw), Some(rolled)) if rolled < raw => c.push(
+                "store.rollup_retention",
+                format!(
+                    "keeps roll-ups {} but raw readings {}: roll-ups must outlive raw readings",
+                    humantime::format_duration(rolled),
+                    humantime::format_duration(raw)
+                ),
+            ),
+            (None, Some(_)) => c.push(
+                "store.rollup_retention",
+                "raw readings are kept for ever (no store.retention), so roll-ups would go first",
+            ),
+            _ => {}
+        }
 
         let profile_dirs: Vec<PathBuf> = doc
             .remove("profile_dirs")

@@ -7,6 +7,7 @@ pub mod publish;
 pub mod pue;
 pub mod report;
 pub mod sim;
+pub mod store;
 pub mod tui;
 
 use kilowatch_core::config::Config;

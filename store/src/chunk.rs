@@ -9,7 +9,7 @@
 //!   bit for bit, with the same operation the collector used to scale it (multiply or divide).
 //! - *XOR* (Gorilla): any other float, by its bits XORed with the previous value's.
 //!
-//! Layout: `version, varint n, zigzag t0, mode, first value, varint length of the time stream,
+//! Layout: `version, varint n, zigzag t0 − base, mode, first value, varint length of the time stream,
 //! time stream, value stream`. Decoding is bounded by the input: hostile bytes give an error,
 //! never a panic or an allocation beyond `4 × len` points.
 
@@ -98,15 +98,16 @@ fn decimal(points: &[Point], d: u8, multiply: bool, ks: &mut Vec<i64>) -> bool {
     true
 }
 
-/// Encodes points with strictly increasing timestamps into `out` (appended).
-pub fn encode(points: &[Point], out: &mut Vec<u8>) {
+/// Encodes points with strictly increasing timestamps into `out` (appended). Times are stored
+/// relative to `base` (the block's start), so the first costs three or four bytes, not six.
+pub fn encode(points: &[Point], base: i64, out: &mut Vec<u8>) {
     debug_assert!(points.windows(2).all(|w| w[0].ts < w[1].ts));
     out.push(VERSION);
     put_varint(out, points.len() as u64);
     let Some(first) = points.first() else {
         return;
     };
-    put_varint(out, zigzag(first.ts));
+    put_varint(out, zigzag(first.ts.wrapping_sub(base)));
 
     let mut ks = Vec::new();
     let mode = (0..=MAX_DECIMALS)
@@ -172,8 +173,8 @@ fn int_bits(ks: &[i64], dod: bool) -> u64 {
     bits
 }
 
-/// Appends the chunk's points to `out`.
-pub fn decode(data: &[u8], out: &mut Vec<Point>) -> Result<(), ChunkError> {
+/// Appends the chunk's points to `out`; `base` as given to [`encode`].
+pub fn decode(data: &[u8], base: i64, out: &mut Vec<Point>) -> Result<(), ChunkError> {
     let mut r = data;
     let version = *r.first().ok_or(ChunkError::Truncated)?;
     if version != VERSION {
@@ -188,7 +189,7 @@ pub fn decode(data: &[u8], out: &mut Vec<Point>) -> Result<(), ChunkError> {
     if n > 4 * data.len() as u64 + 1 {
         return Err(ChunkError::Malformed("more points than the chunk can hold"));
     }
-    let t0 = unzigzag(get_varint(&mut r)?);
+    let t0 = unzigzag(get_varint(&mut r)?).wrapping_add(base);
     let (&mode, rest) = r.split_first().ok_or(ChunkError::Truncated)?;
     r = rest;
     let mode = Values::from_byte(mode)?;
@@ -540,9 +541,9 @@ mod tests {
 
     fn roundtrip(points: &[Point]) -> Vec<u8> {
         let mut buf = Vec::new();
-        encode(points, &mut buf);
+        encode(points, 1_767_225_600_000, &mut buf);
         let mut back = Vec::new();
-        decode(&buf, &mut back).unwrap();
+        decode(&buf, 1_767_225_600_000, &mut back).unwrap();
         assert_eq!(back.len(), points.len());
         for (a, b) in points.iter().zip(&back) {
             assert_eq!(a.ts, b.ts);
@@ -617,15 +618,15 @@ mod tests {
     fn hostile_bytes_are_errors() {
         let pts = series(100, |i| (i * 10_000, i as f64 * 0.5));
         let mut buf = Vec::new();
-        encode(&pts, &mut buf);
+        encode(&pts, 0, &mut buf);
         for cut in 0..buf.len() {
             let mut out = Vec::new();
-            let _ = decode(&buf[..cut], &mut out);
+            let _ = decode(&buf[..cut], 0, &mut out);
         }
         let mut out = Vec::new();
-        assert_eq!(decode(&[9], &mut out), Err(ChunkError::Version(9)));
-        assert!(decode(&[1, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 0], &mut out).is_err());
-        assert!(decode(&[1, 2, 0, 0x55], &mut out).is_err());
+        assert_eq!(decode(&[9], 0, &mut out), Err(ChunkError::Version(9)));
+        assert!(decode(&[1, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 0], 0, &mut out).is_err());
+        assert!(decode(&[1, 2, 0, 0x55], 0, &mut out).is_err());
     }
 
     proptest! {
@@ -646,7 +647,7 @@ mod tests {
         #[test]
         fn any_bytes_decode_without_panic(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
             let mut out = Vec::new();
-            let _ = decode(&bytes, &mut out);
+            let _ = decode(&bytes, 0, &mut out);
             prop_assert!(out.len() <= 4 * bytes.len() + 1);
         }
     }

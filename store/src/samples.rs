@@ -5,7 +5,8 @@
 //!   makes a commit of thousands of samples cheap.
 //! - `chunks` holds one row per series per two-hour block, encoded by [`crate::chunk`] in a byte
 //!   or two a point. [`compact`] moves head rows of closed blocks into chunks, one device per
-//!   transaction, so a crash leaves either the rows or the chunks, never neither.
+//!   transaction, so a crash leaves either the rows or the chunks, never neither. Each chunk
+//!   written also writes its block's five-minute roll-up ([`crate::rollup`]).
 //!
 //! The same reading may be written twice (a wall clock that went back, an import). A live write
 //! never replaces a stored reading: the writer looks before it appends. An import corrects
@@ -14,9 +15,10 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::chunk::{self, ChunkError};
+use crate::rollup::{self, Bucket};
 use crate::{Aggregate, Point, TimeRange, Window};
 
 /// Chunks span two hours: 720 points at 10 s, 120 at 1 minute.
@@ -127,7 +129,7 @@ pub fn resolve(chunk: &[Point], head: &mut [Entry]) -> Vec<Point> {
 }
 
 fn decode_chunk(series: i64, block: i64, data: &[u8], out: &mut Vec<Point>) -> Result<()> {
-    chunk::decode(data, out).map_err(|source| Error::Chunk {
+    chunk::decode(data, block, out).map_err(|source| Error::Chunk {
         what: format!("chunk of series {series} at {block}"),
         source,
     })
@@ -273,6 +275,7 @@ pub fn compact_device(conn: &Connection, device: i64, before: i64) -> Result<usi
         load_chunk(conn, series, block, &mut existing)?;
         let merged = resolve(&existing, &mut head);
         put_chunk(conn, series, block, &merged, &mut buf)?;
+        put_rollup(conn, series, block, &merged, &mut buf)?;
     }
     conn.prepare_cached("DELETE FROM head WHERE device_id=?1 AND at<?2")?
         .execute(params![device, before])?;
@@ -297,6 +300,7 @@ pub fn overlay(conn: &Connection, series: i64, readings: &BTreeMap<i64, f64>) ->
         }
         merged.extend(old);
         put_chunk(conn, series, block, &merged, &mut buf)?;
+        put_rollup(conn, series, block, &merged, &mut buf)?;
     }
     Ok(())
 }
@@ -326,12 +330,117 @@ fn put_chunk(
         return Ok(());
     };
     buf.clear();
-    chunk::encode(points, buf);
+    chunk::encode(points, block, buf);
     conn.prepare_cached(
         "INSERT OR REPLACE INTO chunks(series_id, block, n, first_ts, last_ts, data) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
     )?
     .execute(params![series, block, points.len() as i64, first.ts, last.ts, &buf[..]])?;
     Ok(())
+}
+
+/// The block's five-minute roll-up, from all its readings (so never after raw retention trimmed
+/// them).
+fn put_rollup(
+    conn: &Connection,
+    series: i64,
+    block: i64,
+    points: &[Point],
+    buf: &mut Vec<u8>,
+) -> Result<()> {
+    let mut buckets = rollup::buckets(points);
+    // Buckets from before the raw-retention cut were rolled up while their readings were whole:
+    // they stay as they are (the readings left there are only a remnant or a late write).
+    let raw_from = raw_from(conn)?;
+    if block < raw_from {
+        let frozen = raw_from
+            .div_euclid(rollup::STEP_MS)
+            .saturating_add(i64::from(raw_from.rem_euclid(rollup::STEP_MS) != 0))
+            .saturating_mul(rollup::STEP_MS);
+        let mut old = Vec::new();
+        let mut stmt =
+            conn.prepare_cached("SELECT data FROM rollups WHERE series_id=?1 AND block=?2")?;
+        let mut rows = stmt.query(params![series, block])?;
+        if let Some(r) = rows.next()? {
+            rollup::decode(r.get_ref(0)?.as_blob()?, block, &mut old).map_err(|source| {
+                Error::Chunk {
+                    what: format!("roll-up of series {series} at {block}"),
+                    source,
+                }
+            })?;
+        }
+        old.retain(|b| b.start < frozen);
+        buckets.retain(|b| b.start >= frozen || !old.iter().any(|o| o.start == b.start));
+        buckets.extend(old);
+        buckets.sort_by_key(|b| b.start);
+    }
+    if buckets.is_empty() {
+        conn.prepare_cached("DELETE FROM rollups WHERE series_id=?1 AND block=?2")?
+            .execute(params![series, block])?;
+        return Ok(());
+    }
+    buf.clear();
+    rollup::encode(&buckets, block, buf);
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO rollups(series_id, block, n, data) VALUES(?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![series, block, buckets.len() as i64, &buf[..]])?;
+    Ok(())
+}
+
+/// Five-minute buckets of series `id` starting in `[from, to)`, oldest first.
+pub fn read_rollups(conn: &Connection, id: i64, from: i64, to: i64) -> Result<Vec<Bucket>> {
+    let mut out = Vec::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT block, data FROM rollups WHERE series_id=?1 AND block>=?2 AND block<?3 ORDER BY block",
+    )?;
+    let mut rows = stmt.query(params![id, block_of(from), to])?;
+    while let Some(r) = rows.next()? {
+        let block: i64 = r.get(0)?;
+        rollup::decode(r.get_ref(1)?.as_blob()?, block, &mut out).map_err(|source| {
+            Error::Chunk {
+                what: format!("roll-up of series {id} at {block}"),
+                source,
+            }
+        })?;
+    }
+    out.retain(|b| b.start >= from && b.start < to);
+    Ok(out)
+}
+
+/// Deletes five-minute buckets starting before `before`; returns how many.
+pub fn delete_rollups_before(conn: &Connection, before: i64) -> Result<usize> {
+    let whole: i64 = conn.query_row(
+        "SELECT COALESCE(SUM(n),0) FROM rollups WHERE block<=?1",
+        [before.saturating_sub(BLOCK_MS)],
+        |r| r.get(0),
+    )?;
+    conn.execute(
+        "DELETE FROM rollups WHERE block<=?1",
+        [before.saturating_sub(BLOCK_MS)],
+    )?;
+    let straddling: Vec<(i64, i64, Vec<u8>)> = conn
+        .prepare("SELECT series_id, block, data FROM rollups WHERE block<?1")?
+        .query_map([before], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut trimmed = 0;
+    let (mut buckets, mut buf) = (Vec::new(), Vec::new());
+    for (series, block, data) in straddling {
+        buckets.clear();
+        rollup::decode(&data, block, &mut buckets).map_err(|source| Error::Chunk {
+            what: format!("roll-up of series {series} at {block}"),
+            source,
+        })?;
+        let n = buckets.len();
+        buckets.retain(|b| b.start >= before);
+        trimmed += n - buckets.len();
+        buf.clear();
+        rollup::encode(&buckets, block, &mut buf);
+        conn.execute(
+            "UPDATE rollups SET n=?3, data=?4 WHERE series_id=?1 AND block=?2",
+            params![series, block, buckets.len() as i64, &buf[..]],
+        )?;
+    }
+    Ok(whole as usize + trimmed)
 }
 
 /// Deletes every sample older than `before`; returns how many.
@@ -363,7 +472,21 @@ pub fn delete_before(conn: &Connection, before: i64) -> Result<usize> {
         trimmed += n - points.len();
         put_chunk(conn, series, block, &points, &mut buf)?;
     }
+    // Windowed reads of older times come from the roll-ups from now on.
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES('raw_from', ?1) ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)",
+        [before],
+    )?;
     Ok(head as usize + whole as usize + trimmed)
+}
+
+/// The time before which raw readings were deleted by retention (`i64::MIN` if never).
+pub fn raw_from(conn: &Connection) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT value FROM meta WHERE key='raw_from'")?
+        .query_row([], |r| r.get(0))
+        .optional()?
+        .unwrap_or(i64::MIN))
 }
 
 /// Aggregates points (oldest first) into epoch-aligned windows stamped with their start.
@@ -404,6 +527,7 @@ pub fn migrate_rows(conn: &Connection) -> Result<usize> {
         if key.is_some_and(|key| key != k) {
             let (s, b) = key.unwrap_or(k);
             put_chunk(conn, s, b, &points, &mut buf)?;
+            put_rollup(conn, s, b, &points, &mut buf)?;
             points.clear();
         }
         key = Some(k);
@@ -412,6 +536,7 @@ pub fn migrate_rows(conn: &Connection) -> Result<usize> {
     }
     if let Some((s, b)) = key {
         put_chunk(conn, s, b, &points, &mut buf)?;
+        put_rollup(conn, s, b, &points, &mut buf)?;
     }
     Ok(n)
 }

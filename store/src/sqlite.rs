@@ -8,7 +8,9 @@
 //!   one transaction per device: a reading is always in the head or in a chunk.
 //! - WAL with `synchronous=NORMAL`: a committed transaction survives a process crash; the last
 //!   transactions may be lost on power failure, never corrupted.
-//! - Only retention deletes samples; a live write never overwrites a stored one.
+//! - Only retention deletes samples; a live write never overwrites a stored one. Raw readings
+//!   and five-minute roll-ups have their own retention; windowed reads of times whose raw
+//!   readings are gone come from the roll-ups.
 //! - The `outbox` (when enabled) is the durable queue for remote sinks: each transaction that
 //!   writes samples also appends their line protocol as one outbox row, so nothing reaches a
 //!   sink before it is on disk. A sink's cursor (`sink_cursor`) advances only after the far side
@@ -23,8 +25,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use kilowatch_core::model::{Batch, Field, Series, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::samples;
 use crate::{Point, ReadStore, Selector, SeriesRef, StoreError, TimeRange, Window};
+use crate::{rollup, samples};
 
 /// Version 2 added the outbox tables; version 3 moved samples from one row each into the head
 /// and chunks. Older files are upgraded in place.
@@ -109,6 +111,31 @@ impl SqliteStore {
             true,
         )
         .map_err(err)?;
+        // A file from a newer kilowatch is refused before anything here writes to it.
+        let known: bool = conn
+            .query_row(
+                "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type='table' AND name='meta'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(err)?;
+        if known {
+            let found: Option<i64> = conn
+                .query_row(
+                    "SELECT value FROM meta WHERE key='schema_version'",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(err)?;
+            if let Some(found) = found.filter(|v| *v > SCHEMA_VERSION) {
+                return Err(StoreError::NewerSchema {
+                    path: p,
+                    found,
+                    expected: SCHEMA_VERSION,
+                });
+            }
+        }
         conn.execute_batch(
             "PRAGMA journal_mode=WAL;
              PRAGMA synchronous=NORMAL;
@@ -138,6 +165,12 @@ impl SqliteStore {
                  n INTEGER NOT NULL,
                  first_ts INTEGER NOT NULL,
                  last_ts INTEGER NOT NULL,
+                 data BLOB NOT NULL,
+                 PRIMARY KEY(series_id, block));
+             CREATE TABLE IF NOT EXISTS rollups(
+                 series_id INTEGER NOT NULL,
+                 block INTEGER NOT NULL,
+                 n INTEGER NOT NULL,
                  data BLOB NOT NULL,
                  PRIMARY KEY(series_id, block));
              CREATE TABLE IF NOT EXISTS device_status(
@@ -467,6 +500,15 @@ impl SqliteStore {
         Ok(n)
     }
 
+    /// Deletes five-minute roll-up buckets older than `before`; returns how many.
+    pub fn delete_rollups_before(&self, before: Timestamp) -> Result<usize, StoreError> {
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction().map_err(self.err())?;
+        let n = samples::delete_rollups_before(&tx, before).map_err(self.fail())?;
+        tx.commit().map_err(self.err())?;
+        Ok(n)
+    }
+
     /// Moves every reading older than `before` from the head into compressed chunks, one
     /// device per transaction (so writers wait at most one device's worth); returns how many.
     /// A call while another is compacting returns 0 at once.
@@ -512,11 +554,16 @@ impl SqliteStore {
         let (head_bytes, head_samples) =
             q("SELECT COALESCE(SUM(length(data)),0), COALESCE(SUM(n),0) FROM head")
                 .map_err(self.err())?;
+        let (rollup_bytes, rollup_buckets) =
+            q("SELECT COALESCE(SUM(length(data)),0), COALESCE(SUM(n),0) FROM rollups")
+                .map_err(self.err())?;
         Ok(Footprint {
             chunk_bytes,
             chunk_samples,
             head_bytes,
             head_samples,
+            rollup_bytes,
+            rollup_buckets,
         })
     }
 
@@ -605,6 +652,9 @@ pub struct Footprint {
     pub chunk_samples: i64,
     pub head_bytes: i64,
     pub head_samples: i64,
+    pub rollup_bytes: i64,
+    /// Five-minute buckets.
+    pub rollup_buckets: i64,
 }
 
 fn fail(path: &str, e: impl Into<samples::Error>) -> StoreError {
@@ -736,11 +786,34 @@ impl ReadStore for SqliteStore {
             let Some(id) = self.id_of(conn, series)? else {
                 return Ok(Vec::new());
             };
-            let points = samples::read(conn, id, range).map_err(self.fail())?;
-            Ok(match window {
-                None => points,
-                Some(w) => samples::aggregate(&points, w),
-            })
+            let Some(w) = window else {
+                return samples::read(conn, id, range).map_err(self.fail());
+            };
+            // Where retention took the raw readings, whole windows come from the roll-ups.
+            let raw_from = samples::raw_from(conn).map_err(self.fail())?;
+            let every = w.every_ms.max(1);
+            let split = if range.from < raw_from && rollup::serves(w) {
+                raw_from
+                    .div_euclid(every)
+                    .saturating_add(i64::from(raw_from.rem_euclid(every) != 0))
+                    .saturating_mul(every)
+                    .clamp(range.from, range.to)
+            } else {
+                range.from
+            };
+            let mut out = if split > range.from {
+                let b = samples::read_rollups(conn, id, range.from, split).map_err(self.fail())?;
+                rollup::aggregate(&b, w)
+            } else {
+                Vec::new()
+            };
+            let raw = TimeRange {
+                from: split,
+                to: range.to,
+            };
+            let points = samples::read(conn, id, raw).map_err(self.fail())?;
+            out.extend(samples::aggregate(&points, w));
+            Ok(out)
         })
     }
 
@@ -933,6 +1006,127 @@ mod tests {
         drop(conn);
         let e = SqliteStore::open(&path).unwrap_err();
         assert!(e.to_string().contains("schema version 99"), "{e}");
+    }
+
+    /// A version-2 file (one row per sample) is upgraded in place: its readings move into chunks
+    /// and read back the same.
+    #[test]
+    fn a_version_2_store_is_upgraded_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kw.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+                 INSERT INTO meta VALUES('schema_version', 2);
+                 CREATE TABLE series(id INTEGER PRIMARY KEY, key TEXT NOT NULL, field TEXT NOT NULL,
+                     measurement TEXT NOT NULL, tags TEXT NOT NULL, UNIQUE(key, field));
+                 INSERT INTO series VALUES(1, 'power,device=m', 'active_power_w', 'power', 'device=m');
+                 CREATE TABLE samples(series_id INTEGER NOT NULL, ts INTEGER NOT NULL,
+                     value REAL NOT NULL, PRIMARY KEY(series_id, ts)) WITHOUT ROWID;",
+            )
+            .unwrap();
+            for i in 0..3000i64 {
+                conn.execute(
+                    "INSERT INTO samples VALUES(1, ?1, ?2)",
+                    params![i * 10_000, i as f64 * 0.5],
+                )
+                .unwrap();
+            }
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let found = store.find(&Selector::field(Field::ActivePowerW)).unwrap();
+        let pts = store
+            .read(
+                &found[0],
+                TimeRange {
+                    from: 0,
+                    to: i64::MAX,
+                },
+                None,
+            )
+            .unwrap();
+        assert_eq!(pts.len(), 3000);
+        assert!(
+            pts.iter()
+                .enumerate()
+                .all(|(i, p)| p.ts == i as i64 * 10_000 && p.value == i as f64 * 0.5)
+        );
+        let f = store.footprint().unwrap();
+        assert_eq!((f.chunk_samples, f.head_samples), (3000, 0));
+        assert!(f.rollup_buckets > 0);
+        drop(store);
+        let conn = Connection::open(&path).unwrap();
+        let tables: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name='samples'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 0, "the old table is gone");
+    }
+
+    /// Raw readings go after their retention, five-minute roll-ups after theirs; in between,
+    /// windowed reads of multiples of five minutes still give the same means and extremes.
+    #[test]
+    fn windows_beyond_raw_retention_come_from_roll_ups() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("kw.db")).unwrap();
+        let s = Arc::new(Series::new(
+            Measurement::Power,
+            vec![("device", "ups-1".into())],
+        ));
+        let t0 = 1_767_225_600_000; // a block boundary (2026-01-01T00:00Z)
+        let hour = 3_600_000;
+        // Six hours every 10 s: a load in tenths of a kW swinging over the day.
+        let polls: Vec<Batch> = (0..2160i64)
+            .map(|i| batch(&s, t0 + i * 10_000, (300 + (i * 13) % 170) as f64 * 0.1))
+            .collect();
+        store.write(&polls).unwrap();
+        store.compact(i64::MAX).unwrap();
+        let found = store.find(&Selector::field(Field::ActivePowerW)).unwrap();
+        let all = TimeRange {
+            from: t0,
+            to: t0 + 6 * hour,
+        };
+        let window = |every_ms, aggregate| {
+            Some(Window {
+                every_ms,
+                aggregate,
+            })
+        };
+        let read = |w| store.read(&found[0], all, w).unwrap();
+        let quarter = 900_000;
+        let means = read(window(quarter, Aggregate::Mean));
+        let maxes = read(window(quarter, Aggregate::Max));
+        assert_eq!(means.len(), 24);
+
+        assert_eq!(store.delete_before(t0 + 4 * hour).unwrap(), 1440);
+        let raw = |from, to| store.read(&found[0], TimeRange { from, to }, None).unwrap();
+        assert!(raw(t0, t0 + 4 * hour).is_empty(), "raw readings are gone");
+        assert_eq!(raw(t0 + 4 * hour, t0 + 6 * hour).len(), 720);
+        let close = |a: &[Point], b: &[Point]| {
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b)
+                    .all(|(x, y)| x.ts == y.ts && (x.value - y.value).abs() < 1e-9)
+        };
+        assert!(close(&read(window(quarter, Aggregate::Mean)), &means));
+        assert!(close(&read(window(quarter, Aggregate::Max)), &maxes));
+        // A window that is not a multiple of five minutes cannot be served from roll-ups.
+        let odd = read(window(420_000, Aggregate::Mean));
+        assert!(
+            odd.iter().all(|p| p.ts >= t0 + 4 * hour - 420_000),
+            "{:?}",
+            odd.first()
+        );
+
+        // Roll-up retention: two hours of buckets go (24 of them).
+        assert_eq!(store.delete_rollups_before(t0 + 2 * hour).unwrap(), 24);
+        let left = read(window(quarter, Aggregate::Mean));
+        assert_eq!(left.first().map(|p| p.ts), Some(t0 + 2 * hour));
+        assert!(close(&left, &means[8..]));
     }
 
     /// A wall clock that went back stamps a reading with a time already stored: the stored
