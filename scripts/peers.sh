@@ -25,7 +25,7 @@ PEERS_PIP_REQUIREMENTS=(
 # influxdb (1.x) and victoria-metrics (an /api/v2/write implementation): the sink tests start
 # their own servers from these binaries, because they stop and restart them.
 # chromium: the HTML report test opens the report in headless Chromium.
-PEERS_DEBS=(snmpd snmp influxdb victoria-metrics chromium tmux)
+PEERS_DEBS=(snmpd snmp influxdb victoria-metrics chromium tmux faketime)
 
 SNMPD_COMMUNITY=kilowatch-test
 SNMPD_V3_USER=kwv3user

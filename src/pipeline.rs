@@ -7,7 +7,7 @@ use std::time::Duration;
 use kilowatch_collector::schedule::{self, DeviceTask, Schedule};
 use kilowatch_core::clock::Clock;
 use kilowatch_core::config::Config;
-use kilowatch_core::model::Batch;
+use kilowatch_core::model::{Batch, Timestamp};
 use kilowatch_store::SqliteStore;
 use kilowatch_store::influx::sink::{InfluxSink, SinkOptions};
 use kilowatch_store::influx::target::InfluxTarget;
@@ -173,6 +173,72 @@ struct Retention {
     rollups: Option<Duration>,
 }
 
+/// When the store's upkeep is due, and where retention cuts. The wall clock can jump (a bad NTP
+/// server, a VM restored from a snapshot): upkeep then still runs every real minute, and the
+/// retention cuts advance no faster than real time, so a clock two days ahead does not delete
+/// two days of readings.
+struct Upkeep {
+    clock: Clock,
+    retention: Retention,
+    last: (Timestamp, std::time::Instant),
+    raw: Option<Timestamp>,
+    rollups: Option<Timestamp>,
+}
+
+/// One upkeep's times: the clock now, and the retention cuts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Due {
+    now: Timestamp,
+    raw: Option<Timestamp>,
+    rollups: Option<Timestamp>,
+}
+
+impl Upkeep {
+    fn new(clock: Clock, retention: Retention) -> Upkeep {
+        let now = clock.now_ms();
+        let cut = |r: Option<Duration>| r.map(|r| now - r.as_millis() as i64);
+        Upkeep {
+            clock,
+            retention,
+            last: (now, std::time::Instant::now()),
+            raw: cut(retention.raw),
+            rollups: cut(retention.rollups),
+        }
+    }
+
+    fn due(&mut self) -> Option<Due> {
+        self.due_at(self.clock.now_ms(), std::time::Instant::now())
+    }
+
+    fn due_at(&mut self, now: Timestamp, real: std::time::Instant) -> Option<Due> {
+        let (last, last_real) = self.last;
+        let elapsed = real.duration_since(last_real);
+        if now - last < 60_000 && elapsed < Duration::from_secs(60) {
+            return None;
+        }
+        self.last = (now, real);
+        // Clock time that really passed, with a minute of slack.
+        let passed = (elapsed.as_secs_f64() * 1000.0 * self.clock.speed()) as i64;
+        if (now - last - passed).abs() > 60_000 {
+            tracing::warn!(
+                jump_s = (now - last - passed) / 1000,
+                "the wall clock jumped; retention advances with real time only"
+            );
+        }
+        let advance = |prev: &mut Option<Timestamp>, r: Option<Duration>| {
+            let want = now - r?.as_millis() as i64;
+            let cut = prev.map_or(want, |p| want.min(p + passed + 60_000));
+            *prev = Some(cut);
+            Some(cut)
+        };
+        Some(Due {
+            now,
+            raw: advance(&mut self.raw, self.retention.raw),
+            rollups: advance(&mut self.rollups, self.retention.rollups),
+        })
+    }
+}
+
 /// Batches kept in memory while the store refuses writes (disk full, I/O errors): about 20
 /// samples each, so this is tens of MB at most. Past it the oldest go, logged and counted.
 const MAX_PENDING_BATCHES: usize = 50_000;
@@ -183,30 +249,26 @@ async fn write_loop(
     retention: Retention,
     clock: Clock,
 ) {
-    let mut last_upkeep = clock.now_ms();
     let writer = store.clone();
+    let mut upkeep = Upkeep::new(clock, retention);
     // Once a minute: closed blocks go into chunks (five minutes after they close, so late and
     // retried polls usually land first), then retention.
     let after_write = move || {
-        let now = clock.now_ms();
-        if now - last_upkeep < 60_000 {
+        let Some(due) = upkeep.due() else {
             return;
-        }
-        last_upkeep = now;
+        };
         let s = store.clone();
-        let cut = |r: Option<Duration>| r.map(|r| now - r.as_millis() as i64);
-        let (raw, rollups) = (cut(retention.raw), cut(retention.rollups));
         tokio::task::spawn_blocking(move || {
-            let before = kilowatch_store::samples::block_of(now - 300_000);
+            let before = kilowatch_store::samples::block_of(due.now - 300_000);
             if let Err(e) = s.compact(before) {
                 tracing::error!(error = %e, "compacting the store failed; readings stay in the head");
             }
-            if let Some(cut) = raw
+            if let Some(cut) = due.raw
                 && let Err(e) = s.delete_before(cut)
             {
                 tracing::error!(error = %e, "retention of raw readings failed");
             }
-            if let Some(cut) = rollups
+            if let Some(cut) = due.rollups
                 && let Err(e) = s.delete_rollups_before(cut)
             {
                 tracing::error!(error = %e, "retention of roll-ups failed");
@@ -394,6 +456,38 @@ mod tests {
     use super::*;
     use kilowatch_core::model::{Field, Sample, Series};
     use std::sync::Mutex;
+
+    /// A clock two days ahead moves the retention cut by the real time that passed, not by two
+    /// days; a clock an hour back still gets its upkeep every real minute.
+    #[test]
+    fn retention_cuts_advance_with_real_time_when_the_clock_jumps() {
+        let day = Duration::from_secs(86_400);
+        let retention = Retention {
+            raw: Some(day),
+            rollups: Some(day * 10),
+        };
+        let mut up = Upkeep::new(Clock::System, retention);
+        let (t0, r0) = up.last;
+        let minute = Duration::from_secs(60);
+        // A minute later, on time: the cuts follow the clock.
+        let d = up.due_at(t0 + 60_000, r0 + minute).unwrap();
+        assert_eq!(d.raw, Some(t0 + 60_000 - 86_400_000));
+        // Not yet due ten seconds later.
+        assert_eq!(
+            up.due_at(t0 + 70_000, r0 + minute + Duration::from_secs(10)),
+            None
+        );
+        // Two days ahead after one more real minute: the cut moves a minute plus a minute's
+        // slack, not two days.
+        let d = up.due_at(t0 + 2 * 86_400_000, r0 + 2 * minute).unwrap();
+        assert_eq!(d.raw, Some(t0 + 60_000 - 86_400_000 + 60_000 + 60_000));
+        assert_eq!(d.rollups, Some(t0 - 10 * 86_400_000 + 60_000 + 120_000));
+        // An hour back: still due once a real minute has passed, and the cut goes back with it.
+        let back = t0 - 3_600_000;
+        let d = up.due_at(back, r0 + 3 * minute).unwrap();
+        assert_eq!(d.now, back);
+        assert_eq!(d.raw, Some(back - 86_400_000));
+    }
 
     fn batch(i: usize) -> Batch {
         Batch {
