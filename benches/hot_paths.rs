@@ -161,12 +161,12 @@ fn store(c: &mut Criterion) {
     let mut at = 1_767_225_600_000i64;
     // 1,000 devices' polls of 20 values, committed together as the collector does.
     g.bench_function("append_20k_samples", |b| {
-        b.iter_batched(
+        b.iter_batched_ref(
             || {
                 at += 10_000;
                 batches(1000, at)
             },
-            |polls| store.write(&polls).expect("writes"),
+            |polls| store.write(polls).expect("writes"),
             criterion::BatchSize::LargeInput,
         );
     });

@@ -283,7 +283,10 @@ impl SqliteStore {
                 .map_err(self.err())?;
             let mut status = tx
                 .prepare_cached(
-                    "INSERT OR REPLACE INTO device_status(device, ts, up, poll_ms, error) VALUES(?1, ?2, ?3, ?4, ?5)",
+                    // An update in place: REPLACE would delete and re-insert the row and its
+                    // key's index entry on every poll.
+                    "INSERT INTO device_status(device, ts, up, poll_ms, error) VALUES(?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT(device) DO UPDATE SET ts=excluded.ts, up=excluded.up, poll_ms=excluded.poll_ms, error=excluded.error",
                 )
                 .map_err(self.err())?;
             let mut row = Vec::with_capacity(512);
