@@ -98,6 +98,14 @@ fn decimal(points: &[Point], d: u8, multiply: bool, ks: &mut Vec<i64>) -> bool {
     true
 }
 
+/// The fewest decimals `d` at which every value is an integer scaled by 10^-d (and whether by
+/// multiplying), if there are any.
+pub fn decimals(points: &[Point]) -> Option<u8> {
+    let mut ks = Vec::new();
+    (0..=MAX_DECIMALS)
+        .find(|&d| decimal(points, d, true, &mut ks) || decimal(points, d, false, &mut ks))
+}
+
 /// Encodes points with strictly increasing timestamps into `out` (appended). Times are stored
 /// relative to `base` (the block's start), so the first costs three or four bytes, not six.
 pub fn encode(points: &[Point], base: i64, out: &mut Vec<u8>) {
