@@ -203,6 +203,34 @@ fn store(c: &mut Criterion) {
     g.bench_function(BenchmarkId::new("range_read", "105k_points"), |b| {
         b.iter(|| store.read(&found[0], range, None).expect("reads").len());
     });
+    // One two-hour chunk of a meter polled every 10 s: 720 readings in tenths of a watt, with
+    // a few milliseconds of jitter on one poll in ten.
+    let block = 1_767_225_600_000i64;
+    let points: Vec<Point> = (0..720i64)
+        .map(|i| Point {
+            ts: block + i * 10_000 + if i % 10 == 3 { 4 } else { 0 },
+            value: (23_000 + (i * 37) % 200) as f64 * 0.1,
+        })
+        .collect();
+    let mut chunk = Vec::new();
+    kilowatch_store::chunk::encode(&points, block, &mut chunk);
+    g.throughput(Throughput::Elements(720));
+    g.bench_function(BenchmarkId::new("chunk_decode", "720_points"), |b| {
+        let mut out = Vec::with_capacity(720);
+        b.iter(|| {
+            out.clear();
+            kilowatch_store::chunk::decode(&chunk, block, &mut out).expect("decodes");
+            out.len()
+        });
+    });
+    g.bench_function(BenchmarkId::new("chunk_encode", "720_points"), |b| {
+        let mut out = Vec::with_capacity(2048);
+        b.iter(|| {
+            out.clear();
+            kilowatch_store::chunk::encode(&points, block, &mut out);
+            out.len()
+        });
+    });
     g.finish();
 }
 

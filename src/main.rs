@@ -60,7 +60,9 @@ fn main() -> ExitCode {
         Command::CheckConfig { file } => return cmd::check_config::run(&file),
         Command::Demo(args) => runtime().and_then(|rt| rt.block_on(cmd::demo::run(args))),
         Command::Sim(args) => runtime().and_then(|rt| rt.block_on(cmd::sim::run(args))),
-        Command::Collect(args) => runtime().and_then(|rt| rt.block_on(cmd::collect::run(args))),
+        Command::Collect(args) => {
+            collector_runtime().and_then(|rt| rt.block_on(cmd::collect::run(args)))
+        }
         Command::Probe(args) => runtime().and_then(|rt| rt.block_on(cmd::probe::run(args))),
         Command::Pue(args) => cmd::pue::run(args),
         Command::Publish(args) => cmd::publish::run(args),
@@ -82,6 +84,18 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?)
+}
+
+/// The collector's runtime: one worker thread unless `TOKIO_WORKER_THREADS` says otherwise.
+/// Polling 10,000 devices uses a tenth of a core, and with a second worker a sixth of that went
+/// into handing tasks between threads (BENCHMARKS.md); the store's writes run on the blocking
+/// pool either way.
+fn collector_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    let mut b = tokio::runtime::Builder::new_multi_thread();
+    if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
+        b.worker_threads(1);
+    }
+    Ok(b.enable_all().build()?)
 }
 
 /// Logs go to stderr so stdout stays machine-readable (`--json`, `--headless`); under the

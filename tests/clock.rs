@@ -25,7 +25,7 @@ fn clock_jumps_back_and_forward_lose_nothing_and_keep_the_poll_period() {
     );
     let dir = tempfile::tempdir().unwrap();
     let inv = dir.path().join("inv.toml");
-    let (_sim, text) = common::process::sim(&["sim"], &inv, "250ms");
+    let (_sim, text) = common::process::sim_with_secret(dir.path(), &inv, "250ms");
     // Raw readings are kept one day: a jump two days forward must not take that as licence.
     let text = text.replacen("[store]\n", "[store]\nretention = \"1d\"\n", 1);
     std::fs::write(&inv, text).unwrap();
@@ -38,7 +38,7 @@ fn clock_jumps_back_and_forward_lose_nothing_and_keep_the_poll_period() {
         .arg(&inv)
         .arg("--data")
         .arg(&data)
-        .env("KILOWATCH_SIM_COMMUNITY", "kilowatch-sim")
+        .env("KILOWATCH_SIM_COMMUNITY", common::process::FAULT_COMMUNITY)
         .env("LD_PRELOAD", FAKETIME)
         .env("FAKETIME_TIMESTAMP_FILE", &offset)
         .env("FAKETIME_NO_CACHE", "1")
@@ -59,6 +59,11 @@ fn clock_jumps_back_and_forward_lose_nothing_and_keep_the_poll_period() {
     let log_text = std::fs::read_to_string(&log).unwrap();
     assert!(status.success(), "{status}: {log_text}");
     assert!(!log_text.contains("panicked"), "{log_text}");
+    assert!(
+        log_text.contains("the wall clock jumped"),
+        "the jump is reported: {log_text}"
+    );
+    common::process::assert_no_secret(&log_text, &data);
 
     let store = SqliteStore::open(&data.join("kilowatch.db")).unwrap();
     let ups = store

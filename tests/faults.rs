@@ -1,6 +1,6 @@
 //! Issue 10 faults against the real binary: the data directory's disk fills up while the
 //! collector runs. It keeps polling, says what is wrong, loses nothing (polls made while the disk
-//! was full are committed once space returns), and stops cleanly. The disk is a 3 MiB tmpfs, so
+//! was full are committed once space returns), and stops cleanly; the community shows nowhere. The disk is a 3 MiB tmpfs, so
 //! this needs root (scripts/test runs as root; it is a `peers` test for that reason).
 #![cfg(feature = "peers")]
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
@@ -49,7 +49,7 @@ fn a_full_disk_loses_no_poll_and_the_collector_recovers() {
     let disk = Tmpfs::mount(&dir.path().join("disk"), "3m");
     let inv = dir.path().join("inv.toml");
     let bin = common::process::BIN;
-    let (sim, _) = common::process::sim(&["sim"], &inv, "300ms");
+    let (sim, _) = common::process::sim_with_secret(dir.path(), &inv, "300ms");
     let data = disk.0.join("data");
     let log = dir.path().join("collect.log");
     let mut collect = Command::new(bin)
@@ -57,7 +57,7 @@ fn a_full_disk_loses_no_poll_and_the_collector_recovers() {
         .arg(&inv)
         .arg("--data")
         .arg(&data)
-        .env("KILOWATCH_SIM_COMMUNITY", "kilowatch-sim")
+        .env("KILOWATCH_SIM_COMMUNITY", common::process::FAULT_COMMUNITY)
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
@@ -88,6 +88,7 @@ fn a_full_disk_loses_no_poll_and_the_collector_recovers() {
         after.contains("writes recovered"),
         "recovery is reported: {after}"
     );
+    common::process::assert_no_secret(&after, &data);
 
     // Every device's polls run on without a hole across the full-disk stretch.
     let store = kilowatch_store::SqliteStore::open(&data.join("kilowatch.db")).unwrap();

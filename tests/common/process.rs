@@ -60,6 +60,38 @@ pub fn sim(args: &[&str], inventory: &Path, interval: &str) -> (Sim, String) {
     (sim, text)
 }
 
+/// A community no log line, error or file may ever show (tests of faults pass it to the sim and
+/// to the collector's `KILOWATCH_SIM_COMMUNITY`).
+pub const FAULT_COMMUNITY: &str = "kw-fault-c0mm-9Zr";
+
+/// As [`sim`], with the simulator answering only to [`FAULT_COMMUNITY`].
+pub fn sim_with_secret(dir: &Path, inventory: &Path, interval: &str) -> (Sim, String) {
+    let config = dir.join("sim-secret.toml");
+    std::fs::write(&config, format!("community = \"{FAULT_COMMUNITY}\"\n")).unwrap();
+    sim(
+        &["sim", "--config", config.to_str().unwrap()],
+        inventory,
+        interval,
+    )
+}
+
+/// Fails if the log or any file in `data` (the store, the outbox, quarantine) holds the secret.
+pub fn assert_no_secret(log: &str, data: &Path) {
+    assert!(
+        !log.contains(FAULT_COMMUNITY),
+        "the log shows the community:\n{log}"
+    );
+    for entry in std::fs::read_dir(data).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(FAULT_COMMUNITY),
+            "{} holds the community",
+            path.display()
+        );
+    }
+}
+
 /// Sends `signal` ("TERM", "HUP", ...) to process `pid`.
 pub fn kill(pid: u32, signal: &str) {
     let ok = Command::new("kill")
