@@ -112,29 +112,48 @@ fn modbus_decode(c: &mut Criterion) {
 
 /// `devices` polls of 20 samples each, as the collector sends them.
 fn batches(devices: usize, at: i64) -> Vec<Batch> {
+    polls(&outlets(devices), at)
+}
+
+/// The outlet series of `devices` PDUs, made once: the collector builds each device's series
+/// with its plan and reuses them for every poll.
+fn outlets(devices: usize) -> Vec<Vec<Arc<Series>>> {
     (0..devices)
         .map(|d| {
-            let samples = (0..20)
-                .map(|k| Sample {
-                    series: Arc::new(Series::new(
+            (0..20)
+                .map(|k| {
+                    Arc::new(Series::new(
                         Field::PowerW.measurement(),
                         vec![
                             ("site", "hk1".to_owned()),
                             ("device", format!("pdu-{d:05}")),
                             ("point", format!("outlet{k}")),
                         ],
-                    )),
+                    ))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn polls(outlets: &[Vec<Arc<Series>>], at: i64) -> Vec<Batch> {
+    outlets
+        .iter()
+        .enumerate()
+        .map(|(d, series)| Batch {
+            device: format!("pdu-{d:05}").into(),
+            at,
+            samples: series
+                .iter()
+                .enumerate()
+                .map(|(k, s)| Sample {
+                    series: s.clone(),
                     field: Field::PowerW,
                     value: 40.0 + ((d * 7 + k) % 180) as f64,
                 })
-                .collect();
-            Batch {
-                device: format!("pdu-{d:05}").into(),
-                at,
-                samples,
-                poll: PollStatus::Ok,
-                poll_ms: 1.0,
-            }
+                .collect(),
+            poll: PollStatus::Ok,
+            poll_ms: 1.0,
         })
         .collect()
 }
@@ -160,11 +179,12 @@ fn store(c: &mut Criterion) {
     g.throughput(Throughput::Elements(20_000));
     let mut at = 1_767_225_600_000i64;
     // 1,000 devices' polls of 20 values, committed together as the collector does.
+    let pdus = outlets(1000);
     g.bench_function("append_20k_samples", |b| {
         b.iter_batched_ref(
             || {
                 at += 10_000;
-                batches(1000, at)
+                polls(&pdus, at)
             },
             |polls| store.write(polls).expect("writes"),
             criterion::BatchSize::LargeInput,
