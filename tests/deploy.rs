@@ -100,14 +100,14 @@ fn the_collector_stops_cleanly_on_the_units_stop_signal() {
     let dir = tempfile::tempdir().unwrap();
     let inv = dir.path().join("inv.toml");
     let bin = common::process::BIN;
-    let (sim, _) = common::process::sim(&["sim"], &inv, "500ms");
+    let (sim, _) = common::process::sim_with_secret(dir.path(), &inv, "500ms");
     let data = dir.path().join("data");
     let collect = Command::new(bin)
         .args(["collect", "--config"])
         .arg(&inv)
         .arg("--data")
         .arg(&data)
-        .env("KILOWATCH_SIM_COMMUNITY", "kilowatch-sim")
+        .env("KILOWATCH_SIM_COMMUNITY", common::process::FAULT_COMMUNITY)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -127,6 +127,7 @@ fn the_collector_stops_cleanly_on_the_units_stop_signal() {
         started.elapsed() < std::time::Duration::from_secs(15),
         "stopped promptly"
     );
+    common::process::assert_no_secret(&String::from_utf8_lossy(&out.stderr), &data);
     let store = kilowatch_store::SqliteStore::open(&data.join("kilowatch.db")).unwrap();
     let n = store.count_samples().unwrap();
     // 17 devices polled about five times each: hundreds of samples, all committed.
@@ -143,7 +144,7 @@ fn sighup_reloads_the_inventory_and_keeps_the_outbox() {
     let dir = tempfile::tempdir().unwrap();
     let bin = common::process::BIN;
     let full = dir.path().join("full.toml");
-    let (sim, text) = common::process::sim(&["sim"], &full, "300ms");
+    let (sim, text) = common::process::sim_with_secret(dir.path(), &full, "300ms");
     // The inventory without the environment sensor's block, to add it back by a reload.
     let blocks: Vec<&str> = text.split("\n[[devices]]\n").collect();
     let without: Vec<&str> = blocks
@@ -170,7 +171,7 @@ fn sighup_reloads_the_inventory_and_keeps_the_outbox() {
         .arg("--data")
         .arg(&data)
         .args(["--influx", &format!("http://{closed}?db=kilowatch")])
-        .env("KILOWATCH_SIM_COMMUNITY", "kilowatch-sim")
+        .env("KILOWATCH_SIM_COMMUNITY", common::process::FAULT_COMMUNITY)
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
@@ -232,11 +233,9 @@ fn sighup_reloads_the_inventory_and_keeps_the_outbox() {
     common::process::kill(pid, "TERM");
     let out = collect.wait_with_output().unwrap();
     drop(sim);
-    assert!(
-        out.status.success(),
-        "{}",
-        std::fs::read_to_string(&log).unwrap()
-    );
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    assert!(out.status.success(), "{log_text}");
+    common::process::assert_no_secret(&log_text, &data);
 }
 
 /// TLS is the documented default: plain HTTP to another machine is accepted, but said aloud.
