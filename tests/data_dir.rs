@@ -9,10 +9,14 @@ mod common;
 
 use common::process::METERED_SITE as CONFIG;
 
-/// `kilowatch pue` and `collect` on `data`: both must refuse with `expect` in the error.
+/// `kilowatch pue` and `collect` on `data`: both must refuse with `expect` in the error, and
+/// without showing the SNMP community the inventory holds.
 fn refused(dir: &std::path::Path, expect: &str) {
     let config = dir.join("site.toml");
-    std::fs::write(&config, CONFIG).unwrap();
+    let with_secret = format!(
+        "{CONFIG}\n[auths.snmp]\nversion = \"v2c\"\ncommunity = \"env:KW_DATA_DIR_COMMUNITY\"\n\n[[devices]]\nid = \"ups-snmp\"\nsite = \"hk1\"\nprofile = \"rfc1628-ups\"\naddress = \"snmp://127.0.0.1:1\"\nauth = \"snmp\"\n"
+    );
+    std::fs::write(&config, with_secret).unwrap();
     let db = dir.join("data").join("kilowatch.db");
     let before = std::fs::read(&db).unwrap();
     for args in [&["pue", "--from", "1h"][..], &["collect"][..]] {
@@ -22,10 +26,15 @@ fn refused(dir: &std::path::Path, expect: &str) {
             .arg(&config)
             .arg("--data")
             .arg(dir.join("data"))
+            .env("KW_DATA_DIR_COMMUNITY", common::process::FAULT_COMMUNITY)
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{args:?} accepted a bad store");
+        assert!(
+            !err.contains(common::process::FAULT_COMMUNITY),
+            "{args:?} shows the community: {err}"
+        );
         assert!(
             err.contains(&db.display().to_string()) && err.contains(expect),
             "{args:?}: the error names the file and the fault: {err}"
