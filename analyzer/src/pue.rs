@@ -74,6 +74,13 @@ struct Span {
 }
 
 impl Span {
+    fn empty(gap: i64) -> Span {
+        Span {
+            points: Vec::new(),
+            gap,
+        }
+    }
+
     fn read(
         store: &dyn ReadStore,
         series: &SeriesRef,
@@ -84,10 +91,7 @@ impl Span {
             windows.iter().map(|w| w.from).min(),
             windows.iter().map(|w| w.to).max(),
         ) else {
-            return Ok(Span {
-                points: Vec::new(),
-                gap,
-            });
+            return Ok(Span::empty(gap));
         };
         let wide = TimeRange {
             from: from - gap,
@@ -199,10 +203,7 @@ impl CounterSpan {
             counter: Span::read(store, counter, windows, gap)?,
             uptime: match uptime {
                 Some(u) => Span::read(store, &u, windows, gap)?,
-                None => Span {
-                    points: Vec::new(),
-                    gap,
-                },
+                None => Span::empty(gap),
             },
             wrap_kwh: counter.tag("wrap_at").and_then(|w| w.parse().ok()),
         })

@@ -77,6 +77,8 @@ pub struct MeterEvent {
 }
 
 const DAY_MS: i64 = 86_400_000;
+/// Hong Kong's offset from UTC: months and days are Hong Kong's.
+const HK: i64 = 8 * 3_600_000;
 
 /// Builds the report; `progress(done, total)` is called once per site and category.
 pub fn pue_report(
@@ -212,7 +214,6 @@ pub fn pue_report(
 
 /// Calendar months (UTC+8) inside the window, with their labels.
 fn months(range: TimeRange) -> Vec<(String, TimeRange)> {
-    const HK: i64 = 8 * 3_600_000;
     let mut out = Vec::new();
     let mut start = range.from;
     while start < range.to && out.len() < 240 {
@@ -237,7 +238,6 @@ fn months(range: TimeRange) -> Vec<(String, TimeRange)> {
 
 /// Calendar days (UTC+8, Hong Kong) inside the window, each with its day start.
 fn days(range: TimeRange) -> Vec<(i64, TimeRange)> {
-    const HK: i64 = 8 * 3_600_000;
     let mut day = (range.from + HK).div_euclid(DAY_MS) * DAY_MS - HK;
     let mut out = Vec::new();
     while day < range.to && out.len() < 400 {

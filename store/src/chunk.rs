@@ -101,9 +101,15 @@ fn decimal(points: &[Point], d: u8, multiply: bool, ks: &mut Vec<i64>) -> bool {
 /// The fewest decimals `d` at which every value is an integer scaled by 10^-d (and whether by
 /// multiplying), if there are any.
 pub fn decimals(points: &[Point]) -> Option<u8> {
-    let mut ks = Vec::new();
+    decimal_mode(points, &mut Vec::new()).map(|(d, _)| d)
+}
+
+/// The fewest decimals and the scaling (multiply first) that give every value back exactly,
+/// with the integers left in `ks`.
+fn decimal_mode(points: &[Point], ks: &mut Vec<i64>) -> Option<(u8, bool)> {
     (0..=MAX_DECIMALS)
-        .find(|&d| decimal(points, d, true, &mut ks) || decimal(points, d, false, &mut ks))
+        .flat_map(|d| [(d, true), (d, false)])
+        .find(|&(d, multiply)| decimal(points, d, multiply, ks))
 }
 
 /// Encodes points with strictly increasing timestamps into `out` (appended). Times are stored
@@ -118,15 +124,12 @@ pub fn encode(points: &[Point], base: i64, out: &mut Vec<u8>) {
     put_varint(out, zigzag(first.ts.wrapping_sub(base)));
 
     let mut ks = Vec::new();
-    let mode = (0..=MAX_DECIMALS)
-        .flat_map(|d| [(d, true), (d, false)])
-        .find(|&(d, multiply)| decimal(points, d, multiply, &mut ks))
-        .map_or(Values::Xor, |(d, multiply)| Values::Decimal {
-            d,
-            multiply,
-            // Counters rise by about the same step each poll: their second difference is small.
-            dod: int_bits(&ks, true) < int_bits(&ks, false),
-        });
+    let mode = decimal_mode(points, &mut ks).map_or(Values::Xor, |(d, multiply)| Values::Decimal {
+        d,
+        multiply,
+        // Counters rise by about the same step each poll: their second difference is small.
+        dod: int_bits(&ks, true) < int_bits(&ks, false),
+    });
     out.push(mode.byte());
     match mode {
         Values::Xor => out.extend_from_slice(&first.value.to_bits().to_le_bytes()),
@@ -521,7 +524,7 @@ fn unzigzag(v: u64) -> i64 {
     ((v >> 1) as i64) ^ -((v & 1) as i64)
 }
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;
@@ -529,7 +532,7 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
-fn get_varint(r: &mut &[u8]) -> Result<u64, ChunkError> {
+pub(crate) fn get_varint(r: &mut &[u8]) -> Result<u64, ChunkError> {
     let mut v = 0u64;
     for shift in (0..64).step_by(7) {
         let (&b, rest) = r.split_first().ok_or(ChunkError::Truncated)?;

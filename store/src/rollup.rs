@@ -82,7 +82,7 @@ pub fn encode(buckets: &[Bucket], base: i64, out: &mut Vec<u8>) {
         }));
         col.clear();
         chunk::encode(&points, base, &mut col);
-        put_len(out, col.len());
+        chunk::put_varint(out, col.len() as u64);
         out.extend_from_slice(&col);
     }
 }
@@ -90,11 +90,11 @@ pub fn encode(buckets: &[Bucket], base: i64, out: &mut Vec<u8>) {
 pub fn decode(mut data: &[u8], base: i64, out: &mut Vec<Bucket>) -> Result<(), ChunkError> {
     let mut cols: [Vec<Point>; 5] = Default::default();
     for col in &mut cols {
-        let len = get_len(&mut data)?;
-        if len > data.len() {
+        let len = chunk::get_varint(&mut data)?;
+        if len > data.len() as u64 {
             return Err(ChunkError::Truncated);
         }
-        let (this, rest) = data.split_at(len);
+        let (this, rest) = data.split_at(len as usize);
         chunk::decode(this, base, col)?;
         data = rest;
     }
@@ -150,27 +150,6 @@ pub fn aggregate(buckets: &[Bucket], w: Window) -> Vec<Point> {
 /// Whether a window can be served from roll-ups.
 pub fn serves(w: Window) -> bool {
     w.every_ms >= STEP_MS && w.every_ms % STEP_MS == 0
-}
-
-fn put_len(out: &mut Vec<u8>, mut v: usize) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn get_len(r: &mut &[u8]) -> Result<usize, ChunkError> {
-    let mut v = 0usize;
-    for shift in (0..35).step_by(7) {
-        let (&b, rest) = r.split_first().ok_or(ChunkError::Truncated)?;
-        *r = rest;
-        v |= usize::from(b & 0x7F) << shift;
-        if b & 0x80 == 0 {
-            return Ok(v);
-        }
-    }
-    Err(ChunkError::Malformed("length longer than 35 bits"))
 }
 
 #[cfg(test)]

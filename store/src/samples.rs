@@ -62,37 +62,21 @@ pub struct Entry {
 }
 
 pub fn put_entry(out: &mut Vec<u8>, id: i64, value: f64) {
-    let mut v = id as u64;
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
+    chunk::put_varint(out, id as u64);
     out.extend_from_slice(&value.to_le_bytes());
 }
 
 /// Calls `f(series id, value)` for each pair in a head row.
 fn each_entry(seq: i64, mut data: &[u8], mut f: impl FnMut(i64, f64)) -> Result<()> {
-    let bad = || Error::Chunk {
+    let bad = |source| Error::Chunk {
         what: format!("head row {seq}"),
-        source: ChunkError::Truncated,
+        source,
     };
     while !data.is_empty() {
-        let mut id = 0u64;
-        let mut shift = 0;
-        loop {
-            let (&b, rest) = data.split_first().ok_or_else(bad)?;
-            data = rest;
-            id |= u64::from(b & 0x7F) << shift;
-            if b & 0x80 == 0 {
-                break;
-            }
-            shift += 7;
-            if shift > 63 {
-                return Err(bad());
-            }
-        }
-        let (v, rest) = data.split_first_chunk::<8>().ok_or_else(bad)?;
+        let id = chunk::get_varint(&mut data).map_err(bad)?;
+        let (v, rest) = data
+            .split_first_chunk::<8>()
+            .ok_or_else(|| bad(ChunkError::Truncated))?;
         data = rest;
         f(id as i64, f64::from_le_bytes(*v));
     }
@@ -126,6 +110,20 @@ pub fn resolve(chunk: &[Point], head: &mut [Entry]) -> Vec<Point> {
         }
     }
     out
+}
+
+fn decode_rollup(series: i64, block: i64, data: &[u8], out: &mut Vec<Bucket>) -> Result<()> {
+    rollup::decode(data, block, out).map_err(|source| Error::Chunk {
+        what: format!("roll-up of series {series} at {block}"),
+        source,
+    })
+}
+
+/// `ts` rounded up to a multiple of `step`.
+pub fn ceil_to(ts: i64, step: i64) -> i64 {
+    ts.div_euclid(step)
+        .saturating_add(i64::from(ts.rem_euclid(step) != 0))
+        .saturating_mul(step)
 }
 
 fn decode_chunk(series: i64, block: i64, data: &[u8], out: &mut Vec<Point>) -> Result<()> {
@@ -271,11 +269,11 @@ pub fn compact_device(conn: &Connection, device: i64, before: i64) -> Result<usi
     }
     let mut existing = Vec::new();
     let mut buf = Vec::new();
+    let raw_from = raw_from(conn)?;
     for ((series, block), mut head) in groups {
         load_chunk(conn, series, block, &mut existing)?;
         let merged = resolve(&existing, &mut head);
-        put_chunk(conn, series, block, &merged, &mut buf)?;
-        put_rollup(conn, series, block, &merged, &mut buf)?;
+        put_block(conn, series, block, &merged, raw_from, &mut buf)?;
     }
     conn.prepare_cached("DELETE FROM head WHERE device_id=?1 AND at<?2")?
         .execute(params![device, before])?;
@@ -285,6 +283,7 @@ pub fn compact_device(conn: &Connection, device: i64, before: i64) -> Result<usi
 /// Writes corrected readings (an import) into the chunks, where they win over the head.
 pub fn overlay(conn: &Connection, series: i64, readings: &BTreeMap<i64, f64>) -> Result<()> {
     let (mut existing, mut merged, mut buf) = (Vec::new(), Vec::new(), Vec::new());
+    let raw_from = raw_from(conn)?;
     let mut rest = readings.iter().peekable();
     while let Some(&(&first, _)) = rest.peek() {
         let block = block_of(first);
@@ -299,8 +298,7 @@ pub fn overlay(conn: &Connection, series: i64, readings: &BTreeMap<i64, f64>) ->
             merged.push(Point { ts, value });
         }
         merged.extend(old);
-        put_chunk(conn, series, block, &merged, &mut buf)?;
-        put_rollup(conn, series, block, &merged, &mut buf)?;
+        put_block(conn, series, block, &merged, raw_from, &mut buf)?;
     }
     Ok(())
 }
@@ -338,6 +336,20 @@ fn put_chunk(
     Ok(())
 }
 
+/// A block's chunk and its five-minute roll-up, from the block's readings. `raw_from` is
+/// [`raw_from`], read once by the caller.
+fn put_block(
+    conn: &Connection,
+    series: i64,
+    block: i64,
+    points: &[Point],
+    raw_from: i64,
+    buf: &mut Vec<u8>,
+) -> Result<()> {
+    put_chunk(conn, series, block, points, buf)?;
+    put_rollup(conn, series, block, points, raw_from, buf)
+}
+
 /// The block's five-minute roll-up, from all its readings (so never after raw retention trimmed
 /// them).
 fn put_rollup(
@@ -345,28 +357,20 @@ fn put_rollup(
     series: i64,
     block: i64,
     points: &[Point],
+    raw_from: i64,
     buf: &mut Vec<u8>,
 ) -> Result<()> {
     let mut buckets = rollup::buckets(points);
     // Buckets from before the raw-retention cut were rolled up while their readings were whole:
     // they stay as they are (the readings left there are only a remnant or a late write).
-    let raw_from = raw_from(conn)?;
     if block < raw_from {
-        let frozen = raw_from
-            .div_euclid(rollup::STEP_MS)
-            .saturating_add(i64::from(raw_from.rem_euclid(rollup::STEP_MS) != 0))
-            .saturating_mul(rollup::STEP_MS);
+        let frozen = ceil_to(raw_from, rollup::STEP_MS);
         let mut old = Vec::new();
         let mut stmt =
             conn.prepare_cached("SELECT data FROM rollups WHERE series_id=?1 AND block=?2")?;
         let mut rows = stmt.query(params![series, block])?;
         if let Some(r) = rows.next()? {
-            rollup::decode(r.get_ref(0)?.as_blob()?, block, &mut old).map_err(|source| {
-                Error::Chunk {
-                    what: format!("roll-up of series {series} at {block}"),
-                    source,
-                }
-            })?;
+            decode_rollup(series, block, r.get_ref(0)?.as_blob()?, &mut old)?;
         }
         old.retain(|b| b.start < frozen);
         buckets.retain(|b| b.start >= frozen || !old.iter().any(|o| o.start == b.start));
@@ -396,12 +400,7 @@ pub fn read_rollups(conn: &Connection, id: i64, from: i64, to: i64) -> Result<Ve
     let mut rows = stmt.query(params![id, block_of(from), to])?;
     while let Some(r) = rows.next()? {
         let block: i64 = r.get(0)?;
-        rollup::decode(r.get_ref(1)?.as_blob()?, block, &mut out).map_err(|source| {
-            Error::Chunk {
-                what: format!("roll-up of series {id} at {block}"),
-                source,
-            }
-        })?;
+        decode_rollup(id, block, r.get_ref(1)?.as_blob()?, &mut out)?;
     }
     out.retain(|b| b.start >= from && b.start < to);
     Ok(out)
@@ -426,10 +425,7 @@ pub fn delete_rollups_before(conn: &Connection, before: i64) -> Result<usize> {
     let (mut buckets, mut buf) = (Vec::new(), Vec::new());
     for (series, block, data) in straddling {
         buckets.clear();
-        rollup::decode(&data, block, &mut buckets).map_err(|source| Error::Chunk {
-            what: format!("roll-up of series {series} at {block}"),
-            source,
-        })?;
+        decode_rollup(series, block, &data, &mut buckets)?;
         let n = buckets.len();
         buckets.retain(|b| b.start >= before);
         trimmed += n - buckets.len();
@@ -514,7 +510,8 @@ pub fn aggregate(points: &[Point], w: Window) -> Vec<Point> {
     out
 }
 
-/// Moves a version-2 `samples` table (one row per sample) into chunks, series by series.
+/// Moves a version-2 `samples` table (one row per sample) into chunks, series by series (such a
+/// file has had no raw-retention cut in this format, so every roll-up comes from its readings).
 pub fn migrate_rows(conn: &Connection) -> Result<usize> {
     let mut stmt =
         conn.prepare("SELECT series_id, ts, value FROM samples ORDER BY series_id, ts")?;
@@ -526,8 +523,7 @@ pub fn migrate_rows(conn: &Connection) -> Result<usize> {
         let k = (series, block_of(ts));
         if key.is_some_and(|key| key != k) {
             let (s, b) = key.unwrap_or(k);
-            put_chunk(conn, s, b, &points, &mut buf)?;
-            put_rollup(conn, s, b, &points, &mut buf)?;
+            put_block(conn, s, b, &points, i64::MIN, &mut buf)?;
             points.clear();
         }
         key = Some(k);
@@ -535,8 +531,7 @@ pub fn migrate_rows(conn: &Connection) -> Result<usize> {
         n += 1;
     }
     if let Some((s, b)) = key {
-        put_chunk(conn, s, b, &points, &mut buf)?;
-        put_rollup(conn, s, b, &points, &mut buf)?;
+        put_block(conn, s, b, &points, i64::MIN, &mut buf)?;
     }
     Ok(n)
 }

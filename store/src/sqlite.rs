@@ -205,29 +205,23 @@ impl SqliteStore {
         )
         .map_err(err)?;
         // A file from a newer kilowatch is refused before anything here writes to it.
-        let known: bool = conn
-            .query_row(
-                "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type='table' AND name='meta'",
+        let version: Option<i64> = if has_table(&conn, "meta").map_err(err)? {
+            conn.query_row(
+                "SELECT value FROM meta WHERE key='schema_version'",
                 [],
                 |r| r.get(0),
             )
-            .map_err(err)?;
-        if known {
-            let found: Option<i64> = conn
-                .query_row(
-                    "SELECT value FROM meta WHERE key='schema_version'",
-                    [],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(err)?;
-            if let Some(found) = found.filter(|v| *v > SCHEMA_VERSION) {
-                return Err(StoreError::NewerSchema {
-                    path: p,
-                    found,
-                    expected: SCHEMA_VERSION,
-                });
-            }
+            .optional()
+            .map_err(err)?
+        } else {
+            None
+        };
+        if let Some(found) = version.filter(|v| *v > SCHEMA_VERSION) {
+            return Err(StoreError::NewerSchema {
+                path: p,
+                found,
+                expected: SCHEMA_VERSION,
+            });
         }
         conn.execute_batch(
             "PRAGMA journal_mode=WAL;
@@ -282,14 +276,6 @@ impl SqliteStore {
              CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);",
         )
         .map_err(err)?;
-        let version: Option<i64> = conn
-            .query_row(
-                "SELECT value FROM meta WHERE key='schema_version'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(err)?;
         match version {
             None => {
                 conn.execute(
@@ -298,25 +284,11 @@ impl SqliteStore {
                 )
                 .map_err(err)?;
             }
-            Some(v) if v > SCHEMA_VERSION => {
-                return Err(StoreError::NewerSchema {
-                    path: p,
-                    found: v,
-                    expected: SCHEMA_VERSION,
-                });
-            }
             Some(v) if v < SCHEMA_VERSION => {
                 // Versions 1 and 2 lacked the outbox (1) and the head and chunks (1, 2), created
                 // above; their samples, one row each, move into chunks in one transaction.
                 let tx = conn.unchecked_transaction().map_err(err)?;
-                let rows: bool = tx
-                    .query_row(
-                        "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type='table' AND name='samples'",
-                        [],
-                        |r| r.get(0),
-                    )
-                    .map_err(err)?;
-                if rows {
+                if has_table(&tx, "samples").map_err(err)? {
                     let moved = samples::migrate_rows(&tx).map_err(|e| fail(&p, e))?;
                     tx.execute_batch("DROP TABLE samples").map_err(err)?;
                     tracing::info!(samples = moved, path = %p, "moved samples into compressed chunks");
@@ -580,20 +552,24 @@ impl SqliteStore {
 
     /// Deletes samples older than `before`; returns how many.
     pub fn delete_before(&self, before: Timestamp) -> Result<usize, StoreError> {
-        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = conn.transaction().map_err(self.err())?;
-        let n = samples::delete_before(&tx, before).map_err(self.fail())?;
-        tx.commit().map_err(self.err())?;
-        Ok(n)
+        self.in_tx(|tx| samples::delete_before(tx, before))
     }
 
     /// Deletes five-minute roll-up buckets older than `before`; returns how many.
     pub fn delete_rollups_before(&self, before: Timestamp) -> Result<usize, StoreError> {
+        self.in_tx(|tx| samples::delete_rollups_before(tx, before))
+    }
+
+    /// Runs `f` in one write transaction, committed if `f` succeeds.
+    fn in_tx<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, samples::Error>,
+    ) -> Result<T, StoreError> {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn.transaction().map_err(self.err())?;
-        let n = samples::delete_rollups_before(&tx, before).map_err(self.fail())?;
+        let out = f(&tx).map_err(self.fail())?;
         tx.commit().map_err(self.err())?;
-        Ok(n)
+        Ok(out)
     }
 
     /// Moves every reading older than `before` from the head into compressed chunks, one
@@ -620,13 +596,8 @@ impl SqliteStore {
         };
         let mut moved = 0;
         for device in devices {
-            let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-            let tx = conn.transaction().map_err(self.err())?;
-            let n = samples::compact_device(&tx, device, before).map_err(self.fail())?;
-            if n > 0 {
-                tx.commit().map_err(self.err())?;
-                moved += n;
-            }
+            // One device per transaction: writers wait at most one device's worth.
+            moved += self.in_tx(|tx| samples::compact_device(tx, device, before))?;
         }
         Ok(moved)
     }
@@ -757,6 +728,14 @@ fn fail(path: &str, e: impl Into<samples::Error>) -> StoreError {
     }
 }
 
+fn has_table(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type='table' AND name=?1",
+        [name],
+        |r| r.get(0),
+    )
+}
+
 fn device_id(tx: &rusqlite::Transaction<'_>, name: &str) -> rusqlite::Result<i64> {
     tx.execute("INSERT OR IGNORE INTO devices(name) VALUES(?1)", [name])?;
     tx.query_row("SELECT id FROM devices WHERE name=?1", [name], |r| r.get(0))
@@ -880,11 +859,7 @@ impl ReadStore for SqliteStore {
             let raw_from = samples::raw_from(conn).map_err(self.fail())?;
             let every = w.every_ms.max(1);
             let split = if range.from < raw_from && rollup::serves(w) {
-                raw_from
-                    .div_euclid(every)
-                    .saturating_add(i64::from(raw_from.rem_euclid(every) != 0))
-                    .saturating_mul(every)
-                    .clamp(range.from, range.to)
+                samples::ceil_to(raw_from, every).clamp(range.from, range.to)
             } else {
                 range.from
             };
