@@ -255,7 +255,7 @@ fn decode_snmp(
                                     let name = names.and_then(|n| row_name(n, row));
                                     let point =
                                         format!("{prefix}{}", name.as_deref().unwrap_or(key));
-                                    plan.series(e.field, Some(&point))
+                                    plan.series(e.field, Some(point.into()))
                                 });
                         out.push(Sample {
                             series: series.clone(),

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use kilowatch_core::config::Device;
-use kilowatch_core::model::{Field, Kind, Measurement, Role, Series, Tags};
+use kilowatch_core::model::{Field, Kind, Measurement, Role, Series, Tag};
 use kilowatch_core::profile::{
     Aggregate, Match, ModbusProfile, Profile, RegisterTable, RegisterType, SnmpProfile, WordOrder,
     parse_oid,
@@ -23,7 +23,8 @@ pub const MAX_BLOCK_WORDS: u16 = 125;
 pub struct Plan {
     pub device: Arc<str>,
     pub kind: PlanKind,
-    base_tags: Tags,
+    /// The device's tags, held once for all its series.
+    base_tags: Arc<[Tag]>,
     role: Option<Role>,
 }
 
@@ -109,16 +110,20 @@ pub(crate) struct ModbusEntry {
 impl Plan {
     /// Compiles `profile` for `device`. The profile has already been checked when loaded.
     pub fn compile(device: &Device, profile: &Profile) -> Plan {
-        let mut base_tags: Tags =
-            vec![("site", device.site.clone()), ("device", device.id.clone())];
+        let id: Arc<str> = Arc::from(device.id.as_str());
+        let mut base_tags: Vec<Tag> = vec![
+            ("site", device.site.as_str().into()),
+            ("device", id.clone()),
+        ];
         if let Some(room) = &device.room {
-            base_tags.push(("room", room.clone()));
+            base_tags.push(("room", room.as_str().into()));
         }
         if let Some(rack) = &device.rack {
-            base_tags.push(("rack", rack.clone()));
+            base_tags.push(("rack", rack.as_str().into()));
         }
+        let base_tags = Series::shared_tags(base_tags);
         let mut plan = Plan {
-            device: Arc::from(device.id.as_str()),
+            device: id,
             kind: PlanKind::Snmp(SnmpPlan::default()),
             base_tags,
             role: device.role,
@@ -134,33 +139,45 @@ impl Plan {
     }
 
     /// The series for `field` at `point`; the device's role tags only its un-pointed power.
-    pub(crate) fn series(&self, field: Field, point: Option<&str>) -> Arc<Series> {
+    pub(crate) fn series(&self, field: Field, point: Option<Arc<str>>) -> Arc<Series> {
         self.series_wrapping(field, point, None)
     }
 
     /// As [`Plan::series`], for a counter that wraps at `wrap` (in the field's unit): the
     /// analyzer reads the `wrap_at` tag to bridge wraps.
-    fn series_wrapping(&self, field: Field, point: Option<&str>, wrap: Option<f64>) -> Arc<Series> {
-        let mut tags = self.base_tags.clone();
+    fn series_wrapping(
+        &self,
+        field: Field,
+        point: Option<Arc<str>>,
+        wrap: Option<f64>,
+    ) -> Arc<Series> {
+        let mut own: Vec<Tag> = Vec::new();
         match point {
-            Some(p) => tags.push(("point", p.to_owned())),
+            Some(p) => own.push(("point", p)),
             None => {
                 if let (Some(role), Measurement::Power) = (self.role, field.measurement()) {
-                    tags.push(("role", role.tag().to_owned()));
+                    own.push(("role", role.tag().into()));
                 }
             }
         }
         if let (Some(w), Kind::Counter) = (wrap, field.kind()) {
-            tags.push(("wrap_at", format!("{w}")));
+            own.push(("wrap_at", format!("{w}").into()));
         }
-        Arc::new(Series::new(field.measurement(), tags))
+        Arc::new(Series::with_shared(
+            field.measurement(),
+            &self.base_tags,
+            own,
+        ))
     }
 
     /// The series carrying this device's poll health.
     pub fn health_series(&self, protocol: &str) -> Arc<Series> {
-        let mut tags = self.base_tags.clone();
-        tags.push(("protocol", protocol.to_owned()));
-        Arc::new(Series::new(Measurement::Collector, tags))
+        let own = vec![("protocol", protocol.into())];
+        Arc::new(Series::with_shared(
+            Measurement::Collector,
+            &self.base_tags,
+            own,
+        ))
     }
 
     fn compile_snmp(&self, p: &SnmpProfile) -> SnmpPlan {
@@ -250,14 +267,14 @@ impl Plan {
                 field: m.field,
                 scale: m.scale,
                 point_prefix: if per_row {
-                    Some(m.point.clone().unwrap_or_default())
+                    Some(m.point.as_deref().unwrap_or_default().to_owned())
                 } else {
                     None
                 },
                 aggregate: m.aggregate,
             });
             plan.series.push((!per_row).then(|| {
-                self.series_wrapping(m.field, m.point.as_deref(), m.wraps_at.map(|w| w * m.scale))
+                self.series_wrapping(m.field, m.point.clone(), m.wraps_at.map(|w| w * m.scale))
             }));
         }
         SnmpPlan {
@@ -269,7 +286,8 @@ impl Plan {
     }
 
     /// Takes the requests and rules of `other` (compiled from the same profile) instead of its
-    /// own copy, so a thousand devices of one profile hold them once.
+    /// own copy, and its series' own tags (points), so a thousand devices of one profile hold
+    /// them once.
     pub fn share(&mut self, other: &Plan) {
         if let (PlanKind::Snmp(mine), PlanKind::Snmp(theirs)) = (&mut self.kind, &other.kind)
             && mine.entries.len() == theirs.entries.len()
@@ -277,6 +295,13 @@ impl Plan {
             mine.gets = theirs.gets.clone();
             mine.walks = theirs.walks.clone();
             mine.entries = theirs.entries.clone();
+            for (m, t) in mine.series.iter_mut().zip(theirs.series.iter()) {
+                if let (Some(m), Some(t)) = (m, t)
+                    && let Some(m) = Arc::get_mut(m)
+                {
+                    m.share_own(t);
+                }
+            }
         }
     }
 
@@ -336,7 +361,7 @@ impl Plan {
                 field: m.field,
                 series: self.series_wrapping(
                     m.field,
-                    m.point.as_deref(),
+                    m.point.clone(),
                     m.wraps_at.map(|w| w * m.scale),
                 ),
             });

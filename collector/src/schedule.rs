@@ -1,8 +1,12 @@
-//! The scheduler: one task per device on its own interval, a global bound on concurrent polls,
-//! a jittered start. A slow or dead device only delays itself.
+//! The scheduler: each device on its own interval, a global bound on concurrent polls, starts
+//! spread over the interval. A slow or dead device only delays itself.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 
 use kilowatch_core::clock::Clock;
 use kilowatch_core::config::{Config, Device};
@@ -55,7 +59,12 @@ impl DeviceTask {
                 continue;
             };
             match first.get(d.profile.as_str()) {
-                Some(i) => task.plan.share(&tasks[*i].plan),
+                Some(i) => {
+                    task.plan.share(&tasks[*i].plan);
+                    if let Some(h) = Arc::get_mut(&mut task.health) {
+                        h.share_own(&tasks[*i].health);
+                    }
+                }
                 None => {
                     first.insert(&d.profile, tasks.len());
                 }
@@ -72,15 +81,22 @@ pub struct Schedule {
     pub clock: Clock,
 }
 
+/// Start slots are this long: at most 100 per interval.
+const SLOT: Duration = Duration::from_millis(100);
+
 /// Polls every device until `cancel` fires, sending one batch per poll.
+///
+/// Devices are grouped by interval and start slot, a timer wheel of 100 ms slots: one task and
+/// one timer per group, and a device is plain data between its polls. The devices of a slot share
+/// a timer wake-up and their replies come back together (at 10,000 devices, slots took a fifth
+/// off the collector's CPU against first polls spread uniformly); a task per device also kept a
+/// 1.4 KB future for every idle device, 15 MB at 10,000.
 pub async fn run(
     mut tasks: Vec<DeviceTask>,
     schedule: Schedule,
     tx: mpsc::Sender<Batch>,
     cancel: CancellationToken,
 ) {
-    let permits = Arc::new(Semaphore::new(schedule.max_concurrent_polls.max(1)));
-    let mut handles = Vec::with_capacity(tasks.len());
     // Every v1/v2c device shares one socket; if it cannot be bound, each binds its own.
     let shared = tasks
         .iter()
@@ -92,12 +108,27 @@ pub async fn run(
             }
         }
     }
+    let mut groups: HashMap<(Duration, Duration), Vec<Poller>> = HashMap::new();
     for task in tasks {
-        handles.push(tokio::spawn(poll_loop(
-            task,
-            schedule.clock,
-            permits.clone(),
-            tx.clone(),
+        let slots = (task.interval.as_millis() / SLOT.as_millis()).clamp(1, 100) as u32;
+        let start = task.interval / slots * fastrand::u32(0..slots);
+        groups
+            .entry((task.interval, start))
+            .or_default()
+            .push(Poller::new(task));
+    }
+    let context = Arc::new(Context {
+        clock: schedule.clock,
+        permits: Semaphore::new(schedule.max_concurrent_polls.max(1)),
+        tx,
+    });
+    let mut handles = Vec::with_capacity(groups.len());
+    for ((interval, start), pollers) in groups {
+        handles.push(tokio::spawn(run_group(
+            pollers,
+            interval,
+            start,
+            context.clone(),
             cancel.clone(),
         )));
     }
@@ -106,7 +137,48 @@ pub async fn run(
     }
 }
 
-const SLOT: Duration = Duration::from_millis(100);
+/// What every poll shares.
+struct Context {
+    clock: Clock,
+    /// Bounds the polls in flight across all devices.
+    permits: Semaphore,
+    tx: mpsc::Sender<Batch>,
+}
+
+/// Polls a group of devices of one interval, starting `start` into it, until `cancel` fires;
+/// polls in flight then finish, so their readings are not lost.
+async fn run_group(
+    mut idle: Vec<Poller>,
+    interval: Duration,
+    start: Duration,
+    context: Arc<Context>,
+    cancel: CancellationToken,
+) {
+    tokio::select! {
+        _ = cancel.cancelled() => return,
+        _ = tokio::time::sleep(start) => {}
+    }
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut busy = FuturesUnordered::new();
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = ticker.tick() => {
+                // A device whose last poll is still running (a slow one) skips this turn: it
+                // only delays itself.
+                for p in idle.drain(..) {
+                    busy.push(p.poll(context.clone()));
+                }
+            }
+            Some(done) = busy.next() => match done {
+                Some(p) => idle.push(p),
+                None => return, // the pipeline has gone
+            },
+        }
+    }
+    while busy.next().await.is_some() {}
+}
 
 /// Polls that start within this of their turn are stamped with their turn, as Prometheus does
 /// (with the same 2 ms): readings then lie on a steady grid, whose timestamps store in a bit
@@ -125,41 +197,37 @@ fn stamp(clock: Clock, expected: &mut Option<Timestamp>, interval_ms: i64) -> Ti
     at
 }
 
-async fn poll_loop(
-    mut task: DeviceTask,
-    clock: Clock,
-    permits: Arc<Semaphore>,
-    tx: mpsc::Sender<Batch>,
-    cancel: CancellationToken,
-) {
-    // Spread the first polls over one interval so thousands of devices do not fire at once, but
-    // in slots of 100 ms (at most 100 per interval): the devices of one slot share a timer
-    // wake-up and their replies come back together, instead of a wake-up per device. At 10,000
-    // devices this took a fifth off the collector's CPU (50 ms slots did less, 250 ms no more).
-    let slots = (task.interval.as_millis() / SLOT.as_millis()).clamp(1, 100) as u32;
-    let jitter = task.interval / slots * fastrand::u32(0..slots);
-    tokio::select! {
-        _ = cancel.cancelled() => return,
-        _ = tokio::time::sleep(jitter) => {}
-    }
-    let mut ticker = tokio::time::interval(task.interval);
-    // A poll that overran its interval skips the missed ticks instead of bursting.
-    ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    let mut rows = RowSeries::default();
-    let mut expected = None;
-    let interval_ms = (task.interval.as_secs_f64() * 1000.0 * clock.speed()).round() as i64;
-    let mut errors = 0u64;
-    let mut was_up: Option<bool> = None;
-    loop {
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = ticker.tick() => {}
+/// A device between polls: its plan and driver, and what it carries from poll to poll.
+struct Poller {
+    task: DeviceTask,
+    rows: RowSeries,
+    /// The time the next poll is due, for [`stamp`].
+    expected: Option<Timestamp>,
+    errors: u64,
+    was_up: Option<bool>,
+}
+
+impl Poller {
+    fn new(task: DeviceTask) -> Poller {
+        Poller {
+            task,
+            rows: RowSeries::default(),
+            expected: None,
+            errors: 0,
+            was_up: None,
         }
-        let Ok(_permit) = permits.acquire().await else {
-            return;
-        };
-        let at = stamp(clock, &mut expected, interval_ms);
+    }
+
+    /// One poll: read, decode, send the batch. Gives the device back, or `None` once the
+    /// pipeline has gone.
+    async fn poll(mut self, context: Arc<Context>) -> Option<Poller> {
+        let _permit = context.permits.acquire().await.ok()?;
+        let clock = context.clock;
+        let interval_ms =
+            (self.task.interval.as_secs_f64() * 1000.0 * clock.speed()).round() as i64;
+        let at = stamp(clock, &mut self.expected, interval_ms);
         let started = tokio::time::Instant::now();
+        let task = &mut self.task;
         let result = task.driver.read(&task.plan.kind).await;
         // Ten microseconds is finer than any poll needs, and rounded it stores in two bytes,
         // not eight.
@@ -171,7 +239,7 @@ async fn poll_loop(
                 decode(
                     &task.plan,
                     &readings,
-                    &mut rows,
+                    &mut self.rows,
                     &mut samples,
                     &mut problems,
                 );
@@ -187,25 +255,21 @@ async fn poll_loop(
         };
         let up = poll.is_up();
         if !up {
-            errors += 1;
+            self.errors += 1;
         }
-        log_change(&task, was_up, &poll);
-        was_up = Some(up);
-        samples.push(Sample {
-            series: task.health.clone(),
-            field: Field::PollMs,
-            value: poll_ms,
-        });
-        samples.push(Sample {
-            series: task.health.clone(),
-            field: Field::Up,
-            value: if up { 1.0 } else { 0.0 },
-        });
-        samples.push(Sample {
-            series: task.health.clone(),
-            field: Field::Errors,
-            value: errors as f64,
-        });
+        log_change(task, self.was_up, &poll);
+        self.was_up = Some(up);
+        for (field, value) in [
+            (Field::PollMs, poll_ms),
+            (Field::Up, if up { 1.0 } else { 0.0 }),
+            (Field::Errors, self.errors as f64),
+        ] {
+            samples.push(Sample {
+                series: task.health.clone(),
+                field,
+                value,
+            });
+        }
         let batch = Batch {
             device: task.plan.device.clone(),
             at,
@@ -213,9 +277,8 @@ async fn poll_loop(
             poll,
             poll_ms,
         };
-        if tx.send(batch).await.is_err() {
-            return;
-        }
+        context.tx.send(batch).await.ok()?;
+        Some(self)
     }
 }
 

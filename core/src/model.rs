@@ -184,50 +184,116 @@ impl Role {
     }
 }
 
-/// Tags in a fixed order: key names are static, values are owned once per series.
+/// Tags as callers build them: static key names, owned values.
 pub type Tags = Vec<(&'static str, String)>;
 
+/// One tag: a static key name and a value shared by every series that carries it.
+pub type Tag = (&'static str, Arc<str>);
+
 /// A measurement plus its identifying tags. Built once when a plan is compiled.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+///
+/// A device's tags (site, device, room, rack) are held once and shared by all its series; a
+/// series owns only what tells it apart (its point, role, ...). At 10,000 devices of 20 series
+/// each, copying the device's tags into every series cost 100 MB. Identity (`==`, hashing) is the
+/// measurement and the merged tags, however they are split between the two.
+#[derive(Debug, Clone)]
 pub struct Series {
     pub measurement: Measurement,
-    /// Sorted by key, so equal series have equal `key`s.
-    tags: Tags,
-    /// `measurement,k=v,k=v` — the identity used by stores (line-protocol-like, unescaped).
-    key: String,
+    /// Sorted by key, no empty values; no key also in `own`.
+    shared: Arc<[Tag]>,
+    /// Sorted by key, no empty values. Equal ones can be shared too ([`Series::share_own`]).
+    own: Arc<[Tag]>,
 }
 
 impl Series {
-    pub fn new(measurement: Measurement, mut tags: Tags) -> Series {
+    /// A series with tags of its own only (imports, tests, one-off series).
+    pub fn new(measurement: Measurement, tags: Tags) -> Series {
+        let own = tags.into_iter().map(|(k, v)| (k, Arc::from(v))).collect();
+        Series::with_shared(measurement, &Series::shared_tags(Vec::new()), own)
+    }
+
+    /// Tags to share between series: drops empty values, sorts by key.
+    pub fn shared_tags(mut tags: Vec<Tag>) -> Arc<[Tag]> {
         tags.retain(|(_, v)| !v.is_empty());
         tags.sort_by_key(|(k, _)| *k);
-        let mut key = measurement.name().to_owned();
-        for (k, v) in &tags {
+        tags.into()
+    }
+
+    /// A series carrying `shared` (from [`Series::shared_tags`]) and tags of its own; an own tag
+    /// whose key is also shared replaces the shared one.
+    pub fn with_shared(measurement: Measurement, shared: &Arc<[Tag]>, mut own: Vec<Tag>) -> Series {
+        own.retain(|(_, v)| !v.is_empty());
+        own.sort_by_key(|(k, _)| *k);
+        own.dedup_by_key(|(k, _)| *k);
+        let shared = if shared.iter().any(|(k, _)| own.iter().any(|(o, _)| o == k)) {
+            let kept = shared
+                .iter()
+                .filter(|(k, _)| own.iter().all(|(o, _)| o != k));
+            Series::shared_tags(kept.cloned().collect())
+        } else {
+            shared.clone()
+        };
+        Series {
+            measurement,
+            shared,
+            own: own.into(),
+        }
+    }
+
+    /// Takes `other`'s own tags if they equal this series': the series of a thousand devices of
+    /// one profile then hold each point's tags once, not a thousand times.
+    pub fn share_own(&mut self, other: &Series) {
+        if self.own == other.own {
+            self.own = other.own.clone();
+        }
+    }
+
+    /// Every tag, sorted by key.
+    pub fn tags(&self) -> impl Iterator<Item = (&'static str, &str)> + '_ {
+        let (mut a, mut b) = (self.shared.iter().peekable(), self.own.iter().peekable());
+        std::iter::from_fn(move || {
+            let next = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) if x.0 <= y.0 => a.next(),
+                (Some(_), None) => a.next(),
+                _ => b.next(),
+            }?;
+            Some((next.0, &*next.1))
+        })
+    }
+
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.tags().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    /// `measurement,k=v,k=v`: the identity stores keep (line-protocol-like, unescaped). Built on
+    /// demand: only a store meeting a series for the first time needs it.
+    pub fn key(&self) -> String {
+        let mut key = self.measurement.name().to_owned();
+        for (k, v) in self.tags() {
             key.push(',');
             key.push_str(k);
             key.push('=');
             key.push_str(v);
         }
-        Series {
-            measurement,
-            tags,
-            key,
+        key
+    }
+}
+
+impl PartialEq for Series {
+    fn eq(&self, other: &Series) -> bool {
+        self.measurement == other.measurement && self.tags().eq(other.tags())
+    }
+}
+
+impl Eq for Series {}
+
+impl std::hash::Hash for Series {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.measurement.hash(h);
+        for (k, v) in self.tags() {
+            k.hash(h);
+            v.hash(h);
         }
-    }
-
-    pub fn tags(&self) -> &[(&'static str, String)] {
-        &self.tags
-    }
-
-    pub fn tag(&self, key: &str) -> Option<&str> {
-        self.tags
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn key(&self) -> &str {
-        &self.key
     }
 }
 
@@ -288,6 +354,44 @@ mod tests {
         assert_eq!(s.key(), "power,device=pdu-a,site=hk1");
         assert_eq!(s.tag("site"), Some("hk1"));
         assert_eq!(s.tag("rack"), None);
+    }
+
+    #[test]
+    fn shared_tags_merge_in_key_order_and_do_not_change_identity() {
+        use std::hash::BuildHasher;
+        let device = Series::shared_tags(vec![
+            ("site", "hk1".into()),
+            ("device", "pdu-a".into()),
+            ("rack", "".into()),
+        ]);
+        let shared = Series::with_shared(
+            Measurement::Power,
+            &device,
+            vec![("point", "outlet1".into()), ("role", "it2".into())],
+        );
+        let flat = Series::new(
+            Measurement::Power,
+            vec![
+                ("role", "it2".into()),
+                ("point", "outlet1".into()),
+                ("device", "pdu-a".into()),
+                ("site", "hk1".into()),
+            ],
+        );
+        assert_eq!(
+            shared.key(),
+            "power,device=pdu-a,point=outlet1,role=it2,site=hk1"
+        );
+        assert_eq!(shared, flat);
+        let state = std::hash::RandomState::new();
+        assert_eq!(state.hash_one(&shared), state.hash_one(&flat));
+        // An own tag replaces a shared one of the same key.
+        let moved = Series::with_shared(Measurement::Power, &device, vec![("site", "hk2".into())]);
+        assert_eq!(moved.key(), "power,device=pdu-a,site=hk2");
+        assert_ne!(
+            moved,
+            Series::with_shared(Measurement::Power, &device, Vec::new())
+        );
     }
 
     #[test]

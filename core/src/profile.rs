@@ -51,7 +51,7 @@ pub struct SnmpMetric {
     #[serde(default = "one")]
     pub scale: f64,
     /// `point` tag for a scalar, or the prefix of the row index for a walk (`phase` -> `phase1`).
-    pub point: Option<String>,
+    pub point: Option<std::sync::Arc<str>>,
     /// Fold the rows of a walk into one value.
     pub aggregate: Option<Aggregate>,
     /// Keep only rows whose index ends with these components (e.g. a sensor type carried in
@@ -136,7 +136,7 @@ pub struct ModbusMetric {
     pub offset: f64,
     /// For a counter: the raw value at which it wraps to zero (4294967296 for a uint32).
     pub wraps_at: Option<f64>,
-    pub point: Option<String>,
+    pub point: Option<std::sync::Arc<str>>,
 }
 
 fn max_registers() -> u16 {

@@ -137,9 +137,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             tags: s
                 .series
                 .tags()
-                .iter()
                 .filter(|(k, _)| *k != "device" && *k != "site")
-                .map(|(k, v)| (*k, v.clone()))
+                .map(|(k, v)| (k, v.to_owned()))
                 .collect(),
         })
         .collect();

@@ -3,6 +3,7 @@
 pub mod chunk;
 pub mod import;
 pub mod influx;
+mod known;
 pub mod rollup;
 pub mod samples;
 pub mod sqlite;

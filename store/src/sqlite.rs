@@ -17,15 +17,15 @@
 //!   acknowledged; rows every sink has passed are deleted. When the outbox exceeds its byte cap,
 //!   the oldest unsent rows are deleted, logged at ERROR and counted in `counters.dropped`.
 
-use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 
 use kilowatch_core::model::{Batch, Field, Series, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::known::Known;
 use crate::{Point, ReadStore, Selector, SeriesRef, StoreError, TimeRange, Window};
 use crate::{rollup, samples};
 
@@ -53,116 +53,6 @@ pub struct SqliteStore {
     compacting: AtomicBool,
     /// Every series, parsed, as of the newest series id (for `find`).
     catalogue: Mutex<(i64, Vec<(String, SeriesRef)>)>,
-}
-
-/// What the writer remembers, so a write allocates and queries nothing for series and devices
-/// it has seen.
-#[derive(Debug, Default)]
-struct Known {
-    states: Vec<SeriesState>,
-    /// Index into `states` by field, then series key (looked up by `&str`; the key is the
-    /// series' own, not a copy).
-    by_key: HashMap<Field, HashMap<SeriesKey, usize>>,
-    /// Index into `states` by the `Arc<Series>` the collector reuses for every poll, and field:
-    /// one probe and no key comparison (comparing keys missed the cache three times a sample at
-    /// 200,000 series). The `Arc` is held, so its address cannot be reused by another series.
-    by_arc: HashMap<(usize, Field), (Arc<Series>, usize), ByAddress>,
-    devices: HashMap<String, i64>,
-}
-
-impl Known {
-    /// The state of a sample's series, if this process has written it before.
-    fn find(&mut self, series: &Arc<Series>, field: Field) -> Option<usize> {
-        let at = (Arc::as_ptr(series) as usize, field);
-        if let Some((_, i)) = self.by_arc.get(&at) {
-            return Some(*i);
-        }
-        let i = *self.by_key.get(&field)?.get(series.key())?;
-        self.remember(series, field, i);
-        Some(i)
-    }
-
-    fn insert(&mut self, series: &Arc<Series>, field: Field, state: SeriesState) -> usize {
-        let i = self.states.len();
-        self.states.push(state);
-        self.by_key
-            .entry(field)
-            .or_default()
-            .insert(SeriesKey(series.clone()), i);
-        self.remember(series, field, i);
-        i
-    }
-
-    fn remember(&mut self, series: &Arc<Series>, field: Field, i: usize) {
-        // Series made afresh for each write (imports, tests) would pile up: start over when the
-        // map holds many more than there are series.
-        if self.by_arc.len() > 2 * self.states.len() + 1024 {
-            self.by_arc.clear();
-        }
-        self.by_arc
-            .insert((Arc::as_ptr(series) as usize, field), (series.clone(), i));
-    }
-}
-
-type ByAddress = BuildHasherDefault<AddressHasher>;
-
-/// A series in a map by its key, without copying the key.
-#[derive(Debug)]
-struct SeriesKey(Arc<Series>);
-
-impl std::borrow::Borrow<str> for SeriesKey {
-    fn borrow(&self) -> &str {
-        self.0.key()
-    }
-}
-
-impl PartialEq for SeriesKey {
-    fn eq(&self, other: &SeriesKey) -> bool {
-        self.0.key() == other.0.key()
-    }
-}
-
-impl Eq for SeriesKey {}
-
-impl std::hash::Hash for SeriesKey {
-    // As `str` hashes, so that look-ups by `&str` find it.
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        self.0.key().hash(h);
-    }
-}
-
-/// Hashes an address and a field: a multiply spreads the address's bits (they are aligned, and
-/// neighbours differ little); SipHash's resistance to chosen keys buys nothing for addresses.
-#[derive(Debug, Default)]
-struct AddressHasher(u64);
-
-impl Hasher for AddressHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(u64::from(*b));
-        }
-    }
-
-    fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-
-    fn write_usize(&mut self, v: usize) {
-        self.write_u64(v as u64);
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-struct SeriesState {
-    id: i64,
-    /// The newest time stored: a later one cannot be a repeat, so needs no look-up.
-    newest: Timestamp,
-    /// The device whose polls last carried it (recorded in `series_device`).
-    device: i64,
 }
 
 /// One outbox row: the line protocol of one write transaction.
@@ -372,12 +262,12 @@ impl SqliteStore {
                     let i = match known.find(&s.series, s.field) {
                         Some(i) => i,
                         None => {
-                            let st =
+                            let (id, newest) =
                                 new_series(&tx, &s.series, s.field, device).map_err(self.fail())?;
-                            known.insert(&s.series, s.field, st)
+                            known.insert(&s.series, s.field, id, newest, device)
                         }
                     };
-                    let st = &mut known.states[i];
+                    let st = known.state(i);
                     if st.device != device {
                         tx.prepare_cached(
                             "INSERT OR IGNORE INTO series_device(series_id, device_id) VALUES(?1, ?2)",
@@ -747,17 +637,14 @@ fn new_series(
     s: &Series,
     f: Field,
     device: i64,
-) -> Result<SeriesState, samples::Error> {
+) -> Result<(i64, Timestamp), samples::Error> {
     let id = series_id(tx, s, f)?;
     tx.execute(
         "INSERT OR IGNORE INTO series_device(series_id, device_id) VALUES(?1, ?2)",
         params![id, device],
     )?;
-    Ok(SeriesState {
-        id,
-        newest: samples::newest_ts(tx, id, i64::MAX)?.unwrap_or(i64::MIN),
-        device,
-    })
+    let newest = samples::newest_ts(tx, id, i64::MAX)?.unwrap_or(i64::MIN);
+    Ok((id, newest))
 }
 
 /// Deletes the oldest outbox rows until the outbox fits `cap` bytes; every point dropped is
@@ -809,14 +696,15 @@ fn counter(conn: &Connection, name: &str) -> rusqlite::Result<i64> {
 }
 
 fn series_id(tx: &rusqlite::Transaction<'_>, s: &Series, f: Field) -> rusqlite::Result<i64> {
-    let tags: Vec<String> = s.tags().iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let tags: Vec<String> = s.tags().map(|(k, v)| format!("{k}={v}")).collect();
+    let key = s.key();
     tx.execute(
         "INSERT OR IGNORE INTO series(key, field, measurement, tags) VALUES(?1, ?2, ?3, ?4)",
-        params![s.key(), f.name(), s.measurement.name(), tags.join("\u{1f}")],
+        params![key, f.name(), s.measurement.name(), tags.join("\u{1f}")],
     )?;
     tx.query_row(
         "SELECT id FROM series WHERE key=?1 AND field=?2",
-        params![s.key(), f.name()],
+        params![key, f.name()],
         |r| r.get(0),
     )
 }

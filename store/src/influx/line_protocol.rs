@@ -317,7 +317,7 @@ mod tests {
                 Field::PowerW.measurement(),
                 vec![("site", "hk 1".to_owned()), ("device", device), ("point", point)],
             );
-            let tags: Vec<(&str, &str)> = series.tags().iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let tags: Vec<(&str, &str)> = series.tags().collect();
             let mut slow = String::new();
             let slow_result = encode_point(
                 &mut slow,
