@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use kilowatch_core::config::Device;
-use kilowatch_core::model::{Field, Kind, Measurement, Role, Series, Tag};
+use kilowatch_core::model::{Field, Kind, Measurement, Role, Series, Tag, TagSet};
 use kilowatch_core::profile::{
     Aggregate, Match, ModbusProfile, Profile, RegisterTable, RegisterType, SnmpProfile, WordOrder,
     parse_oid,
@@ -24,7 +24,7 @@ pub struct Plan {
     pub device: Arc<str>,
     pub kind: PlanKind,
     /// The device's tags, held once for all its series.
-    base_tags: Arc<[Tag]>,
+    base_tags: TagSet,
     role: Option<Role>,
 }
 

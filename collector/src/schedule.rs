@@ -123,7 +123,8 @@ pub async fn run(
         tx,
     });
     let mut handles = Vec::with_capacity(groups.len());
-    for ((interval, start), pollers) in groups {
+    for ((interval, start), mut pollers) in groups {
+        pollers.shrink_to_fit();
         handles.push(tokio::spawn(run_group(
             pollers,
             interval,

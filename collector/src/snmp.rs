@@ -38,8 +38,6 @@ pub struct SnmpDriver {
     /// target, resolved once.
     mux: Option<Arc<SnmpMux>>,
     addr: Option<SocketAddr>,
-    /// Reused for every request this device sends.
-    encoded: Vec<u8>,
 }
 
 impl std::fmt::Debug for SnmpDriver {
@@ -63,7 +61,6 @@ impl SnmpDriver {
             req_id: fastrand::i32(1..i32::MAX / 2),
             mux: None,
             addr: None,
-            encoded: Vec::new(),
         }
     }
 
@@ -243,14 +240,11 @@ impl SnmpDriver {
             Request::GetNext(oid) => Op::GetNext(oid),
             Request::GetBulk(oid, reps) => Op::GetBulk(oid, reps),
         };
-        snmp_mux::encode(
-            &mut self.encoded,
-            version,
-            community.expose().as_bytes(),
-            id,
-            op,
-        );
-        let reply = mux.exchange(addr, id, &self.encoded, self.timeout).await?;
+        // Encoded afresh (one allocation of the exact size): a buffer kept per device between
+        // polls was 2.6 MB at 10,000 devices.
+        let mut encoded = Vec::new();
+        snmp_mux::encode(&mut encoded, version, community.expose().as_bytes(), id, op);
+        let reply = mux.exchange(addr, id, &encoded, self.timeout).await?;
         decode_response(&reply, community.expose().as_bytes(), &req)
     }
 

@@ -190,6 +190,10 @@ pub type Tags = Vec<(&'static str, String)>;
 /// One tag: a static key name and a value shared by every series that carries it.
 pub type Tag = (&'static str, Arc<str>);
 
+/// Tags held once and shared by many series. `Arc<Vec>`, not `Arc<[Tag]>`: a thin pointer keeps
+/// a series to 24 bytes (40 with its `Arc`), 3 MB less at 200,000 series.
+pub type TagSet = Arc<Vec<Tag>>;
+
 /// A measurement plus its identifying tags. Built once when a plan is compiled.
 ///
 /// A device's tags (site, device, room, rack) are held once and shared by all its series; a
@@ -200,9 +204,9 @@ pub type Tag = (&'static str, Arc<str>);
 pub struct Series {
     pub measurement: Measurement,
     /// Sorted by key, no empty values; no key also in `own`.
-    shared: Arc<[Tag]>,
+    shared: TagSet,
     /// Sorted by key, no empty values. Equal ones can be shared too ([`Series::share_own`]).
-    own: Arc<[Tag]>,
+    own: TagSet,
 }
 
 impl Series {
@@ -213,15 +217,16 @@ impl Series {
     }
 
     /// Tags to share between series: drops empty values, sorts by key.
-    pub fn shared_tags(mut tags: Vec<Tag>) -> Arc<[Tag]> {
+    pub fn shared_tags(mut tags: Vec<Tag>) -> TagSet {
         tags.retain(|(_, v)| !v.is_empty());
         tags.sort_by_key(|(k, _)| *k);
-        tags.into()
+        tags.shrink_to_fit();
+        Arc::new(tags)
     }
 
     /// A series carrying `shared` (from [`Series::shared_tags`]) and tags of its own; an own tag
     /// whose key is also shared replaces the shared one.
-    pub fn with_shared(measurement: Measurement, shared: &Arc<[Tag]>, mut own: Vec<Tag>) -> Series {
+    pub fn with_shared(measurement: Measurement, shared: &TagSet, mut own: Vec<Tag>) -> Series {
         own.retain(|(_, v)| !v.is_empty());
         own.sort_by_key(|(k, _)| *k);
         own.dedup_by_key(|(k, _)| *k);
@@ -236,7 +241,7 @@ impl Series {
         Series {
             measurement,
             shared,
-            own: own.into(),
+            own: Series::shared_tags(own),
         }
     }
 
@@ -354,6 +359,12 @@ mod tests {
         assert_eq!(s.key(), "power,device=pdu-a,site=hk1");
         assert_eq!(s.tag("site"), Some("hk1"));
         assert_eq!(s.tag("rack"), None);
+    }
+
+    #[test]
+    fn a_series_stays_small() {
+        // 200,000 of them at 10,000 devices: each byte here is 0.2 MB of collector memory.
+        assert_eq!(std::mem::size_of::<Series>(), 24);
     }
 
     #[test]

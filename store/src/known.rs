@@ -2,8 +2,8 @@
 //! allocates nothing for them again.
 //!
 //! At 10,000 devices that is 230,000 series-and-field pairs, so the layout is chosen for size:
-//! one `Vec` of states, and two hash tables holding only a 4-byte index into it (42 bytes a
-//! series in all, where maps keyed by `Arc` and address took 130).
+//! one `Vec` of 32-byte states, and two hash tables holding only a 4-byte index into it (about
+//! 45 bytes a series in all, where maps keyed by `Arc` and address took 130).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
@@ -21,8 +21,22 @@ pub(crate) struct SeriesState {
     pub id: i64,
     /// The newest time stored: a later one cannot be a repeat, so needs no look-up.
     pub newest: Timestamp,
-    /// The device whose polls last carried it (recorded in `series_device`).
-    pub device: i64,
+    /// The device whose polls last carried it (recorded in `series_device`); `u32` keeps a
+    /// state to 32 bytes, and an id beyond it is [`NO_DEVICE`], which is only re-recorded.
+    device: u32,
+}
+
+const NO_DEVICE: u32 = u32::MAX;
+
+impl SeriesState {
+    /// Whether `device` was the last device to carry this series.
+    pub fn carried_by(&self, device: i64) -> bool {
+        self.device != NO_DEVICE && i64::from(self.device) == device
+    }
+
+    pub fn set_device(&mut self, device: i64) {
+        self.device = u32::try_from(device).unwrap_or(NO_DEVICE);
+    }
 }
 
 #[derive(Debug, Default)]
@@ -88,13 +102,15 @@ impl Known {
     ) -> usize {
         let i = self.states.len();
         let index = u32::try_from(i).expect("fewer than 4 billion series");
-        self.states.push(SeriesState {
+        let mut state = SeriesState {
             series: series.clone(),
             field,
             id,
             newest,
-            device,
-        });
+            device: NO_DEVICE,
+        };
+        state.set_device(device);
+        self.states.push(state);
         let states = &self.states;
         self.by_address
             .insert_unique(address_hash(address(series), field), index, |&j| {
@@ -181,6 +197,23 @@ mod tests {
         }
         assert_eq!(known.find(&a2, Field::PowerW), Some(ia));
         assert_eq!(known.find(&a2, Field::VoltageV), Some(ia_v));
+    }
+
+    #[test]
+    fn a_state_stays_small() {
+        // One per series and field: 230,000 at 10,000 devices.
+        assert_eq!(std::mem::size_of::<SeriesState>(), 32);
+    }
+
+    #[test]
+    fn a_device_id_beyond_u32_is_recorded_again_not_confused() {
+        let mut known = Known::default();
+        let a = series("a");
+        let i = known.insert(&a, Field::PowerW, 1, 0, 1 << 40);
+        assert!(!known.state(i).carried_by(1 << 40));
+        assert!(!known.state(i).carried_by(u32::MAX.into()));
+        known.state(i).set_device(7);
+        assert!(known.state(i).carried_by(7));
     }
 
     #[test]

@@ -113,9 +113,13 @@ impl SqliteStore {
                 expected: SCHEMA_VERSION,
             });
         }
+        // Checkpoints every 64 MB of WAL, not SQLite's 4 MB: a poll touches a page of the head
+        // index per device, and at 4 MB a third of appending was checkpoints writing the same
+        // pages again and again (0.79 → 1.25 M samples/s; 16 MB gave 1.02).
         conn.execute_batch(
             "PRAGMA journal_mode=WAL;
              PRAGMA synchronous=NORMAL;
+             PRAGMA wal_autocheckpoint=16384;
              CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
              CREATE TABLE IF NOT EXISTS series(
                  id INTEGER PRIMARY KEY,
@@ -268,13 +272,13 @@ impl SqliteStore {
                         }
                     };
                     let st = known.state(i);
-                    if st.device != device {
+                    if !st.carried_by(device) {
                         tx.prepare_cached(
                             "INSERT OR IGNORE INTO series_device(series_id, device_id) VALUES(?1, ?2)",
                         )
                         .and_then(|mut q| q.execute(params![st.id, device]))
                         .map_err(self.err())?;
-                        st.device = device;
+                        st.set_device(device);
                     }
                     if replace {
                         st.newest = st.newest.max(b.at);
