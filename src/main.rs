@@ -91,10 +91,11 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// into handing tasks between threads (BENCHMARKS.md); the store's writes run on the blocking
 /// pool either way.
 fn collector_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    let mut b = tokio::runtime::Builder::new_multi_thread();
-    if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
-        b.worker_threads(1);
-    }
+    let mut b = if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
     Ok(b.enable_all().build()?)
 }
 

@@ -33,6 +33,7 @@ pub struct Pipeline {
 
 fn spawn_collector(
     config: &Config,
+    tasks: Vec<DeviceTask>,
     tx: mpsc::Sender<Batch>,
     clock: Clock,
     parent: &CancellationToken,
@@ -42,12 +43,7 @@ fn spawn_collector(
         max_concurrent_polls: config.collector.max_concurrent_polls,
         clock,
     };
-    let handle = tokio::spawn(schedule::run(
-        DeviceTask::all(config),
-        schedule,
-        tx,
-        token.clone(),
-    ));
+    let handle = tokio::spawn(schedule::run(tasks, schedule, tx, token.clone()));
     (handle, token)
 }
 
@@ -62,7 +58,9 @@ pub fn start(
     metrics_listen: Option<std::net::TcpListener>,
 ) -> Pipeline {
     let (tx, rx) = mpsc::channel::<Batch>(4096);
-    let collector = spawn_collector(config, tx.clone(), clock, &cancel);
+    let tasks = DeviceTask::all(config);
+    store.reserve_series(tasks.iter().map(DeviceTask::samples_per_poll).sum());
+    let collector = spawn_collector(config, tasks, tx.clone(), clock, &cancel);
     let retention = Retention {
         raw: config.store.retention,
         rollups: config.store.rollup_retention,
@@ -113,7 +111,8 @@ impl Pipeline {
         let (old, token) = &mut self.collector;
         token.cancel();
         let _ = old.await;
-        self.collector = spawn_collector(config, self.tx.clone(), self.clock, &self.cancel);
+        let tasks = DeviceTask::all(config);
+        self.collector = spawn_collector(config, tasks, self.tx.clone(), self.clock, &self.cancel);
     }
 
     /// Waits for the writer to commit everything collected, then lets the sink flush. Cancel

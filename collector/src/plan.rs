@@ -170,6 +170,15 @@ impl Plan {
         ))
     }
 
+    /// How many of a poll's samples have series fixed by the plan: scalars, aggregates and
+    /// registers (a walk's rows come on top).
+    pub fn fixed_samples(&self) -> usize {
+        match &self.kind {
+            PlanKind::Snmp(p) => p.series.iter().flatten().count(),
+            PlanKind::Modbus(p) => p.entries.len(),
+        }
+    }
+
     /// The series carrying this device's poll health.
     pub fn health_series(&self, protocol: &str) -> Arc<Series> {
         let own = vec![("protocol", protocol.into())];

@@ -49,6 +49,12 @@ impl DeviceTask {
         })
     }
 
+    /// The series-and-field pairs a poll of this device brings, walks' rows aside: its plan's,
+    /// and its health (poll time, up, errors).
+    pub fn samples_per_poll(&self) -> usize {
+        self.plan.fixed_samples() + 3
+    }
+
     /// Builds every device of the config (all were validated, so every profile exists).
     /// Devices of one profile share its compiled requests and rules.
     pub fn all(config: &Config) -> Vec<DeviceTask> {

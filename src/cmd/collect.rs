@@ -74,13 +74,20 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     )?;
     let mut pipeline = crate::pipeline::start(&config, store, clock, cancel.clone(), sink, metrics);
     tracing::info!(devices = config.devices.len(), store = %config.store.path.display(), "collecting");
+    // Only what a reload compares is kept: the inventory itself was 5 MB at 10,000 devices, and
+    // a reload reads it afresh.
+    let running = Running {
+        store: config.store.path.clone(),
+        influx: config.influx.is_some(),
+    };
+    drop(config);
     let mut term = signal(SignalKind::terminate())?;
     let mut hup = signal(SignalKind::hangup())?;
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
             _ = term.recv() => break,
-            _ = hup.recv() => reload(&args.config, &config, &mut pipeline).await,
+            _ = hup.recv() => reload(&args.config, &running, &mut pipeline).await,
         }
     }
     cancel.cancel();
@@ -91,16 +98,20 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// SIGHUP: the inventory is read again; if it is valid, its devices are polled from now on,
 /// otherwise every problem is logged and the running devices carry on. The store, the outbox and
 /// the InfluxDB sink stay as they are (a new `[store]` or `[influx]` needs a restart).
+/// What a reload needs of the configuration the collector started with.
+struct Running {
+    store: std::path::PathBuf,
+    influx: bool,
+}
+
 async fn reload(
     path: &std::path::Path,
-    running: &kilowatch_core::config::Config,
+    running: &Running,
     pipeline: &mut crate::pipeline::Pipeline,
 ) {
     match kilowatch_core::config::Config::load(path) {
         Ok(new) => {
-            if new.store.path != running.store.path
-                || new.influx.is_some() != running.influx.is_some()
-            {
+            if new.store.path != running.store || new.influx.is_some() != running.influx {
                 tracing::warn!("reload: [store] and [influx] changes take effect after a restart");
             }
             pipeline.reload(&new).await;

@@ -125,6 +125,21 @@ impl Known {
         i
     }
 
+    /// Room for `more` series and fields beyond those known, so the tables do not grow (and, on
+    /// glibc, leave their old copies behind as resident holes) while thousands of devices make
+    /// their first polls.
+    pub fn reserve(&mut self, more: usize) {
+        self.states.reserve_exact(more);
+        let states = &self.states;
+        self.by_address
+            .reserve(more, |&j| rehash_address(states, j));
+        let hasher = &self.tags_hasher;
+        self.by_series.reserve(more, |&j| {
+            let s = &states[j as usize];
+            hasher.hash_one((&*s.series, s.field))
+        });
+    }
+
     pub fn state(&mut self, i: usize) -> &mut SeriesState {
         &mut self.states[i]
     }
@@ -214,6 +229,17 @@ mod tests {
         assert!(!known.state(i).carried_by(u32::MAX.into()));
         known.state(i).set_device(7);
         assert!(known.state(i).carried_by(7));
+    }
+
+    #[test]
+    fn reserving_keeps_what_is_known_and_makes_room() {
+        let mut known = Known::default();
+        let a = series("a");
+        let i = known.insert(&a, Field::PowerW, 5, 0, 1);
+        known.reserve(10_000);
+        assert!(known.states.capacity() >= 10_001);
+        assert_eq!(known.find(&a, Field::PowerW), Some(i));
+        assert_eq!(known.find(&series("a"), Field::PowerW), Some(i));
     }
 
     #[test]

@@ -224,6 +224,15 @@ impl SqliteStore {
         self.write_as(batches, false)
     }
 
+    /// Makes room for `series` more series-and-field pairs in what the writer remembers, when
+    /// the caller knows how many its first polls will bring (a collector starting).
+    pub fn reserve_series(&self, series: usize) {
+        self.known
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .reserve(series);
+    }
+
     /// As [`SqliteStore::write`], but a sample replaces one stored at the same time: importing
     /// corrected history.
     pub fn write_replacing(&self, batches: &[Batch]) -> Result<usize, StoreError> {
