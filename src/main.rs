@@ -86,17 +86,20 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-/// The collector's runtime: one worker thread unless `TOKIO_WORKER_THREADS` says otherwise.
-/// Polling 10,000 devices uses a tenth of a core, and with a second worker a sixth of that went
-/// into handing tasks between threads (BENCHMARKS.md); the store's writes run on the blocking
-/// pool either way.
+/// The collector's runtime: everything on the calling thread unless `TOKIO_WORKER_THREADS` asks
+/// for workers. Polling 10,000 devices uses a fifteenth of a core, and with two workers a sixth of
+/// that went into handing tasks between threads (BENCHMARKS.md); on one thread, polling also
+/// reuses the memory the inventory was parsed in (glibc gives each thread its own arena: 3.6 MB
+/// less at 10,000 devices). The store's writes and compaction run on the blocking pool, at most
+/// two threads of it: each thread that touched SQLite kept an arena of its own (2–6 MB each), and
+/// writes and compaction are all that need to run at once.
 fn collector_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     let mut b = if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
         tokio::runtime::Builder::new_current_thread()
     } else {
         tokio::runtime::Builder::new_multi_thread()
     };
-    Ok(b.enable_all().build()?)
+    Ok(b.max_blocking_threads(2).enable_all().build()?)
 }
 
 /// Logs go to stderr so stdout stays machine-readable (`--json`, `--headless`); under the

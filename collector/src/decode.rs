@@ -82,10 +82,11 @@ pub enum Readings {
     },
 }
 
-/// Series of table rows, created on first sight and reused on every later poll.
+/// Series of table rows, created on first sight and reused on every later poll: by entry, then
+/// row index (looked up by slice, so a poll allocates nothing for rows it has seen).
 #[derive(Debug, Default)]
 pub struct RowSeries {
-    map: HashMap<(usize, String), Arc<Series>>,
+    map: HashMap<usize, HashMap<Vec<u32>, Arc<Series>>>,
 }
 
 /// Decodes readings into samples; `problems` gets one line per value that could not be used.
@@ -248,15 +249,19 @@ fn decode_snmp(
                         if !x.is_finite() {
                             continue;
                         }
-                        let series =
-                            rows.map
-                                .entry((i, dotted(row)))
-                                .or_insert_with_key(|(_, key)| {
-                                    let name = names.and_then(|n| row_name(n, row));
-                                    let point =
-                                        format!("{prefix}{}", name.as_deref().unwrap_or(key));
-                                    plan.series(e.field, Some(point.into()))
-                                });
+                        let known = rows.map.entry(i).or_default();
+                        let series = match known.get(row) {
+                            Some(s) => s,
+                            None => {
+                                let name = names.and_then(|n| row_name(n, row));
+                                let point = match name {
+                                    Some(name) => format!("{prefix}{name}"),
+                                    None => format!("{prefix}{}", dotted(row)),
+                                };
+                                let s = plan.series(e.field, Some(point.into()));
+                                known.entry(row.to_vec()).or_insert(s)
+                            }
+                        };
                         out.push(Sample {
                             series: series.clone(),
                             field: e.field,

@@ -254,16 +254,11 @@ impl Series {
     }
 
     /// Every tag, sorted by key.
-    pub fn tags(&self) -> impl Iterator<Item = (&'static str, &str)> + '_ {
-        let (mut a, mut b) = (self.shared.iter().peekable(), self.own.iter().peekable());
-        std::iter::from_fn(move || {
-            let next = match (a.peek(), b.peek()) {
-                (Some(x), Some(y)) if x.0 <= y.0 => a.next(),
-                (Some(_), None) => a.next(),
-                _ => b.next(),
-            }?;
-            Some((next.0, &*next.1))
-        })
+    pub fn tags(&self) -> TagIter<'_> {
+        TagIter {
+            shared: &self.shared,
+            own: &self.own,
+        }
     }
 
     pub fn tag(&self, key: &str) -> Option<&str> {
@@ -281,6 +276,37 @@ impl Series {
             key.push_str(v);
         }
         key
+    }
+}
+
+/// A series' tags in key order: its shared and own lists merged as they are read (a line-protocol
+/// hot path, so a plain two-slice merge).
+#[derive(Debug, Clone)]
+pub struct TagIter<'a> {
+    shared: &'a [Tag],
+    own: &'a [Tag],
+}
+
+impl<'a> Iterator for TagIter<'a> {
+    type Item = (&'static str, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let next = match (self.shared.split_first(), self.own.split_first()) {
+            (Some((x, rest)), Some((y, _))) if x.0 <= y.0 => {
+                self.shared = rest;
+                x
+            }
+            (Some((x, rest)), None) => {
+                self.shared = rest;
+                x
+            }
+            (_, Some((y, rest))) => {
+                self.own = rest;
+                y
+            }
+            (None, None) => return None,
+        };
+        Some((next.0, &next.1))
     }
 }
 

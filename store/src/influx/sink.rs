@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::target::InfluxTarget;
+use crate::sqlite::OutboxRow;
 use crate::{SqliteStore, StoreError};
 
 #[derive(Debug, Clone)]
@@ -135,9 +136,8 @@ impl InfluxSink {
                 continue;
             };
             let points: i64 = rows.iter().map(|r| r.points).sum();
-            let body: String = rows.iter().map(|r| r.lines.as_str()).collect();
             let started = Instant::now();
-            match self.send(&body).await {
+            match self.send(&rows).await {
                 Outcome::Written => {
                     if attempt > 0 {
                         tracing::info!(target = %self.target, "InfluxDB reachable again");
@@ -154,7 +154,7 @@ impl InfluxSink {
                     self.stats.healthy.store(true, Ordering::Relaxed);
                 }
                 Outcome::Rejected(reason) => {
-                    self.quarantine(&reason, &body);
+                    self.quarantine(&reason, &rows);
                     tracing::error!(target = %self.target, points, reason = %reason, file = %self.opts.quarantine.display(), "InfluxDB rejected a batch; moved to quarantine");
                     self.store.ack(&name, last)?;
                     cursor = last;
@@ -183,7 +183,9 @@ impl InfluxSink {
         }
     }
 
-    async fn send(&self, body: &str) -> Outcome {
+    /// Writes `rows` in one request. Gzip streams them into the encoder: the rows are not first
+    /// copied into one body (a megabyte a request).
+    async fn send(&self, rows: &[OutboxRow]) -> Outcome {
         let mut req = self
             .client
             .post(self.target.write_url())
@@ -192,11 +194,16 @@ impl InfluxSink {
             req = req.header("Authorization", auth);
         }
         req = if self.opts.gzip {
+            let bytes: usize = rows.iter().map(|r| r.lines.len()).sum();
             let mut gz = flate2::write::GzEncoder::new(
-                Vec::with_capacity(body.len() / 4),
+                Vec::with_capacity(bytes / 4),
                 flate2::Compression::fast(),
             );
-            if gz.write_all(body.as_bytes()).is_err() {
+            if rows
+                .iter()
+                .try_for_each(|r| gz.write_all(r.lines.as_bytes()))
+                .is_err()
+            {
                 return Outcome::Unavailable {
                     reason: "gzip failed".into(),
                     operator: false,
@@ -212,7 +219,7 @@ impl InfluxSink {
                 }
             }
         } else {
-            req.body(body.to_owned())
+            req.body(rows.iter().map(|r| r.lines.as_str()).collect::<String>())
         };
         let resp = match req.send().await {
             Ok(r) => r,
@@ -246,9 +253,9 @@ impl InfluxSink {
         }
     }
 
-    fn quarantine(&self, reason: &str, body: &str) {
-        let line = format!(
-            "# {} rejected by {}: {}\n{body}",
+    fn quarantine(&self, reason: &str, rows: &[OutboxRow]) {
+        let header = format!(
+            "# {} rejected by {}: {}\n",
             now_rfc3339(),
             self.target,
             reason.replace('\n', " ")
@@ -257,7 +264,11 @@ impl InfluxSink {
             .create(true)
             .append(true)
             .open(&self.opts.quarantine)
-            .and_then(|mut f| f.write_all(line.as_bytes()));
+            .and_then(|mut f| {
+                f.write_all(header.as_bytes())?;
+                rows.iter()
+                    .try_for_each(|r| f.write_all(r.lines.as_bytes()))
+            });
         if let Err(e) = written {
             tracing::error!(error = %e, file = %self.opts.quarantine.display(), "cannot write the quarantine file; the rejected batch is only in this log");
         }
