@@ -72,7 +72,7 @@ impl Known {
         if let Some(&i) = found {
             return Some(i as usize);
         }
-        let hash = self.tags_hasher.hash_one((&**series, field));
+        let hash = tags_hash(&self.tags_hasher, series, field);
         let &i = self.by_series.find(hash, |&i| {
             let s = &states[i as usize];
             s.field == field && *s.series == **series
@@ -81,13 +81,15 @@ impl Known {
         let state = &mut states[i as usize];
         if let Ok(old) = self
             .by_address
-            .find_entry(address_hash(address(&state.series), field), |&j| j == i)
+            .find_entry(state.address_hash(), |&j| j == i)
         {
             old.remove();
         }
         state.series = series.clone();
         self.by_address
-            .insert_unique(address_hash(at, field), i, |&j| rehash_address(states, j));
+            .insert_unique(address_hash(at, field), i, |&j| {
+                states[j as usize].address_hash()
+            });
         Some(i as usize)
     }
 
@@ -111,16 +113,14 @@ impl Known {
         };
         state.set_device(device);
         self.states.push(state);
-        let states = &self.states;
+        let (states, hasher) = (&self.states, &self.tags_hasher);
         self.by_address
             .insert_unique(address_hash(address(series), field), index, |&j| {
-                rehash_address(states, j)
+                states[j as usize].address_hash()
             });
-        let hasher = &self.tags_hasher;
         self.by_series
-            .insert_unique(hasher.hash_one((&**series, field)), index, |&j| {
-                let s = &states[j as usize];
-                hasher.hash_one((&*s.series, s.field))
+            .insert_unique(tags_hash(hasher, series, field), index, |&j| {
+                states[j as usize].tags_hash(hasher)
             });
         i
     }
@@ -130,14 +130,11 @@ impl Known {
     /// their first polls.
     pub fn reserve(&mut self, more: usize) {
         self.states.reserve_exact(more);
-        let states = &self.states;
+        let (states, hasher) = (&self.states, &self.tags_hasher);
         self.by_address
-            .reserve(more, |&j| rehash_address(states, j));
-        let hasher = &self.tags_hasher;
-        self.by_series.reserve(more, |&j| {
-            let s = &states[j as usize];
-            hasher.hash_one((&*s.series, s.field))
-        });
+            .reserve(more, |&j| states[j as usize].address_hash());
+        self.by_series
+            .reserve(more, |&j| states[j as usize].tags_hash(hasher));
     }
 
     pub fn state(&mut self, i: usize) -> &mut SeriesState {
@@ -145,9 +142,19 @@ impl Known {
     }
 }
 
-fn rehash_address(states: &[SeriesState], i: u32) -> u64 {
-    let s = &states[i as usize];
-    address_hash(address(&s.series), s.field)
+fn tags_hash(hasher: &RandomState, series: &Series, field: Field) -> u64 {
+    hasher.hash_one((series, field))
+}
+
+impl SeriesState {
+    /// Where this state sits in `by_address`, and in `by_series`: its keys are its held `Arc`.
+    fn address_hash(&self) -> u64 {
+        address_hash(address(&self.series), self.field)
+    }
+
+    fn tags_hash(&self, hasher: &RandomState) -> u64 {
+        tags_hash(hasher, &self.series, self.field)
+    }
 }
 
 /// Hashes an address and a field: a multiply spreads the address's bits (they are aligned, and
