@@ -2,8 +2,6 @@
 //! installed, and every other command pointed at the demo's `demo.toml`. A recognisable secret
 //! must not appear in any output.
 
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
-
 use std::process::{Command, Output};
 
 const SECRET: &str = "S3CRET-kw-community-7f2a91";

@@ -1,8 +1,7 @@
 //! Issue 5: the capacity report on the simulated site, checked against the physics model:
 //! rack power within the model's range, UPS without redundancy, cooling ΔT, inlet compliance.
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

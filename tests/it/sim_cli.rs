@@ -1,8 +1,6 @@
 //! `kilowatch sim --config FILE` serves real protocols: `kilowatch probe` reads its UPS with the
 //! profile chosen by sysObjectID, and its meter over Modbus.
 
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
-
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 

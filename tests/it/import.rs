@@ -1,11 +1,10 @@
 //! Issue 5: importing a year of hourly BMS meter readings gives the annual PUE a hand
 //! calculation gives; bad rows are named by line and nothing is half-imported.
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::fmt::Write;
 use std::process::Command;
 
-mod common;
+use crate::common;
 
 use common::process::METERED_SITE as CONFIG;
 

@@ -3,9 +3,8 @@
 //! was full are committed once space returns), and stops cleanly; the community shows nowhere. The disk is a 3 MiB tmpfs, so
 //! this needs root (scripts/test runs as root; it is a `peers` test for that reason).
 #![cfg(feature = "peers")]
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Stdio};
 use std::time::Duration;

@@ -8,10 +8,9 @@
 //! `kilowatch collect`, `kilowatch publish` adds the analyzer's figures, and every panel query
 //! runs as Grafana would send it, variables substituted, for all sites and for one: each returns
 //! data, in a sane range for its unit.
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 #[cfg(feature = "peers")]
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

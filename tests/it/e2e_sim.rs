@@ -2,9 +2,7 @@
 //! -> analyzer. The PUE and IT energy computed from collected samples must match the physics
 //! model's own energy integrals within 1 %.
 
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
-
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -3,7 +3,6 @@
 //! PDUs, a simulated device that fails shows as down with an alarm within two poll intervals,
 //! and `q` exits 0 with the terminal restored.
 #![cfg(feature = "peers")]
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::process::Command;
 use std::time::{Duration, Instant};

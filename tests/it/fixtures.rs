@@ -3,7 +3,6 @@
 //! canonical metric must be read (the row whose `source` is the recorded OID) and match within
 //! 0.5 %, unless `config/unsupported-values.toml` lists it with a reason.
 #![cfg(feature = "peers")]
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::path::PathBuf;
 use std::process::Command;

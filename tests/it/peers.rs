@@ -2,7 +2,6 @@
 //! snmpsim serving recorded walks of real devices, and pymodbus serving a real meter's register
 //! map. Expected values come from the fixtures' own `expected.toml` / register files.
 #![cfg(feature = "peers")]
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -1,9 +1,7 @@
 //! Issue 2 acceptance: a dead device (nothing listening) and a device that answers only after
 //! 5 s do not change the poll period of the other devices.
 
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
-
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::time::Duration;

@@ -1,9 +1,8 @@
 //! Issue 10: no secret (SNMP community, v3 keys, InfluxDB password) appears in any log line,
 //! error, report, stored file or `/metrics` output, while things go wrong: InfluxDB is away, an
 //! agent never answers, an agent refuses our community, logging is at its most verbose.
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};

@@ -1,7 +1,6 @@
 //! Issue 5: `report pue --format html` opens in headless Chromium without errors, and the
 //! rendered page has the charts with their series.
 #![cfg(feature = "peers")]
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::process::Command;
 

@@ -2,8 +2,6 @@
 //! line and key. Each fixture in `tests/config/invalid/` lists what it expects in
 //! `# expect: LINE: KEY: PHRASE` comments, written by hand from the file itself.
 
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
-
 use std::path::Path;
 use std::process::Command;
 

@@ -5,9 +5,8 @@
 //! stamped an hour back never overwrite them), and retention (one day here) does not take the
 //! jump forward as two days passing: it advances no faster than real time.
 #![cfg(feature = "peers")]
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Stdio};
 use std::time::Duration;

@@ -1,8 +1,7 @@
 //! Issue 10: the systemd unit runs the collector as its own user, least privileged, with its
 //! state under StateDirectory and /metrics on loopback only.
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 

@@ -1,8 +1,7 @@
 //! Issue 7 on the simulated site: the comatose server the model plants is found (and the busy
 //! ones are not), and the plan frees hosts and IT power.
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

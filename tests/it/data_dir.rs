@@ -1,11 +1,10 @@
 //! Issue 10: a data directory that is corrupted, cut short or written by a newer Kilowatch gives
 //! a clear error naming the file, and the file is left exactly as it was (nothing is silently
 //! rebuilt over someone's data).
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::process::Command;
 
-mod common;
+use crate::common;
 
 use common::process::METERED_SITE as CONFIG;
 

@@ -2,9 +2,8 @@
 //! `influxdb`) for `/write` and InfluxQL, VictoriaMetrics for `/api/v2/write`. Each test starts
 //! its own server from the binaries `scripts/test` installs, because some stop and restart it.
 #![cfg(feature = "peers")]
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;

@@ -1,7 +1,6 @@
 //! Issue 3 acceptance: SNMPv3 at every security level and protocol pair the collector supports,
 //! against the real net-snmp `snmpd` that `scripts/test` starts with one USM user per pair.
 #![cfg(feature = "peers")]
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::time::Duration;
 

@@ -1,8 +1,7 @@
 //! Issue 5: a simulated week (accelerated clock) through the real protocols gives PUE per
 //! category and the cooling pPUE within 0.5 % of the simulator's own energy integrals.
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,0 +1,30 @@
+//! Kilowatch's integration tests, in one binary: each module was its own test crate, and each
+//! crate linked every dependency again (23 binaries of 140–180 MB filled a CI disk). Run one
+//! area with a filter: `cargo nextest run --features peers influx::`.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+mod common;
+
+mod capacity;
+mod check_config;
+mod clock;
+mod consolidation;
+mod dashboards;
+mod data_dir;
+mod demo_cli;
+mod deploy;
+mod e2e_sim;
+mod e2e_week;
+mod faults;
+mod fixtures;
+mod hostile;
+mod import;
+mod influx;
+mod isolation;
+mod peers;
+mod report_html;
+mod secrets;
+mod sim_cli;
+mod snmpv3;
+mod tui_tmux;
