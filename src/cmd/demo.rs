@@ -1,5 +1,6 @@
 //! `kilowatch demo`: the simulated site, the collector and the embedded store in one process.
 
+use std::collections::HashSet;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -187,7 +188,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .first()
         .map(|s| s.id.clone())
         .unwrap_or_default();
-    let total = config.devices.len();
+    // Only the inventory's devices count: the collector's own health (device `kilowatch`,
+    // with an InfluxDB sink) has a status row too.
+    let devices: Arc<HashSet<String>> =
+        Arc::new(config.devices.iter().map(|d| d.id.clone()).collect());
     let deadline = args.duration.map(|d| tokio::time::Instant::now() + d);
     let mut ticker = tokio::time::interval(args.interval);
     ticker.tick().await;
@@ -203,12 +207,13 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         let now = clock.now_ms();
         let s = store.clone();
         let site_id = site.clone();
-        let cycle =
-            tokio::task::spawn_blocking(move || summarize(&s, &site_id, started, now, total))
+        let ids = devices.clone();
+        let (cycle, answered) =
+            tokio::task::spawn_blocking(move || summarize(&s, &site_id, started, now, &ids))
                 .await??;
         // Until every device has answered once and energy can be integrated, there is no
         // honest PUE to print.
-        if cycle.pue.is_none() || cycle.devices_up + down_count(&store)? < total {
+        if cycle.pue.is_none() || answered < devices.len() {
             continue;
         }
         let mut out = std::io::stdout().lock();
@@ -243,18 +248,15 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
-fn down_count(store: &SqliteStore) -> anyhow::Result<usize> {
-    Ok(store.device_status()?.iter().filter(|d| !d.up).count())
-}
-
-/// The site now: latest facility and IT power, PUE from `from` to `now`, device health.
+/// The site now: latest facility and IT power, PUE from `from` to `now`, and the health of
+/// `devices`; with how many of them have been polled at all (up or down).
 pub fn summarize(
     store: &SqliteStore,
     site: &str,
     from: i64,
     now: i64,
-    total: usize,
-) -> anyhow::Result<Cycle> {
+    devices: &HashSet<String>,
+) -> anyhow::Result<(Cycle, usize)> {
     let whole = TimeRange { from, to: now };
     let report = pue::site_pue(store, site, whole, pue::Options::default())?;
     // The most downstream category measured is the most honest one (pue.md §3).
@@ -282,7 +284,12 @@ pub fn summarize(
         None => None,
     };
     let status = store.device_status()?;
-    Ok(Cycle {
+    let polled: Vec<bool> = status
+        .iter()
+        .filter(|d| devices.contains(&d.device))
+        .map(|d| d.up)
+        .collect();
+    let cycle = Cycle {
         ts: now,
         site: site.to_owned(),
         facility_power_w,
@@ -291,9 +298,10 @@ pub fn summarize(
         pue_label,
         facility_kwh: report.facility.as_ref().map(|e| e.kwh),
         it_kwh: best.and_then(|c| report.it.get(&c.number())).map(|e| e.kwh),
-        devices_up: status.iter().filter(|d| d.up).count(),
-        devices_total: total,
-    })
+        devices_up: polled.iter().filter(|up| **up).count(),
+        devices_total: devices.len(),
+    };
+    Ok((cycle, polled.len()))
 }
 
 fn latest_sum(

@@ -25,6 +25,49 @@ fn assert_no_secret(what: &str, out: &Output) {
     }
 }
 
+/// With an InfluxDB sink the collector also records its own health (as device `kilowatch`);
+/// the demo's device count is still the inventory's, not one more. InfluxDB is down here: the
+/// sink keeps retrying and the demo goes on.
+#[test]
+fn demo_with_an_influx_sink_counts_only_the_inventory_devices() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/?db=kilowatch");
+    let out = kilowatch(&[
+        "demo",
+        "--headless",
+        "--interval",
+        "500ms",
+        "--duration",
+        "8s",
+        "--data",
+        data,
+        "--influx",
+        &url,
+    ]);
+    assert!(
+        out.status.success(),
+        "demo failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let inventory: toml::Table =
+        toml::from_str(&std::fs::read_to_string(dir.path().join("demo.toml")).unwrap()).unwrap();
+    let devices = inventory["devices"].as_array().unwrap().len() as u64;
+    assert!(devices >= 10, "{devices} devices in demo.toml");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.trim().is_empty(), "no cycle printed in 8 s");
+    for line in stdout.lines() {
+        let l: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(l["devices_total"].as_u64(), Some(devices), "{l}");
+        assert_eq!(l["devices_up"].as_u64(), Some(devices), "{l}");
+    }
+}
+
 #[test]
 fn headless_demo_prints_plausible_pue_with_all_devices_up_and_never_the_secret() {
     let dir = tempfile::tempdir().unwrap();
