@@ -254,6 +254,53 @@ fn store(c: &mut Criterion) {
     g.finish();
 }
 
+/// One write of a small site (17 devices' polls) while InfluxDB has been down for a day: the
+/// outbox holds 86,400 rows of 3 kB (a write a second). A write's cost should not grow with
+/// the outage.
+fn outage(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = dir.path().join("outage.db");
+    drop(SqliteStore::open(&path).expect("opens"));
+    {
+        // Rows go in directly, with the file marked as version 3 (no outbox totals yet), so
+        // opening it counts them once as an upgrade would: a day of writes would take minutes.
+        let mut conn = rusqlite::Connection::open(&path).expect("opens");
+        let tx = conn.transaction().expect("begins");
+        let lines = "x".repeat(3000);
+        for i in 0..86_400i64 {
+            tx.execute(
+                "INSERT INTO outbox(ts, points, bytes, lines) VALUES(?1, 20, 3000, ?2)",
+                rusqlite::params![1_767_225_600_000 + i * 1000, lines],
+            )
+            .expect("inserts");
+        }
+        tx.execute("UPDATE meta SET value = 3 WHERE key = 'schema_version'", [])
+            .expect("marks");
+        tx.commit().expect("commits");
+    }
+    let store = SqliteStore::open(&path).expect("opens");
+    store.enable_outbox(1 << 30);
+    store.sink_cursor("influx").expect("registers");
+    let pdus = outlets(17);
+    let mut at = 1_767_312_000_000i64;
+    let mut g = c.benchmark_group("store");
+    g.throughput(Throughput::Elements(340));
+    g.bench_function("append_340_samples_after_a_days_outage", |b| {
+        b.iter_batched_ref(
+            || {
+                at += 1_000;
+                polls(&pdus, at)
+            },
+            |polls| store.write(polls).expect("writes"),
+            criterion::BatchSize::SmallInput,
+        );
+    });
+    g.bench_function("outbox_stats_after_a_days_outage", |b| {
+        b.iter(|| store.outbox_stats("influx").expect("counts").rows);
+    });
+    g.finish();
+}
+
 fn energy(c: &mut Criterion) {
     // A year of 1-minute power readings from one meter.
     let points: Vec<Point> = (0..525_600i64)
@@ -280,6 +327,7 @@ criterion_group!(
     modbus_decode,
     line_protocol,
     store,
+    outage,
     energy
 );
 criterion_main!(benches);

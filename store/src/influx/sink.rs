@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use tokio_util::sync::CancellationToken;
 
 use super::target::InfluxTarget;
@@ -113,9 +114,13 @@ impl InfluxSink {
     /// Runs until `cancel` fires and the outbox is flushed (or the shutdown deadline passes).
     pub async fn run(self, cancel: CancellationToken) -> Result<(), StoreError> {
         let name = self.target.sink_name();
-        let mut cursor = self.store.sink_cursor(&name)?;
+        let store = self.store.clone();
+        let sink = name.clone();
+        let mut cursor = blocking(move || store.sink_cursor(&sink)).await?;
         let mut attempt: u32 = 0;
         let mut stop_by: Option<Instant> = None;
+        // Kept across retries: the same batch is sent again, not read and compressed again.
+        let mut pending: Option<Request> = None;
         loop {
             if cancel.is_cancelled() && stop_by.is_none() {
                 stop_by = Some(Instant::now() + self.opts.shutdown_deadline);
@@ -124,27 +129,31 @@ impl InfluxSink {
                 tracing::warn!(target = %self.target, "shutdown deadline reached; the rest stays in the outbox");
                 return Ok(());
             }
-            let rows = self.store.outbox_after(cursor, self.opts.max_batch_bytes)?;
-            let Some(last) = rows.last().map(|r| r.seq) else {
-                if stop_by.is_some() {
-                    return Ok(());
-                }
-                tokio::select! {
-                    _ = cancel.cancelled() => {}
-                    _ = tokio::time::sleep(self.opts.flush_interval) => {}
-                }
-                continue;
+            let request = match pending.take() {
+                Some(r) => r,
+                None => match self.next_request(cursor).await? {
+                    Some(r) => r,
+                    None => {
+                        if stop_by.is_some() {
+                            return Ok(());
+                        }
+                        tokio::select! {
+                            _ = cancel.cancelled() => {}
+                            _ = tokio::time::sleep(self.opts.flush_interval) => {}
+                        }
+                        continue;
+                    }
+                },
             };
-            let points: i64 = rows.iter().map(|r| r.points).sum();
+            let points = request.points();
             let started = Instant::now();
-            match self.send(&rows).await {
+            match self.send(&request).await {
                 Outcome::Written => {
                     if attempt > 0 {
                         tracing::info!(target = %self.target, "InfluxDB reachable again");
                     }
                     attempt = 0;
-                    self.store.ack(&name, last)?;
-                    cursor = last;
+                    cursor = self.ack(&name, request.last()).await?;
                     self.stats
                         .written_points
                         .fetch_add(points as u64, Ordering::Relaxed);
@@ -154,10 +163,9 @@ impl InfluxSink {
                     self.stats.healthy.store(true, Ordering::Relaxed);
                 }
                 Outcome::Rejected(reason) => {
-                    self.quarantine(&reason, &rows);
+                    self.quarantine(&reason, &request.rows);
                     tracing::error!(target = %self.target, points, reason = %reason, file = %self.opts.quarantine.display(), "InfluxDB rejected a batch; moved to quarantine");
-                    self.store.ack(&name, last)?;
-                    cursor = last;
+                    cursor = self.ack(&name, request.last()).await?;
                     self.stats
                         .rejected_points
                         .fetch_add(points as u64, Ordering::Relaxed);
@@ -173,6 +181,7 @@ impl InfluxSink {
                     attempt = attempt.saturating_add(1);
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
                     self.stats.healthy.store(false, Ordering::Relaxed);
+                    pending = Some(request);
                     let wait = backoff(attempt, self.opts.max_backoff);
                     tokio::select! {
                         _ = cancel.cancelled(), if stop_by.is_none() => {}
@@ -183,9 +192,45 @@ impl InfluxSink {
         }
     }
 
-    /// Writes `rows` in one request. Gzip streams them into the encoder: the rows are not first
-    /// copied into one body (a megabyte a request).
-    async fn send(&self, rows: &[OutboxRow]) -> Outcome {
+    /// The rows after `cursor` and their request body, read and gzipped on a blocking thread:
+    /// a megabyte of SQLite reads and compression would otherwise hold up the polls that share
+    /// the collector's one async thread.
+    async fn next_request(&self, cursor: i64) -> Result<Option<Request>, StoreError> {
+        let store = self.store.clone();
+        let (max_bytes, gzip) = (self.opts.max_batch_bytes, self.opts.gzip);
+        blocking(move || {
+            let rows = store.outbox_after(cursor, max_bytes)?;
+            if rows.is_empty() {
+                return Ok(None);
+            }
+            let body = if gzip {
+                gzipped(&rows)
+            } else {
+                Ok(plain(&rows))
+            };
+            Ok(Some(Request { rows, body, gzip }))
+        })
+        .await
+    }
+
+    /// Moves the cursor past `last` (and lets the store delete what every sink has).
+    async fn ack(&self, name: &str, last: i64) -> Result<i64, StoreError> {
+        let store = self.store.clone();
+        let name = name.to_owned();
+        blocking(move || store.ack(&name, last)).await?;
+        Ok(last)
+    }
+
+    async fn send(&self, request: &Request) -> Outcome {
+        let body = match &request.body {
+            Ok(body) => body.clone(),
+            Err(e) => {
+                return Outcome::Unavailable {
+                    reason: format!("gzip: {e}"),
+                    operator: false,
+                };
+            }
+        };
         let mut req = self
             .client
             .post(self.target.write_url())
@@ -193,35 +238,10 @@ impl InfluxSink {
         if let Some(auth) = self.target.authorization() {
             req = req.header("Authorization", auth);
         }
-        req = if self.opts.gzip {
-            let bytes: usize = rows.iter().map(|r| r.lines.len()).sum();
-            let mut gz = flate2::write::GzEncoder::new(
-                Vec::with_capacity(bytes / 4),
-                flate2::Compression::fast(),
-            );
-            if rows
-                .iter()
-                .try_for_each(|r| gz.write_all(r.lines.as_bytes()))
-                .is_err()
-            {
-                return Outcome::Unavailable {
-                    reason: "gzip failed".into(),
-                    operator: false,
-                };
-            }
-            match gz.finish() {
-                Ok(bytes) => req.header("Content-Encoding", "gzip").body(bytes),
-                Err(e) => {
-                    return Outcome::Unavailable {
-                        reason: format!("gzip: {e}"),
-                        operator: false,
-                    };
-                }
-            }
-        } else {
-            req.body(rows.iter().map(|r| r.lines.as_str()).collect::<String>())
-        };
-        let resp = match req.send().await {
+        if request.gzip {
+            req = req.header("Content-Encoding", "gzip");
+        }
+        let resp = match req.body(body).send().await {
             Ok(r) => r,
             Err(e) => {
                 return Outcome::Unavailable {
@@ -272,6 +292,48 @@ impl InfluxSink {
         if let Err(e) = written {
             tracing::error!(error = %e, file = %self.opts.quarantine.display(), "cannot write the quarantine file; the rejected batch is only in this log");
         }
+    }
+}
+
+/// One write request: outbox rows and the body made of them (`Bytes`, so a retry sends the
+/// same buffer again).
+#[derive(Debug)]
+struct Request {
+    rows: Vec<OutboxRow>,
+    body: std::io::Result<Bytes>,
+    gzip: bool,
+}
+
+impl Request {
+    fn last(&self) -> i64 {
+        self.rows.last().map_or(0, |r| r.seq)
+    }
+
+    fn points(&self) -> i64 {
+        self.rows.iter().map(|r| r.points).sum()
+    }
+}
+
+/// The rows streamed into gzip: they are not first copied into one body.
+fn gzipped(rows: &[OutboxRow]) -> std::io::Result<Bytes> {
+    let bytes: usize = rows.iter().map(|r| r.lines.len()).sum();
+    let mut gz =
+        flate2::write::GzEncoder::new(Vec::with_capacity(bytes / 4), flate2::Compression::fast());
+    for r in rows {
+        gz.write_all(r.lines.as_bytes())?;
+    }
+    gz.finish().map(Bytes::from)
+}
+
+fn plain(rows: &[OutboxRow]) -> Bytes {
+    Bytes::from(rows.iter().map(|r| r.lines.as_str()).collect::<String>())
+}
+
+/// Runs `f` on tokio's blocking pool; a panic there carries on here.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(v) => v,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
     }
 }
 
