@@ -65,27 +65,23 @@ pub async fn record(w: Watched, every: Duration, cancel: CancellationToken) {
             _ = cancel.cancelled() => return,
             _ = tick.tick() => {}
         }
-        // Off the async thread: the store's lock may be held by a write of every device's poll.
-        let (w, series) = (w.clone(), series.clone());
-        let _ = tokio::task::spawn_blocking(move || {
-            let samples = readings(&w)
-                .into_iter()
-                .map(|(field, value)| Sample {
-                    series: series.clone(),
-                    field,
-                    value,
-                })
-                .collect();
-            let batch = Batch {
-                device: Arc::from("kilowatch"),
-                at: w.clock.now_ms(),
-                samples,
-                poll: PollStatus::Ok,
-                poll_ms: 0.0,
-            };
-            w.store.write(&[batch])
-        })
-        .await;
+        let samples = readings(&w)
+            .into_iter()
+            .map(|(field, value)| Sample {
+                series: series.clone(),
+                field,
+                value,
+            })
+            .collect();
+        let batch = Batch {
+            device: Arc::from("kilowatch"),
+            at: w.clock.now_ms(),
+            samples,
+            poll: PollStatus::Ok,
+            poll_ms: 0.0,
+        };
+        let store = w.store.clone();
+        let _ = tokio::task::spawn_blocking(move || store.write(&[batch])).await;
     }
 }
 
@@ -106,10 +102,7 @@ pub async fn serve(listener: TcpListener, w: Watched, cancel: CancellationToken)
                 .unwrap_or(0);
             let request = String::from_utf8_lossy(&buf[..n]);
             let (status, body) = if request.starts_with("GET /metrics") {
-                match tokio::task::spawn_blocking(move || exposition(&w)).await {
-                    Ok(body) => ("200 OK", body),
-                    Err(_) => ("500 Internal Server Error", String::new()),
-                }
+                ("200 OK", exposition(&w))
             } else {
                 ("404 Not Found", "try GET /metrics\n".to_owned())
             };
