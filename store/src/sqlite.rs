@@ -254,6 +254,8 @@ impl SqliteStore {
         let known = &mut *known;
         let tx = conn.transaction().map_err(self.err())?;
         let mut n = 0;
+        // (batch, sample) of readings not stored because their time is taken; rare.
+        let mut repeats: Vec<(usize, usize)> = Vec::new();
         {
             let mut insert = tx
                 .prepare_cached("INSERT INTO head(device_id, at, n, data) VALUES(?1, ?2, ?3, ?4)")
@@ -269,7 +271,7 @@ impl SqliteStore {
             let mut row = Vec::with_capacity(512);
             // Imported readings by series, then time (a later one in the call wins).
             let mut imported: BTreeMap<i64, BTreeMap<Timestamp, f64>> = BTreeMap::new();
-            for b in batches {
+            for (bi, b) in batches.iter().enumerate() {
                 let device = match known.devices.get(&*b.device) {
                     Some(id) => *id,
                     None => {
@@ -280,7 +282,7 @@ impl SqliteStore {
                 };
                 row.clear();
                 let mut count = 0i64;
-                for s in &b.samples {
+                for (si, s) in b.samples.iter().enumerate() {
                     let i = match known.find(&s.series, s.field) {
                         Some(i) => i,
                         None => {
@@ -307,6 +309,7 @@ impl SqliteStore {
                     if b.at <= st.newest
                         && samples::exists(&tx, st.id, b.at).map_err(self.fail())?
                     {
+                        repeats.push((bi, si));
                         continue;
                     }
                     st.newest = st.newest.max(b.at);
@@ -336,6 +339,15 @@ impl SqliteStore {
         let cap = *self.outbox_cap.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(cap) = cap {
             let mut lines = String::new();
+            // Only what was stored: InfluxDB would let a repeated time overwrite the reading
+            // the store kept.
+            let stored;
+            let batches = if repeats.is_empty() {
+                batches
+            } else {
+                stored = without(batches, &repeats);
+                &stored[..]
+            };
             let refused = crate::influx::line_protocol::encode_batches(batches, &mut lines);
             for e in refused.iter().take(3) {
                 tracing::warn!(error = %e, "sample cannot be sent to InfluxDB");
@@ -682,6 +694,27 @@ fn new_series(
     )?;
     let newest = samples::newest_ts(tx, id, i64::MAX)?.unwrap_or(i64::MIN);
     Ok((id, newest))
+}
+
+/// `batches` without the samples at `(batch, sample)` positions (listed in order).
+fn without(batches: &[Batch], gone: &[(usize, usize)]) -> Vec<Batch> {
+    batches
+        .iter()
+        .enumerate()
+        .map(|(bi, b)| Batch {
+            samples: b
+                .samples
+                .iter()
+                .enumerate()
+                .filter(|(si, _)| gone.binary_search(&(bi, *si)).is_err())
+                .map(|(_, s)| s.clone())
+                .collect(),
+            device: b.device.clone(),
+            at: b.at,
+            poll: b.poll.clone(),
+            poll_ms: b.poll_ms,
+        })
+        .collect()
 }
 
 /// Rows, points and bytes in (part of) the outbox.
@@ -1332,5 +1365,49 @@ mod tests {
         let stats = store.outbox_stats("a").unwrap();
         assert_eq!(stats, recount(&path, "a"));
         assert_eq!(stats.rows, 25);
+    }
+
+    /// A reading the store refuses (its series already has that time: a clock that went back)
+    /// is not queued for InfluxDB either, where it would overwrite the one the store kept.
+    #[test]
+    fn a_refused_repeat_is_not_queued_for_influxdb() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("kw.db")).unwrap();
+        store.enable_outbox(1 << 20);
+        store.sink_cursor("a").unwrap();
+        let s = Arc::new(Series::new(
+            Measurement::Power,
+            vec![("device", "pdu-1".into())],
+        ));
+        let t = Arc::new(Series::new(
+            Measurement::Power,
+            vec![("device", "pdu-2".into())],
+        ));
+        assert_eq!(store.write(&[batch(&s, 5_000, 1.0)]).unwrap(), 1);
+        // The clock went back: pdu-1's reading at 5 s is refused, pdu-2's (new) is stored.
+        let mut second = batch(&s, 5_000, 2.0);
+        second.samples.push(Sample {
+            series: t.clone(),
+            field: Field::ActivePowerW,
+            value: 3.0,
+        });
+        assert_eq!(store.write(&[second]).unwrap(), 1);
+        let queued: String = store
+            .outbox_after(0, usize::MAX)
+            .unwrap()
+            .iter()
+            .map(|r| r.lines.as_str())
+            .collect();
+        let lines: Vec<&str> = queued.lines().collect();
+        assert_eq!(lines.len(), 2, "{queued}");
+        assert!(
+            lines[0].contains("device=pdu-1") && lines[0].contains("=1.0 "),
+            "{queued}"
+        );
+        assert!(
+            lines[1].contains("device=pdu-2") && lines[1].contains("=3.0 "),
+            "{queued}"
+        );
+        assert_eq!(store.outbox_stats("a").unwrap().points, 2);
     }
 }
