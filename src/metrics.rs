@@ -18,6 +18,8 @@ use tokio_util::sync::CancellationToken;
 /// What is watched: one sink's counters and its outbox.
 #[derive(Debug, Clone)]
 pub struct Watched {
+    /// `collector.name`: several collectors' health can share one InfluxDB.
+    pub collector: String,
     pub store: Arc<SqliteStore>,
     pub sink_name: String,
     pub stats: Arc<SinkStats>,
@@ -56,6 +58,7 @@ pub async fn record(w: Watched, every: Duration, cancel: CancellationToken) {
         Measurement::Collector,
         vec![
             ("device", "kilowatch".into()),
+            ("collector", w.collector.clone()),
             ("sink", w.sink_name.clone()),
         ],
     ));

@@ -74,6 +74,7 @@ pub fn start(
         let stop = CancellationToken::new();
         let token = stop.clone();
         let watched = crate::metrics::Watched {
+            collector: config.collector.name.clone(),
             store: store.clone(),
             sink_name: sink.target().sink_name(),
             stats: sink.stats.clone(),

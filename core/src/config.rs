@@ -78,6 +78,9 @@ struct RawInflux {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CollectorConfig {
+    /// Names this collector in its own health readings (tag `collector`), so several sites'
+    /// collectors writing to one InfluxDB stay apart. Default: the machine's host name.
+    pub name: String,
     pub interval: Duration,
     pub timeout: Duration,
     pub max_concurrent_polls: usize,
@@ -268,10 +271,21 @@ impl Device {
     }
 }
 
+/// The machine's host name (Linux), else `kilowatch`.
+fn host_name() -> String {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .map(|s| s.trim().to_owned())
+        .find(|s| !s.is_empty())
+        .unwrap_or_else(|| "kilowatch".to_owned())
+}
+
 // ---- raw, as written ----
 
 #[derive(Debug, Deserialize)]
 struct RawCollector {
+    name: Option<String>,
     #[serde(default, deserialize_with = "de_duration_opt")]
     interval: Option<Duration>,
     #[serde(default, deserialize_with = "de_duration_opt")]
@@ -611,6 +625,10 @@ impl Config {
             .remove("collector")
             .and_then(|v| c.section::<RawCollector>("collector", v));
         let collector = CollectorConfig {
+            name: collector
+                .as_ref()
+                .and_then(|r| r.name.clone())
+                .unwrap_or_else(host_name),
             interval: collector
                 .as_ref()
                 .and_then(|r| r.interval)
@@ -642,6 +660,12 @@ impl Config {
         }
         if collector.interval.is_zero() {
             c.push("collector.interval", "must be greater than zero");
+        }
+        if collector.name.trim().is_empty() || collector.name.chars().any(char::is_control) {
+            c.push(
+                "collector.name",
+                "must be a name without control characters (it becomes a tag)",
+            );
         }
         if collector.max_concurrent_polls == 0 {
             c.push("collector.max_concurrent_polls", "must be at least 1");

@@ -112,6 +112,12 @@ impl Known {
             device: NO_DEVICE,
         };
         state.set_device(device);
+        if self.states.len() == self.states.capacity() {
+            // Grown by an eighth, not doubled: a collector sized this list for its polls, and a
+            // few series more (its own health with an InfluxDB sink) doubled 7 MB at 10,000
+            // devices, leaving the old copy behind in the heap.
+            self.states.reserve_exact(self.states.len() / 8 + 16);
+        }
         self.states.push(state);
         let (states, hasher) = (&self.states, &self.tags_hasher);
         self.by_address

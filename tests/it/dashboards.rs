@@ -1059,6 +1059,8 @@ mod live {
                     .arg(dir.join("site.toml"))
                     .arg("--data")
                     .arg(&dir)
+                    // Each site's collector would run on its own machine, named by its host.
+                    .env("KILOWATCH_COLLECTOR__NAME", format!("kw-{site}"))
                     .stdout(Stdio::null())
                     .stderr(log)
                     .spawn()
@@ -1146,6 +1148,7 @@ mod live {
         let mut runs = 0;
         let mut estate_pue: BTreeMap<(String, String), f64> = BTreeMap::new();
         let mut chain: BTreeMap<String, f64> = BTreeMap::new();
+        let mut outboxes: BTreeSet<String> = BTreeSet::new();
         for (_, d) in &provisioned().dashboards {
             for one_site in [None, Some(SITES[0].0)] {
                 let vars = variables(&grafana, d, one_site, range);
@@ -1168,6 +1171,13 @@ mod live {
                                     chain.insert(target.ref_id.clone(), v);
                                 }
                             }
+                            ("kilowatch-collector", 5, None) => {
+                                outboxes.extend(
+                                    series
+                                        .iter()
+                                        .filter_map(|s| s.tags.get("collector").cloned()),
+                                );
+                            }
                             _ => {}
                         }
                     }
@@ -1181,6 +1191,9 @@ mod live {
             problems.join("\n")
         );
         assert!(runs >= 100, "only {runs} queries ran");
+        // One outbox line per collector: their health does not mix in one series.
+        let named: BTreeSet<String> = SITES.iter().map(|(s, ..)| format!("kw-{s}")).collect();
+        assert_eq!(outboxes, named, "outbox depth series by collector");
         // Power only falls along the chain: utility (A) feeds the UPS input (B), which loses some
         // before its output (C).
         assert!(
