@@ -95,15 +95,15 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// SIGHUP: the inventory is read again; if it is valid, its devices are polled from now on,
-/// otherwise every problem is logged and the running devices carry on. The store, the outbox and
-/// the InfluxDB sink stay as they are (a new `[store]` or `[influx]` needs a restart).
 /// What a reload needs of the configuration the collector started with.
 struct Running {
     store: std::path::PathBuf,
     influx: bool,
 }
 
+/// SIGHUP: the inventory is read again; if it is valid, its devices are polled from now on,
+/// otherwise every problem is logged and the running devices carry on. The store, the outbox and
+/// the InfluxDB sink stay as they are (a new `[store]` or `[influx]` needs a restart).
 async fn reload(
     path: &std::path::Path,
     running: &Running,

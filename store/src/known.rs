@@ -153,11 +153,12 @@ fn tags_hash(hasher: &RandomState, series: &Series, field: Field) -> u64 {
 }
 
 impl SeriesState {
-    /// Where this state sits in `by_address`, and in `by_series`: its keys are its held `Arc`.
+    /// Its key's hash in `by_address`: the address of the `Arc` it holds.
     fn address_hash(&self) -> u64 {
         address_hash(address(&self.series), self.field)
     }
 
+    /// Its key's hash in `by_series`: the series' tags and the field.
     fn tags_hash(&self, hasher: &RandomState) -> u64 {
         tags_hash(hasher, &self.series, self.field)
     }

@@ -25,6 +25,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use kilowatch_core::model::{Batch, Field, Series, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::influx::line_protocol;
 use crate::known::Known;
 use crate::{Point, ReadStore, Selector, SeriesRef, StoreError, TimeRange, Window};
 use crate::{rollup, samples};
@@ -254,8 +255,10 @@ impl SqliteStore {
         let known = &mut *known;
         let tx = conn.transaction().map_err(self.err())?;
         let mut n = 0;
-        // (batch, sample) of readings not stored because their time is taken; rare.
-        let mut repeats: Vec<(usize, usize)> = Vec::new();
+        // With a sink attached, each stored reading is queued for it as it is stored (and only
+        // then: InfluxDB would let a repeat refused here overwrite the reading kept).
+        let cap = *self.outbox_cap.lock().unwrap_or_else(|p| p.into_inner());
+        let (mut lines, mut points, mut refused) = (String::new(), 0i64, Vec::new());
         {
             let mut insert = tx
                 .prepare_cached("INSERT INTO head(device_id, at, n, data) VALUES(?1, ?2, ?3, ?4)")
@@ -271,7 +274,7 @@ impl SqliteStore {
             let mut row = Vec::with_capacity(512);
             // Imported readings by series, then time (a later one in the call wins).
             let mut imported: BTreeMap<i64, BTreeMap<Timestamp, f64>> = BTreeMap::new();
-            for (bi, b) in batches.iter().enumerate() {
+            for b in batches {
                 let device = match known.devices.get(&*b.device) {
                     Some(id) => *id,
                     None => {
@@ -282,7 +285,7 @@ impl SqliteStore {
                 };
                 row.clear();
                 let mut count = 0i64;
-                for (si, s) in b.samples.iter().enumerate() {
+                for s in &b.samples {
                     let i = match known.find(&s.series, s.field) {
                         Some(i) => i,
                         None => {
@@ -301,20 +304,22 @@ impl SqliteStore {
                         st.set_device(device);
                     }
                     if replace {
-                        st.newest = st.newest.max(b.at);
                         imported.entry(st.id).or_default().insert(b.at, s.value);
-                        count += 1;
-                        continue;
-                    }
-                    if b.at <= st.newest
+                    } else if b.at <= st.newest
                         && samples::exists(&tx, st.id, b.at).map_err(self.fail())?
                     {
-                        repeats.push((bi, si));
                         continue;
+                    } else {
+                        samples::put_entry(&mut row, st.id, s.value);
                     }
                     st.newest = st.newest.max(b.at);
-                    samples::put_entry(&mut row, st.id, s.value);
                     count += 1;
+                    if cap.is_some() {
+                        match line_protocol::encode_line(&mut lines, s, b.at) {
+                            Ok(()) => points += 1,
+                            Err(e) => refused.push(e),
+                        }
+                    }
                 }
                 if !row.is_empty() {
                     insert
@@ -336,24 +341,11 @@ impl SqliteStore {
                 samples::overlay(&tx, *id, readings).map_err(self.fail())?;
             }
         }
-        let cap = *self.outbox_cap.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(cap) = cap {
-            let mut lines = String::new();
-            // Only what was stored: InfluxDB would let a repeated time overwrite the reading
-            // the store kept.
-            let stored;
-            let batches = if repeats.is_empty() {
-                batches
-            } else {
-                stored = without(batches, &repeats);
-                &stored[..]
-            };
-            let refused = crate::influx::line_protocol::encode_batches(batches, &mut lines);
             for e in refused.iter().take(3) {
                 tracing::warn!(error = %e, "sample cannot be sent to InfluxDB");
             }
             if !lines.is_empty() {
-                let points = lines.lines().count() as i64;
                 let now = batches.iter().map(|b| b.at).max().unwrap_or_default();
                 tx.execute(
                     "INSERT INTO outbox(ts, points, bytes, lines) VALUES(?1, ?2, ?3, ?4)",
@@ -696,27 +688,6 @@ fn new_series(
     Ok((id, newest))
 }
 
-/// `batches` without the samples at `(batch, sample)` positions (listed in order).
-fn without(batches: &[Batch], gone: &[(usize, usize)]) -> Vec<Batch> {
-    batches
-        .iter()
-        .enumerate()
-        .map(|(bi, b)| Batch {
-            samples: b
-                .samples
-                .iter()
-                .enumerate()
-                .filter(|(si, _)| gone.binary_search(&(bi, *si)).is_err())
-                .map(|(_, s)| s.clone())
-                .collect(),
-            device: b.device.clone(),
-            at: b.at,
-            poll: b.poll.clone(),
-            poll_ms: b.poll_ms,
-        })
-        .collect()
-}
-
 /// Rows, points and bytes in (part of) the outbox.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 struct Totals {
@@ -793,15 +764,14 @@ fn enforce_cap(tx: &rusqlite::Transaction<'_>, cap: u64) -> rusqlite::Result<()>
     let Some(last) = last else {
         return Ok(());
     };
-    let points = gone.points;
     tx.execute("DELETE FROM outbox WHERE seq <= ?1", [last])?;
     add_totals(tx, gone.negated())?;
     tx.execute(
         "INSERT INTO counters(name, value) VALUES('dropped', ?1) ON CONFLICT(name) DO UPDATE SET value = value + ?1",
-        [points],
+        [gone.points],
     )?;
     tracing::error!(
-        points,
+        points = gone.points,
         cap_bytes = cap,
         "outbox full: dropped the oldest unsent points"
     );

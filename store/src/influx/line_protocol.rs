@@ -7,7 +7,7 @@
 
 use std::fmt::Write;
 
-use kilowatch_core::model::{Batch, Timestamp};
+use kilowatch_core::model::{Batch, Sample, Timestamp};
 
 /// A field value of any type line protocol carries.
 #[derive(Debug, Clone, PartialEq)]
@@ -142,14 +142,20 @@ pub fn encode_batches(batches: &[Batch], out: &mut String) -> Vec<EncodeError> {
     let mut errors = Vec::new();
     for b in batches {
         for s in &b.samples {
-            let start = out.len();
-            if let Err(e) = encode_sample(out, &s.series, s.field.name(), s.value, b.at) {
-                out.truncate(start);
+            if let Err(e) = encode_line(out, s, b.at) {
                 errors.push(e);
             }
         }
     }
     errors
+}
+
+/// Appends one sample's line at `ts_ms`, or nothing when it cannot be encoded.
+pub fn encode_line(out: &mut String, s: &Sample, ts_ms: Timestamp) -> Result<(), EncodeError> {
+    let start = out.len();
+    encode_sample(out, &s.series, s.field.name(), s.value, ts_ms).inspect_err(|_| {
+        out.truncate(start);
+    })
 }
 
 /// [`encode_point`] for one float field of a series, without building a tag list: the hot path
