@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use kilowatch_analyzer::pue::Options;
 use kilowatch_analyzer::report::pue_report;
+use kilowatch_core::calendar::Window;
 use kilowatch_core::config::Config;
 use kilowatch_core::model::{Batch, Field, PollStatus, Sample};
 use kilowatch_store::samples::block_of;
@@ -118,8 +119,14 @@ fn main() {
                 from: START,
                 to: START + MINUTES * 60_000,
             };
-            let report =
-                pue_report(&store, &config, range, Options::default(), |_, _| {}).expect("analyse");
+            let report = pue_report(
+                &store,
+                &config,
+                &Window::instants(range.from, range.to),
+                Options::default(),
+                |_, _| {},
+            )
+            .expect("analyse");
             let s = &report.sites[0];
             println!(
                 "analysed {points} metering points over a year in {:.1} s: {} = {:.4}, E_DC {:.0} kWh, E_IT {:.0} kWh, coverage {:.4}",

@@ -1,6 +1,7 @@
 //! Kilowatch's analyzer: energy per metering point and PUE, read through `ReadStore` only.
 
 pub mod capacity;
+pub mod clean;
 pub mod consolidation;
 pub mod energy;
 pub mod kpi;

@@ -7,18 +7,52 @@ use kilowatch_core::model::{Category, Field, Role};
 use kilowatch_store::{Point, ReadStore, Selector, SeriesRef, StoreError, TimeRange};
 use serde::Serialize;
 
+use crate::clean;
 use crate::energy::{self, Energy};
 
 #[derive(Debug, Clone, Copy)]
-pub struct Options {
-    /// Samples further apart than this are not bridged when integrating power.
+pub struct Options<'a> {
+    /// Power samples further apart than this (and than three of the series' own intervals)
+    /// are not bridged when integrating power.
     pub max_gap_ms: i64,
+    /// Meter ratings (kW) by device id, from the inventory's `max_power_w`: a step or reading
+    /// above 1.2 times the rating is a spike.
+    pub ratings: &'a Ratings,
 }
 
-impl Default for Options {
-    fn default() -> Options {
+/// Meter ratings in kW by device id.
+pub type Ratings = BTreeMap<String, f64>;
+
+static NO_RATINGS: Ratings = BTreeMap::new();
+
+impl Default for Options<'_> {
+    fn default() -> Self {
         Options {
             max_gap_ms: 15 * 60 * 1000,
+            ratings: &NO_RATINGS,
+        }
+    }
+}
+
+/// The inventory's meter ratings (`max_power_w`), in kW.
+pub fn ratings(config: &kilowatch_core::config::Config) -> Ratings {
+    config
+        .devices
+        .iter()
+        .filter_map(|d| Some((d.id.clone(), d.max_power_w? / 1000.0)))
+        .collect()
+}
+
+impl Options<'_> {
+    fn rules<'r>(&self, series: &SeriesRef, reboots: &'r [i64]) -> clean::Rules<'r> {
+        clean::Rules {
+            max_kw: series
+                .tag("device")
+                .and_then(|d| self.ratings.get(d))
+                .copied(),
+            wrap_kwh: series.tag("wrap_at").and_then(|w| w.parse().ok()),
+            reboots,
+            max_gap_ms: self.max_gap_ms,
         }
     }
 }
@@ -59,53 +93,61 @@ pub fn meter_energy(
     store: &dyn ReadStore,
     power: &SeriesRef,
     range: TimeRange,
-    opts: Options,
+    opts: Options<'_>,
 ) -> Result<Energy, StoreError> {
     Ok(meter_energy_windows(store, power, &[range], opts)?
         .pop()
         .unwrap_or_else(|| energy::integrate_power(&[], range, opts.max_gap_ms)))
 }
 
-/// A series read once over every window (each widened by the gap bridged at its edges); each
-/// window then takes its own slice, exactly what reading it alone would have returned.
+/// A series read once over every window, widened at both ends so the cleaning rules see the
+/// readings around each edge; each window then takes its own slice.
 struct Span {
     points: Vec<Point>,
-    gap: i64,
+    margin: i64,
 }
 
 impl Span {
-    fn empty(gap: i64) -> Span {
+    fn empty(margin: i64) -> Span {
         Span {
             points: Vec::new(),
-            gap,
+            margin,
         }
+    }
+
+    /// The context read beyond a set of windows: the gap bridged, and up to a day (a quarter
+    /// of the windows' span) so hourly readings around an edge are seen.
+    fn margin(windows: &[TimeRange], gap: i64) -> i64 {
+        let span = windows.iter().map(|w| w.to).max().unwrap_or(0)
+            - windows.iter().map(|w| w.from).min().unwrap_or(0);
+        gap.max((span / 4).min(86_400_000))
     }
 
     fn read(
         store: &dyn ReadStore,
         series: &SeriesRef,
         windows: &[TimeRange],
-        gap: i64,
+        margin: i64,
     ) -> Result<Span, StoreError> {
         let (Some(from), Some(to)) = (
             windows.iter().map(|w| w.from).min(),
             windows.iter().map(|w| w.to).max(),
         ) else {
-            return Ok(Span::empty(gap));
+            return Ok(Span::empty(margin));
         };
         let wide = TimeRange {
-            from: from - gap,
-            to: to + gap,
+            from: from - margin,
+            to: to + margin,
         };
         Ok(Span {
             points: store.read(series, wide, None)?,
-            gap,
+            margin,
         })
     }
 
-    /// The points in `[from − gap, to + gap)`.
+    /// The points in `[from − margin, to + margin)`.
     fn wide(&self, w: TimeRange) -> &[Point] {
-        self.slice(w.from - self.gap, w.to + self.gap)
+        self.slice(w.from - self.margin, w.to + self.margin)
     }
 
     fn slice(&self, from: i64, to: i64) -> &[Point] {
@@ -120,13 +162,15 @@ pub fn meter_energy_windows(
     store: &dyn ReadStore,
     power: &SeriesRef,
     windows: &[TimeRange],
-    opts: Options,
+    opts: Options<'_>,
 ) -> Result<Vec<Energy>, StoreError> {
-    let gap = opts.max_gap_ms;
-    let powers = Span::read(store, power, windows, gap)?;
+    let margin = Span::margin(windows, opts.max_gap_ms);
+    let mut powers = Span::read(store, power, windows, margin)?;
+    let cleaned = clean::clean_power(&powers.points, &opts.rules(power, &[]));
+    powers.points = cleaned.points.clone();
     let integrated = windows
         .iter()
-        .map(|&w| energy::integrate_power(powers.wide(w), w, gap));
+        .map(|&w| energy::integrate_clean(&cleaned, powers.wide(w), w));
     // The same metering point's counter: exact whatever the poll gaps (pue.md §7.1), so it wins
     // whenever its resolution is fine enough for the window — a 0.1 kWh register over a
     // two-hour window of 2 kWh would be 5 % coarse, where integrated power is not.
@@ -139,7 +183,7 @@ pub fn meter_energy_windows(
     let Some(counter) = store.find(&sel.without("point"))?.into_iter().next() else {
         return Ok(integrated.collect());
     };
-    let counters = CounterSpan::read(store, &counter, windows, gap)?;
+    let counters = CounterSpan::read(store, &counter, windows, opts)?;
     Ok(windows
         .iter()
         .zip(integrated)
@@ -173,16 +217,16 @@ pub fn counter_energy(
     store: &dyn ReadStore,
     counter: &SeriesRef,
     range: TimeRange,
-    opts: Options,
+    opts: Options<'_>,
 ) -> Result<Energy, StoreError> {
-    Ok(CounterSpan::read(store, counter, &[range], opts.max_gap_ms)?.energy(range))
+    Ok(CounterSpan::read(store, counter, &[range], opts)?.energy(range))
 }
 
-/// A counter and its device's uptime, read once over several windows.
+/// A counter read once over several windows and cleaned once, with its device's uptime telling
+/// restarts from wraps.
 struct CounterSpan {
     counter: Span,
-    uptime: Span,
-    wrap_kwh: Option<f64>,
+    clean: clean::CleanCounter,
 }
 
 impl CounterSpan {
@@ -190,8 +234,9 @@ impl CounterSpan {
         store: &dyn ReadStore,
         counter: &SeriesRef,
         windows: &[TimeRange],
-        gap: i64,
+        opts: Options<'_>,
     ) -> Result<CounterSpan, StoreError> {
+        let margin = Span::margin(windows, opts.max_gap_ms);
         let uptime = match counter.tag("device") {
             Some(d) => store
                 .find(&Selector::field(Field::UptimeS).tag("device", d))?
@@ -199,24 +244,20 @@ impl CounterSpan {
                 .next(),
             None => None,
         };
+        let reboots = match uptime {
+            Some(u) => energy::reboots(&Span::read(store, &u, windows, margin)?.points),
+            None => Vec::new(),
+        };
+        let span = Span::read(store, counter, windows, margin)?;
+        let clean = clean::clean_counter(&span.points, &opts.rules(counter, &reboots));
         Ok(CounterSpan {
-            counter: Span::read(store, counter, windows, gap)?,
-            uptime: match uptime {
-                Some(u) => Span::read(store, &u, windows, gap)?,
-                None => Span::empty(gap),
-            },
-            wrap_kwh: counter.tag("wrap_at").and_then(|w| w.parse().ok()),
+            counter: span,
+            clean,
         })
     }
 
     fn energy(&self, range: TimeRange) -> Energy {
-        let reboots = energy::reboots(self.uptime.wide(range));
-        let rules = energy::CounterRules {
-            wrap_kwh: self.wrap_kwh,
-            reboots: &reboots,
-            max_kw: None,
-        };
-        energy::counter_delta(self.counter.wide(range), range, self.counter.gap, rules)
+        energy::counter_energy(&self.clean, range)
     }
 }
 
@@ -228,7 +269,7 @@ pub fn role_energy(
     site: &str,
     role: Role,
     range: TimeRange,
-    opts: Options,
+    opts: Options<'_>,
 ) -> Result<Vec<MeterEnergy>, StoreError> {
     Ok(role_energy_windows(store, site, role, &[range], opts)?
         .pop()
@@ -242,7 +283,7 @@ pub fn role_energy_windows(
     site: &str,
     role: Role,
     windows: &[TimeRange],
-    opts: Options,
+    opts: Options<'_>,
 ) -> Result<Vec<Vec<MeterEnergy>>, StoreError> {
     let power = store.find(
         &Selector::field(Field::ActivePowerW)
@@ -275,7 +316,7 @@ pub fn role_energy_windows(
         if power.iter().any(|p| p.tag("device") == Some(device)) {
             continue;
         }
-        let span = CounterSpan::read(store, c, windows, opts.max_gap_ms)?;
+        let span = CounterSpan::read(store, c, windows, opts)?;
         add(device, windows.iter().map(|&w| span.energy(w)).collect());
     }
     Ok(out)
@@ -286,7 +327,7 @@ pub fn site_pue(
     store: &dyn ReadStore,
     site: &str,
     range: TimeRange,
-    opts: Options,
+    opts: Options<'_>,
 ) -> Result<SitePue, StoreError> {
     let facility_meters = role_energy(store, site, Role::Facility, range, opts)?;
     let facility = energy::sum(

@@ -1,17 +1,19 @@
 //! The PUE report planners hand on: per site and measured category, PUE with its label,
 //! coverage and uncertainty interval, DCiE, the pPUE breakdown, CUE, CO2 and cost with the
-//! factors used, counter events, and a daily PUE trend — as JSON, CSV, Markdown or one
-//! self-contained HTML file with SVG charts.
+//! factors used, what the meter data did (events summarised per meter and kind, every one
+//! listed in JSON and CSV), and daily and monthly figures in the site's own calendar — as JSON,
+//! CSV, Markdown or one self-contained HTML file with SVG charts.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use kilowatch_core::config::Config;
+use kilowatch_core::calendar::{self, CalendarError, Window};
+use kilowatch_core::config::{Config, Site};
 use kilowatch_core::model::{Category, Role};
-use kilowatch_core::timefmt::format_rfc3339;
 use kilowatch_store::{ReadStore, StoreError, TimeRange};
 use serde::Serialize;
 
-use crate::energy::{self, CounterEvent};
+use crate::energy::{self, Event, EventKind};
 use crate::kpi;
 use crate::pue::{self, Options, Pue};
 
@@ -19,9 +21,28 @@ use crate::pue::{self, Options, Pue};
 /// meters ±2 %, UPS/PDU/sub-meter readings ±5 %. Reports say when they were assumed.
 const DEFAULT_FACILITY_ACCURACY_PCT: f64 = 2.0;
 const DEFAULT_OTHER_ACCURACY_PCT: f64 = 5.0;
+/// Relative standard uncertainty of energy estimated across a hidden interval from the
+/// neighbouring rates (a project choice: load rarely moves 10 % within one reading interval).
+const ESTIMATE_UNCERTAINTY: f64 = 0.10;
+/// Estimated shares beyond which a PUE is only indicative, and not reported (pue.md §7.3).
+const INDICATIVE_SHARE: f64 = 0.05;
+const REFUSED_SHARE: f64 = 0.20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("site '{site}': {source}")]
+    Window {
+        site: String,
+        #[source]
+        source: CalendarError,
+    },
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// The first site's window (each site's own is in its report: a date is its local midnight).
     pub from: String,
     pub to: String,
     pub sites: Vec<SiteReport>,
@@ -31,18 +52,25 @@ pub struct Report {
 pub struct SiteReport {
     pub site: String,
     pub name: String,
+    /// The site's IANA zone: its window, days and months are local to it.
+    pub timezone: String,
+    pub from: String,
+    pub to: String,
     pub category: u8,
     pub label: String,
     /// `None` with `status` explaining why when the data cannot give a PUE.
     pub pue: Option<f64>,
-    /// 95 % interval (k = 2) from the meters' accuracies.
+    /// 95 % interval (k = 2) from the meters' accuracies and the estimated energy.
     pub pue_low: Option<f64>,
     pub pue_high: Option<f64>,
     pub dcie_pct: Option<f64>,
     pub status: String,
     pub facility_kwh: f64,
     pub it_kwh: f64,
-    /// Share of the window with good data for the worse of the two terms, 0..=1.
+    /// Parts of `facility_kwh` and `it_kwh` estimated (intervals a reset or spike hid).
+    pub estimated_facility_kwh: f64,
+    pub estimated_it_kwh: f64,
+    /// Share of the window with measured data for the worse of the two terms, 0..=1.
     pub coverage: f64,
     pub uncertainty_basis: String,
     /// pPUE of each metered subsystem, and the unmetered residual.
@@ -52,11 +80,28 @@ pub struct SiteReport {
     pub cue_kg_per_kwh: Option<f64>,
     pub tariff_hkd_per_kwh: Option<f64>,
     pub cost_hkd: Option<f64>,
+    /// What the meter data did, per meter and kind.
+    pub event_summary: Vec<EventSummary>,
+    /// Every event, in time order per meter.
     pub events: Vec<MeterEvent>,
-    /// (day start, PUE of that day) for the trend chart.
-    pub daily: Vec<(i64, Option<f64>)>,
-    /// Per calendar month (Hong Kong time): facility energy, with its CO2 and cost.
+    /// Local calendar days of the window.
+    pub daily: Vec<Day>,
+    /// Local calendar months: facility energy, with its CO2 and cost.
     pub monthly: Vec<Month>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Day {
+    /// `2025-03-30`.
+    pub day: String,
+    /// The day's instants in the window (local time with offset): a DST day is 23 or 25 hours.
+    pub from: String,
+    pub to: String,
+    pub facility_kwh: f64,
+    pub it_kwh: f64,
+    pub pue: Option<f64>,
+    #[serde(skip)]
+    pub start_ms: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -72,253 +117,387 @@ pub struct Month {
 #[derive(Debug, Clone, Serialize)]
 pub struct MeterEvent {
     pub device: String,
-    #[serde(flatten)]
-    pub event: CounterEvent,
+    pub kind: EventKind,
+    /// The interval the event touched, in the site's local time.
+    pub from: String,
+    pub at: String,
+    /// Energy of that interval (bridged, estimated, wrapped or caught up), kWh.
+    pub kwh: f64,
 }
 
-const DAY_MS: i64 = 86_400_000;
-/// Hong Kong's offset from UTC: months and days are Hong Kong's.
-const HK: i64 = 8 * 3_600_000;
+/// The events of one kind on one meter: how many, the first and last, and the energy they
+/// touched.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventSummary {
+    pub device: String,
+    pub kind: EventKind,
+    pub count: usize,
+    pub first: String,
+    pub last: String,
+    pub kwh: f64,
+}
 
-/// Builds the report; `progress(done, total)` is called once per site and category.
+/// Builds the report, resolving `window` in each site's zone; `progress(done, total)` is called
+/// once per site.
 pub fn pue_report(
     store: &dyn ReadStore,
     config: &Config,
-    range: TimeRange,
-    opts: Options,
+    window: &Window,
+    opts: Options<'_>,
     mut progress: impl FnMut(usize, usize),
-) -> Result<Report, StoreError> {
+) -> Result<Report, ReportError> {
     let mut sites = Vec::new();
+    let mut edges = None;
     let total = config.sites.len();
     for (n, site) in config.sites.iter().enumerate() {
-        let facility = pue::role_energy(store, &site.id, Role::Facility, range, opts)?;
-        let e_dc = energy::sum(
-            &facility
-                .iter()
-                .map(|m| m.energy.clone())
-                .collect::<Vec<_>>(),
-        );
-        let accuracy = |device: &str, default: f64| {
-            config
-                .devices
-                .iter()
-                .find(|d| d.id == device)
-                .and_then(|d| d.accuracy_pct)
-                .map_or((default, true), |a| (a, false))
-        };
-        let mut assumed = false;
-        let u_term = |meters: &[pue::MeterEnergy], default: f64, assumed: &mut bool| {
-            let parts: Vec<(f64, f64)> = meters
-                .iter()
-                .map(|m| {
-                    let (a, guessed) = accuracy(&m.device, default);
-                    *assumed |= guessed;
-                    (m.energy.kwh, kpi::class_uncertainty(a))
-                })
-                .collect();
-            kpi::sum_uncertainty(&parts, false)
-        };
-        let u_dc = u_term(&facility, DEFAULT_FACILITY_ACCURACY_PCT, &mut assumed);
-        let subsystems: Vec<(&str, f64)> = [
-            ("cooling", Role::Cooling),
-            ("lighting", Role::Lighting),
-            ("other", Role::Other),
-        ]
-        .into_iter()
-        .filter_map(|(name, role)| {
-            let meters = pue::role_energy(store, &site.id, role, range, opts).ok()?;
-            energy::sum(&meters.into_iter().map(|m| m.energy).collect::<Vec<_>>())
-                .map(|e| (name, e.kwh))
-        })
-        .collect();
-        let mut events: Vec<MeterEvent> = facility
-            .iter()
-            .flat_map(|m| {
-                m.energy.events.iter().map(|e| MeterEvent {
-                    device: m.device.clone(),
-                    event: *e,
-                })
-            })
-            .collect();
-        for cat in [Category::One, Category::Two, Category::Three] {
-            let it = pue::role_energy(store, &site.id, Role::It(cat), range, opts)?;
-            let Some(e_it) = energy::sum(&it.iter().map(|m| m.energy.clone()).collect::<Vec<_>>())
-            else {
-                continue;
-            };
-            let e_dc_kwh = e_dc.as_ref().map_or(0.0, |e| e.kwh);
-            let u_it = u_term(&it, DEFAULT_OTHER_ACCURACY_PCT, &mut assumed);
-            let value = kpi::pue(e_dc_kwh, e_it.kwh);
-            let status = match pue::ratio(e_dc_kwh, e_it.kwh, cat, range) {
-                Pue::Value { .. } => "ok".to_owned(),
-                Pue::DataError { reason } => format!("data error: {reason}"),
-            };
-            let u = kpi::pue_uncertainty(u_dc, u_it);
-            let ef = site.emission_factor_kg_per_kwh;
-            let tariff = site.tariff_hkd_per_kwh;
-            events.extend(it.iter().flat_map(|m| {
-                m.energy.events.iter().map(|e| MeterEvent {
-                    device: m.device.clone(),
-                    event: *e,
-                })
-            }));
-            let (monthly, daily) = monthly_and_daily(store, &site.id, cat, range, opts)?;
-            let monthly = monthly
-                .into_iter()
-                .map(|(month, dc, it)| Month {
-                    month,
-                    facility_kwh: dc,
-                    it_kwh: it,
-                    co2_kg: ef.map(|f| f * dc),
-                    cost_hkd: tariff.map(|t| t * dc),
-                })
-                .collect();
-            sites.push(SiteReport {
+        let (from, to) = window
+            .resolve(&site.timezone)
+            .map_err(|source| ReportError::Window {
                 site: site.id.clone(),
-                name: site.name.clone(),
-                category: cat.number(),
-                label: pue::label(cat, range),
-                pue: value,
-                pue_low: value.map(|p| p * (1.0 - 2.0 * u)),
-                pue_high: value.map(|p| p * (1.0 + 2.0 * u)),
-                dcie_pct: value.map(kpi::dcie_pct),
-                status,
-                facility_kwh: e_dc_kwh,
-                it_kwh: e_it.kwh,
-                coverage: e_dc.as_ref().map_or(0.0, |e| e.coverage.min(e_it.coverage)),
-                uncertainty_basis: format!(
-                    "95 % interval (k = 2) from meter accuracy classes{}: u(E_DC) {:.2} %, u(E_IT) {:.2} %",
-                    if assumed { ", defaults assumed where the inventory states none (boundary ±2 %, others ±5 %)" } else { "" },
-                    u_dc * 100.0,
-                    u_it * 100.0
-                ),
-                breakdown: kpi::breakdown(e_dc_kwh, e_it.kwh, &subsystems),
-                emission_factor_kg_per_kwh: ef,
-                co2_kg: ef.map(|f| f * e_dc_kwh),
-                cue_kg_per_kwh: ef.map(|f| kpi::cue(&[(e_dc_kwh, f)], e_it.kwh)),
-                tariff_hkd_per_kwh: tariff,
-                cost_hkd: tariff.map(|t| t * e_dc_kwh),
-                events: events.clone(),
-                daily,
-                monthly,
-            });
-        }
+                source,
+            })?;
+        edges.get_or_insert_with(|| {
+            (
+                calendar::format_local(&site.timezone, from),
+                calendar::format_local(&site.timezone, to),
+            )
+        });
+        sites.extend(site_reports(
+            store,
+            config,
+            site,
+            TimeRange { from, to },
+            opts,
+        )?);
         progress(n + 1, total);
     }
-    Ok(Report {
-        from: format_rfc3339(range.from),
-        to: format_rfc3339(range.to),
-        sites,
+    let (from, to) = edges.unwrap_or_default();
+    Ok(Report { from, to, sites })
+}
+
+/// One site's reports over `range`, one per measured IT category.
+pub fn site_reports(
+    store: &dyn ReadStore,
+    config: &Config,
+    site: &Site,
+    range: TimeRange,
+    opts: Options<'_>,
+) -> Result<Vec<SiteReport>, StoreError> {
+    let tz = &site.timezone;
+    let local = |t: i64| calendar::format_local(tz, t);
+    let facility = pue::role_energy(store, &site.id, Role::Facility, range, opts)?;
+    let e_dc = energy::sum(
+        &facility
+            .iter()
+            .map(|m| m.energy.clone())
+            .collect::<Vec<_>>(),
+    );
+    let accuracy = |device: &str, default: f64| {
+        config
+            .devices
+            .iter()
+            .find(|d| d.id == device)
+            .and_then(|d| d.accuracy_pct)
+            .map_or((default, true), |a| (a, false))
+    };
+    let mut assumed = false;
+    // Each meter's measured energy carries its class; its estimated energy carries the
+    // estimator's own uncertainty.
+    let u_term = |meters: &[pue::MeterEnergy], default: f64, assumed: &mut bool| {
+        let parts: Vec<(f64, f64)> = meters
+            .iter()
+            .flat_map(|m| {
+                let (a, guessed) = accuracy(&m.device, default);
+                *assumed |= guessed;
+                let est = m.energy.estimated_kwh;
+                [
+                    (m.energy.kwh - est, kpi::class_uncertainty(a)),
+                    (est, ESTIMATE_UNCERTAINTY),
+                ]
+            })
+            .collect();
+        kpi::sum_uncertainty(&parts, false)
+    };
+    let u_dc = u_term(&facility, DEFAULT_FACILITY_ACCURACY_PCT, &mut assumed);
+    let mut others = Vec::new();
+    let subsystems: Vec<(&str, f64)> = [
+        ("cooling", Role::Cooling),
+        ("lighting", Role::Lighting),
+        ("other", Role::Other),
+    ]
+    .into_iter()
+    .filter_map(|(name, role)| {
+        let meters = pue::role_energy(store, &site.id, role, range, opts).ok()?;
+        let e = energy::sum(&meters.iter().map(|m| m.energy.clone()).collect::<Vec<_>>());
+        others.extend(meters);
+        e.map(|e| (name, e.kwh))
     })
-}
-
-/// Calendar months (UTC+8) inside the window, with their labels.
-fn months(range: TimeRange) -> Vec<(String, TimeRange)> {
+    .collect();
     let mut out = Vec::new();
-    let mut start = range.from;
-    while start < range.to && out.len() < 240 {
-        let local = format_rfc3339(start + HK);
-        let (y, m): (i64, i64) = (
-            local[0..4].parse().unwrap_or(1970),
-            local[5..7].parse().unwrap_or(1),
-        );
-        let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-        let next =
-            kilowatch_core::timefmt::parse_rfc3339(&format!("{ny:04}-{nm:02}-01T00:00:00+08:00"))
-                .unwrap_or(range.to);
-        let w = TimeRange {
-            from: start,
-            to: next.min(range.to),
+    for cat in [Category::One, Category::Two, Category::Three] {
+        let it = pue::role_energy(store, &site.id, Role::It(cat), range, opts)?;
+        let Some(e_it) = energy::sum(&it.iter().map(|m| m.energy.clone()).collect::<Vec<_>>())
+        else {
+            continue;
         };
-        out.push((format!("{y:04}-{m:02}"), w));
-        start = next;
+        let e_dc_kwh = e_dc.as_ref().map_or(0.0, |e| e.kwh);
+        let est_dc = e_dc.as_ref().map_or(0.0, |e| e.estimated_kwh);
+        let u_it = u_term(&it, DEFAULT_OTHER_ACCURACY_PCT, &mut assumed);
+        let share = |est: f64, total: f64| if total > 0.0 { est / total } else { 0.0 };
+        let estimated_share = share(est_dc, e_dc_kwh).max(share(e_it.estimated_kwh, e_it.kwh));
+        let mut value = kpi::pue(e_dc_kwh, e_it.kwh);
+        let status = match pue::ratio(e_dc_kwh, e_it.kwh, cat, range) {
+            Pue::DataError { reason } => format!("data error: {reason}"),
+            Pue::Value { .. } if estimated_share > REFUSED_SHARE => {
+                value = None;
+                format!(
+                    "not reported: {:.1} % of the energy is estimated (over {:.0} %)",
+                    estimated_share * 100.0,
+                    REFUSED_SHARE * 100.0
+                )
+            }
+            Pue::Value { .. } if estimated_share > INDICATIVE_SHARE => format!(
+                "indicative: {:.1} % of the energy is estimated",
+                estimated_share * 100.0
+            ),
+            Pue::Value { .. } => "ok".to_owned(),
+        };
+        let u = kpi::pue_uncertainty(u_dc, u_it);
+        let ef = site.emission_factor_kg_per_kwh;
+        let tariff = site.tariff_hkd_per_kwh;
+        let meters: Vec<&pue::MeterEnergy> = facility.iter().chain(&it).chain(&others).collect();
+        let (event_summary, events) = events(&meters, &local);
+        let (monthly, daily) = monthly_and_daily(store, site, cat, range, opts)?;
+        let monthly = monthly
+            .into_iter()
+            .map(|(month, dc, it)| Month {
+                month,
+                facility_kwh: dc,
+                it_kwh: it,
+                co2_kg: ef.map(|f| f * dc),
+                cost_hkd: tariff.map(|t| t * dc),
+            })
+            .collect();
+        out.push(SiteReport {
+            site: site.id.clone(),
+            name: site.name.clone(),
+            timezone: calendar::zone_name(tz),
+            from: local(range.from),
+            to: local(range.to),
+            category: cat.number(),
+            label: pue::label(cat, range),
+            pue: value,
+            pue_low: value.map(|p| p * (1.0 - 2.0 * u)),
+            pue_high: value.map(|p| p * (1.0 + 2.0 * u)),
+            dcie_pct: value.map(kpi::dcie_pct),
+            status,
+            facility_kwh: e_dc_kwh,
+            it_kwh: e_it.kwh,
+            estimated_facility_kwh: est_dc,
+            estimated_it_kwh: e_it.estimated_kwh,
+            coverage: e_dc.as_ref().map_or(0.0, |e| e.coverage.min(e_it.coverage)),
+            uncertainty_basis: format!(
+                "95 % interval (k = 2) from meter accuracy classes{}{}: u(E_DC) {:.2} %, u(E_IT) {:.2} %",
+                if assumed { ", defaults assumed where the inventory states none (boundary ±2 %, others ±5 %)" } else { "" },
+                if est_dc + e_it.estimated_kwh > 0.0 { ", and ±10 % on estimated energy" } else { "" },
+                u_dc * 100.0,
+                u_it * 100.0
+            ),
+            breakdown: kpi::breakdown(e_dc_kwh, e_it.kwh, &subsystems),
+            emission_factor_kg_per_kwh: ef,
+            co2_kg: ef.map(|f| f * e_dc_kwh),
+            cue_kg_per_kwh: ef.map(|f| kpi::cue(&[(e_dc_kwh, f)], e_it.kwh)),
+            tariff_hkd_per_kwh: tariff,
+            cost_hkd: tariff.map(|t| t * e_dc_kwh),
+            event_summary,
+            events,
+            daily,
+            monthly,
+        });
     }
-    out
+    Ok(out)
 }
 
-/// Calendar days (UTC+8, Hong Kong) inside the window, each with its day start.
-fn days(range: TimeRange) -> Vec<(i64, TimeRange)> {
-    let mut day = (range.from + HK).div_euclid(DAY_MS) * DAY_MS - HK;
-    let mut out = Vec::new();
-    while day < range.to && out.len() < 400 {
-        let w = TimeRange {
-            from: day.max(range.from),
-            to: (day + DAY_MS).min(range.to),
-        };
-        out.push((day, w));
-        day += DAY_MS;
+/// Every event of the meters, and their summary per meter and kind.
+fn events(
+    meters: &[&pue::MeterEnergy],
+    local: &impl Fn(i64) -> String,
+) -> (Vec<EventSummary>, Vec<MeterEvent>) {
+    let mut all: Vec<(&str, Event)> = Vec::new();
+    for m in meters {
+        let mut own: Vec<Event> = m.energy.events.clone();
+        own.sort_by_key(|e| (e.at, e.kind));
+        all.extend(own.into_iter().map(|e| (m.device.as_str(), e)));
     }
-    out
+    let mut summary: BTreeMap<(&str, EventKind), (usize, i64, i64, f64)> = BTreeMap::new();
+    for (device, e) in &all {
+        let s = summary
+            .entry((device, e.kind))
+            .or_insert((0, e.from, e.at, 0.0));
+        s.0 += 1;
+        s.1 = s.1.min(e.from);
+        s.2 = s.2.max(e.at);
+        s.3 += e.kwh;
+    }
+    let summary = summary
+        .into_iter()
+        .map(|((device, kind), (count, first, last, kwh))| EventSummary {
+            device: device.to_owned(),
+            kind,
+            count,
+            first: local(first),
+            last: local(last),
+            kwh,
+        })
+        .collect();
+    let list = all
+        .into_iter()
+        .map(|(device, e)| MeterEvent {
+            device: device.to_owned(),
+            kind: e.kind,
+            from: local(e.from),
+            at: local(e.at),
+            kwh: e.kwh,
+        })
+        .collect();
+    (summary, list)
 }
 
-/// Facility and IT energy per calendar month, and PUE per calendar day: every series is read
-/// once for all the windows.
+/// Facility and IT energy per local calendar month, and per local day with its PUE: every
+/// series is read once for all the windows.
 #[allow(clippy::type_complexity)]
 fn monthly_and_daily(
     store: &dyn ReadStore,
-    site: &str,
+    site: &Site,
     cat: Category,
     range: TimeRange,
-    opts: Options,
-) -> Result<(Vec<(String, f64, f64)>, Vec<(i64, Option<f64>)>), StoreError> {
-    let months = months(range);
-    let days = days(range);
+    opts: Options<'_>,
+) -> Result<(Vec<(String, f64, f64)>, Vec<Day>), StoreError> {
+    let tz = &site.timezone;
+    let months = calendar::months(tz, range.from, range.to, 240);
+    let days = calendar::days(tz, range.from, range.to, 400);
     let windows: Vec<TimeRange> = months
         .iter()
-        .map(|(_, w)| *w)
-        .chain(days.iter().map(|(_, w)| *w))
+        .chain(&days)
+        .map(|p| TimeRange {
+            from: p.from,
+            to: p.to,
+        })
         .collect();
     let sums = |role: Role| -> Result<Vec<f64>, StoreError> {
-        Ok(pue::role_energy_windows(store, site, role, &windows, opts)?
-            .iter()
-            .map(|meters| meters.iter().map(|m| m.energy.kwh).sum())
-            .collect())
+        Ok(
+            pue::role_energy_windows(store, &site.id, role, &windows, opts)?
+                .iter()
+                .map(|meters| meters.iter().map(|m| m.energy.kwh).sum())
+                .collect(),
+        )
     };
     let (dc, it) = (sums(Role::Facility)?, sums(Role::It(cat))?);
     let n = months.len();
     let monthly = months
         .into_iter()
         .enumerate()
-        .map(|(i, (label, _))| (label, dc[i], it[i]))
+        .map(|(i, p)| (p.label, dc[i], it[i]))
         .collect();
     let daily = days
         .into_iter()
         .enumerate()
-        .map(|(i, (day, _))| (day, kpi::pue(dc[n + i], it[n + i])))
+        .map(|(i, p)| Day {
+            day: p.label,
+            from: calendar::format_local(tz, p.from),
+            to: calendar::format_local(tz, p.to),
+            facility_kwh: dc[n + i],
+            it_kwh: it[n + i],
+            pue: kpi::pue(dc[n + i], it[n + i]),
+            start_ms: p.start,
+        })
         .collect();
     Ok((monthly, daily))
 }
 
-pub fn to_json(r: &Report) -> String {
-    serde_json::to_string_pretty(r).unwrap_or_default()
+/// Pretty JSON of the whole report, every event included.
+pub fn to_json(r: &Report) -> Result<String, serde_json::Error> {
+    serde_json::to_string_pretty(r)
 }
 
-pub fn to_csv(r: &Report) -> String {
-    let mut out = String::from(
-        "site,category,label,pue,pue_low,pue_high,dcie_pct,facility_kwh,it_kwh,coverage,co2_kg,cue_kg_per_kwh,cost_hkd,status\n",
-    );
-    let f = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v}"));
+/// One row per site and category, through the `csv` crate (any text quoted as it needs).
+pub fn to_csv(r: &Report) -> Result<String, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "site",
+        "category",
+        "label",
+        "timezone",
+        "from",
+        "to",
+        "pue",
+        "pue_low",
+        "pue_high",
+        "dcie_pct",
+        "facility_kwh",
+        "it_kwh",
+        "estimated_facility_kwh",
+        "estimated_it_kwh",
+        "coverage",
+        "co2_kg",
+        "cue_kg_per_kwh",
+        "cost_hkd",
+        "events",
+        "status",
+    ])?;
+    let f = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
     for s in &r.sites {
-        let _ = writeln!(
-            out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},\"{}\"",
-            s.site,
-            s.category,
-            s.label,
+        w.write_record([
+            s.site.clone(),
+            s.category.to_string(),
+            s.label.clone(),
+            s.timezone.clone(),
+            s.from.clone(),
+            s.to.clone(),
             f(s.pue),
             f(s.pue_low),
             f(s.pue_high),
             f(s.dcie_pct),
-            s.facility_kwh,
-            s.it_kwh,
-            s.coverage,
+            s.facility_kwh.to_string(),
+            s.it_kwh.to_string(),
+            s.estimated_facility_kwh.to_string(),
+            s.estimated_it_kwh.to_string(),
+            s.coverage.to_string(),
             f(s.co2_kg),
             f(s.cue_kg_per_kwh),
             f(s.cost_hkd),
-            s.status.replace('"', "'")
-        );
+            s.events.len().to_string(),
+            s.status.clone(),
+        ])?;
     }
-    out
+    csv_text(w)
+}
+
+/// Every meter event of the report, one per row (the full list behind the summaries).
+pub fn events_csv(r: &Report) -> Result<String, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["site", "category", "device", "kind", "from", "at", "kwh"])?;
+    for s in &r.sites {
+        for e in &s.events {
+            w.write_record([
+                s.site.as_str(),
+                &s.category.to_string(),
+                &e.device,
+                e.kind.name(),
+                &e.from,
+                &e.at,
+                &e.kwh.to_string(),
+            ])?;
+        }
+    }
+    csv_text(w)
+}
+
+fn csv_text(w: csv::Writer<Vec<u8>>) -> Result<String, csv::Error> {
+    let bytes = w
+        .into_inner()
+        .map_err(|e| csv::Error::from(e.into_error()))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// Markdown; `chart(site, category)` names the SVG file written beside it for each trend.
@@ -369,18 +548,47 @@ pub fn to_markdown(r: &Report, chart: impl Fn(&SiteReport) -> String) -> String 
             _ => out.push_str("- cost: no tariff set for this site\n"),
         }
         let _ = writeln!(out, "- uncertainty: {}", s.uncertainty_basis);
-        for e in &s.events {
+        let _ = writeln!(out, "- window: {} to {} ({})", s.from, s.to, s.timezone);
+        if s.estimated_facility_kwh + s.estimated_it_kwh > 0.0 {
             let _ = writeln!(
                 out,
-                "- counter event on {}: {:?} at {}",
+                "- estimated energy: E_DC {:.1} kWh, E_IT {:.1} kWh (intervals a meter reset or spike hid, from the neighbouring rates)",
+                s.estimated_facility_kwh, s.estimated_it_kwh
+            );
+        }
+        if s.event_summary.is_empty() {
+            out.push_str(
+                "- meter data: no glitches, spikes, resets, wraps, stuck readings or gaps\n",
+            );
+        }
+        for e in &s.event_summary {
+            let _ = writeln!(
+                out,
+                "- {} on {}: {} ({}), first {}, last {}, {:.1} kWh affected",
+                e.kind.name(),
                 e.device,
-                e.event.kind,
-                format_rfc3339(e.event.at)
+                e.count,
+                event_meaning(e.kind),
+                e.first,
+                e.last,
+                e.kwh
             );
         }
         let _ = writeln!(out, "\n![daily PUE]({})", chart(s));
     }
     out
+}
+
+/// What a report reader needs to know of an event kind.
+fn event_meaning(kind: EventKind) -> &'static str {
+    match kind {
+        EventKind::Glitch => "reading off the trend and back: dropped, neighbours bridged",
+        EventKind::Spike => "step above rating or trend that stayed: rejected, interval estimated",
+        EventKind::Reset => "counter went back (reset or meter swap): interval estimated",
+        EventKind::Wrap => "counter passed its modulus: bridged",
+        EventKind::Gap => "readings further apart than the meter's cadence",
+        EventKind::Stuck => "reading repeated while the meter counts",
+    }
 }
 
 /// One self-contained HTML file with inline SVG charts.
@@ -462,13 +670,15 @@ pub fn to_html(r: &Report) -> String {
     out
 }
 
+const DAY_MS: i64 = 86_400_000;
+
 /// The daily PUE trend as an SVG document (plotters).
 pub fn daily_chart_svg(s: &SiteReport) -> String {
     use plotters::prelude::*;
     let points: Vec<(f64, f64)> = s
         .daily
         .iter()
-        .filter_map(|(t, p)| p.map(|p| (*t as f64 / DAY_MS as f64, p)))
+        .filter_map(|d| d.pue.map(|p| (d.start_ms as f64 / DAY_MS as f64, p)))
         .collect();
     let mut svg = String::new();
     {

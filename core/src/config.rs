@@ -176,6 +176,9 @@ pub struct Site {
     pub emission_factor_kg_per_kwh: Option<f64>,
     /// Energy tariff for cost figures (HKD per kWh).
     pub tariff_hkd_per_kwh: Option<f64>,
+    /// The site's IANA zone (`timezone = "Asia/Hong_Kong"`; default the host's): its days,
+    /// months and years are the ones reports, `publish` and the TUI's "today" use.
+    pub timezone: crate::calendar::TimeZone,
     pub rooms: Vec<Room>,
 }
 
@@ -209,6 +212,9 @@ pub struct Device {
     pub accuracy_pct: Option<f64>,
     /// Rating of each phase or branch breaker (A), for the 80 % rule on PDUs.
     pub breaker_a: Option<f64>,
+    /// The most a meter can see (W): its CT or supply rating. An energy step or power reading
+    /// above 1.2 times it is a spike, rejected (domain/pue.md §7.2).
+    pub max_power_w: Option<f64>,
     /// Rated cooling capacity (W of heat removed), for cooling units.
     pub rated_cooling_w: Option<f64>,
     /// Nameplate or measured peak power of a server (W): scales the SPECpower-like fallback curve
@@ -240,6 +246,7 @@ impl Device {
             timeout: None,
             accuracy_pct: None,
             breaker_a: None,
+            max_power_w: None,
             rated_cooling_w: None,
             rated_power_w: None,
             height_u: None,
@@ -327,6 +334,7 @@ struct RawSite {
     name: Option<String>,
     emission_factor_kg_per_kwh: Option<f64>,
     tariff_hkd_per_kwh: Option<f64>,
+    timezone: Option<String>,
     #[serde(default)]
     rooms: Vec<RawRoom>,
 }
@@ -362,6 +370,7 @@ struct RawDevice {
     timeout: Option<Duration>,
     accuracy_pct: Option<f64>,
     breaker_a: Option<f64>,
+    max_power_w: Option<f64>,
     rated_cooling_w: Option<f64>,
     rated_power_w: Option<f64>,
     height_u: Option<f64>,
@@ -929,6 +938,7 @@ fn check_sites(c: &mut Checker<'_>, v: Option<toml::Value>) -> Vec<Site> {
                     rooms: Vec::new(),
                     emission_factor_kg_per_kwh: None,
                     tariff_hkd_per_kwh: None,
+                    timezone: crate::calendar::host_zone(),
                 });
             }
             continue;
@@ -939,8 +949,17 @@ fn check_sites(c: &mut Checker<'_>, v: Option<toml::Value>) -> Vec<Site> {
                 format!("duplicate site id '{}'", raw.id),
             );
         }
+        let timezone = match raw.timezone.as_deref().map(crate::calendar::zone) {
+            None => crate::calendar::host_zone(),
+            Some(Ok(tz)) => tz,
+            Some(Err(e)) => {
+                c.push(&format!("{key}.timezone"), e.to_string());
+                crate::calendar::host_zone()
+            }
+        };
         sites.push(Site {
             name: raw.name.unwrap_or_else(|| raw.id.clone()),
+            timezone,
             emission_factor_kg_per_kwh: raw.emission_factor_kg_per_kwh,
             tariff_hkd_per_kwh: raw.tariff_hkd_per_kwh,
             id: raw.id,
@@ -1029,6 +1048,15 @@ fn check_devices(
                     ok = false;
                 }
             }
+        }
+        if let Some(w) = raw.max_power_w
+            && !(w.is_finite() && w > 0.0)
+        {
+            c.push(
+                &format!("{key}.max_power_w"),
+                format!("must be a positive number of watts, found {w}"),
+            );
+            ok = false;
         }
         let profile = profiles.get(&raw.profile);
         if profile.is_none() {
@@ -1146,6 +1174,7 @@ fn check_devices(
                 timeout: raw.timeout,
                 accuracy_pct: raw.accuracy_pct,
                 breaker_a: raw.breaker_a,
+                max_power_w: raw.max_power_w,
                 rated_cooling_w: raw.rated_cooling_w,
                 rated_power_w: raw.rated_power_w,
                 height_u: raw.height_u,

@@ -2,6 +2,7 @@
 //! loading with validation that names every problem by file, line and key.
 
 pub mod address;
+pub mod calendar;
 pub mod clock;
 pub mod config;
 pub mod model;

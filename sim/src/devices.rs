@@ -376,7 +376,7 @@ impl RunningSim {
         let c = &self.config;
         let _ = writeln!(
             s,
-            "[[sites]]\nid = {:?}\nname = \"Simulated data centre {}\"",
+            "[[sites]]\nid = {:?}\nname = \"Simulated data centre {}\"\ntimezone = \"Asia/Hong_Kong\"",
             c.site, c.site
         );
         if let Some(t) = c.tariff_hkd_per_kwh {

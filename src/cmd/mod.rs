@@ -9,6 +9,7 @@ pub mod report;
 pub mod sim;
 pub mod store;
 pub mod tui;
+pub mod window;
 
 use kilowatch_core::config::Config;
 use kilowatch_core::secret::Secret;

@@ -1,10 +1,10 @@
 //! `kilowatch publish`: the analyzer's figures written to InfluxDB as measurements, so Grafana
 //! dashboards only read. `dashboards/README.md` documents every measurement, tag and field.
 //!
-//! Days and months are Hong Kong calendar periods (UTC+8), as in `report pue`. `--from` is
-//! rounded down to the start of its day, so every daily point covers a whole day (or today so
-//! far) and is stamped with the day's start: running the command again overwrites the same points
-//! instead of adding near-duplicates.
+//! Days and months are each site's own calendar periods (its `timezone`, DST included), as in
+//! `report pue`. `--from` is rounded down to the start of its local day, so every daily point
+//! covers a whole day (or today so far) and is stamped with the day's start: running the command
+//! again overwrites the same points instead of adding near-duplicates.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -12,16 +12,14 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use kilowatch_analyzer::{capacity, consolidation, energy, pue, report};
-use kilowatch_core::config::Config;
+use kilowatch_core::calendar;
+use kilowatch_core::config::{Config, Site};
 use kilowatch_core::model::{Role, Timestamp};
-use kilowatch_core::timefmt::{format_rfc3339, parse_rfc3339};
+use kilowatch_core::timefmt::format_rfc3339;
 use kilowatch_store::influx::line_protocol::{FieldValue, encode_point};
 use kilowatch_store::influx::target::InfluxTarget;
 use kilowatch_store::influx::writer::InfluxWriter;
 use kilowatch_store::{ReadStore, TimeRange};
-
-const HK_OFFSET_MS: i64 = 8 * 3_600_000;
-const DAY_MS: i64 = 86_400_000;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -39,13 +37,10 @@ pub struct Args {
     /// are sharded, only InfluxDB holds every site).
     #[arg(long)]
     read_influx: bool,
-    /// Window start: RFC 3339 time, or a duration before --to ("2d"); rounded down to the start
-    /// of its day (UTC+8).
-    #[arg(long, default_value = "2d")]
-    from: String,
-    /// Window end: RFC 3339 time, or "now".
-    #[arg(long, default_value = "now")]
-    to: String,
+    /// The window [default: --from 2d]; its start is rounded down to the start of each site's
+    /// local day.
+    #[command(flatten)]
+    window: crate::cmd::window::WindowArgs,
     /// Power samples further apart than this are not bridged when integrating.
     #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
     max_gap: std::time::Duration,
@@ -56,15 +51,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
-    let now = kilowatch_core::clock::Clock::System.now_ms();
-    let to = crate::cmd::pue::parse_time(&args.to, now).context("--to")?;
-    let from = day_start(crate::cmd::pue::parse_time(&args.from, to).context("--from")?);
-    anyhow::ensure!(
-        from < to,
-        "--from '{}' (rounded to its day) is not before --to '{}'",
-        format_rfc3339(from),
-        format_rfc3339(to)
-    );
+    let window = args.window.window("2d")?;
+    let mut ranges = Vec::new();
+    for site in &config.sites {
+        let r = crate::cmd::window::resolve(&window, &site.timezone)
+            .with_context(|| format!("site '{}'", site.id))?;
+        let tz = &site.timezone;
+        let from = calendar::day_start(tz, calendar::local_date(tz, r.from));
+        ranges.push(TimeRange { from, to: r.to });
+    }
+    let (Some(from), Some(to)) = (
+        ranges.iter().map(|r| r.from).min(),
+        ranges.iter().map(|r| r.to).max(),
+    ) else {
+        anyhow::bail!("the inventory has no sites");
+    };
     let target = InfluxTarget::parse(
         &args.influx,
         crate::cmd::env_secret("KILOWATCH_INFLUX_TOKEN"),
@@ -73,10 +74,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     .map_err(|e| anyhow::anyhow!("--influx: {e}"))?;
     let source = args.read_influx.then_some(args.influx.as_str());
     let store = crate::cmd::read_store(&config, source, args.data.as_deref())?;
+    let ratings = pue::ratings(&config);
     let opts = pue::Options {
         max_gap_ms: args.max_gap.as_millis() as i64,
+        ratings: &ratings,
     };
-    let rows = rows(&*store, &config, TimeRange { from, to }, opts)?;
+    let rows = rows(&*store, &config, &ranges, TimeRange { from, to }, opts)?;
 
     let mut body = String::new();
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
@@ -148,47 +151,47 @@ impl Row {
     }
 }
 
+/// The rows of every site over its own range (whole local days), then the estate-wide ones
+/// over `range`.
 fn rows(
     store: &dyn ReadStore,
     config: &Config,
+    ranges: &[TimeRange],
     range: TimeRange,
-    opts: pue::Options,
+    opts: pue::Options<'_>,
 ) -> anyhow::Result<Vec<Row>> {
     let mut out = Vec::new();
-    let mut day = range.from;
-    while day < range.to {
-        let w = TimeRange {
-            from: day,
-            to: (day + DAY_MS).min(range.to),
-        };
-        let r = report::pue_report(store, config, w, opts, |_, _| {})?;
-        for s in &r.sites {
-            out.push(
-                Row::new("kpi_daily", day)
-                    .tag("site", Some(&s.site))
-                    .tag("category", Some(&s.category.to_string()))
-                    .opt("pue", s.pue)
-                    .opt("pue_low", s.pue_low)
-                    .opt("pue_high", s.pue_high)
-                    .opt("dcie_pct", s.dcie_pct)
-                    .num("facility_kwh", s.facility_kwh)
-                    .num("it_kwh", s.it_kwh)
-                    .num("coverage_pct", s.coverage * 100.0),
-            );
+    for (site, r) in config.sites.iter().zip(ranges) {
+        let tz = &site.timezone;
+        for day in calendar::days(tz, r.from, r.to, 10_000) {
+            let w = TimeRange {
+                from: day.from,
+                to: day.to,
+            };
+            for s in report::site_reports(store, config, site, w, opts)? {
+                out.push(
+                    Row::new("kpi_daily", day.start)
+                        .tag("site", Some(&s.site))
+                        .tag("category", Some(&s.category.to_string()))
+                        .opt("pue", s.pue)
+                        .opt("pue_low", s.pue_low)
+                        .opt("pue_high", s.pue_high)
+                        .opt("dcie_pct", s.dcie_pct)
+                        .num("facility_kwh", s.facility_kwh)
+                        .num("it_kwh", s.it_kwh)
+                        .num("coverage_pct", s.coverage * 100.0),
+                );
+            }
+            facility_energy(store, site, "energy_daily", w, opts, &mut out)?;
         }
-        facility_energy(store, config, "energy_daily", w, opts, &mut out)?;
-        day += DAY_MS;
-    }
-    // Months start from the one holding --from, so a month's point is the month so far.
-    let mut month = month_start(range.from)?;
-    while month < range.to {
-        let next = next_month(month)?;
-        let w = TimeRange {
-            from: month,
-            to: next.min(range.to),
-        };
-        facility_energy(store, config, "energy_monthly", w, opts, &mut out)?;
-        month = next;
+        // Months start from the one holding --from, so a month's point is the month so far.
+        for month in calendar::months(tz, r.from, r.to, 1_200) {
+            let w = TimeRange {
+                from: month.start,
+                to: month.to,
+            };
+            facility_energy(store, site, "energy_monthly", w, opts, &mut out)?;
+        }
     }
     capacity_rows(store, config, range, &mut out)?;
     let idle = consolidation::consolidation_report(
@@ -215,19 +218,19 @@ fn rows(
     Ok(out)
 }
 
-/// Facility energy of every site over `w`, with its CO2 and cost by the site's factors.
+/// A site's facility energy over `w`, with its CO2 and cost by the site's factors.
 fn facility_energy(
     store: &dyn ReadStore,
-    config: &Config,
+    site: &Site,
     measurement: &'static str,
     w: TimeRange,
-    opts: pue::Options,
+    opts: pue::Options<'_>,
     out: &mut Vec<Row>,
 ) -> anyhow::Result<()> {
-    for site in &config.sites {
+    {
         let meters = pue::role_energy(store, &site.id, Role::Facility, w, opts)?;
         let Some(e) = energy::sum(&meters.into_iter().map(|m| m.energy).collect::<Vec<_>>()) else {
-            continue;
+            return Ok(());
         };
         out.push(
             Row::new(measurement, w.from)
@@ -318,42 +321,4 @@ fn capacity_rows(
         );
     }
     Ok(())
-}
-
-fn day_start(t: Timestamp) -> Timestamp {
-    (t + HK_OFFSET_MS).div_euclid(DAY_MS) * DAY_MS - HK_OFFSET_MS
-}
-
-fn month_start(t: Timestamp) -> anyhow::Result<Timestamp> {
-    let local = format_rfc3339(t + HK_OFFSET_MS);
-    parse_rfc3339(&format!("{}-01T00:00:00+08:00", &local[..7])).map_err(anyhow::Error::msg)
-}
-
-fn next_month(month: Timestamp) -> anyhow::Result<Timestamp> {
-    month_start(month + 32 * DAY_MS)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn days_and_months_are_hong_kong_calendar_periods() {
-        let t = parse_rfc3339("2026-03-01T07:30:00Z").unwrap_or_default(); // 15:30 in HK
-        assert_eq!(
-            format_rfc3339(day_start(t)),
-            "2026-02-28T16:00:00.000Z",
-            "HK midnight"
-        );
-        let m = month_start(parse_rfc3339("2026-02-28T16:30:00Z").unwrap_or_default());
-        assert_eq!(
-            m.map(format_rfc3339).ok().as_deref(),
-            Some("2026-02-28T16:00:00.000Z")
-        );
-        let dec = parse_rfc3339("2025-12-01T00:00:00+08:00").unwrap_or_default();
-        assert_eq!(
-            next_month(dec).map(format_rfc3339).ok().as_deref(),
-            Some("2025-12-31T16:00:00.000Z")
-        );
-    }
 }

@@ -6,19 +6,14 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use kilowatch_analyzer::pue::{self, Pue};
-use kilowatch_store::TimeRange;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The inventory file (TOML).
     #[arg(long)]
     config: PathBuf,
-    /// Window start: RFC 3339 time, or a duration before now ("24h").
-    #[arg(long, default_value = "24h")]
-    from: String,
-    /// Window end: RFC 3339 time, or "now".
-    #[arg(long, default_value = "now")]
-    to: String,
+    #[command(flatten)]
+    window: crate::cmd::window::WindowArgs,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -36,18 +31,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
-    let now = kilowatch_core::clock::Clock::System.now_ms();
-    let to = parse_time(&args.to, now).context("--to")?;
-    let from = parse_time(&args.from, to).context("--from")?;
+    let window = args.window.window("24h")?;
     let store = crate::cmd::read_store(&config, args.influx.as_deref(), args.data.as_deref())?;
+    let ratings = pue::ratings(&config);
+    let opts = pue::Options {
+        ratings: &ratings,
+        ..pue::Options::default()
+    };
     let mut reports = Vec::new();
     for site in &config.sites {
-        reports.push(pue::site_pue(
-            &*store,
-            &site.id,
-            TimeRange { from, to },
-            pue::Options::default(),
-        )?);
+        let range = crate::cmd::window::resolve(&window, &site.timezone)
+            .with_context(|| format!("site '{}'", site.id))?;
+        reports.push(pue::site_pue(&*store, &site.id, range, opts)?);
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&reports)?);

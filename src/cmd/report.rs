@@ -39,15 +39,12 @@ pub struct Args {
     /// Read from InfluxDB instead (same URL form as `collect --influx`).
     #[arg(long)]
     influx: Option<String>,
-    /// Window start: RFC 3339 time, or a duration before --to ("30d").
-    #[arg(long, default_value = "30d")]
-    from: String,
-    /// Window end: RFC 3339 time, or "now".
-    #[arg(long, default_value = "now")]
-    to: String,
+    #[command(flatten)]
+    window: crate::cmd::window::WindowArgs,
     #[arg(long, value_enum, default_value = "md")]
     format: Format,
-    /// Write here instead of stdout; Markdown also writes its SVG charts beside this file.
+    /// Write here instead of stdout; Markdown also writes its SVG charts beside this file, and
+    /// CSV every meter event to FILE-events.csv beside it.
     #[arg(long)]
     out: Option<PathBuf>,
     /// Power samples further apart than this are not bridged when integrating.
@@ -142,9 +139,7 @@ fn consolidation(a: ConsolidationArgs) -> anyhow::Result<ExitCode> {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
-    let now = kilowatch_core::clock::Clock::System.now_ms();
-    let to = crate::cmd::pue::parse_time(&args.to, now).context("--to")?;
-    let from = crate::cmd::pue::parse_time(&args.from, to).context("--from")?;
+    let TimeRange { from, to } = args.window.range("30d", &config)?;
     let store = crate::cmd::read_store(&config, args.influx.as_deref(), args.data.as_deref())?;
     let opts = c::PlanOptions {
         headroom: a.headroom,
@@ -196,11 +191,9 @@ pub fn run(which: Which) -> anyhow::Result<ExitCode> {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
-    let now = kilowatch_core::clock::Clock::System.now_ms();
-    let to = crate::cmd::pue::parse_time(&args.to, now).context("--to")?;
-    let from = crate::cmd::pue::parse_time(&args.from, to).context("--from")?;
     let store = crate::cmd::read_store(&config, args.influx.as_deref(), args.data.as_deref())?;
     if capacity {
+        let TimeRange { from, to } = args.window.range("30d", &config)?;
         let r = kilowatch_analyzer::capacity::capacity_report(
             &*store,
             &config,
@@ -230,12 +223,14 @@ pub fn run(which: Which) -> anyhow::Result<ExitCode> {
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     bar.set_message("analysing");
+    let ratings = kilowatch_analyzer::pue::ratings(&config);
     let report = report::pue_report(
         &*store,
         &config,
-        TimeRange { from, to },
+        &args.window.window("30d")?,
         Options {
             max_gap_ms: args.max_gap.as_millis() as i64,
+            ratings: &ratings,
         },
         |done, _| bar.set_position(done as u64),
     )?;
@@ -245,20 +240,26 @@ pub fn run(which: Which) -> anyhow::Result<ExitCode> {
 }
 
 fn write(report: &Report, format: Format, out: Option<&PathBuf>) -> anyhow::Result<()> {
-    let chart_name = |s: &report::SiteReport| -> String {
-        let stem = out
-            .and_then(|o| o.file_stem())
-            .map_or("report".into(), |s| s.to_string_lossy().into_owned());
-        format!("{stem}-{}-pue{}.svg", s.site, s.category)
-    };
+    let stem = out
+        .and_then(|o| o.file_stem())
+        .map_or("report".into(), |s| s.to_string_lossy().into_owned());
+    let chart_name =
+        |s: &report::SiteReport| -> String { format!("{stem}-{}-pue{}.svg", s.site, s.category) };
+    let beside = |name: String| out.and_then(|o| o.parent()).map(|dir| dir.join(name));
     let text = match format {
-        Format::Json => report::to_json(report),
-        Format::Csv => report::to_csv(report),
+        Format::Json => report::to_json(report)?,
+        Format::Csv => {
+            // The full list of meter events, which a one-row-per-site table cannot hold.
+            if let Some(path) = beside(format!("{stem}-events.csv")) {
+                std::fs::write(&path, report::events_csv(report)?)
+                    .with_context(|| format!("write '{}'", path.display()))?;
+            }
+            report::to_csv(report)?
+        }
         Format::Html => report::to_html(report),
         Format::Md => {
-            if let Some(dir) = out.and_then(|o| o.parent()) {
-                for s in &report.sites {
-                    let path = dir.join(chart_name(s));
+            for s in &report.sites {
+                if let Some(path) = beside(chart_name(s)) {
                     std::fs::write(&path, report::daily_chart_svg(s))
                         .with_context(|| format!("write '{}'", path.display()))?;
                 }

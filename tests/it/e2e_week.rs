@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use kilowatch_analyzer::pue::Options;
 use kilowatch_analyzer::report::pue_report;
+use kilowatch_core::calendar::Window;
 use kilowatch_core::clock::Clock;
 use kilowatch_sim::SimConfig;
 use kilowatch_store::TimeRange;
@@ -43,8 +44,11 @@ async fn a_simulated_week_gives_pue_and_cooling_ppue_within_half_a_percent() {
         pue_report(
             &*store,
             &site.config,
-            range,
-            Options { max_gap_ms: 3 * H },
+            &Window::instants(range.from, range.to),
+            Options {
+                max_gap_ms: 3 * H,
+                ..Options::default()
+            },
             |_, _| {},
         )
         .unwrap()

@@ -11,6 +11,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_kilowatch");
 pub const METERED_SITE: &str = r#"
 [[sites]]
 id = "hk1"
+timezone = "Asia/Hong_Kong"
 
 [[devices]]
 id = "main"
