@@ -757,4 +757,27 @@ mod tests {
         assert!(c.breaks.is_empty(), "13 minutes is bridged");
         assert!(c.points.iter().all(|q| q.value == 150_000.0));
     }
+
+    proptest::proptest! {
+        /// Hostile readings (any values, repeated and unordered times) never panic either rule,
+        /// and a counter's cleaned steps are never negative, never overlap and stay in order.
+        #[test]
+        fn any_readings_clean_without_panic_and_steps_stay_sane(
+            raw in proptest::collection::vec((0i64..5_000_000, proptest::num::f64::ANY), 0..120),
+            rated in proptest::option::of(0.001f64..1e6),
+        ) {
+            let mut pts: Vec<Point> = raw.iter().map(|&(ts, value)| p(ts, value)).collect();
+            pts.sort_by_key(|q| q.ts);
+            let rules = Rules { max_kw: rated, max_gap_ms: 900_000, ..Rules::default() };
+            let c = clean_counter(&pts, &rules);
+            for w in c.steps.windows(2) {
+                proptest::prop_assert!(w[0].to <= w[1].from);
+            }
+            for s in &c.steps {
+                proptest::prop_assert!(s.kwh >= 0.0 && s.from < s.to, "{s:?}");
+            }
+            let pw = clean_power(&pts, &rules);
+            proptest::prop_assert!(pw.points.len() <= pts.len());
+        }
+    }
 }

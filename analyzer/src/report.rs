@@ -564,7 +564,7 @@ pub fn to_markdown(r: &Report, chart: impl Fn(&SiteReport) -> String) -> String 
         for e in &s.event_summary {
             let _ = writeln!(
                 out,
-                "- {} on {}: {} ({}), first {}, last {}, {:.1} kWh affected",
+                "- {} on {}: {} ({}); first {}, last {}; {:.1} kWh affected",
                 e.kind.name(),
                 e.device,
                 e.count,
@@ -582,12 +582,14 @@ pub fn to_markdown(r: &Report, chart: impl Fn(&SiteReport) -> String) -> String 
 /// What a report reader needs to know of an event kind.
 fn event_meaning(kind: EventKind) -> &'static str {
     match kind {
-        EventKind::Glitch => "reading off the trend and back: dropped, neighbours bridged",
-        EventKind::Spike => "step above rating or trend that stayed: rejected, interval estimated",
-        EventKind::Reset => "counter went back (reset or meter swap): interval estimated",
-        EventKind::Wrap => "counter passed its modulus: bridged",
+        EventKind::Glitch => "a reading off the trend and back: dropped, neighbours bridged",
+        EventKind::Spike => {
+            "a step above rating or trend that stayed: rejected, interval estimated"
+        }
+        EventKind::Reset => "the counter went back, a reset or meter swap: interval estimated",
+        EventKind::Wrap => "the counter passed its modulus: bridged",
         EventKind::Gap => "readings further apart than the meter's cadence",
-        EventKind::Stuck => "reading repeated while the meter counts",
+        EventKind::Stuck => "a reading repeated while the meter counts",
     }
 }
 

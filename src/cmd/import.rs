@@ -36,27 +36,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
-    let (input, (batches, problems)) = match (&args.csv, &args.lp) {
+    let (input, (batches, problems, order)) = match (&args.csv, &args.lp) {
         (Some(csv), _) => {
             let file =
                 std::fs::File::open(csv).with_context(|| format!("read '{}'", csv.display()))?;
             (
                 csv.clone(),
-                import::parse_csv(file, &csv.display().to_string(), &config),
+                import::parse_csv_ordered(file, &csv.display().to_string(), &config),
             )
         }
         (None, Some(lp)) => {
             let text =
                 std::fs::read_to_string(lp).with_context(|| format!("read '{}'", lp.display()))?;
-            (
-                lp.clone(),
-                import::parse_lp(
-                    &text,
-                    &lp.display().to_string(),
-                    &config,
-                    args.precision.into(),
-                ),
-            )
+            let (batches, problems) = import::parse_lp(
+                &text,
+                &lp.display().to_string(),
+                &config,
+                args.precision.into(),
+            );
+            (lp.clone(), (batches, problems, import::RowOrder::default()))
         }
         (None, None) => anyhow::bail!("give --csv FILE or --lp FILE"),
     };
@@ -87,6 +85,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         input.display(),
         path.display()
     );
+    // A repeated or out-of-order row is not an error, but a reader of the export should know.
+    if order.duplicates > 0 {
+        println!(
+            "{} duplicate row(s): device, field and time already read, the last one kept ({} with a different value)",
+            order.duplicates, order.conflicting
+        );
+    }
+    if order.out_of_order > 0 {
+        println!(
+            "{} row(s) out of time order for their device and field: sorted",
+            order.out_of_order
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

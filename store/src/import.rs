@@ -34,18 +34,46 @@ impl Precision {
     }
 }
 
+/// What an export did with its rows' order: BMS exports repeat rows (re-exports, a clock
+/// stepping back, the repeated hour when DST ends) and list them out of order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RowOrder {
+    /// Rows whose device, field and time an earlier row already had (the last one is kept).
+    pub duplicates: usize,
+    /// Of those, rows with a different value from the one before.
+    pub conflicting: usize,
+    /// Rows earlier than the previous row of the same device and field (sorted on import).
+    pub out_of_order: usize,
+}
+
 /// Every row checked before anything is written: one problem per bad row, with its line.
 pub fn parse_csv<R: std::io::Read>(
     input: R,
     file: &str,
     config: &Config,
 ) -> (Vec<Batch>, Vec<String>) {
+    let (batches, problems, _) = parse_csv_ordered(input, file, config);
+    (batches, problems)
+}
+
+/// [`parse_csv`], also counting repeated and out-of-order rows.
+pub fn parse_csv_ordered<R: std::io::Read>(
+    input: R,
+    file: &str,
+    config: &Config,
+) -> (Vec<Batch>, Vec<String>, RowOrder) {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(input);
     let header: Vec<String> = match reader.headers() {
         Ok(h) => h.iter().map(str::to_owned).collect(),
-        Err(e) => return (Vec::new(), vec![format!("{file}:1: {e}")]),
+        Err(e) => {
+            return (
+                Vec::new(),
+                vec![format!("{file}:1: {e}")],
+                RowOrder::default(),
+            );
+        }
     };
     if header != ["time", "device", "field", "value"] {
         return (
@@ -54,11 +82,15 @@ pub fn parse_csv<R: std::io::Read>(
                 "{file}:1: header must be 'time,device,field,value', found '{}'",
                 header.join(",")
             )],
+            RowOrder::default(),
         );
     }
     let mut series: BTreeMap<(String, Field), Arc<Series>> = BTreeMap::new();
     let mut rows: BTreeMap<(Timestamp, String), Vec<Sample>> = BTreeMap::new();
     let mut problems = Vec::new();
+    let mut order = RowOrder::default();
+    let mut seen: BTreeMap<(String, Field, Timestamp), f64> = BTreeMap::new();
+    let mut newest: BTreeMap<(String, Field), Timestamp> = BTreeMap::new();
     for record in reader.records() {
         let record = match record {
             Ok(r) => r,
@@ -80,6 +112,17 @@ pub fn parse_csv<R: std::io::Read>(
         let value = record[3].parse::<f64>().ok().filter(|v| v.is_finite());
         match (ts, device, field, value) {
             (Ok(ts), Some(device), Some(field), Some(value)) => {
+                let last = newest.entry((device.id.clone(), field)).or_insert(ts);
+                if ts < *last {
+                    order.out_of_order += 1;
+                }
+                *last = (*last).max(ts);
+                if let Some(before) = seen.insert((device.id.clone(), field, ts), value) {
+                    order.duplicates += 1;
+                    if before != value {
+                        order.conflicting += 1;
+                    }
+                }
                 let s = series
                     .entry((device.id.clone(), field))
                     .or_insert_with(|| Arc::new(device.series(field, None)))
@@ -115,7 +158,7 @@ pub fn parse_csv<R: std::io::Read>(
             }
         }
     }
-    (to_batches(rows), problems)
+    (to_batches(rows), problems, order)
 }
 
 /// Line protocol in the canonical schema: `measurement,device=ID[,point=P] field=value[,...] ts`.

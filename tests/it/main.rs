@@ -22,6 +22,7 @@ mod hostile;
 mod import;
 mod influx;
 mod isolation;
+mod meter_corpus;
 mod peers;
 mod report_html;
 mod secrets;

@@ -139,7 +139,11 @@ pub fn snapshot(
             .into_iter()
             .find(|c| it(*c))
             .unwrap_or(Category::One);
-        let hk_midnight = (now + 8 * HOUR).div_euclid(24 * HOUR) * 24 * HOUR - 8 * HOUR;
+        // "Today" is the site's own day (its `timezone`, DST included).
+        let midnight = kilowatch_core::calendar::day_start(
+            &site.timezone,
+            kilowatch_core::calendar::local_date(&site.timezone, now),
+        );
         let power = |role: Role| {
             Selector::field(Field::ActivePowerW)
                 .tag("site", sid)
@@ -336,7 +340,7 @@ pub fn snapshot(
                 sid,
                 cat,
                 TimeRange {
-                    from: hk_midnight,
+                    from: midnight,
                     to: now,
                 },
             )?,
