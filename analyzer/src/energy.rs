@@ -118,46 +118,31 @@ fn events_in(events: &[Event], range: TimeRange) -> Vec<Event> {
         .collect()
 }
 
-/// Energy of a cleaned counter over `range`: its steps inside, and the share of each step that
-/// crosses an edge in proportion to time (its energy is exact, only its timing is unknown:
-/// pue.md §7.3). Estimated steps count in `kwh` and `estimated_kwh`, not in coverage.
-pub fn counter_energy(counter: &CleanCounter, range: TimeRange) -> Energy {
+/// Energy of a cleaned counter over `range` from its kept readings `points`: its steps inside,
+/// and the share of each step that crosses an edge in proportion to time (its energy is exact,
+/// only its timing is unknown: pue.md §7.3). Estimated steps count in `kwh` and
+/// `estimated_kwh`, not in coverage.
+pub fn counter_energy(counter: &CleanCounter, points: &[Point], range: TimeRange) -> Energy {
     let span = (range.to - range.from).max(1) as f64;
-    let (mut kwh, mut estimated, mut covered) = (0.0, 0.0, 0i64);
+    let t = counter.totals(points, range.from, range.to);
     let mut gaps = Vec::new();
-    let mut cursor = range.from;
-    let first = counter.steps.partition_point(|s| s.to <= range.from);
-    for s in counter.steps[first..]
-        .iter()
-        .take_while(|s| s.from < range.to)
-    {
-        let lo = s.from.max(range.from);
-        let hi = s.to.min(range.to);
-        let part = if lo == s.from && hi == s.to {
-            s.kwh
-        } else {
-            s.kwh * (hi - lo) as f64 / (s.to - s.from).max(1) as f64
-        };
-        kwh += part;
-        if s.estimated {
-            estimated += part;
-        } else {
-            covered += hi - lo;
+    match (t.first, t.last) {
+        (Some(first), Some(last)) if first < range.to && last > range.from => {
+            if first > range.from {
+                gaps.push((range.from, first));
+            }
+            if last < range.to {
+                gaps.push((last, range.to));
+            }
         }
-        if lo > cursor {
-            gaps.push((cursor, lo));
-        }
-        cursor = cursor.max(hi);
-    }
-    if cursor < range.to {
-        gaps.push((cursor, range.to));
+        _ => gaps.push((range.from, range.to)),
     }
     let events = events_in(&counter.events, range);
     let count = |k: EventKind| events.iter().filter(|e| e.kind == k).count();
     Energy {
-        kwh,
-        estimated_kwh: estimated,
-        coverage: covered as f64 / span,
+        kwh: t.kwh,
+        estimated_kwh: t.estimated_kwh,
+        coverage: t.covered_ms as f64 / span,
         method: Method::Counter,
         gaps,
         resets: count(EventKind::Reset),
@@ -188,7 +173,7 @@ pub fn counter_delta(
     max_gap_ms: i64,
     rules: CounterRules<'_>,
 ) -> Energy {
-    let clean = crate::clean::clean_counter(
+    let mut clean = crate::clean::clean_counter(
         points,
         &crate::clean::Rules {
             max_kw: rules.max_kw,
@@ -197,7 +182,8 @@ pub fn counter_delta(
             max_gap_ms,
         },
     );
-    counter_energy(&clean, range)
+    let kept = clean.apply(points.to_vec());
+    counter_energy(&clean, &kept, range)
 }
 
 /// Restart times of a device from its uptime samples: wherever uptime went backwards.

@@ -167,7 +167,7 @@ pub fn meter_energy_windows(
     let margin = Span::margin(windows, opts.max_gap_ms);
     let mut powers = Span::read(store, power, windows, margin)?;
     let cleaned = clean::clean_power(&powers.points, &opts.rules(power, &[]));
-    powers.points = cleaned.points.clone();
+    powers.points = cleaned.apply(std::mem::take(&mut powers.points));
     let integrated = windows
         .iter()
         .map(|&w| energy::integrate_clean(&cleaned, powers.wide(w), w));
@@ -248,8 +248,9 @@ impl CounterSpan {
             Some(u) => energy::reboots(&Span::read(store, &u, windows, margin)?.points),
             None => Vec::new(),
         };
-        let span = Span::read(store, counter, windows, margin)?;
-        let clean = clean::clean_counter(&span.points, &opts.rules(counter, &reboots));
+        let mut span = Span::read(store, counter, windows, margin)?;
+        let mut clean = clean::clean_counter(&span.points, &opts.rules(counter, &reboots));
+        span.points = clean.apply(std::mem::take(&mut span.points));
         Ok(CounterSpan {
             counter: span,
             clean,
@@ -257,7 +258,7 @@ impl CounterSpan {
     }
 
     fn energy(&self, range: TimeRange) -> Energy {
-        energy::counter_energy(&self.clean, range)
+        energy::counter_energy(&self.clean, &self.counter.points, range)
     }
 }
 

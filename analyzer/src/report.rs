@@ -185,7 +185,19 @@ pub fn site_reports(
 ) -> Result<Vec<SiteReport>, StoreError> {
     let tz = &site.timezone;
     let local = |t: i64| calendar::format_local(tz, t);
-    let facility = pue::role_energy(store, &site.id, Role::Facility, range, opts)?;
+    // The whole window, then its local months and days: every series is read and cleaned once
+    // for all of them.
+    let months = calendar::months(tz, range.from, range.to, 240);
+    let days = calendar::days(tz, range.from, range.to, 400);
+    let windows: Vec<TimeRange> = std::iter::once(range)
+        .chain(months.iter().chain(&days).map(|p| TimeRange {
+            from: p.from,
+            to: p.to,
+        }))
+        .collect();
+    let mut facility_w = pue::role_energy_windows(store, &site.id, Role::Facility, &windows, opts)?;
+    let dc_sums = window_sums(&facility_w);
+    let facility = std::mem::take(&mut facility_w[0]);
     let e_dc = energy::sum(
         &facility
             .iter()
@@ -235,7 +247,9 @@ pub fn site_reports(
     .collect();
     let mut out = Vec::new();
     for cat in [Category::One, Category::Two, Category::Three] {
-        let it = pue::role_energy(store, &site.id, Role::It(cat), range, opts)?;
+        let mut it_w = pue::role_energy_windows(store, &site.id, Role::It(cat), &windows, opts)?;
+        let it_sums = window_sums(&it_w);
+        let it = std::mem::take(&mut it_w[0]);
         let Some(e_it) = energy::sum(&it.iter().map(|m| m.energy.clone()).collect::<Vec<_>>())
         else {
             continue;
@@ -267,15 +281,35 @@ pub fn site_reports(
         let tariff = site.tariff_hkd_per_kwh;
         let meters: Vec<&pue::MeterEnergy> = facility.iter().chain(&it).chain(&others).collect();
         let (event_summary, events) = events(&meters, &local);
-        let (monthly, daily) = monthly_and_daily(store, site, cat, range, opts)?;
-        let monthly = monthly
-            .into_iter()
-            .map(|(month, dc, it)| Month {
-                month,
-                facility_kwh: dc,
-                it_kwh: it,
-                co2_kg: ef.map(|f| f * dc),
-                cost_hkd: tariff.map(|t| t * dc),
+        let n = months.len();
+        let monthly = months
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let (dc, it) = (dc_sums[1 + i], it_sums[1 + i]);
+                Month {
+                    month: p.label.clone(),
+                    facility_kwh: dc,
+                    it_kwh: it,
+                    co2_kg: ef.map(|f| f * dc),
+                    cost_hkd: tariff.map(|t| t * dc),
+                }
+            })
+            .collect();
+        let daily = days
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let (dc, it) = (dc_sums[1 + n + i], it_sums[1 + n + i]);
+                Day {
+                    day: p.label.clone(),
+                    from: calendar::format_local(tz, p.from),
+                    to: calendar::format_local(tz, p.to),
+                    facility_kwh: dc,
+                    it_kwh: it,
+                    pue: kpi::pue(dc, it),
+                    start_ms: p.start,
+                }
             })
             .collect();
         out.push(SiteReport {
@@ -363,56 +397,12 @@ fn events(
     (summary, list)
 }
 
-/// Facility and IT energy per local calendar month, and per local day with its PUE: every
-/// series is read once for all the windows.
-#[allow(clippy::type_complexity)]
-fn monthly_and_daily(
-    store: &dyn ReadStore,
-    site: &Site,
-    cat: Category,
-    range: TimeRange,
-    opts: Options<'_>,
-) -> Result<(Vec<(String, f64, f64)>, Vec<Day>), StoreError> {
-    let tz = &site.timezone;
-    let months = calendar::months(tz, range.from, range.to, 240);
-    let days = calendar::days(tz, range.from, range.to, 400);
-    let windows: Vec<TimeRange> = months
+/// The energy of a role's meters summed per window.
+fn window_sums(per_window: &[Vec<pue::MeterEnergy>]) -> Vec<f64> {
+    per_window
         .iter()
-        .chain(&days)
-        .map(|p| TimeRange {
-            from: p.from,
-            to: p.to,
-        })
-        .collect();
-    let sums = |role: Role| -> Result<Vec<f64>, StoreError> {
-        Ok(
-            pue::role_energy_windows(store, &site.id, role, &windows, opts)?
-                .iter()
-                .map(|meters| meters.iter().map(|m| m.energy.kwh).sum())
-                .collect(),
-        )
-    };
-    let (dc, it) = (sums(Role::Facility)?, sums(Role::It(cat))?);
-    let n = months.len();
-    let monthly = months
-        .into_iter()
-        .enumerate()
-        .map(|(i, p)| (p.label, dc[i], it[i]))
-        .collect();
-    let daily = days
-        .into_iter()
-        .enumerate()
-        .map(|(i, p)| Day {
-            day: p.label,
-            from: calendar::format_local(tz, p.from),
-            to: calendar::format_local(tz, p.to),
-            facility_kwh: dc[n + i],
-            it_kwh: it[n + i],
-            pue: kpi::pue(dc[n + i], it[n + i]),
-            start_ms: p.start,
-        })
-        .collect();
-    Ok((monthly, daily))
+        .map(|meters| meters.iter().map(|m| m.energy.kwh).sum())
+        .collect()
 }
 
 /// Pretty JSON of the whole report, every event included.
