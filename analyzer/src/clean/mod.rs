@@ -248,7 +248,10 @@ mod tests {
         let mut c = clean_counter(&pts, &Rules::default());
         let (kwh, est) = energy(&mut c, &pts);
         assert!((kwh - 150.0 * 47.0).abs() < 1e-6, "{kwh}");
-        assert!((est - 150.0).abs() < 1e-6, "the spiked hour is estimated: {est}");
+        assert!(
+            (est - 150.0).abs() < 1e-6,
+            "the spiked hour is estimated: {est}"
+        );
         assert_eq!(kinds(&c.events), vec![EventKind::Spike]);
 
         let mut pts = hourly(48, 150.0, 120_000.0);
