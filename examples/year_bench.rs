@@ -2,6 +2,8 @@
 //! (one facility meter, N−1 IT meters), written straight into an embedded store, then analysed.
 //!
 //!   cargo run --release --example year_bench -- write DIR [POINTS]
+//!   KILOWATCH_BENCH_JITTER_MS=900 ... write DIR   (polls stamped up to 0.9 s late, as a real
+//!   collector's are, so the cleaning rules see irregular intervals)
 //!   /usr/bin/time -v cargo run --release --example year_bench -- analyse DIR [POINTS]
 //!
 //! The analysis reads one series (and one window) at a time, so its memory is bounded by the
@@ -23,7 +25,7 @@ const MINUTES: i64 = 365 * 24 * 60;
 
 fn config(dir: &std::path::Path, points: usize) -> Config {
     let mut toml = String::from(
-        "[store]\npath = \"kilowatch.db\"\n\n[[sites]]\nid = \"bench\"\n\n[[devices]]\nid = \"main\"\nsite = \"bench\"\nprofile = \"eastron-sdm630\"\naddress = \"modbus://127.0.0.1:1/1\"\nrole = \"facility\"\n",
+        "[store]\npath = \"kilowatch.db\"\n\n[[sites]]\nid = \"bench\"\ntimezone = \"Asia/Hong_Kong\"\n\n[[devices]]\nid = \"main\"\nsite = \"bench\"\nprofile = \"eastron-sdm630\"\naddress = \"modbus://127.0.0.1:1/1\"\nrole = \"facility\"\n",
     );
     for i in 1..points {
         toml.push_str(&format!(
@@ -57,8 +59,12 @@ fn main() {
             let t = Instant::now();
             let mut compacting = 0.0;
             let mut batches = Vec::with_capacity(60);
+            let jitter: i64 = std::env::var("KILOWATCH_BENCH_JITTER_MS")
+                .ok()
+                .and_then(|j| j.parse().ok())
+                .unwrap_or(0);
             for m in 0..=MINUTES {
-                let at = START + m * 60_000;
+                let at = START + m * 60_000 + if jitter > 0 { m * 7919 % jitter } else { 0 };
                 let samples = series
                     .iter()
                     .zip(kwh.iter_mut())

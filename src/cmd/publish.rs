@@ -41,7 +41,8 @@ pub struct Args {
     /// local day.
     #[command(flatten)]
     window: crate::cmd::window::WindowArgs,
-    /// Power samples further apart than this are not bridged when integrating.
+    /// Power samples further apart than this and than three of the series' own intervals are
+    /// not bridged when integrating (hourly readings are bridged hour to hour).
     #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
     max_gap: std::time::Duration,
 }

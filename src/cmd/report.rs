@@ -47,7 +47,8 @@ pub struct Args {
     /// CSV every meter event to FILE-events.csv beside it.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Power samples further apart than this are not bridged when integrating.
+    /// Power samples further apart than this and than three of the series' own intervals are
+    /// not bridged when integrating (hourly readings are bridged hour to hour).
     #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
     max_gap: std::time::Duration,
 }

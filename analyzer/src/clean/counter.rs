@@ -10,8 +10,8 @@ use kilowatch_core::model::Timestamp;
 use kilowatch_store::Point;
 
 use super::{
-    Event, EventKind, GAP_FACTOR, MAX_GLITCH_READINGS, ROBUST_FACTOR, Rules, STUCK_STEPS, hours,
-    local_interval, local_rate, moduli, ordered,
+    Event, EventKind, GAP_FACTOR, MAX_GLITCH_READINGS, MS_PER_HOUR, ROBUST_FACTOR, Rules,
+    STUCK_STEPS, hours, local_interval, local_rate, moduli, ordered,
 };
 
 /// A step whose energy is not the difference of its readings.
@@ -362,37 +362,38 @@ impl<'p, 'r> Counter<'p, 'r> {
         self.out
     }
 
-    /// Takes the steps from `i` on that are plainly regular: from the reading just before, at
-    /// the last step's interval, counting up by no more than the plausible factor over the last
-    /// step (and within the rating). Exactly what the full judgement would decide for them,
-    /// at a few operations a reading, so a year of one-minute readings costs little. Returns
-    /// the first index it did not take.
+    /// Takes the steps from `i` on that are plainly regular: from the reading just before, no
+    /// longer than three of the last step (so no gap), counting up at no more than the plausible
+    /// factor over the last step's rate (and within the rating). Exactly what the full judgement
+    /// would decide for them, in a few multiplications a reading, so a year of one-minute
+    /// readings (with their poll jitter) costs little. Returns the first index it did not take.
     fn regular_run(&mut self, i: usize) -> usize {
         let (Some(rate), Some(&a)) = (self.last_rate, self.recent.back()) else {
             return i;
         };
-        let dt = self.last_dt;
-        if a + 1 != i || self.flat != 0 || dt <= 0 {
+        if a + 1 != i || self.flat != 0 || self.last_dt <= 0 {
             return i;
         }
-        let ceiling = self
-            .rules
-            .max_kw
-            .map_or(f64::INFINITY, |kw| kw * 1.2 * hours(dt));
-        let mut limit = (ROBUST_FACTOR * rate * hours(dt)).min(ceiling);
+        // The last step as (energy, interval), compared by cross-multiplying.
+        let (mut last_d, mut last_dt) = (rate * hours(self.last_dt), self.last_dt);
+        let rated = self.rules.max_kw.map(|kw| kw * 1.2 / MS_PER_HOUR);
         let mut j = i;
-        let mut last = 0.0;
         while let (Some(pa), Some(pb)) = (self.p.get(j.wrapping_sub(1)), self.p.get(j)) {
-            let d = pb.value - pa.value;
-            if pb.ts - pa.ts != dt || !(d > 0.0 && d <= limit) {
+            let (d, dt) = (pb.value - pa.value, pb.ts - pa.ts);
+            let regular = d > 0.0
+                && dt > 0
+                && dt as f64 <= GAP_FACTOR * last_dt as f64
+                && d * last_dt as f64 <= ROBUST_FACTOR * last_d * dt as f64
+                && rated.is_none_or(|r| d <= r * dt as f64);
+            if !regular {
                 break;
             }
-            last = d;
-            limit = (ROBUST_FACTOR * d).min(ceiling);
+            (last_d, last_dt) = (d, dt);
             j += 1;
         }
         if j > i {
-            self.last_rate = Some(last / hours(dt));
+            self.last_rate = Some(last_d / hours(last_dt));
+            self.last_dt = last_dt;
             for k in j.saturating_sub(RECENT).max(i)..j {
                 self.keep(k);
             }

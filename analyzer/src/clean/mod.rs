@@ -305,6 +305,19 @@ mod tests {
     }
 
     #[test]
+    fn polls_with_jitter_and_a_glitch_among_them_read_exactly() {
+        // One-minute polls stamped up to 0.9 s late, 2.5 kWh a minute, one reading torn.
+        let mut pts: Vec<Point> = (0..2000)
+            .map(|m| p(m * 60_000 + (m * 7919 % 900), 10_000.0 + 2.5 * m as f64))
+            .collect();
+        pts[1234].value = 3.0;
+        let mut c = clean_counter(&pts, &Rules::default());
+        let (kwh, est) = energy(&mut c, &pts);
+        assert!((kwh - 2.5 * 1999.0).abs() < 1e-6, "{kwh}");
+        assert_eq!((kinds(&c.events), est), (vec![EventKind::Glitch], 0.0));
+    }
+
+    #[test]
     fn power_glitches_and_over_rating_readings_are_dropped_and_gaps_named() {
         let mut pts: Vec<Point> = (0..600).map(|m| p(m * 60_000, 150_000.0)).collect();
         pts[100].value *= 1000.0;
