@@ -26,6 +26,8 @@ pub enum CalendarError {
     BadTime { text: String },
     #[error("'{text}' is not a {what}")]
     BadCalendar { text: String, what: &'static str },
+    #[error("'{text}' does not exist in {zone}: the clocks went forward over it")]
+    NoSuchLocalTime { text: String, zone: String },
     #[error("the window is empty or backwards ({from} to {to})")]
     Backwards { from: String, to: String },
 }
@@ -74,6 +76,45 @@ pub fn day_start(tz: &TimeZone, date: Date) -> Timestamp {
 pub fn format_local(tz: &TimeZone, ts: Timestamp) -> String {
     let z = instant(ts).to_zoned(tz.clone());
     z.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
+}
+
+/// A local wall-clock time as a BMS export writes it (`2025-10-26 01:30`, `2025-10-26T01:30:00`,
+/// no offset), in `tz`. In the repeated hour when clocks go back, `later` picks the second of
+/// the two instants; in the hour skipped when they go forward there is no instant at all.
+pub fn parse_local(tz: &TimeZone, text: &str, later: bool) -> Result<Timestamp, CalendarError> {
+    let bad = || CalendarError::BadTime {
+        text: text.to_owned(),
+    };
+    let dt: jiff::civil::DateTime = text
+        .trim()
+        .replacen(' ', "T", 1)
+        .parse()
+        .map_err(|_| bad())?;
+    let amb = tz.to_ambiguous_timestamp(dt);
+    let ts = match amb.offset() {
+        jiff::tz::AmbiguousOffset::Gap { .. } => {
+            return Err(CalendarError::NoSuchLocalTime {
+                text: text.to_owned(),
+                zone: zone_name(tz),
+            });
+        }
+        jiff::tz::AmbiguousOffset::Fold { .. } if later => amb.later(),
+        _ => amb.earlier(),
+    };
+    ts.map(|t| t.as_millisecond()).map_err(|_| bad())
+}
+
+/// Whether a local wall-clock time happens twice in `tz` (the hour repeated when clocks go back).
+pub fn is_repeated(tz: &TimeZone, text: &str) -> bool {
+    text.trim()
+        .replacen(' ', "T", 1)
+        .parse::<jiff::civil::DateTime>()
+        .is_ok_and(|dt| {
+            matches!(
+                tz.to_ambiguous_timestamp(dt).offset(),
+                jiff::tz::AmbiguousOffset::Fold { .. }
+            )
+        })
 }
 
 /// A calendar period (a local day or month) clipped to a window.
@@ -330,6 +371,32 @@ mod tests {
         assert_eq!(m[0].from, t("2025-01-15T12:00:00+08:00"));
         assert_eq!(m[0].start, t("2025-01-01T00:00:00+08:00"));
         assert_eq!(m[1].to, t("2025-03-01T00:00:00+08:00"));
+    }
+
+    #[test]
+    fn local_times_from_an_export_resolve_through_both_dst_changes() {
+        let tz = zone("Europe/London").unwrap_or_else(|e| panic!("{e}"));
+        let at = |s: &str, later: bool| parse_local(&tz, s, later).ok();
+        assert_eq!(
+            at("2025-06-01 12:00", false),
+            Some(t("2025-06-01T11:00:00Z"))
+        );
+        // 01:30 on 2025-10-26 happens twice: BST first, then GMT.
+        assert!(is_repeated(&tz, "2025-10-26 01:30:00"));
+        assert_eq!(
+            at("2025-10-26 01:30:00", false),
+            Some(t("2025-10-26T00:30:00Z"))
+        );
+        assert_eq!(
+            at("2025-10-26T01:30:00", true),
+            Some(t("2025-10-26T01:30:00Z"))
+        );
+        // 01:30 on 2025-03-30 never happens.
+        assert!(matches!(
+            parse_local(&tz, "2025-03-30 01:30", false),
+            Err(CalendarError::NoSuchLocalTime { .. })
+        ));
+        assert!(parse_local(&tz, "30/03/2025 01:30", false).is_err());
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Parsing history people already have (BMS meter exports) into batches, checking every row
 //! before anything is written: one problem per bad row, named by file and line.
 //!
-//! CSV: a header `time,device,field,value`, then one reading per row: RFC 3339 time, a device
+//! CSV: a header `time,device,field,value`, then one reading per row: RFC 3339 time (or a local
+//! time with no offset, `2025-10-26 01:30:00`, in the device's site's zone: the second row at a
+//! time the clocks repeat is the second of its two instants), a device
 //! id from the config (which gives site, room, rack, role and category), a canonical field name
 //! (`energy_kwh`, `active_power_w`, ...) and a number. Line protocol: points in the canonical
 //! schema (measurement, tags including `device`, fields), timestamps at a stated precision.
@@ -91,6 +93,7 @@ pub fn parse_csv_ordered<R: std::io::Read>(
     let mut order = RowOrder::default();
     let mut seen: BTreeMap<(String, Field, Timestamp), f64> = BTreeMap::new();
     let mut newest: BTreeMap<(String, Field), Timestamp> = BTreeMap::new();
+    let mut local_seen: std::collections::BTreeSet<(String, Field, String)> = Default::default();
     for record in reader.records() {
         let record = match record {
             Ok(r) => r,
@@ -106,9 +109,31 @@ pub fn parse_csv_ordered<R: std::io::Read>(
             bad(format!("expected 4 columns, found {}", record.len()));
             continue;
         }
-        let ts = parse_rfc3339(&record[0]);
         let device = config.devices.iter().find(|d| d.id == record[1]);
         let field = Field::from_name(&record[2]);
+        let ts = parse_rfc3339(&record[0]).or_else(|e| {
+            // A local time with no offset (as BMS exports write them) is the device's site's.
+            let (Some(d), Some(f)) = (device, field) else {
+                return Err(e);
+            };
+            let Some(site) = config.sites.iter().find(|s| s.id == d.site) else {
+                return Err(e);
+            };
+            let text = record[0].to_owned();
+            // The second row at a repeated wall-clock time is the second of its two instants.
+            let later = kilowatch_core::calendar::is_repeated(&site.timezone, &text)
+                && !local_seen.insert((d.id.clone(), f, text.clone()));
+            kilowatch_core::calendar::parse_local(&site.timezone, &text, later).map_err(|le| {
+                match le {
+                    kilowatch_core::calendar::CalendarError::NoSuchLocalTime { .. } => {
+                        le.to_string()
+                    }
+                    _ => {
+                        format!("{e}, or a local time like 2025-01-01 00:00:00 in the site's zone")
+                    }
+                }
+            })
+        });
         let value = record[3].parse::<f64>().ok().filter(|v| v.is_finite());
         match (ts, device, field, value) {
             (Ok(ts), Some(device), Some(field), Some(value)) => {

@@ -398,3 +398,115 @@ fn store_stats_export_and_compact_work_from_the_data_directory_alone() {
         String::from_utf8_lossy(&out.stderr).contains("no store at '/nonexistent/kw/kilowatch.db'")
     );
 }
+
+/// Issue 16: a BMS export written in local wall-clock time with no offset, across the autumn
+/// change in Europe/London: the repeated hour is two hours, so the day has 25 and its energy
+/// is 25 hours' worth; a time the spring change skips is a bad row named by line.
+#[test]
+fn issue_16_local_times_across_the_dst_change_import_as_the_hours_they_were() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("site.toml");
+    std::fs::write(
+        &cfg,
+        CONFIG.replace(
+            "timezone = \"Asia/Hong_Kong\"",
+            "timezone = \"Europe/London\"",
+        ),
+    )
+    .unwrap();
+    // Hourly wall-clock stamps from 2025-10-25 00:00 to 2025-10-27 00:00, 01:00 twice on the
+    // 26th; the facility meter counts 10 kWh and the UPS 5 kWh in every real hour.
+    let mut stamps = Vec::new();
+    for (day, hours) in [(25, 0..24), (26, 0..24), (27, 0..1)] {
+        for h in hours {
+            stamps.push(format!("2025-10-{day} {h:02}:00:00"));
+            if day == 26 && h == 1 {
+                stamps.push(format!("2025-10-{day} {h:02}:00:00"));
+            }
+        }
+    }
+    assert_eq!(stamps.len(), 50, "49 real hours, 50 readings");
+    let mut csv = String::from("time,device,field,value\n");
+    for (i, t) in stamps.iter().enumerate() {
+        writeln!(csv, "{t},main,energy_kwh,{}", 1000 + 10 * i).unwrap();
+        writeln!(csv, "{t},ups,energy_kwh,{}", 500 + 5 * i).unwrap();
+    }
+    let file = dir.path().join("bms.csv");
+    std::fs::write(&file, &csv).unwrap();
+    let (cfg, data, file) = (
+        cfg.to_str().unwrap(),
+        dir.path().to_str().unwrap(),
+        file.to_str().unwrap(),
+    );
+    let out = kilowatch(&["import", "--config", cfg, "--data", data, "--csv", file]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("imported 100 readings"), "{stdout}");
+    assert!(
+        !stdout.contains("duplicate"),
+        "the repeated hour is two hours: {stdout}"
+    );
+    let out = kilowatch(&[
+        "report",
+        "pue",
+        "--config",
+        cfg,
+        "--data",
+        data,
+        "--from",
+        "2025-10-25",
+        "--to",
+        "2025-10-27",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = &json["sites"][0];
+    assert_eq!(s["facility_kwh"].as_f64(), Some(490.0), "{s}");
+    assert_eq!(s["it_kwh"].as_f64(), Some(245.0));
+    let days: Vec<(&str, f64)> = s["daily"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["day"].as_str().unwrap(),
+                d["facility_kwh"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(days, vec![("2025-10-25", 240.0), ("2025-10-26", 250.0)]);
+
+    // 01:30 on 2025-03-30 never happened in London: named by line, nothing imported.
+    let bad = dir.path().join("spring.csv");
+    std::fs::write(
+        &bad,
+        "time,device,field,value\n2025-03-30 00:30:00,main,energy_kwh,1\n2025-03-30 01:30:00,main,energy_kwh,2\n",
+    )
+    .unwrap();
+    let out = kilowatch(&[
+        "import",
+        "--config",
+        cfg,
+        "--data",
+        data,
+        "--csv",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr
+            .contains("spring.csv:3: time: '2025-03-30 01:30:00' does not exist in Europe/London"),
+        "{stderr}"
+    );
+}
