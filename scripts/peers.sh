@@ -303,6 +303,8 @@ peers_start_snmpsim() {
   local venv=$1 port=$2 args=() d
   # One --data-dir per fixture folder, so that community = folder name.
   for d in "$SHARED"/fixtures/snmp/*/; do args+=("--data-dir=${d%/}"); done
+  # The project's own hand-written devices (tests/data/snmprec): community = file name.
+  args+=("--data-dir=$ROOT/tests/data/snmprec")
   ((${#args[@]})) || peers_die "no fixture folders in $SHARED/fixtures/snmp"
   mkdir -p "$PEERS_TMP/snmpsim-cache"
   # SNMPSIM_ALLOW_ROOT: as root snmpsim otherwise wants to drop privileges, and

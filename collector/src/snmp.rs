@@ -121,6 +121,14 @@ impl SnmpDriver {
         Ok((oid, descr))
     }
 
+    /// Whether the device has anything inside `subtree`: one GETNEXT.
+    pub async fn answers(&mut self, subtree: &[u32]) -> Result<bool, DriverError> {
+        let rows = self.request(Request::GetNext(subtree)).await?;
+        Ok(rows.first().is_some_and(|(oid, value)| {
+            oid.starts_with(subtree) && !matches!(value, SnmpValue::Missing(_))
+        }))
+    }
+
     /// Walks one table column: GETBULK (v2c) or GETNEXT (v1) until the column ends.
     pub async fn walk(
         &mut self,

@@ -35,6 +35,11 @@ pub struct SnmpProfile {
     /// When several families share a sysObjectID, text sysDescr must contain (any of these).
     #[serde(default)]
     pub sys_descr_contains: Vec<String>,
+    /// Subtrees of the MIB this profile reads (a table or a group): a device that answers a
+    /// GETNEXT inside any of them speaks it, whatever its sysObjectID (issue 17). One GETNEXT
+    /// each; `probe` reads every profile a device answers.
+    #[serde(default)]
+    pub detect: Vec<String>,
     pub metrics: Vec<SnmpMetric>,
 }
 
@@ -284,6 +289,13 @@ impl Profile {
                         problems.push(format!("sys_object_id: '{o}' is not a numeric OID"));
                     }
                 }
+                for o in &p.detect {
+                    if parse_oid(o).is_none_or(|o| o.len() < 6) {
+                        problems.push(format!(
+                            "detect: '{o}' is not a numeric OID inside a MIB (1.3.6.1.x.y...)"
+                        ));
+                    }
+                }
             }
             Profile::Modbus(p) => {
                 if !(1..=125).contains(&p.max_registers_per_read) {
@@ -408,6 +420,24 @@ impl ProfileSet {
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.profiles.keys().map(String::as_str)
+    }
+
+    /// Every SNMP profile's `detect` subtrees, as (profile, subtree): what one GETNEXT each
+    /// asks a device that its sysObjectID did not name.
+    pub fn detectors(&self) -> Vec<(&str, Vec<u32>)> {
+        self.profiles
+            .iter()
+            .filter_map(|(name, p)| match p {
+                Profile::Snmp(s) => Some((name.as_str(), s)),
+                Profile::Modbus(_) => None,
+            })
+            .flat_map(|(name, s)| {
+                s.detect
+                    .iter()
+                    .filter_map(|o| parse_oid(o))
+                    .map(move |o| (name, o))
+            })
+            .collect()
     }
 
     /// The SNMP profile whose `sys_object_id` prefix is the longest match; among equal

@@ -78,74 +78,91 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         (Address::Modbus { .. }, _) => Driver::new(&address, None, args.timeout),
     };
-    let name = match (&args.profile, &mut driver) {
-        (Some(p), _) => p.clone(),
+    let modules = match (&args.profile, &mut driver) {
+        (Some(p), _) => vec![(p.clone(), "--profile".to_owned())],
         (None, Driver::Snmp(d)) => {
             let (oid, descr) = d.identify().await.context("read sysObjectID")?;
-            match profiles.match_sys_object_id(&oid, &descr) {
-                Some((name, _)) => name.to_owned(),
-                None => {
-                    let oid: Vec<String> = oid.iter().map(u32::to_string).collect();
-                    eprintln!("no profile matches this device");
-                    eprintln!("sysObjectID: {}", oid.join("."));
-                    eprintln!("sysDescr:    {descr}");
-                    eprintln!(
-                        "choose one with --profile; known: {}",
-                        profiles.names().collect::<Vec<_>>().join(", ")
-                    );
-                    return Ok(ExitCode::from(3));
-                }
+            let modules = detect(d, &profiles, &oid, &descr).await;
+            if modules.is_empty() {
+                let oid: Vec<String> = oid.iter().map(u32::to_string).collect();
+                eprintln!("no profile matches this device");
+                eprintln!("sysObjectID: {}", oid.join("."));
+                eprintln!("sysDescr:    {descr}");
+                eprintln!(
+                    "choose one with --profile; known: {}",
+                    profiles.names().collect::<Vec<_>>().join(", ")
+                );
+                return Ok(ExitCode::from(3));
             }
+            modules
         }
         (None, _) => bail!("Modbus devices cannot identify themselves: give --profile"),
     };
-    let Some(profile) = profiles.get(&name) else {
-        bail!(
-            "unknown profile '{name}'; known: {}",
-            profiles.names().collect::<Vec<_>>().join(", ")
-        );
-    };
-    let device = Device::new("probe", "", name.clone(), address.clone());
-    let plan = Plan::compile(&device, profile);
-    let readings = driver
-        .read(&plan.kind)
-        .await
-        .with_context(|| format!("device {address}"))?;
-    if args.walk {
-        print_raw(&plan, &readings);
-    }
-    let mut samples = Vec::new();
+    // Every module's readings; the first module to read a field (at a point) wins it: the one
+    // sysObjectID names, then vendor MIBs, then standard ones.
+    let mut rows: Vec<Row> = Vec::new();
     let mut problems = Vec::new();
-    let mut sources = Vec::new();
-    decode_traced(
-        &plan,
-        &readings,
-        &mut RowSeries::default(),
-        &mut samples,
-        &mut problems,
-        &mut sources,
-    );
-    let rows: Vec<Row> = samples
-        .iter()
-        .zip(sources)
-        .map(|(s, source)| Row {
-            source,
-            measurement: s.field.measurement().name(),
-            field: s.field.name(),
-            value: s.value,
-            unit: unit(s.field.name()),
-            tags: s
-                .series
-                .tags()
-                .filter(|(k, _)| *k != "device" && *k != "site")
-                .map(|(k, v)| (k, v.to_owned()))
-                .collect(),
-        })
-        .collect();
+    for (k, (name, why)) in modules.iter().enumerate() {
+        let Some(profile) = profiles.get(name) else {
+            bail!(
+                "unknown profile '{name}'; known: {}",
+                profiles.names().collect::<Vec<_>>().join(", ")
+            );
+        };
+        if !args.json {
+            println!("profile {name}: {} ({why})", profile.description());
+        } else {
+            eprintln!("profile {name}: {why}");
+        }
+        let device = Device::new("probe", "", name.clone(), address.clone());
+        let plan = Plan::compile(&device, profile);
+        let readings = match driver.read(&plan.kind).await {
+            Ok(r) => r,
+            // The first module is the device's own: its failure is the probe's.
+            Err(e) if k == 0 => return Err(e).with_context(|| format!("device {address}")),
+            Err(e) => {
+                problems.push(format!("module {name}: {e}"));
+                continue;
+            }
+        };
+        if args.walk {
+            print_raw(&plan, &readings);
+        }
+        let mut samples = Vec::new();
+        let mut sources = Vec::new();
+        decode_traced(
+            &plan,
+            &readings,
+            &mut RowSeries::default(),
+            &mut samples,
+            &mut problems,
+            &mut sources,
+        );
+        for (s, source) in samples.iter().zip(sources) {
+            let row = Row {
+                source,
+                measurement: s.field.measurement().name(),
+                field: s.field.name(),
+                value: s.value,
+                unit: unit(s.field.name()),
+                tags: s
+                    .series
+                    .tags()
+                    .filter(|(k, _)| *k != "device" && *k != "site")
+                    .map(|(k, v)| (k, v.to_owned()))
+                    .collect(),
+            };
+            if !rows
+                .iter()
+                .any(|r| r.field == row.field && r.tags == row.tags)
+            {
+                rows.push(row);
+            }
+        }
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
-        println!("profile {name}: {}", profile.description());
         println!(
             "{:<12} {:<20} {:>14} {:<5} tags",
             "measurement", "field", "value", "unit"
@@ -166,6 +183,48 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("warning: {p}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The profiles a device speaks: the one its sysObjectID names, then every profile whose
+/// `detect` subtree it answers (one GETNEXT per distinct subtree), vendor MIBs before standard
+/// ones and longer subtrees first. Each with why it was chosen.
+async fn detect(
+    d: &mut kilowatch_collector::snmp::SnmpDriver,
+    profiles: &ProfileSet,
+    oid: &[u32],
+    descr: &str,
+) -> Vec<(String, String)> {
+    let mut modules: Vec<(String, String)> = Vec::new();
+    if let Some((name, _)) = profiles.match_sys_object_id(oid, descr) {
+        modules.push((name.to_owned(), format!("sysObjectID {}", dotted(oid))));
+    }
+    let mut detectors = profiles.detectors();
+    // Vendor subtrees (1.3.6.1.4.1) first, then the longer (more specific) ones.
+    detectors.sort_by_key(|(_, o)| {
+        (
+            !o.starts_with(&[1, 3, 6, 1, 4, 1]),
+            std::cmp::Reverse(o.len()),
+        )
+    });
+    let mut asked: std::collections::BTreeMap<Vec<u32>, bool> = Default::default();
+    for (name, subtree) in detectors {
+        if modules.iter().any(|(m, _)| m == name) {
+            continue;
+        }
+        let answered = match asked.get(&subtree) {
+            Some(a) => *a,
+            None => {
+                let a = d.answers(&subtree).await.unwrap_or(false);
+                asked.insert(subtree.clone(), a);
+                a
+            }
+        };
+        if answered {
+            modules.push((name.to_owned(), format!("answers {}", dotted(&subtree))));
+        }
+    }
+    tracing::debug!(requests = asked.len(), "module detection");
+    modules
 }
 
 /// The unit, from the field name's suffix (names carry their unit).

@@ -14,6 +14,7 @@ mod dashboards;
 mod data_dir;
 mod demo_cli;
 mod deploy;
+mod detect;
 mod e2e_sim;
 mod e2e_week;
 mod faults;

@@ -1,0 +1,70 @@
+//! Issue 17: a device is read by what it answers, not only by what it is called. The devices are
+//! hand-written recordings (`tests/data/snmprec/`) served by snmpsim: a UPS whose sysObjectID no
+//! profile names but which speaks RFC 1628 UPS-MIB, and a device that speaks nothing we read.
+#![cfg(feature = "peers")]
+
+use std::process::Command;
+
+fn env(name: &str) -> String {
+    std::env::var(name)
+        .unwrap_or_else(|_| panic!("{name} is not set: run scripts/test, which starts the peers"))
+}
+
+fn probe(community: &str) -> std::process::Output {
+    let url = format!("snmp://{community}@{}", env("KILOWATCH_TEST_SNMPSIM"));
+    Command::new(env!("CARGO_BIN_EXE_kilowatch"))
+        .args(["probe", &url, "--json", "--timeout", "5s"])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn issue_17_a_ups_of_an_unknown_vendor_is_read_through_the_ups_mib_it_answers() {
+    let out = probe("unknown-vendor-ups");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("profile rfc1628-ups: answers 1.3.6.1.2.1.33.1"),
+        "probe says which module matched and why: {stderr}"
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let value = |field: &str, source: &str| {
+        rows.iter()
+            .find(|r| r["field"] == field && r["source"] == source)
+            .and_then(|r| r["value"].as_f64())
+            .unwrap_or_else(|| panic!("no {field} from {source}: {rows:?}"))
+    };
+    // The recording's values through UPS-MIB's units (tenths of A and Hz, minutes).
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
+    assert!(close(
+        value("active_power_w", "1.3.6.1.2.1.33.1.4.4.1.4.1"),
+        950.0
+    ));
+    assert!(close(value("load_pct", "1.3.6.1.2.1.33.1.4.4.1.5.1"), 38.0));
+    assert!(close(
+        value("voltage_v", "1.3.6.1.2.1.33.1.4.4.1.2.1"),
+        230.0
+    ));
+    assert!(close(value("current_a", "1.3.6.1.2.1.33.1.4.4.1.3.1"), 4.3));
+    assert!(close(value("frequency_hz", "1.3.6.1.2.1.33.1.4.2.0"), 50.0));
+    assert!(close(
+        value("battery_charge_pct", "1.3.6.1.2.1.33.1.2.4.0"),
+        95.0
+    ));
+    assert!(close(value("runtime_s", "1.3.6.1.2.1.33.1.2.3.0"), 2520.0));
+}
+
+#[test]
+fn issue_17_a_device_that_speaks_no_mib_we_read_is_still_named_unknown() {
+    let out = probe("unknown-vendor-nothing");
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no profile matches this device"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("sysObjectID: 1.3.6.1.4.1.99999.9.1"),
+        "{stderr}"
+    );
+}
