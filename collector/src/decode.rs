@@ -217,8 +217,11 @@ fn decode_snmp(
                         Ok(x) if e.invalid.contains(&x) => {}
                         Ok(x) => {
                             let divisor = e.divisor.and_then(|d| cell(d, gets, walks, row));
+                            let Some(stated) = stated_unit(e, walks, row) else {
+                                continue;
+                            };
                             if let Some(x) = divide(x, divisor) {
-                                values.push((row, index, x * e.scale + e.offset));
+                                values.push((row, index, x * stated * e.scale + e.offset));
                             }
                         }
                         Err(err) => problems.push(format!(
@@ -295,6 +298,33 @@ fn cell(
 
 /// `x / divisor`, when a divisor is configured; a missing or zero divisor drops the value
 /// (a zero-size storage row has no utilisation).
+/// The factor a row's own unit columns state (ENTITY-SENSOR-MIB style: decimal places and an SI
+/// prefix); 1 without them. `None` when a column the profile names holds no sane value for the
+/// row: better no reading than one a thousand times off.
+fn stated_unit(
+    e: &crate::plan::SnmpEntry,
+    walks: &[Vec<(Vec<u32>, SnmpValue)>],
+    row: &[u32],
+) -> Option<f64> {
+    let mut factor = 1.0;
+    if let Some(c) = e.precision {
+        let places = cell(SnmpSource::Walk(c), &[], walks, row)?;
+        if !(-8.0..=9.0).contains(&places) {
+            return None;
+        }
+        factor /= 10f64.powi(places as i32);
+    }
+    if let Some(c) = e.si_prefix {
+        // SensorDataScale: yocto(1) .. units(9) .. yotta(17), steps of 10^3.
+        let code = cell(SnmpSource::Walk(c), &[], walks, row)?;
+        if !(1.0..=17.0).contains(&code) {
+            return None;
+        }
+        factor *= 10f64.powi(3 * (code as i32 - 9));
+    }
+    Some(factor)
+}
+
 fn divide(x: f64, divisor: Option<f64>) -> Option<f64> {
     match divisor {
         None => Some(x),

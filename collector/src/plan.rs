@@ -66,6 +66,9 @@ pub(crate) struct SnmpEntry {
     pub invalid: Vec<f64>,
     /// The divisor: a GET (for a scalar) or a column (for a walk, same row).
     pub divisor: Option<SnmpSource>,
+    /// Columns (index into `walks`) stating each row's decimal places and SI prefix.
+    pub precision: Option<usize>,
+    pub si_prefix: Option<usize>,
     pub offset: f64,
     pub aggregate: Option<Aggregate>,
 }
@@ -239,6 +242,8 @@ impl Plan {
                 })
             };
             let names = m.point_name.as_deref().and_then(&mut column);
+            let precision = m.precision_column.as_deref().and_then(&mut column);
+            let si_prefix = m.si_prefix_column.as_deref().and_then(&mut column);
             let where_column = m
                 .where_column
                 .as_deref()
@@ -258,6 +263,8 @@ impl Plan {
             };
             plan.entries.push(SnmpEntry {
                 divisor,
+                precision,
+                si_prefix,
                 offset: m.offset,
                 name_contains: m.name_contains.iter().map(|n| n.to_lowercase()).collect(),
                 where_column,

@@ -81,6 +81,13 @@ pub struct SnmpMetric {
     pub wraps_at: Option<f64>,
     /// Divide by this OID (scalar) or column (walk, same row): used / size ratios.
     pub divide_by: Option<String>,
+    /// A column of the same table stating each row's decimal places (ENTITY-SENSOR-MIB
+    /// `entPhySensorPrecision`): the value is divided by 10 to that power.
+    pub precision_column: Option<String>,
+    /// A column of the same table stating each row's SI prefix as ENTITY-SENSOR-MIB's
+    /// `SensorDataScale` (8 milli, 9 units, 10 kilo, ...): the value is multiplied by it, so a
+    /// device saying kW or mA is read in W or A.
+    pub si_prefix_column: Option<String>,
     /// Added after scaling: `value = raw [/ divisor] * scale + offset` (e.g. 100 - idle %).
     #[serde(default)]
     pub offset: f64,
@@ -249,6 +256,13 @@ impl Profile {
                             "{key}: 'aggregate', 'index_suffix' and 'point_name' only apply to 'walk'"
                         ));
                     }
+                    if m.walk.is_none()
+                        && (m.precision_column.is_some() || m.si_prefix_column.is_some())
+                    {
+                        problems.push(format!(
+                            "{key}: 'precision_column' and 'si_prefix_column' only apply to 'walk'"
+                        ));
+                    }
                     if m.walk.is_none() && (m.where_column.is_some() || !m.name_contains.is_empty())
                     {
                         problems.push(format!(
@@ -265,6 +279,8 @@ impl Profile {
                     }
                     for (what, o) in [
                         ("where_column", &m.where_column),
+                        ("precision_column", &m.precision_column),
+                        ("si_prefix_column", &m.si_prefix_column),
                         ("divide_by", &m.divide_by),
                     ] {
                         if let Some(o) = o
@@ -479,11 +495,20 @@ impl ProfileSet {
     pub fn supported_devices_markdown(&self, unsupported_toml: &str) -> Result<String, String> {
         use std::fmt::Write;
         let mut out = String::from(
-            "| profile | protocol | device | matched by sysObjectID | values |\n| --- | --- | --- | --- | --- |\n",
+            "| profile | protocol | device | matched by sysObjectID, or by answering inside | values |\n| --- | --- | --- | --- | --- |\n",
         );
         for (name, p) in &self.profiles {
             let (matched, count) = match p {
-                Profile::Snmp(s) => (s.sys_object_id.join(", "), s.metrics.len()),
+                Profile::Snmp(s) => {
+                    let mut by = s.sys_object_id.join(", ");
+                    if !s.detect.is_empty() {
+                        if !by.is_empty() {
+                            by.push_str("; ");
+                        }
+                        by.push_str(&format!("answers {}", s.detect.join(", ")));
+                    }
+                    (by, s.metrics.len())
+                }
                 Profile::Modbus(m) => ("(name it with `--profile`)".to_owned(), m.metrics.len()),
             };
             let matched = if matched.is_empty() {
@@ -537,6 +562,22 @@ pub fn line_of(src: &str, offset: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 17: detection asks one GETNEXT per distinct subtree, so their number is the
+    /// request budget of detecting a device nobody named.
+    #[test]
+    fn detection_stays_within_its_request_budget() {
+        let (set, problems) = ProfileSet::load(&[]);
+        assert!(problems.is_empty(), "{problems:?}");
+        let mut subtrees: Vec<Vec<u32>> = set.detectors().into_iter().map(|(_, o)| o).collect();
+        subtrees.sort();
+        subtrees.dedup();
+        assert!(
+            (1..=32).contains(&subtrees.len()),
+            "{} detect subtrees: one GETNEXT each per undetected device",
+            subtrees.len()
+        );
+    }
 
     #[test]
     fn builtin_profiles_all_load() {

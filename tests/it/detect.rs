@@ -68,3 +68,42 @@ fn issue_17_a_device_that_speaks_no_mib_we_read_is_still_named_unknown() {
         "{stderr}"
     );
 }
+
+/// ENTITY-SENSOR-MIB rows state their own SI prefix and decimal places: a kW, a mA and a
+/// two-decimal reading come out in W, A and V, named by ENTITY-MIB, and the fan (rpm, no
+/// canonical field) is not read as anything else.
+#[test]
+fn issue_17_entity_sensors_are_read_in_the_units_each_row_states() {
+    let out = probe("unknown-vendor-entity-switch");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("profile entity-sensor: answers 1.3.6.1.2.1.99.1.1"),
+        "{stderr}"
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let read = |field: &str, idx: u32| {
+        let source = format!("1.3.6.1.2.1.99.1.1.1.4.{idx}");
+        rows.iter()
+            .find(|r| r["field"] == field && r["source"] == source.as_str())
+            .map(|r| {
+                (
+                    r["value"].as_f64().unwrap(),
+                    r["tags"]["point"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .unwrap_or_else(|| panic!("no {field} from {source}: {rows:?}"))
+    };
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
+    let (t, name) = read("temperature_c", 1001);
+    assert!(close(t, 25.3) && name.contains("Inlet Temp"), "{t} {name}");
+    assert!(close(read("current_a", 1002).0, 1.52));
+    assert!(close(read("active_power_w", 1003).0, 1350.0));
+    assert!(close(read("voltage_v", 1004).0, 12.05));
+    assert!(
+        !rows
+            .iter()
+            .any(|r| r["source"] == "1.3.6.1.2.1.99.1.1.1.4.1005"),
+        "the fan is not a canonical reading: {rows:?}"
+    );
+}
