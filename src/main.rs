@@ -28,6 +28,9 @@ enum Command {
     Collect(cmd::collect::Args),
     /// Read one device once and print its metrics.
     Probe(cmd::probe::Args),
+    /// Find the SNMP devices in address ranges, detect the profiles each speaks, and write a
+    /// draft inventory (PUE roles only suggested, in comments).
+    Discover(cmd::discover::Args),
     /// Look after the embedded store: `store stats|compact|export --data DIR`.
     #[command(subcommand)]
     Store(cmd::store::Which),
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
             collector_runtime().and_then(|rt| rt.block_on(cmd::collect::run(args)))
         }
         Command::Probe(args) => runtime().and_then(|rt| rt.block_on(cmd::probe::run(args))),
+        Command::Discover(args) => runtime().and_then(|rt| rt.block_on(cmd::discover::run(args))),
         Command::Pue(args) => cmd::pue::run(args),
         Command::Publish(args) => cmd::publish::run(args),
         Command::Import(args) => cmd::import::run(args),

@@ -162,17 +162,54 @@ pub fn pue_report(
                 calendar::format_local(&site.timezone, to),
             )
         });
-        sites.extend(site_reports(
-            store,
-            config,
-            site,
-            TimeRange { from, to },
-            opts,
-        )?);
+        let range = TimeRange { from, to };
+        let reports = site_reports(store, config, site, range, opts)?;
+        if reports.is_empty() {
+            // No data is not zero: the site is listed, with why there is no figure.
+            sites.push(SiteReport::no_data(site, range));
+        }
+        sites.extend(reports);
         progress(n + 1, total);
     }
     let (from, to) = edges.unwrap_or_default();
     Ok(Report { from, to, sites })
+}
+
+impl SiteReport {
+    /// A site with no IT energy in the window: listed with the reason, every figure absent.
+    fn no_data(site: &Site, range: TimeRange) -> SiteReport {
+        let tz = &site.timezone;
+        SiteReport {
+            site: site.id.clone(),
+            name: site.name.clone(),
+            timezone: calendar::zone_name(tz),
+            from: calendar::format_local(tz, range.from),
+            to: calendar::format_local(tz, range.to),
+            category: 0,
+            label: "PUE".into(),
+            pue: None,
+            pue_low: None,
+            pue_high: None,
+            dcie_pct: None,
+            status: "no data: no IT energy in the window (no device with role = \"it\" has readings; a draft from `discover` has no roles yet)".into(),
+            facility_kwh: 0.0,
+            it_kwh: 0.0,
+            estimated_facility_kwh: 0.0,
+            estimated_it_kwh: 0.0,
+            coverage: 0.0,
+            uncertainty_basis: String::new(),
+            breakdown: kpi::breakdown(0.0, 0.0, &[]),
+            emission_factor_kg_per_kwh: site.emission_factor_kg_per_kwh,
+            co2_kg: None,
+            cue_kg_per_kwh: None,
+            tariff_hkd_per_kwh: site.tariff_hkd_per_kwh,
+            cost_hkd: None,
+            event_summary: Vec::new(),
+            events: Vec::new(),
+            daily: Vec::new(),
+            monthly: Vec::new(),
+        }
+    }
 }
 
 /// One site's reports over `range`, one per measured IT category.

@@ -3,6 +3,7 @@
 //! delaying the others. It never touches storage: batches leave on a channel.
 
 pub mod decode;
+pub mod detect;
 pub mod modbus;
 pub mod plan;
 pub mod schedule;

@@ -1230,10 +1230,15 @@ fn roles_as_written(devices: Option<&toml::Value>) -> Vec<(String, String)> {
         .collect()
 }
 
-/// PUE needs a boundary meter and an IT meter in every site (domain/pue.md §2).
+/// PUE needs a boundary meter and an IT meter in every site that meters (domain/pue.md §2). A
+/// site where no device has a role yet (a draft from `discover`, or monitoring only) is polled,
+/// and its PUE report says there is no facility meter.
 fn check_pue_meters(c: &mut Checker<'_>, sites: &[Site], roles: &[(String, String)]) {
     for (i, site) in sites.iter().enumerate() {
         let has = |role: &str| roles.iter().any(|(s, r)| s == &site.id && r == role);
+        if !roles.iter().any(|(s, _)| s == &site.id) {
+            continue;
+        }
         let key = format!("sites[{i}]");
         if !has("facility") {
             c.push(

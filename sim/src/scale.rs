@@ -2,7 +2,7 @@
 //! own loopback port, answering after a delay drawn per request, with a share of devices that
 //! never answer and a share that answer slowly. Each SNMP agent serves 20 values read by one
 //! GET (sysUpTime and 19 APC rPDU2 outlet powers), so a peer reading the same OIDs (e.g.
-//! snmp_exporter) does the same work.
+//! snmp_exporter) does the same work, and says who it is (sysDescr, sysObjectID).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -18,6 +18,8 @@ use crate::snmp_agent::{self, Mib, Value};
 
 /// Outlet power column of PowerNet-MIB rPDU2OutletMeteredStatusTable (W).
 pub const OUTLET_POWER: &str = "1.3.6.1.4.1.318.1.1.26.9.4.3.1.7";
+/// sysObjectID of the benchmark PDU (under NET-SNMP-MIB netSnmpPlaypen).
+pub const BENCH_OBJECT_ID: &str = "1.3.6.1.4.1.8072.9999.9999.1.1";
 /// Values each SNMP device serves.
 pub const VARBINDS: usize = 20;
 
@@ -246,6 +248,16 @@ fn oid(s: &str) -> Vec<u32> {
 /// sysUpTime and 19 outlet powers that move with time.
 fn pdu_mib(now: i64, started: i64, device: usize) -> Mib {
     let mut m = Mib::new();
+    // Who it is, so `probe` and `discover` can tell: net-snmp's playpen subtree
+    // (NET-SNMP-MIB netSnmpPlaypen) is for experiments, as this device is.
+    m.insert(
+        oid("1.3.6.1.2.1.1.1.0"),
+        Value::OctetString(b"Kilowatch simulator benchmark PDU".to_vec()),
+    );
+    m.insert(
+        oid("1.3.6.1.2.1.1.2.0"),
+        Value::ObjectId(oid(BENCH_OBJECT_ID)),
+    );
     m.insert(
         oid("1.3.6.1.2.1.1.3.0"),
         Value::TimeTicks(((now - started).max(0) / 10) as u32),

@@ -1,6 +1,7 @@
 pub mod check_config;
 pub mod collect;
 pub mod demo;
+pub mod discover;
 pub mod import;
 pub mod probe;
 pub mod publish;

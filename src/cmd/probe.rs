@@ -81,20 +81,26 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let modules = match (&args.profile, &mut driver) {
         (Some(p), _) => vec![(p.clone(), "--profile".to_owned())],
         (None, Driver::Snmp(d)) => {
-            let (oid, descr) = d.identify().await.context("read sysObjectID")?;
-            let modules = detect(d, &profiles, &oid, &descr).await;
-            if modules.is_empty() {
-                let oid: Vec<String> = oid.iter().map(u32::to_string).collect();
+            let found = kilowatch_collector::detect::detect(d, &profiles)
+                .await
+                .context("read sysObjectID")?;
+            tracing::debug!(requests = found.requests, "module detection");
+            if found.modules.is_empty() {
+                let oid: Vec<String> = found.sys_object_id.iter().map(u32::to_string).collect();
                 eprintln!("no profile matches this device");
                 eprintln!("sysObjectID: {}", oid.join("."));
-                eprintln!("sysDescr:    {descr}");
+                eprintln!("sysDescr:    {}", found.sys_descr);
                 eprintln!(
                     "choose one with --profile; known: {}",
                     profiles.names().collect::<Vec<_>>().join(", ")
                 );
                 return Ok(ExitCode::from(3));
             }
-            modules
+            found
+                .modules
+                .into_iter()
+                .map(|m| (m.profile, m.why))
+                .collect()
         }
         (None, _) => bail!("Modbus devices cannot identify themselves: give --profile"),
     };
@@ -183,48 +189,6 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("warning: {p}");
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The profiles a device speaks: the one its sysObjectID names, then every profile whose
-/// `detect` subtree it answers (one GETNEXT per distinct subtree), vendor MIBs before standard
-/// ones and longer subtrees first. Each with why it was chosen.
-async fn detect(
-    d: &mut kilowatch_collector::snmp::SnmpDriver,
-    profiles: &ProfileSet,
-    oid: &[u32],
-    descr: &str,
-) -> Vec<(String, String)> {
-    let mut modules: Vec<(String, String)> = Vec::new();
-    if let Some((name, _)) = profiles.match_sys_object_id(oid, descr) {
-        modules.push((name.to_owned(), format!("sysObjectID {}", dotted(oid))));
-    }
-    let mut detectors = profiles.detectors();
-    // Vendor subtrees (1.3.6.1.4.1) first, then the longer (more specific) ones.
-    detectors.sort_by_key(|(_, o)| {
-        (
-            !o.starts_with(&[1, 3, 6, 1, 4, 1]),
-            std::cmp::Reverse(o.len()),
-        )
-    });
-    let mut asked: std::collections::BTreeMap<Vec<u32>, bool> = Default::default();
-    for (name, subtree) in detectors {
-        if modules.iter().any(|(m, _)| m == name) {
-            continue;
-        }
-        let answered = match asked.get(&subtree) {
-            Some(a) => *a,
-            None => {
-                let a = d.answers(&subtree).await.unwrap_or(false);
-                asked.insert(subtree.clone(), a);
-                a
-            }
-        };
-        if answered {
-            modules.push((name.to_owned(), format!("answers {}", dotted(&subtree))));
-        }
-    }
-    tracing::debug!(requests = asked.len(), "module detection");
-    modules
 }
 
 /// The unit, from the field name's suffix (names carry their unit).

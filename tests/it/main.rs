@@ -15,6 +15,7 @@ mod data_dir;
 mod demo_cli;
 mod deploy;
 mod detect;
+mod discover;
 mod e2e_sim;
 mod e2e_week;
 mod faults;
