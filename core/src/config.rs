@@ -1058,8 +1058,10 @@ fn check_devices(
             );
             ok = false;
         }
+        // "auto": the profiles are detected when collection starts (SNMP only).
+        let auto = raw.profile == "auto";
         let profile = profiles.get(&raw.profile);
-        if profile.is_none() {
+        if profile.is_none() && !auto {
             let known: Vec<_> = profiles.names().collect();
             c.push(
                 &format!("{key}.profile"),
@@ -1085,6 +1087,15 @@ fn check_devices(
                 None
             }
         };
+        if let (true, Some(a)) = (auto, &address)
+            && a.protocol() != "snmp"
+        {
+            c.push(
+                &format!("{key}.profile"),
+                "'auto' needs SNMP: a Modbus device cannot say what it is; name its profile",
+            );
+            ok = false;
+        }
         if let (Some(a), Some(p)) = (&address, profile)
             && a.protocol() != p.protocol()
         {

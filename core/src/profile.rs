@@ -438,6 +438,45 @@ impl ProfileSet {
         self.profiles.keys().map(String::as_str)
     }
 
+    /// Adds (or replaces) a profile: the merged profile of a device whose inventory says
+    /// `profile = "auto"`.
+    pub fn insert(&mut self, name: impl Into<String>, profile: Profile) {
+        self.profiles.insert(name.into(), profile);
+    }
+
+    /// One SNMP profile reading everything `modules` read, in order: a later module's metric
+    /// that would give the same field at the same point as an earlier one's is left out (the
+    /// first module to read a field wins, as in `probe`). `None` when a module is unknown or not
+    /// SNMP.
+    pub fn merged(&self, modules: &[&str]) -> Option<Profile> {
+        let mut first: Option<SnmpProfile> = None;
+        let mut keys = std::collections::HashSet::new();
+        let mut metrics = Vec::new();
+        for name in modules {
+            let Profile::Snmp(p) = self.profiles.get(*name)? else {
+                return None;
+            };
+            first.get_or_insert_with(|| p.clone());
+            for m in &p.metrics {
+                let key = (
+                    m.field,
+                    m.point.clone(),
+                    m.aggregate.is_some(),
+                    m.walk.is_some(),
+                );
+                if keys.insert(key) {
+                    metrics.push(m.clone());
+                }
+            }
+        }
+        let mut merged = first?;
+        merged.description = format!("{} (auto: {})", merged.description, modules.join(" + "));
+        merged.sys_object_id.clear();
+        merged.detect.clear();
+        merged.metrics = metrics;
+        Some(Profile::Snmp(merged))
+    }
+
     /// Every SNMP profile's `detect` subtrees, as (profile, subtree): what one GETNEXT each
     /// asks a device that its sysObjectID did not name.
     pub fn detectors(&self) -> Vec<(&str, Vec<u32>)> {

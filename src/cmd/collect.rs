@@ -35,7 +35,7 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let config = match crate::cmd::load_config(&args.config) {
+    let mut config = match crate::cmd::load_config(&args.config) {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
@@ -44,6 +44,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("create data directory '{}'", dir.display()))?;
     }
+    crate::cmd::auto::resolve(
+        &mut config,
+        store_path.parent().unwrap_or(std::path::Path::new(".")),
+    )
+    .await;
     let store = Arc::new(SqliteStore::open(&store_path)?);
     anyhow::ensure!(
         args.speed.is_finite() && args.speed > 0.0,
@@ -79,6 +84,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let running = Running {
         store: config.store.path.clone(),
         influx: config.influx.is_some(),
+        data_dir: data_dir.clone(),
     };
     drop(config);
     let mut term = signal(SignalKind::terminate())?;
@@ -99,6 +105,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 struct Running {
     store: std::path::PathBuf,
     influx: bool,
+    data_dir: std::path::PathBuf,
 }
 
 /// SIGHUP: the inventory is read again; if it is valid, its devices are polled from now on,
@@ -110,7 +117,8 @@ async fn reload(
     pipeline: &mut crate::pipeline::Pipeline,
 ) {
     match kilowatch_core::config::Config::load(path) {
-        Ok(new) => {
+        Ok(mut new) => {
+            crate::cmd::auto::resolve(&mut new, &running.data_dir).await;
             if new.store.path != running.store || new.influx.is_some() != running.influx {
                 tracing::warn!("reload: [store] and [influx] changes take effect after a restart");
             }

@@ -337,6 +337,12 @@ fn draft(
         if let Some(r) = role {
             let _ = writeln!(out, "# suggested: {r}");
         }
+        if f.detection.modules.len() > 1 {
+            let _ = writeln!(
+                out,
+                "# profile = \"auto\" reads every module above (detected again when collect starts)"
+            );
+        }
         let _ = writeln!(
             out,
             "[[devices]]\nid = \"{class}-{n}\"\nsite = {site:?}\nprofile = {:?}\naddress = \"snmp://{}:{}\"\nauth = {:?}\n",

@@ -107,3 +107,77 @@ fn issue_17_entity_sensors_are_read_in_the_units_each_row_states() {
         "the fan is not a canonical reading: {rows:?}"
     );
 }
+
+/// `profile = "auto"` in the inventory: `collect` detects the unknown-vendor UPS once, polls it
+/// through UPS-MIB, and keeps what it detected beside the store so the next start does not ask.
+#[test]
+fn issue_17_collect_polls_an_auto_profile_device_and_detects_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("site.toml");
+    std::fs::write(
+        &inventory,
+        format!(
+            "[auths.ups]\nversion = \"v2c\"\ncommunity = \"env:KW_TEST_UPS_COMMUNITY\"\n\n\
+             [[sites]]\nid = \"s1\"\n\n\
+             [[devices]]\nid = \"ups-acme\"\nsite = \"s1\"\nprofile = \"auto\"\n\
+             address = \"snmp://{}\"\nauth = \"ups\"\n",
+            env("KILOWATCH_TEST_SNMPSIM")
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let run = || {
+        let child = Command::new(env!("CARGO_BIN_EXE_kilowatch"))
+            .args(["collect", "--config"])
+            .arg(&inventory)
+            .arg("--data")
+            .arg(&data)
+            .env("KW_TEST_UPS_COMMUNITY", "unknown-vendor-ups")
+            .env("KILOWATCH_COLLECTOR__INTERVAL", "1s")
+            .env("KILOWATCH_LOG", "info")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_secs(4));
+        crate::common::process::kill(child.id(), "TERM");
+        let out = child.wait_with_output().unwrap();
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let first = run();
+    assert!(
+        first.contains("detected") && first.contains("rfc1628-ups"),
+        "{first}"
+    );
+    let cache = std::fs::read_to_string(data.join("detected.toml")).unwrap();
+    assert!(cache.contains("rfc1628-ups"), "{cache}");
+    let second = run();
+    assert!(
+        !second.contains(" detected"),
+        "asked again despite the cache: {second}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_kilowatch"))
+        .args([
+            "store",
+            "export",
+            "--field",
+            "active_power_w",
+            "--tag",
+            "device=ups-acme",
+            "--data",
+        ])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let csv = String::from_utf8_lossy(&out.stdout);
+    let values: Vec<f64> = csv
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.rsplit(',').next()?.parse().ok())
+        .collect();
+    assert!(values.len() >= 4, "two runs of polls: {csv}");
+    assert!(
+        values.iter().all(|v| *v == 950.0),
+        "UPS-MIB output power: {csv}"
+    );
+}
