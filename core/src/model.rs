@@ -106,6 +106,32 @@ fields! {
 }
 
 impl Field {
+    /// The unit its name carries (`active_power_w` -> W); "" for a ratio, "0/1" for a state.
+    pub fn unit(self) -> &'static str {
+        const UNITS: &[(&str, &str)] = &[
+            ("_kwh", "kWh"),
+            ("_va", "VA"),
+            ("_pct", "%"),
+            ("_ms", "ms"),
+            ("_bytes", "bytes"),
+            ("_hz", "Hz"),
+            ("_w", "W"),
+            ("_v", "V"),
+            ("_a", "A"),
+            ("_s", "s"),
+            ("_c", "°C"),
+        ];
+        let name = self.name();
+        match self {
+            Field::OnBattery | Field::Up => "0/1",
+            Field::PowerFactor => "",
+            _ => UNITS
+                .iter()
+                .find(|(suffix, _)| name.ends_with(suffix))
+                .map_or("count", |(_, u)| u),
+        }
+    }
+
     pub fn from_name(name: &str) -> Option<Field> {
         Field::ALL.iter().copied().find(|f| f.name() == name)
     }

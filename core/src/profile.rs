@@ -528,6 +528,29 @@ impl ProfileSet {
     }
 }
 
+/// The fields table of `config/profiles/README.md`: every canonical field a profile may name,
+/// from the code.
+pub fn fields_markdown() -> String {
+    use crate::model::{Field, Kind};
+    use std::fmt::Write;
+    let mut out =
+        String::from("| field | unit | measurement | kind |\n| --- | --- | --- | --- |\n");
+    for f in Field::ALL {
+        let kind = match f.kind() {
+            Kind::Gauge => "gauge",
+            Kind::Counter => "counter (running total)",
+        };
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {kind} |",
+            f.name(),
+            f.unit(),
+            f.measurement().name()
+        );
+    }
+    out
+}
+
 impl ProfileSet {
     /// The supported-devices table of `config/profiles/README.md`: every profile, and every
     /// recorded value no profile reads (from `config/unsupported-values.toml`) with its reason.

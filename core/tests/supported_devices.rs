@@ -34,3 +34,28 @@ fn supported_devices_table_is_current() {
         }
     }
 }
+
+const FIELDS_START: &str = "<!-- fields:start (generated: do not edit by hand) -->\n";
+const FIELDS_END: &str = "<!-- fields:end -->";
+
+/// Issue 17: the README lists every field a profile may name, from the code.
+#[test]
+fn fields_table_is_current() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let table = kilowatch_core::profile::fields_markdown();
+    let readme_path = root.join("config/profiles/README.md");
+    let readme = std::fs::read_to_string(&readme_path).unwrap();
+    let (Some(a), Some(b)) = (readme.find(FIELDS_START), readme.find(FIELDS_END)) else {
+        panic!("config/profiles/README.md lacks the fields markers");
+    };
+    if readme[a + FIELDS_START.len()..b] != table {
+        if std::env::var("KILOWATCH_BLESS").is_ok() {
+            let updated = format!("{}{FIELDS_START}{table}{}", &readme[..a], &readme[b..]);
+            std::fs::write(&readme_path, updated).unwrap();
+        } else {
+            panic!(
+                "config/profiles/README.md's fields table is stale; run\n  KILOWATCH_BLESS=1 cargo test -p kilowatch-core --test supported_devices"
+            );
+        }
+    }
+}
