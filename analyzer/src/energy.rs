@@ -7,7 +7,7 @@ use kilowatch_core::model::Timestamp;
 use kilowatch_store::{Point, TimeRange};
 use serde::Serialize;
 
-use crate::clean::{CleanCounter, CleanPower};
+use crate::clean::{CleanCounter, CleanPower, Rules};
 pub use crate::clean::{Event, EventKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -49,9 +49,13 @@ pub fn integrate_power(points: &[Point], range: TimeRange, max_gap_ms: i64) -> E
 
 /// Integrates cleaned power over `range`: only the stretches [`crate::clean::clean_power`]
 /// judged too long are left unbridged.
-pub fn integrate_clean(power: &CleanPower, points: &[Point], range: TimeRange) -> Energy {
+pub fn integrate_clean(power: &CleanPower, range: TimeRange) -> Energy {
+    // Only the readings in the window, and one either side to interpolate its edges.
+    let p = &power.points;
+    let a = p.partition_point(|q| q.ts < range.from).saturating_sub(1);
+    let b = (p.partition_point(|q| q.ts <= range.to) + 1).min(p.len());
     integrate(
-        points,
+        &p[a..b.max(a)],
         range,
         &power.breaks,
         |_| false,
@@ -118,13 +122,13 @@ fn events_in(events: &[Event], range: TimeRange) -> Vec<Event> {
         .collect()
 }
 
-/// Energy of a cleaned counter over `range` from its kept readings `points`: its steps inside,
+/// Energy of a cleaned counter over `range`: its steps inside,
 /// and the share of each step that crosses an edge in proportion to time (its energy is exact,
 /// only its timing is unknown: pue.md §7.3). Estimated steps count in `kwh` and
 /// `estimated_kwh`, not in coverage.
-pub fn counter_energy(counter: &CleanCounter, points: &[Point], range: TimeRange) -> Energy {
+pub fn counter_energy(counter: &CleanCounter, range: TimeRange) -> Energy {
     let span = (range.to - range.from).max(1) as f64;
-    let t = counter.totals(points, range.from, range.to);
+    let t = counter.totals(range.from, range.to);
     let mut gaps = Vec::new();
     match (t.first, t.last) {
         (Some(first), Some(last)) if first < range.to && last > range.from => {
@@ -151,39 +155,12 @@ pub fn counter_energy(counter: &CleanCounter, points: &[Point], range: TimeRange
     }
 }
 
-/// How a counter behaves when it steps down.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct CounterRules<'a> {
-    /// The counter's modulus in kWh (a Counter32 of Wh wraps at 2^32 Wh = 4294967.296 kWh).
-    pub wrap_kwh: Option<f64>,
-    /// When the device restarted (from sysUpTime going backwards): a step down across a
-    /// restart is a reset, not a wrap.
-    pub reboots: &'a [Timestamp],
-    /// The meter's rated power (kW): a step above rating × Δt × 1.2 is a spike (pue.md §7.2).
-    pub max_kw: Option<f64>,
-}
-
 /// Energy from a cumulative kWh counter over `range`: [`crate::clean::clean_counter`] then
 /// [`counter_energy`]. A step down is a wrap when it fits one (at the profile's modulus, or at a
 /// usual one matching the neighbouring rate) and the device did not restart; otherwise a reset,
 /// whose interval is estimated. No step is ever negative. `points` are oldest first.
-pub fn counter_delta(
-    points: &[Point],
-    range: TimeRange,
-    max_gap_ms: i64,
-    rules: CounterRules<'_>,
-) -> Energy {
-    let mut clean = crate::clean::clean_counter(
-        points,
-        &crate::clean::Rules {
-            max_kw: rules.max_kw,
-            wrap_kwh: rules.wrap_kwh,
-            reboots: rules.reboots,
-            max_gap_ms,
-        },
-    );
-    let kept = clean.apply(points.to_vec());
-    counter_energy(&clean, &kept, range)
+pub fn counter_delta(points: &[Point], range: TimeRange, rules: &Rules<'_>) -> Energy {
+    counter_energy(&crate::clean::clean_counter(points.to_vec(), rules), range)
 }
 
 /// Restart times of a device from its uptime samples: wherever uptime went backwards.
@@ -227,21 +204,37 @@ mod tests {
         // A Counter32 of Wh: wraps at 4294967.296 kWh.
         let w = 4_294_967.296;
         let pts = vec![p(0, w - 1.0), p(H, 0.5), p(2 * H, 1.5)];
-        let rules = CounterRules {
+        let rules = Rules {
             wrap_kwh: Some(w),
             reboots: &[],
             max_kw: None,
+            ..Rules::default()
         };
-        let e = counter_delta(&pts, TimeRange { from: 0, to: 2 * H }, 2 * H, rules);
+        let e = counter_delta(
+            &pts,
+            TimeRange { from: 0, to: 2 * H },
+            &Rules {
+                max_gap_ms: 2 * H,
+                ..rules
+            },
+        );
         assert!((e.kwh - 2.5).abs() < 1e-6, "{}", e.kwh);
         assert_eq!((e.wraps, e.resets), (1, 0));
         // The same drop with the device restarted in between is a reset: skipped, counted.
-        let rules = CounterRules {
+        let rules = Rules {
             wrap_kwh: Some(w),
             reboots: &[H / 2],
             max_kw: None,
+            ..Rules::default()
         };
-        let e = counter_delta(&pts, TimeRange { from: 0, to: 2 * H }, 2 * H, rules);
+        let e = counter_delta(
+            &pts,
+            TimeRange { from: 0, to: 2 * H },
+            &Rules {
+                max_gap_ms: 2 * H,
+                ..rules
+            },
+        );
         // The hidden hour is estimated from the next hour's rate, and says so.
         assert!((e.kwh - 2.0).abs() < 1e-9, "{}", e.kwh);
         assert!((e.estimated_kwh - 1.0).abs() < 1e-9);
@@ -252,10 +245,11 @@ mod tests {
     fn pue_md_t6_counter32_wrap_of_wh_is_plausible_and_accepted() {
         // Raw Wh 4,294,967,000 then 1,000 a minute later, on a 100 kW meter.
         let pts = vec![p(0, 4_294_967.0), p(60_000, 1.0)];
-        let rules = CounterRules {
+        let rules = Rules {
             wrap_kwh: Some(4_294_967.296),
             reboots: &[],
             max_kw: Some(100.0),
+            ..Rules::default()
         };
         let e = counter_delta(
             &pts,
@@ -263,8 +257,10 @@ mod tests {
                 from: 0,
                 to: 60_000,
             },
-            120_000,
-            rules,
+            &Rules {
+                max_gap_ms: 120_000,
+                ..rules
+            },
         );
         assert!((e.kwh - 1.296).abs() < 1e-6, "{}", e.kwh);
         let events: Vec<_> = e.events.iter().map(|e| (e.at, e.kind)).collect();
@@ -274,10 +270,11 @@ mod tests {
     #[test]
     fn pue_md_t7_a_drop_far_from_rollover_is_a_reset_never_negative_or_the_raw_value() {
         let pts = vec![p(0, 1_234.567), p(60_000, 0.012)];
-        let rules = CounterRules {
+        let rules = Rules {
             wrap_kwh: Some(4_294_967.296),
             reboots: &[],
             max_kw: Some(100.0),
+            ..Rules::default()
         };
         let e = counter_delta(
             &pts,
@@ -285,8 +282,10 @@ mod tests {
                 from: 0,
                 to: 60_000,
             },
-            120_000,
-            rules,
+            &Rules {
+                max_gap_ms: 120_000,
+                ..rules
+            },
         );
         // Nothing around it to estimate from: no energy, and the reset named.
         assert_eq!(e.kwh, 0.0);
@@ -307,10 +306,11 @@ mod tests {
             p(300_000, 552.0),
             p(2_100_000, 582.0), // 30 minutes later: a gap
         ];
-        let rules = CounterRules {
+        let rules = Rules {
             wrap_kwh: None,
             reboots: &[],
             max_kw: Some(100.0),
+            ..Rules::default()
         };
         let e = counter_delta(
             &pts,
@@ -318,8 +318,10 @@ mod tests {
                 from: 0,
                 to: 2_100_000,
             },
-            15 * 60_000,
-            rules,
+            &Rules {
+                max_gap_ms: 15 * 60_000,
+                ..rules
+            },
         );
         // Measured: 0->1 min (1), 2->3 min (1), 4->5 min (1), and across the gap (30, exact);
         // the swapped and the spiked minute estimated at the neighbouring 1 kWh/min.
@@ -361,7 +363,7 @@ mod tests {
                 pts.push(p(ts, raw));
             }
             let range = TimeRange { from: 0, to: pts.last().map_or(0, |p| p.ts) };
-            let e = counter_delta(&pts, range, 120_000, CounterRules { wrap_kwh: Some(wrap), reboots: &restarts, max_kw: None });
+            let e = counter_delta(&pts, range, &Rules { wrap_kwh: Some(wrap), reboots: &restarts, max_kw: None, max_gap_ms: 120_000 });
             let all: f64 = steps.iter().map(|(s, _)| s).sum();
             prop_assert!(e.kwh >= 0.0 && e.estimated_kwh <= e.kwh + 1e-9);
             if restarts.is_empty() {
@@ -425,8 +427,10 @@ mod tests {
         let e = counter_delta(
             &pts,
             TimeRange { from: 0, to: 2 * H },
-            2 * H,
-            CounterRules::default(),
+            &Rules {
+                max_gap_ms: 2 * H,
+                ..Rules::default()
+            },
         );
         // The half hour the reset hid is estimated at the mean of its neighbours' rates.
         assert!((e.kwh - 2.75).abs() < 1e-12, "{}", e.kwh);

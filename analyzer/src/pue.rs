@@ -100,61 +100,39 @@ pub fn meter_energy(
         .unwrap_or_else(|| energy::integrate_power(&[], range, opts.max_gap_ms)))
 }
 
-/// A series read once over every window, widened at both ends so the cleaning rules see the
-/// readings around each edge; each window then takes its own slice.
-struct Span {
-    points: Vec<Point>,
-    margin: i64,
+/// The context read beyond a set of windows: the gap bridged, and up to a day (a quarter of the
+/// windows' span) so the cleaning rules see the readings around each edge.
+fn margin(windows: &[TimeRange], gap: i64) -> i64 {
+    let span = windows.iter().map(|w| w.to).max().unwrap_or(0)
+        - windows.iter().map(|w| w.from).min().unwrap_or(0);
+    gap.max((span / 4).min(86_400_000))
 }
 
-impl Span {
-    fn empty(margin: i64) -> Span {
-        Span {
-            points: Vec::new(),
-            margin,
-        }
-    }
+/// A series read once over every window, widened by `margin` at both ends.
+fn read_wide(
+    store: &dyn ReadStore,
+    series: &SeriesRef,
+    windows: &[TimeRange],
+    margin: i64,
+) -> Result<Vec<Point>, StoreError> {
+    let (Some(from), Some(to)) = (
+        windows.iter().map(|w| w.from).min(),
+        windows.iter().map(|w| w.to).max(),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let wide = TimeRange {
+        from: from - margin,
+        to: to + margin,
+    };
+    store.read(series, wide, None)
+}
 
-    /// The context read beyond a set of windows: the gap bridged, and up to a day (a quarter
-    /// of the windows' span) so hourly readings around an edge are seen.
-    fn margin(windows: &[TimeRange], gap: i64) -> i64 {
-        let span = windows.iter().map(|w| w.to).max().unwrap_or(0)
-            - windows.iter().map(|w| w.from).min().unwrap_or(0);
-        gap.max((span / 4).min(86_400_000))
-    }
-
-    fn read(
-        store: &dyn ReadStore,
-        series: &SeriesRef,
-        windows: &[TimeRange],
-        margin: i64,
-    ) -> Result<Span, StoreError> {
-        let (Some(from), Some(to)) = (
-            windows.iter().map(|w| w.from).min(),
-            windows.iter().map(|w| w.to).max(),
-        ) else {
-            return Ok(Span::empty(margin));
-        };
-        let wide = TimeRange {
-            from: from - margin,
-            to: to + margin,
-        };
-        Ok(Span {
-            points: store.read(series, wide, None)?,
-            margin,
-        })
-    }
-
-    /// The points in `[from − margin, to + margin)`.
-    fn wide(&self, w: TimeRange) -> &[Point] {
-        self.slice(w.from - self.margin, w.to + self.margin)
-    }
-
-    fn slice(&self, from: i64, to: i64) -> &[Point] {
-        let a = self.points.partition_point(|p| p.ts < from);
-        let b = self.points.partition_point(|p| p.ts < to);
-        &self.points[a..b.max(a)]
-    }
+/// The points in `[from, to)`.
+fn slice(points: &[Point], from: i64, to: i64) -> &[Point] {
+    let a = points.partition_point(|p| p.ts < from);
+    let b = points.partition_point(|p| p.ts < to);
+    &points[a..b.max(a)]
 }
 
 /// [`meter_energy`] over several windows, reading each series once.
@@ -164,13 +142,11 @@ pub fn meter_energy_windows(
     windows: &[TimeRange],
     opts: Options<'_>,
 ) -> Result<Vec<Energy>, StoreError> {
-    let margin = Span::margin(windows, opts.max_gap_ms);
-    let mut powers = Span::read(store, power, windows, margin)?;
-    let cleaned = clean::clean_power(&powers.points, &opts.rules(power, &[]));
-    powers.points = cleaned.apply(std::mem::take(&mut powers.points));
+    let powers = read_wide(store, power, windows, margin(windows, opts.max_gap_ms))?;
+    let cleaned = clean::clean_power(powers, &opts.rules(power, &[]));
     let integrated = windows
         .iter()
-        .map(|&w| energy::integrate_clean(&cleaned, powers.wide(w), w));
+        .map(|&w| energy::integrate_clean(&cleaned, w));
     // The same metering point's counter: exact whatever the poll gaps (pue.md §7.1), so it wins
     // whenever its resolution is fine enough for the window — a 0.1 kWh register over a
     // two-hour window of 2 kWh would be 5 % coarse, where integrated power is not.
@@ -183,13 +159,13 @@ pub fn meter_energy_windows(
     let Some(counter) = store.find(&sel.without("point"))?.into_iter().next() else {
         return Ok(integrated.collect());
     };
-    let counters = CounterSpan::read(store, &counter, windows, opts)?;
+    let counters = read_counter(store, &counter, windows, opts)?;
     Ok(windows
         .iter()
         .zip(integrated)
         .map(|(&w, integrated)| {
-            let from_counter = counters.energy(w);
-            let resolution = resolution(counters.counter.slice(w.from, w.to));
+            let from_counter = energy::counter_energy(&counters, w);
+            let resolution = resolution(slice(&counters.points, w.from, w.to));
             let fine = from_counter.kwh > 0.0 && resolution / from_counter.kwh < 0.001;
             if (fine && from_counter.coverage >= integrated.coverage * 0.99)
                 || integrated.coverage == 0.0
@@ -219,47 +195,34 @@ pub fn counter_energy(
     range: TimeRange,
     opts: Options<'_>,
 ) -> Result<Energy, StoreError> {
-    Ok(CounterSpan::read(store, counter, &[range], opts)?.energy(range))
+    Ok(energy::counter_energy(
+        &read_counter(store, counter, &[range], opts)?,
+        range,
+    ))
 }
 
 /// A counter read once over several windows and cleaned once, with its device's uptime telling
 /// restarts from wraps.
-struct CounterSpan {
-    counter: Span,
-    clean: clean::CleanCounter,
-}
-
-impl CounterSpan {
-    fn read(
-        store: &dyn ReadStore,
-        counter: &SeriesRef,
-        windows: &[TimeRange],
-        opts: Options<'_>,
-    ) -> Result<CounterSpan, StoreError> {
-        let margin = Span::margin(windows, opts.max_gap_ms);
-        let uptime = match counter.tag("device") {
-            Some(d) => store
-                .find(&Selector::field(Field::UptimeS).tag("device", d))?
-                .into_iter()
-                .next(),
-            None => None,
-        };
-        let reboots = match uptime {
-            Some(u) => energy::reboots(&Span::read(store, &u, windows, margin)?.points),
-            None => Vec::new(),
-        };
-        let mut span = Span::read(store, counter, windows, margin)?;
-        let mut clean = clean::clean_counter(&span.points, &opts.rules(counter, &reboots));
-        span.points = clean.apply(std::mem::take(&mut span.points));
-        Ok(CounterSpan {
-            counter: span,
-            clean,
-        })
-    }
-
-    fn energy(&self, range: TimeRange) -> Energy {
-        energy::counter_energy(&self.clean, &self.counter.points, range)
-    }
+fn read_counter(
+    store: &dyn ReadStore,
+    counter: &SeriesRef,
+    windows: &[TimeRange],
+    opts: Options<'_>,
+) -> Result<clean::CleanCounter, StoreError> {
+    let margin = margin(windows, opts.max_gap_ms);
+    let uptime = match counter.tag("device") {
+        Some(d) => store
+            .find(&Selector::field(Field::UptimeS).tag("device", d))?
+            .into_iter()
+            .next(),
+        None => None,
+    };
+    let reboots = match uptime {
+        Some(u) => energy::reboots(&read_wide(store, &u, windows, margin)?),
+        None => Vec::new(),
+    };
+    let points = read_wide(store, counter, windows, margin)?;
+    Ok(clean::clean_counter(points, &opts.rules(counter, &reboots)))
 }
 
 /// Energy per device of every metering point of `role` in `site`: from its power where it
@@ -317,8 +280,14 @@ pub fn role_energy_windows(
         if power.iter().any(|p| p.tag("device") == Some(device)) {
             continue;
         }
-        let span = CounterSpan::read(store, c, windows, opts)?;
-        add(device, windows.iter().map(|&w| span.energy(w)).collect());
+        let clean = read_counter(store, c, windows, opts)?;
+        add(
+            device,
+            windows
+                .iter()
+                .map(|&w| energy::counter_energy(&clean, w))
+                .collect(),
+        );
     }
     Ok(out)
 }

@@ -97,6 +97,7 @@ impl fmt::Display for Driver {
     }
 }
 
-pub(crate) fn dotted(oid: &[u32]) -> String {
+/// An OID as people write it: `1.3.6.1.2.1.1.2.0`.
+pub fn dotted(oid: &[u32]) -> String {
     oid.iter().map(u32::to_string).collect::<Vec<_>>().join(".")
 }

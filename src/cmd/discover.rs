@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use kilowatch_collector::Driver;
 use kilowatch_collector::detect::{Detection, detect};
+use kilowatch_collector::{Driver, dotted};
 use kilowatch_core::address::Address;
 use kilowatch_core::config::{Auth, Config};
 use kilowatch_core::profile::ProfileSet;
@@ -360,10 +360,6 @@ fn draft(
         );
     }
     out
-}
-
-fn dotted(oid: &[u32]) -> String {
-    oid.iter().map(u32::to_string).collect::<Vec<_>>().join(".")
 }
 
 #[cfg(test)]

@@ -24,14 +24,14 @@ struct Fix {
     estimated: bool,
 }
 
-/// What cleaning decided about a counter. Apply it to the readings with [`CleanCounter::apply`],
-/// then read windows from them with [`CleanCounter::totals`].
+/// A counter cleaned: the readings kept, and the few steps whose energy is not the difference
+/// of their readings, with running sums over them. Read windows with [`CleanCounter::totals`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CleanCounter {
-    /// Indexes of readings to drop, as sorted, disjoint `[start, end)` ranges.
-    dropped: Vec<(usize, usize)>,
-    /// Steps with their own energy, by end time, with running sums (after [`Self::apply`]):
-    /// energy added over the readings' differences, estimated energy, estimated time (ms).
+    /// The readings kept, oldest first.
+    pub points: Vec<Point>,
+    /// Steps with their own energy, by end time, with running sums: energy added over the
+    /// readings' differences, estimated energy, estimated time (ms).
     fixes: Vec<Fix>,
     sums: Vec<(f64, f64, i64)>,
     pub events: Vec<Event>,
@@ -50,19 +50,11 @@ pub struct Totals {
 }
 
 impl CleanCounter {
-    /// The readings kept (`points` must be what was cleaned), with the running sums built.
-    pub fn apply(&mut self, mut points: Vec<Point>) -> Vec<Point> {
-        // Cleaning saw the readings ordered (an unordered input is ordered first).
-        let reordered = match ordered(&points) {
-            std::borrow::Cow::Owned(o) => Some(o),
-            std::borrow::Cow::Borrowed(_) => None,
-        };
-        if let Some(o) = reordered {
-            points = o;
-        }
-        if !self.dropped.is_empty() {
+    /// Keeps `points` but `dropped` (sorted `[start, end)` index ranges) and builds the running
+    /// sums over the fixes.
+    fn finish(mut self, mut points: Vec<Point>, dropped: &[(usize, usize)]) -> CleanCounter {
+        if !dropped.is_empty() {
             let (mut i, mut r) = (0usize, 0usize);
-            let dropped = &self.dropped;
             points.retain(|_| {
                 while dropped.get(r).is_some_and(|&(_, end)| end <= i) {
                     r += 1;
@@ -91,11 +83,13 @@ impl CleanCounter {
                 (add, est, est_ms)
             })
             .collect();
-        points
+        self.points = points;
+        self
     }
 
     /// Energy, estimated energy and estimated time up to `t`, from the first reading.
-    fn cumulative(&self, points: &[Point], t: Timestamp) -> (f64, f64, i64) {
+    fn cumulative(&self, t: Timestamp) -> (f64, f64, i64) {
+        let points = &self.points;
         let Some(first) = points.first() else {
             return (0.0, 0.0, 0);
         };
@@ -133,13 +127,13 @@ impl CleanCounter {
         }
     }
 
-    /// The figures of `[from, to)` from the kept readings `points`.
-    pub fn totals(&self, points: &[Point], from: Timestamp, to: Timestamp) -> Totals {
-        let (Some(first), Some(last)) = (points.first(), points.last()) else {
+    /// The figures of `[from, to)`.
+    pub fn totals(&self, from: Timestamp, to: Timestamp) -> Totals {
+        let (Some(first), Some(last)) = (self.points.first(), self.points.last()) else {
             return Totals::default();
         };
-        let (c0, e0, m0) = self.cumulative(points, from);
-        let (c1, e1, m1) = self.cumulative(points, to);
+        let (c0, e0, m0) = self.cumulative(from);
+        let (c1, e1, m1) = self.cumulative(to);
         let span = (to.min(last.ts) - from.max(first.ts)).max(0);
         Totals {
             kwh: c1 - c0,
@@ -152,8 +146,10 @@ impl CleanCounter {
 }
 
 /// Cleans a counter (kWh readings, oldest first; readings sharing a time keep the first).
-pub fn clean_counter(points: &[Point], rules: &Rules<'_>) -> CleanCounter {
-    Counter::new(&ordered(points), rules).run()
+pub fn clean_counter(points: Vec<Point>, rules: &Rules<'_>) -> CleanCounter {
+    let points = ordered(points);
+    let (clean, dropped) = Counter::new(&points, rules).run();
+    clean.finish(points, &dropped)
 }
 
 struct Counter<'p, 'r> {
@@ -162,6 +158,8 @@ struct Counter<'p, 'r> {
     /// The last few kept readings' indexes, newest last: enough to unwind a glitch.
     recent: VecDeque<usize>,
     out: CleanCounter,
+    /// Indexes of readings to drop, as `[start, end)` ranges.
+    dropped: Vec<(usize, usize)>,
     /// Rate (kWh/h) of the last measured, non-zero step: what the next step is compared with.
     last_rate: Option<f64>,
     /// Interval of the last measured step.
@@ -180,6 +178,7 @@ impl<'p, 'r> Counter<'p, 'r> {
             rules,
             recent: VecDeque::with_capacity(RECENT + 1),
             out: CleanCounter::default(),
+            dropped: Vec::new(),
             last_rate: None,
             last_dt: 0,
             flat: 0,
@@ -196,7 +195,7 @@ impl<'p, 'r> Counter<'p, 'r> {
 
     fn drop_range(&mut self, start: usize, end: usize) {
         if start < end {
-            self.out.dropped.push((start, end));
+            self.dropped.push((start, end));
         }
     }
 
@@ -299,10 +298,11 @@ impl<'p, 'r> Counter<'p, 'r> {
         self.flat = 0;
     }
 
-    fn run(mut self) -> CleanCounter {
+    /// The cleaned counter without its readings yet, and the readings to drop.
+    fn run(mut self) -> (CleanCounter, Vec<(usize, usize)>) {
         let n = self.p.len();
         if n == 0 {
-            return self.out;
+            return (self.out, self.dropped);
         }
         self.keep(0);
         let mut i = 1;
@@ -358,8 +358,8 @@ impl<'p, 'r> Counter<'p, 'r> {
             }
             i += 1;
         }
-        self.out.dropped.sort_unstable();
-        self.out
+        self.dropped.sort_unstable();
+        (self.out, self.dropped)
     }
 
     /// Takes the steps from `i` on that are plainly regular: from the reading just before, no

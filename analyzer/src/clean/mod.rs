@@ -146,20 +146,21 @@ fn local_rate(p: &[Point], i: usize) -> Option<f64> {
 }
 
 /// The points with strictly rising times and finite values (the first of a repeated time
-/// kept): borrowed when they already are, as a store returns them.
-pub(crate) fn ordered(points: &[Point]) -> std::borrow::Cow<'_, [Point]> {
+/// kept): as a store returns them, untouched.
+pub(crate) fn ordered(mut points: Vec<Point>) -> Vec<Point> {
     let fine =
         points.iter().all(|p| p.value.is_finite()) && points.windows(2).all(|w| w[0].ts < w[1].ts);
-    if fine {
-        return std::borrow::Cow::Borrowed(points);
+    if !fine {
+        let mut last: Option<Timestamp> = None;
+        points.retain(|p| {
+            let keep = last.is_none_or(|l| p.ts > l) && p.value.is_finite();
+            if keep {
+                last = Some(p.ts);
+            }
+            keep
+        });
     }
-    let mut out: Vec<Point> = Vec::with_capacity(points.len());
-    for &p in points {
-        if out.last().is_none_or(|l: &Point| p.ts > l.ts) && p.value.is_finite() {
-            out.push(p);
-        }
-    }
-    std::borrow::Cow::Owned(out)
+    points
 }
 
 #[cfg(test)]
@@ -180,9 +181,8 @@ mod tests {
     }
 
     /// Energy over all of `pts` after cleaning, and the estimated part.
-    fn energy(c: &mut CleanCounter, pts: &[Point]) -> (f64, f64) {
-        let kept = c.apply(pts.to_vec());
-        let t = c.totals(&kept, pts[0].ts, pts[pts.len() - 1].ts);
+    fn energy(c: &CleanCounter, pts: &[Point]) -> (f64, f64) {
+        let t = c.totals(pts[0].ts, pts[pts.len() - 1].ts);
         (t.kwh, t.estimated_kwh)
     }
 
@@ -194,8 +194,8 @@ mod tests {
     fn issue_16_a_reading_a_thousand_times_too_large_is_a_glitch_bridged() {
         let mut pts = hourly(48, 150.0, 120_000.0);
         pts[20].value *= 1000.0;
-        let mut c = clean_counter(&pts, &Rules::default());
-        let (kwh, est) = energy(&mut c, &pts);
+        let c = clean_counter(pts.clone(), &Rules::default());
+        let (kwh, est) = energy(&c, &pts);
         assert!((kwh - 150.0 * 47.0).abs() < 1e-6, "{kwh}");
         assert_eq!(kinds(&c.events), vec![EventKind::Glitch]);
         assert_eq!(est, 0.0);
@@ -206,8 +206,8 @@ mod tests {
         let mut pts = hourly(48, 150.0, 120_000.0);
         pts[10].value /= 1000.0;
         pts[30].value = 3.0;
-        let mut c = clean_counter(&pts, &Rules::default());
-        let (kwh, est) = energy(&mut c, &pts);
+        let c = clean_counter(pts.clone(), &Rules::default());
+        let (kwh, est) = energy(&c, &pts);
         assert!((kwh - 150.0 * 47.0).abs() < 1e-6, "{kwh}");
         assert_eq!(kinds(&c.events), vec![EventKind::Glitch, EventKind::Glitch]);
         assert_eq!(est, 0.0, "glitches are bridged, not estimated");
@@ -219,8 +219,8 @@ mod tests {
         for (k, q) in pts.iter_mut().enumerate().skip(20) {
             q.value = 75.0 + 150.0 * (k - 20) as f64; // swapped half-way through hour 19-20
         }
-        let mut c = clean_counter(&pts, &Rules::default());
-        let (kwh, est) = energy(&mut c, &pts);
+        let c = clean_counter(pts.clone(), &Rules::default());
+        let (kwh, est) = energy(&c, &pts);
         assert!((kwh - 150.0 * 47.0).abs() < 1e-6, "{kwh}");
         assert_eq!(kinds(&c.events), vec![EventKind::Reset]);
         assert!((est - 150.0).abs() < 1e-6, "{est}");
@@ -231,8 +231,8 @@ mod tests {
         let pts: Vec<Point> = (0..100)
             .map(|h| p(h * H, ((60_000 + 1_500 * h) % 65_536) as f64 * 0.1))
             .collect();
-        let mut c = clean_counter(&pts, &Rules::default());
-        let (kwh, est) = energy(&mut c, &pts);
+        let c = clean_counter(pts.clone(), &Rules::default());
+        let (kwh, est) = energy(&c, &pts);
         assert!((kwh - 150.0 * 99.0).abs() < 1e-6, "{kwh}");
         assert_eq!(est, 0.0, "a wrap is exact");
         assert_eq!(c.events.len(), 3);
@@ -245,8 +245,8 @@ mod tests {
         for q in pts.iter_mut().skip(30) {
             q.value += 50_000.0;
         }
-        let mut c = clean_counter(&pts, &Rules::default());
-        let (kwh, est) = energy(&mut c, &pts);
+        let c = clean_counter(pts.clone(), &Rules::default());
+        let (kwh, est) = energy(&c, &pts);
         assert!((kwh - 150.0 * 47.0).abs() < 1e-6, "{kwh}");
         assert!(
             (est - 150.0).abs() < 1e-6,
@@ -258,14 +258,14 @@ mod tests {
         for q in pts.iter_mut().skip(30) {
             q.value += 1_000.0; // 7.7 times the rate: plausible without a rating
         }
-        let c = clean_counter(&pts, &Rules::default());
+        let c = clean_counter(pts.clone(), &Rules::default());
         assert!(c.events.is_empty());
         let rated = Rules {
             max_kw: Some(400.0),
             ..Rules::default()
         };
-        let mut c = clean_counter(&pts, &rated);
-        let (kwh, est) = energy(&mut c, &pts);
+        let c = clean_counter(pts.clone(), &rated);
+        let (kwh, est) = energy(&c, &pts);
         assert!((kwh - 150.0 * 47.0).abs() < 1e-6, "{kwh}");
         assert!((est - 150.0).abs() < 1e-6, "{est}");
         assert_eq!(kinds(&c.events), vec![EventKind::Spike]);
@@ -277,8 +277,8 @@ mod tests {
         for k in 21..27 {
             pts[k].value = pts[20].value;
         }
-        let mut c = clean_counter(&pts, &Rules::default());
-        let (kwh, est) = energy(&mut c, &pts);
+        let c = clean_counter(pts.clone(), &Rules::default());
+        let (kwh, est) = energy(&c, &pts);
         assert!((kwh - 150.0 * 47.0).abs() < 1e-6, "{kwh}");
         assert_eq!(kinds(&c.events), vec![EventKind::Stuck]);
         assert_eq!(c.events[0].kwh, 150.0 * 7.0);
@@ -289,19 +289,27 @@ mod tests {
     fn gaps_are_judged_against_the_series_own_cadence() {
         // Hourly readings: no gaps. Three days missing: one gap, its energy kept.
         let pts = hourly(100, 150.0, 1000.0);
-        assert!(clean_counter(&pts, &Rules::default()).events.is_empty());
+        assert!(
+            clean_counter(pts.clone(), &Rules::default())
+                .events
+                .is_empty()
+        );
         let pts: Vec<Point> = hourly(200, 150.0, 1000.0)
             .into_iter()
             .filter(|q| !(50 * H..122 * H).contains(&q.ts))
             .collect();
-        let mut c = clean_counter(&pts, &Rules::default());
+        let c = clean_counter(pts.clone(), &Rules::default());
         assert_eq!(kinds(&c.events), vec![EventKind::Gap]);
-        assert!((energy(&mut c, &pts).0 - 150.0 * 199.0).abs() < 1e-6);
+        assert!((energy(&c, &pts).0 - 150.0 * 199.0).abs() < 1e-6);
         // Hourly history then one-minute readings of the same counter: no gap at the seam.
         let mut pts = hourly(48, 60.0, 0.0);
         let end = pts[47];
         pts.extend((1..600).map(|m| p(end.ts + m * 60_000, end.value + m as f64)));
-        assert!(clean_counter(&pts, &Rules::default()).events.is_empty());
+        assert!(
+            clean_counter(pts.clone(), &Rules::default())
+                .events
+                .is_empty()
+        );
     }
 
     #[test]
@@ -311,8 +319,8 @@ mod tests {
             .map(|m| p(m * 60_000 + (m * 7919 % 900), 10_000.0 + 2.5 * m as f64))
             .collect();
         pts[1234].value = 3.0;
-        let mut c = clean_counter(&pts, &Rules::default());
-        let (kwh, est) = energy(&mut c, &pts);
+        let c = clean_counter(pts.clone(), &Rules::default());
+        let (kwh, est) = energy(&c, &pts);
         assert!((kwh - 2.5 * 1999.0).abs() < 1e-6, "{kwh}");
         assert_eq!((kinds(&c.events), est), (vec![EventKind::Glitch], 0.0));
     }
@@ -329,7 +337,7 @@ mod tests {
             max_gap_ms: 15 * 60_000,
             ..Rules::default()
         };
-        let c = clean_power(&pts, &rules);
+        let c = clean_power(pts.clone(), &rules);
         assert_eq!(
             kinds(&c.events),
             vec![
@@ -340,7 +348,7 @@ mod tests {
             ]
         );
         assert!(c.breaks.is_empty(), "13 minutes is bridged");
-        let kept = c.apply(pts.clone());
+        let kept = &c.points;
         assert_eq!(kept.len(), pts.len() - 3);
         assert!(kept.iter().all(|q| q.value == 150_000.0));
     }
@@ -357,21 +365,20 @@ mod tests {
             pts.sort_by_key(|q| q.ts);
             let rules = Rules { max_kw: rated, max_gap_ms: 900_000, ..Rules::default() };
             // Any value at all must not panic either rule.
-            let _ = clean_counter(&pts, &rules);
-            let _ = clean_power(&pts, &rules);
+            let _ = clean_counter(pts.clone(), &rules);
+            let _ = clean_power(pts.clone(), &rules);
             // Values a device might send (hostile but not astronomical) give sane windows.
             pts.retain(|q| q.value.abs() <= 1e9);
-            let mut c = clean_counter(&pts, &rules);
-            let kept = c.apply(pts.clone());
-            proptest::prop_assert!(kept.windows(2).all(|w| w[0].ts < w[1].ts));
+            let c = clean_counter(pts.clone(), &rules);
+            proptest::prop_assert!(c.points.windows(2).all(|w| w[0].ts < w[1].ts));
             // Every window's energy is finite and never negative.
             for (from, to) in [(0, 5_000_000), (1_000_000, 2_000_000), (4_999_000, 5_000_000)] {
-                let t = c.totals(&kept, from, to);
+                let t = c.totals(from, to);
                 proptest::prop_assert!(t.kwh.is_finite() && t.kwh >= -1e-3, "{t:?}");
                 proptest::prop_assert!(t.covered_ms >= 0 && t.covered_ms <= to - from);
             }
-            let pw = clean_power(&pts, &rules);
-            proptest::prop_assert!(pw.apply(pts.clone()).len() <= pts.len());
+            let pw = clean_power(pts.clone(), &rules);
+            proptest::prop_assert!(pw.points.len() <= pts.len());
         }
     }
 }

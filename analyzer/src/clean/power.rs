@@ -6,13 +6,11 @@ use kilowatch_store::Point;
 
 use super::{Event, EventKind, GAP_FACTOR, Rules, hours, local_interval, ordered};
 
-/// What cleaning decided about power readings (W, oldest first): which to drop (glitches and
-/// readings above the rating), and the times of readings that start a stretch too long to
-/// bridge. [`CleanPower::apply`] gives the readings kept.
+/// Power readings (W, oldest first) cleaned: the readings kept (glitches and readings above the
+/// rating dropped), and the times of readings that start a stretch too long to bridge.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CleanPower {
-    /// Indexes (into the ordered readings) to drop, ascending.
-    dropped: Vec<usize>,
+    pub points: Vec<Point>,
     /// `ts` of each reading whose interval from the previous one is not bridged.
     pub breaks: Vec<Timestamp>,
     pub events: Vec<Event>,
@@ -22,8 +20,9 @@ pub struct CleanPower {
 /// better than with it, and it is off them by more than half their level; a reading above 1.2
 /// times the rating is a spike. A stretch is bridged when no longer than `max_gap_ms` or three
 /// of the series' own intervals, and named a gap when longer than three.
-pub fn clean_power(points: &[Point], rules: &Rules<'_>) -> CleanPower {
+pub fn clean_power(points: Vec<Point>, rules: &Rules<'_>) -> CleanPower {
     let mut out = CleanPower::default();
+    let mut dropped: Vec<usize> = Vec::new();
     // The last kept reading, and the interval before it.
     let mut prev: Option<Point> = None;
     let mut prev_dt: Option<i64> = None;
@@ -42,7 +41,7 @@ pub fn clean_power(points: &[Point], rules: &Rules<'_>) -> CleanPower {
                 kind: EventKind::Spike,
                 kwh,
             });
-            out.dropped.push(j);
+            dropped.push(j);
             continue;
         }
         if let (Some(a), Some(&b)) = (prev, raw.get(j + 1)) {
@@ -59,7 +58,7 @@ pub fn clean_power(points: &[Point], rules: &Rules<'_>) -> CleanPower {
                         kind: EventKind::Glitch,
                         kwh: (x.value - line).abs() / 2.0 * hours(b.ts - a.ts) / 1000.0,
                     });
-                    out.dropped.push(j);
+                    dropped.push(j);
                     continue;
                 }
             }
@@ -87,26 +86,16 @@ pub fn clean_power(points: &[Point], rules: &Rules<'_>) -> CleanPower {
         prev_dt = prev.map(|a| x.ts - a.ts);
         prev = Some(x);
     }
-    out
-}
-
-impl CleanPower {
-    /// The readings kept (`points` must be what was cleaned).
-    pub fn apply(&self, points: Vec<Point>) -> Vec<Point> {
-        let reordered = match ordered(&points) {
-            std::borrow::Cow::Owned(o) => Some(o),
-            std::borrow::Cow::Borrowed(_) => None,
-        };
-        let mut points = reordered.unwrap_or(points);
-        if !self.dropped.is_empty() {
-            let (mut i, mut d) = (0usize, 0usize);
-            points.retain(|_| {
-                let drop = self.dropped.get(d) == Some(&i);
-                d += usize::from(drop);
-                i += 1;
-                !drop
-            });
-        }
-        points
+    let mut raw = raw;
+    if !dropped.is_empty() {
+        let (mut i, mut d) = (0usize, 0usize);
+        raw.retain(|_| {
+            let drop = dropped.get(d) == Some(&i);
+            d += usize::from(drop);
+            i += 1;
+            !drop
+        });
     }
+    out.points = raw;
+    out
 }
