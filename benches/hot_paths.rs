@@ -166,7 +166,7 @@ fn line_protocol(c: &mut Criterion) {
         let mut out = String::with_capacity(2 << 20);
         b.iter(|| {
             out.clear();
-            kilowatch_store::influx::line_protocol::encode_batches(&input, &mut out).len()
+            kilowatch_sink::influx::line_protocol::encode_batches(&input, &mut out).len()
         });
     });
     g.finish();

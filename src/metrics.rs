@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use kilowatch_core::clock::Clock;
 use kilowatch_core::model::{Batch, Field, Measurement, PollStatus, Sample, Series};
+use kilowatch_sink::Stats as SinkStats;
 use kilowatch_store::SqliteStore;
-use kilowatch_store::influx::sink::SinkStats;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;

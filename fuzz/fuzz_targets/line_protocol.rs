@@ -3,7 +3,7 @@
 
 #![no_main]
 
-use kilowatch_store::influx::line_protocol::{FieldValue, encode_point};
+use kilowatch_sink::influx::line_protocol::{FieldValue, encode_point};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

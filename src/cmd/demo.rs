@@ -13,7 +13,7 @@ use kilowatch_core::clock::Clock;
 use kilowatch_core::config::Config;
 use kilowatch_core::model::{Category, Field, Role};
 use kilowatch_sim::{RunningSim, SimConfig};
-use kilowatch_store::{ReadStore, Selector, SqliteStore, TimeRange};
+use kilowatch_store::{ReadStore, Selector, SqliteStore, StatusStore, TimeRange};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 

@@ -13,10 +13,11 @@ pub mod store;
 pub mod tui;
 pub mod window;
 
+use anyhow::Context;
 use kilowatch_core::config::Config;
 use kilowatch_core::secret::Secret;
-use kilowatch_store::influx::query::InfluxReader;
-use kilowatch_store::influx::target::InfluxTarget;
+use kilowatch_sink::influx::query::InfluxReader;
+use kilowatch_sink::influx::target::InfluxTarget;
 use kilowatch_store::{ReadStore, SqliteStore};
 
 /// The embedded store's file: `DIR/kilowatch.db` with `--data DIR`, else the config's `[store] path`.
@@ -52,8 +53,9 @@ pub fn influx_reader(url: &str) -> anyhow::Result<InfluxReader> {
         env_secret("KILOWATCH_INFLUX_TOKEN"),
         env_secret("KILOWATCH_INFLUX_PASSWORD"),
     )
-    .map_err(|e| anyhow::anyhow!("--influx: {e}"))?;
-    InfluxReader::new(target).map_err(|e| anyhow::anyhow!(e))
+    .context("--influx")?;
+    let name = target.to_string();
+    InfluxReader::new(target).with_context(|| format!("reading from {name}"))
 }
 
 /// Where analyses read: InfluxDB with `--influx`, else the embedded store.

@@ -16,9 +16,9 @@ use kilowatch_core::calendar;
 use kilowatch_core::config::{Config, Site};
 use kilowatch_core::model::{Role, Timestamp};
 use kilowatch_core::timefmt::format_rfc3339;
-use kilowatch_store::influx::line_protocol::{FieldValue, encode_point};
-use kilowatch_store::influx::target::InfluxTarget;
-use kilowatch_store::influx::writer::InfluxWriter;
+use kilowatch_sink::influx::line_protocol::{FieldValue, encode_point};
+use kilowatch_sink::influx::target::InfluxTarget;
+use kilowatch_sink::influx::writer::InfluxWriter;
 use kilowatch_store::{ReadStore, TimeRange};
 
 #[derive(Debug, clap::Args)]

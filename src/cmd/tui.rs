@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use kilowatch_core::clock::Clock;
 use kilowatch_core::config::Config;
-use kilowatch_store::{ReadStore, SqliteStore};
+use kilowatch_store::{ReadStore, SqliteStore, StatusStore};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -68,7 +68,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 pub fn spawn_loader(
     config: Arc<Config>,
     store: Arc<dyn ReadStore>,
-    status: Option<Arc<SqliteStore>>,
+    status: Option<Arc<dyn StatusStore>>,
     clock: Clock,
     cancel: CancellationToken,
 ) -> mpsc::Receiver<kilowatch_tui::snapshot::Snapshot> {
@@ -84,9 +84,14 @@ pub fn spawn_loader(
             }
             let (c, s, st) = (config.clone(), store.clone(), status.clone());
             let built = tokio::task::spawn_blocking(move || {
-                let status = st
-                    .map(|st| st.device_status().unwrap_or_default())
-                    .unwrap_or_default();
+                let status = match st.map(|st| st.device_status()) {
+                    Some(Ok(status)) => status,
+                    Some(Err(e)) => {
+                        tracing::warn!(error = %e, "could not read the devices' poll status");
+                        Vec::new()
+                    }
+                    None => Vec::new(),
+                };
                 // Sample stamps follow the (possibly accelerated) clock, so staleness does too.
                 let ms = (interval_ms as f64 * clock.speed()) as i64;
                 kilowatch_tui::load::snapshot(&*s, &c, &status, clock.now_ms(), ms)

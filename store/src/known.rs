@@ -49,6 +49,8 @@ pub(crate) struct Known {
     /// By measurement, tags and field: a series met in a new `Arc` (a reloaded plan, an import).
     by_series: HashTable<u32>,
     tags_hasher: RandomState,
+    /// By series id: the outbox names readings by id, and a sink needs their series back.
+    by_id: HashTable<u32>,
     pub devices: HashMap<String, i64>,
 }
 
@@ -128,7 +130,19 @@ impl Known {
             .insert_unique(tags_hash(hasher, series, field), index, |&j| {
                 states[j as usize].tags_hash(hasher)
             });
+        self.by_id
+            .insert_unique(id_hash(id), index, |&j| id_hash(states[j as usize].id));
         i
+    }
+
+    /// The series and field stored under `id`, if this process has written it.
+    pub fn by_id(&self, id: i64) -> Option<(&Arc<Series>, Field)> {
+        let states = &self.states;
+        let &i = self
+            .by_id
+            .find(id_hash(id), |&i| states[i as usize].id == id)?;
+        let s = &states[i as usize];
+        Some((&s.series, s.field))
     }
 
     /// Room for `more` series and fields beyond those known, so the tables do not grow (and, on
@@ -141,11 +155,17 @@ impl Known {
             .reserve(more, |&j| states[j as usize].address_hash());
         self.by_series
             .reserve(more, |&j| states[j as usize].tags_hash(hasher));
+        self.by_id
+            .reserve(more, |&j| id_hash(states[j as usize].id));
     }
 
     pub fn state(&mut self, i: usize) -> &mut SeriesState {
         &mut self.states[i]
     }
+}
+
+fn id_hash(id: i64) -> u64 {
+    BuildHasherDefault::<AddressHasher>::default().hash_one(id)
 }
 
 fn tags_hash(hasher: &RandomState, series: &Series, field: Field) -> u64 {
@@ -199,6 +219,17 @@ mod tests {
             Measurement::Power,
             vec![("device", device.to_owned())],
         ))
+    }
+
+    #[test]
+    fn finds_a_series_by_its_id() {
+        let mut known = Known::default();
+        let a = series("a");
+        known.insert(&a, Field::PowerW, 10, 0, 1);
+        known.insert(&a, Field::VoltageV, 12, 0, 1);
+        let (s, f) = known.by_id(12).unwrap();
+        assert_eq!((s.tag("device"), f), (Some("a"), Field::VoltageV));
+        assert!(known.by_id(11).is_none());
     }
 
     #[test]

@@ -1,18 +1,22 @@
-//! Kilowatch storage: the read interface every backend implements, and the embedded store.
+//! Kilowatch storage: the interfaces readers use ([`ReadStore`], [`StatusStore`]), the embedded
+//! store ([`embedded`]) with its on-disk formats ([`samples`], [`chunk`], [`rollup`]), the
+//! writer loop that commits the collector's polls and times the store's upkeep ([`writer`]),
+//! and parsing imported history ([`import`]). Remote engines (InfluxDB) live in the
+//! `kilowatch-sink` crate, which reads the outbox; nothing here knows them.
 
 pub mod chunk;
+pub mod embedded;
 pub mod import;
-pub mod influx;
 mod known;
 pub mod rollup;
 pub mod samples;
-pub mod sqlite;
+pub mod writer;
 
 use std::collections::BTreeMap;
 
 use kilowatch_core::model::{Field, Measurement, Timestamp};
 
-pub use sqlite::{Footprint, SqliteStore};
+pub use embedded::{Footprint, OutboxStats, SqliteStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -33,9 +37,9 @@ pub enum StoreError {
     /// A chunk or head row that does not decode: the file was damaged outside kilowatch.
     #[error("embedded store '{path}' is damaged: {detail}")]
     Corrupt { path: String, detail: String },
-    /// An InfluxDB query failed; the message names the target (never its credentials).
-    #[error("{0}")]
-    Influx(String),
+    /// A remote engine's read failed; the message names the target (never its credentials).
+    #[error("{target}: {detail}")]
+    Remote { target: String, detail: String },
 }
 
 /// One stored series of one field, as any backend identifies it.
@@ -128,4 +132,21 @@ pub trait ReadStore: Send + Sync {
     ) -> Result<Vec<Point>, StoreError>;
     /// The newest point at or before `at`.
     fn latest(&self, series: &SeriesRef, at: Timestamp) -> Result<Option<Point>, StoreError>;
+}
+
+/// A device's last poll, as the collector reported it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceStatus {
+    pub device: String,
+    pub ts: Timestamp,
+    pub up: bool,
+    pub poll_ms: f64,
+    pub error: Option<String>,
+}
+
+/// The collector's own record of each device's last poll (the embedded store keeps one; a
+/// remote engine has only the `up` and `poll_ms` samples).
+pub trait StatusStore: Send + Sync {
+    /// Every device's last poll, by device name.
+    fn device_status(&self) -> Result<Vec<DeviceStatus>, StoreError>;
 }

@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 
 use common::influxd::{Influxd, blocking, env, free_port};
 use kilowatch_core::model::{Batch, Field, Measurement, PollStatus, Sample, Series};
-use kilowatch_store::influx::line_protocol::{FieldValue, encode_point};
-use kilowatch_store::influx::sink::{InfluxSink, SinkOptions};
-use kilowatch_store::influx::target::InfluxTarget;
+use kilowatch_sink::influx::line_protocol::{FieldValue, encode_point};
+use kilowatch_sink::influx::sink::InfluxSink;
+use kilowatch_sink::influx::target::InfluxTarget;
+use kilowatch_sink::{Forwarder, Options as SinkOptions};
 use kilowatch_store::{ReadStore, Selector, SqliteStore, TimeRange};
 use tokio_util::sync::CancellationToken;
 
@@ -65,11 +66,7 @@ fn batches(t0: i64, n: usize) -> Vec<Batch> {
 }
 
 /// Runs a sink until the outbox is empty (or `limit` passes).
-async fn drain(
-    store: &Arc<SqliteStore>,
-    url: &str,
-    limit: Duration,
-) -> Arc<kilowatch_store::influx::sink::SinkStats> {
+async fn drain(store: &Arc<SqliteStore>, url: &str, limit: Duration) -> Arc<kilowatch_sink::Stats> {
     let target = InfluxTarget::parse(url, None, None).unwrap();
     let name = target.sink_name();
     let mut opts = SinkOptions::new(
@@ -77,7 +74,7 @@ async fn drain(
     );
     opts.flush_interval = Duration::from_millis(100);
     opts.max_backoff = Duration::from_secs(2);
-    let sink = InfluxSink::new(target, store.clone(), opts).unwrap();
+    let sink = Forwarder::new(InfluxSink::new(target).unwrap(), store.clone(), opts);
     let stats = sink.stats.clone();
     let cancel = CancellationToken::new();
     let run = tokio::spawn(sink.run(cancel.clone()));
@@ -191,7 +188,7 @@ fn check_v1(influx: &Influxd, written: &[Batch]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn v2_write_api_reaches_victoriametrics() {
-    kilowatch_store::influx::sink::install_tls_provider();
+    kilowatch_sink::install_tls_provider();
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let mut vm = Command::new(env("KILOWATCH_TEST_VICTORIA"))
@@ -275,7 +272,7 @@ async fn influxdb_away_for_60_seconds_loses_nothing() {
     let mut opts = SinkOptions::new(dir.path().join("q.lp"));
     opts.flush_interval = Duration::from_millis(100);
     opts.max_backoff = Duration::from_secs(2);
-    let sink = InfluxSink::new(target, store.clone(), opts).unwrap();
+    let sink = Forwarder::new(InfluxSink::new(target).unwrap(), store.clone(), opts);
     let stats = sink.stats.clone();
     let cancel = CancellationToken::new();
     let run = tokio::spawn(sink.run(cancel.clone()));
@@ -366,7 +363,7 @@ fn any_string_survives_influxdb_or_is_refused_clearly() {
     let influx = Influxd::start();
     let client = reqwest::blocking::Client::new();
     let reader = influx.reader();
-    kilowatch_store::influx::sink::install_tls_provider();
+    kilowatch_sink::install_tls_provider();
     let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
         cases: 48,
         ..Default::default()
@@ -617,7 +614,8 @@ async fn https_with_a_site_ca_is_trusted_only_when_named() {
     let junk = dir.path().join("junk.pem");
     std::fs::write(&junk, "not a certificate").unwrap();
     let e = InfluxTarget::parse(&format!("{without_ca}&ca={}", junk.display()), None, None)
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains("junk.pem") && e.contains("not a PEM certificate"),
         "{e}"

@@ -4,8 +4,9 @@
 use kilowatch_analyzer::pue::{self, Options, Pue};
 use kilowatch_core::config::Config;
 use kilowatch_core::model::{Category, Field, Role};
-use kilowatch_store::sqlite::DeviceStatus;
-use kilowatch_store::{Aggregate, ReadStore, Selector, StoreError, TimeRange, Window};
+use kilowatch_store::{
+    Aggregate, DeviceStatus, ReadStore, Selector, StoreError, TimeRange, Window,
+};
 
 use crate::snapshot::{
     Alarm, DeviceView, EIGHTY_PCT, INLET_MAX_C, PduView, RackView, RoomView, ServerView, SiteView,

@@ -4,8 +4,8 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kilowatch_store::influx::query::InfluxReader;
-use kilowatch_store::influx::target::InfluxTarget;
+use kilowatch_sink::influx::query::InfluxReader;
+use kilowatch_sink::influx::target::InfluxTarget;
 
 pub fn env(name: &str) -> String {
     std::env::var(name)
@@ -14,7 +14,7 @@ pub fn env(name: &str) -> String {
 
 /// Blocking HTTP (the reader, server checks) must leave the async runtime's worker first.
 pub fn blocking<T>(f: impl FnOnce() -> T) -> T {
-    kilowatch_store::influx::sink::install_tls_provider();
+    kilowatch_sink::install_tls_provider();
     if tokio::runtime::Handle::try_current().is_ok() {
         tokio::task::block_in_place(f)
     } else {

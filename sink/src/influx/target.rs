@@ -6,6 +6,8 @@ use std::fmt;
 
 use kilowatch_core::secret::Secret;
 
+use super::InfluxError;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InfluxApi {
     /// InfluxDB 1.x `/write` (also 2.x/3.x v1 compatibility).
@@ -54,13 +56,13 @@ impl InfluxTarget {
         s: &str,
         token: Option<Secret>,
         password: Option<Secret>,
-    ) -> Result<InfluxTarget, String> {
-        let url = url::Url::parse(s).map_err(|e| format!("not a URL ({e})"))?;
+    ) -> Result<InfluxTarget, InfluxError> {
+        let url = url::Url::parse(s)?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(format!("scheme '{}' is not http or https", url.scheme()));
+            return Err(InfluxError::Scheme(url.scheme().to_owned()));
         }
         if url.password().is_some() {
-            return Err("a password in the URL is refused: set KILOWATCH_INFLUX_PASSWORD".into());
+            return Err(InfluxError::PasswordInUrl);
         }
         let q = |k: &str| {
             url.query_pairs()
@@ -70,33 +72,23 @@ impl InfluxTarget {
         let api = match (q("db"), q("org"), q("bucket")) {
             (Some(db), None, None) => InfluxApi::V1 { db, rp: q("rp") },
             (None, Some(org), Some(bucket)) => InfluxApi::V2 { org, bucket },
-            _ => {
-                return Err(
-                    "give ?db=NAME (v1 /write) or ?org=ORG&bucket=BUCKET (v2 /api/v2/write)".into(),
-                );
-            }
+            _ => return Err(InfluxError::NoDatabase),
         };
         for (k, _) in url.query_pairs() {
             if !["db", "rp", "org", "bucket", "ca"].contains(&k.as_ref()) {
-                return Err(format!(
-                    "unknown URL parameter '{k}'; expected db, rp, org, bucket, ca"
-                ));
+                return Err(InfluxError::UnknownParameter(k.into_owned()));
             }
         }
         let ca = match q("ca") {
             Some(path) => {
-                let pem =
-                    std::fs::read(&path).map_err(|e| format!("CA file '{path}': {}", e.kind()))?;
+                let pem = std::fs::read(&path).map_err(|e| InfluxError::CaFile {
+                    path: path.clone(),
+                    kind: e.kind(),
+                })?;
                 match reqwest::Certificate::from_pem_bundle(&pem) {
                     Ok(certs) if !certs.is_empty() => {}
-                    Ok(_) => {
-                        return Err(format!(
-                            "CA file '{path}' is not a PEM certificate: none in it"
-                        ));
-                    }
-                    Err(e) => {
-                        return Err(format!("CA file '{path}' is not a PEM certificate: {e}"));
-                    }
+                    Ok(_) => return Err(InfluxError::CaEmpty { path }),
+                    Err(source) => return Err(InfluxError::CaPem { path, source }),
                 }
                 Some(pem)
             }
@@ -131,10 +123,9 @@ impl InfluxTarget {
     }
 
     /// The site CA certificates to trust besides the system's, if `?ca=` named a file.
-    pub fn ca_certificates(&self) -> Result<Vec<reqwest::Certificate>, String> {
+    pub fn ca_certificates(&self) -> Result<Vec<reqwest::Certificate>, InfluxError> {
         match &self.ca_pem {
-            Some(pem) => reqwest::Certificate::from_pem_bundle(pem)
-                .map_err(|e| format!("CA certificate: {e}")),
+            Some(pem) => reqwest::Certificate::from_pem_bundle(pem).map_err(InfluxError::Client),
             None => Ok(Vec::new()),
         }
     }

@@ -4,8 +4,9 @@
 
 use std::time::Duration;
 
+use super::InfluxError;
+use super::client::BlockingClient;
 use super::target::InfluxTarget;
-use crate::StoreError;
 
 /// Most line-protocol bytes in one request (InfluxDB 1.x accepts far more; this keeps each
 /// request well under proxies' body limits).
@@ -13,55 +14,26 @@ const MAX_BODY_BYTES: usize = 1 << 20;
 
 #[derive(Debug)]
 pub struct InfluxWriter {
-    target: InfluxTarget,
-    client: reqwest::blocking::Client,
+    client: BlockingClient,
 }
 
 impl InfluxWriter {
-    pub fn new(target: InfluxTarget) -> Result<InfluxWriter, String> {
-        super::sink::install_tls_provider();
-        let client = {
-            let b = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30));
-            target
-                .ca_certificates()?
-                .into_iter()
-                .fold(b, |b, ca| b.add_root_certificate(ca))
-        }
-        .build()
-        .map_err(|e| format!("http client: {e}"))?;
-        Ok(InfluxWriter { target, client })
+    pub fn new(target: InfluxTarget) -> Result<InfluxWriter, InfluxError> {
+        Ok(InfluxWriter {
+            client: BlockingClient::new(target, Duration::from_secs(30))?,
+        })
     }
 
     /// Writes line protocol (millisecond timestamps), split at line ends into requests of at most
     /// 1 MiB. Stops at the first request InfluxDB does not acknowledge, naming its answer.
-    pub fn write(&self, lines: &str) -> Result<(), StoreError> {
+    pub fn write(&self, lines: &str) -> Result<(), InfluxError> {
         for body in chunks(lines, MAX_BODY_BYTES) {
-            self.send(body)?;
+            let answer = self.client.write(body.to_owned())?;
+            if !answer.ok() {
+                return Err(self.client.error(format!("write: {}", answer.describe())));
+            }
         }
         Ok(())
-    }
-
-    fn send(&self, body: &str) -> Result<(), StoreError> {
-        let err = |m: String| StoreError::Influx(format!("{}: write: {m}", self.target));
-        let mut req = self
-            .client
-            .post(self.target.write_url())
-            .header("Content-Type", "text/plain; charset=utf-8")
-            .body(body.to_owned());
-        if let Some(auth) = self.target.authorization() {
-            req = req.header("Authorization", auth);
-        }
-        let resp = req.send().map_err(|e| err(e.without_url().to_string()))?;
-        let status = resp.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        let text = resp.text().unwrap_or_default();
-        Err(err(format!(
-            "HTTP {}: {}",
-            status.as_u16(),
-            text.trim().chars().take(500).collect::<String>()
-        )))
     }
 }
 

@@ -8,13 +8,16 @@ use std::sync::Mutex;
 use kilowatch_core::model::{Field, Measurement, Timestamp};
 use serde::Deserialize;
 
+use super::InfluxError;
+use super::client::BlockingClient;
 use super::target::InfluxTarget;
-use crate::{Aggregate, Point, ReadStore, Selector, SeriesRef, StoreError, TimeRange, Window};
+use kilowatch_store::{
+    Aggregate, Point, ReadStore, Selector, SeriesRef, StoreError, TimeRange, Window,
+};
 
 #[derive(Debug)]
 pub struct InfluxReader {
-    target: InfluxTarget,
-    client: reqwest::blocking::Client,
+    client: BlockingClient,
     /// Tag keys per measurement, so a read can require the tags a series lacks to be empty.
     tag_keys: Mutex<HashMap<String, Vec<String>>>,
 }
@@ -51,49 +54,33 @@ const MEASUREMENTS: &[Measurement] = &[
 ];
 
 impl InfluxReader {
-    pub fn new(target: InfluxTarget) -> Result<InfluxReader, String> {
-        super::sink::install_tls_provider();
-        let client = {
-            let b =
-                reqwest::blocking::Client::builder().timeout(std::time::Duration::from_secs(30));
-            target
-                .ca_certificates()?
-                .into_iter()
-                .fold(b, |b, ca| b.add_root_certificate(ca))
-        }
-        .build()
-        .map_err(|e| format!("http client: {e}"))?;
+    pub fn new(target: InfluxTarget) -> Result<InfluxReader, InfluxError> {
         Ok(InfluxReader {
-            target,
-            client,
+            client: BlockingClient::new(target, std::time::Duration::from_secs(30))?,
             tag_keys: Mutex::new(HashMap::new()),
         })
     }
 
     /// Runs one InfluxQL statement and returns its rows (`values` of every series).
     pub fn query(&self, q: &str) -> Result<Vec<Vec<serde_json::Value>>, StoreError> {
-        let err = |m: String| StoreError::Influx(format!("{}: {m}", self.target));
-        let mut req = self.client.get(self.target.query_url(q));
-        if let Some(auth) = self.target.authorization() {
-            req = req.header("Authorization", auth);
-        }
-        let resp = req.send().map_err(|e| err(e.without_url().to_string()))?;
-        let status = resp.status();
-        let text = resp.text().map_err(|e| err(e.without_url().to_string()))?;
-        let parsed: Response = serde_json::from_str(&text).map_err(|_| {
-            err(format!(
-                "HTTP {}: {}",
-                status.as_u16(),
-                text.chars().take(300).collect::<String>()
-            ))
-        })?;
+        let err = |e: InfluxError| match e {
+            InfluxError::Request { target, detail } => StoreError::Remote { target, detail },
+            e => StoreError::Remote {
+                target: self.client.target.to_string(),
+                detail: e.to_string(),
+            },
+        };
+        let answer = self.client.query(q).map_err(err)?;
+        let fail = |detail: String| err(self.client.error(detail));
+        let parsed: Response =
+            serde_json::from_str(&answer.body).map_err(|_| fail(answer.describe()))?;
         if let Some(e) = parsed.error {
-            return Err(err(e));
+            return Err(fail(e));
         }
         let mut rows = Vec::new();
         for r in parsed.results {
             if let Some(e) = r.error {
-                return Err(err(e));
+                return Err(fail(e));
             }
             for s in r.series {
                 rows.extend(s.values);
