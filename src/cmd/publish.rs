@@ -268,11 +268,10 @@ fn capacity_rows(
         );
     }
     for m in &r.rooms {
-        // The same rule as the analyzer's: whichever headroom is smaller binds, and the other's
-        // excess is stranded.
-        let (power, cooling) = match (m.stranded_w, m.cooling_headroom_w) {
-            (Some(s), Some(c)) if c < m.power_headroom_w => (Some(s), Some(0.0)),
-            (Some(s), Some(_)) => (Some(0.0), Some(s)),
+        // The analyzer's finding, one field per kind: the kind not stranded strands nothing.
+        let (power, cooling) = match (m.stranded_kind, m.stranded_w) {
+            (Some(capacity::Stranded::Power), Some(s)) => (Some(s), Some(0.0)),
+            (Some(capacity::Stranded::Cooling), Some(s)) => (Some(0.0), Some(s)),
             _ => (None, None),
         };
         out.push(

@@ -167,57 +167,65 @@ fn consolidation(a: ConsolidationArgs) -> anyhow::Result<ExitCode> {
         std::fs::write(path, b).with_context(|| format!("write '{}'", path.display()))?;
     }
     let text = match args.format {
-        Format::Json => serde_json::to_string_pretty(&r)?,
+        Format::Json => c::to_json(&r)?,
         Format::Md => c::to_markdown(&r),
-        Format::Csv => c::to_csv(&r),
+        Format::Csv => c::to_csv(&r)?,
         Format::Html => c::to_html(&r),
     };
-    match &args.out {
-        Some(path) => {
-            std::fs::write(path, text).with_context(|| format!("write '{}'", path.display()))?
-        }
-        None => print!("{text}"),
-    }
+    emit(&text, args.out.as_ref())?;
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn run(which: Which) -> anyhow::Result<ExitCode> {
-    let (kind, args) = match which {
-        Which::Pue(a) => ("pue", a),
-        Which::Capacity(a) => ("capacity", a),
-        Which::Consolidation(a) => return consolidation(a),
-    };
-    let capacity = kind == "capacity";
+fn capacity(args: Args) -> anyhow::Result<ExitCode> {
+    use kilowatch_analyzer::capacity as c;
     let config = match crate::cmd::load_config(&args.config) {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
     let store = crate::cmd::read_store(&config, args.influx.as_deref(), args.data.as_deref())?;
-    if capacity {
-        let TimeRange { from, to } = args.window.range("30d", &config)?;
-        let r = kilowatch_analyzer::capacity::capacity_report(
-            &*store,
-            &config,
-            TimeRange { from, to },
-        )?;
-        let (f, t) = (
-            kilowatch_core::timefmt::format_rfc3339(from),
-            kilowatch_core::timefmt::format_rfc3339(to),
-        );
-        let text = match args.format {
-            Format::Json => kilowatch_analyzer::capacity::to_json(&r),
-            Format::Csv => kilowatch_analyzer::capacity::to_csv(&r),
-            Format::Md => kilowatch_analyzer::capacity::to_markdown(&r, &f, &t),
-            Format::Html => kilowatch_analyzer::capacity::to_html(&r, &f, &t),
-        };
-        match &args.out {
-            Some(path) => {
-                std::fs::write(path, text).with_context(|| format!("write '{}'", path.display()))?
-            }
-            None => print!("{text}"),
+    let range = args.window.range("30d", &config)?;
+    let r = c::capacity_report(&*store, &config, range)?;
+    let (from, to) = (
+        kilowatch_core::timefmt::format_rfc3339(range.from),
+        kilowatch_core::timefmt::format_rfc3339(range.to),
+    );
+    let text = match args.format {
+        Format::Json => c::to_json(&r)?,
+        Format::Csv => c::to_csv(&r)?,
+        Format::Md => c::to_markdown(&r, &from, &to),
+        Format::Html => c::to_html(&r, &from, &to),
+    };
+    emit(&text, args.out.as_ref())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A report's text to `out`, or to stdout.
+fn emit(text: &str, out: Option<&PathBuf>) -> anyhow::Result<()> {
+    match out {
+        Some(path) => {
+            std::fs::write(path, text).with_context(|| format!("write '{}'", path.display()))
         }
-        return Ok(ExitCode::SUCCESS);
+        None => {
+            print!("{text}");
+            Ok(())
+        }
     }
+}
+
+pub fn run(which: Which) -> anyhow::Result<ExitCode> {
+    match which {
+        Which::Pue(a) => pue(a),
+        Which::Capacity(a) => capacity(a),
+        Which::Consolidation(a) => consolidation(a),
+    }
+}
+
+fn pue(args: Args) -> anyhow::Result<ExitCode> {
+    let config = match crate::cmd::load_config(&args.config) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    let store = crate::cmd::read_store(&config, args.influx.as_deref(), args.data.as_deref())?;
     let bar = indicatif::ProgressBar::new(config.sites.len() as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} sites")
@@ -268,11 +276,5 @@ fn write(report: &Report, format: Format, out: Option<&PathBuf>) -> anyhow::Resu
             report::to_markdown(report, chart_name)
         }
     };
-    match out {
-        Some(path) => {
-            std::fs::write(path, text).with_context(|| format!("write '{}'", path.display()))?
-        }
-        None => print!("{text}"),
-    }
-    Ok(())
+    emit(&text, out)
 }

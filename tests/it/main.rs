@@ -26,6 +26,7 @@ mod influx;
 mod isolation;
 mod meter_corpus;
 mod peers;
+mod report_csv;
 mod report_html;
 mod secrets;
 mod sim_cli;

@@ -27,7 +27,7 @@ impl Default for IdleRule {
 
 /// What was measured of one server over the window.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Evidence {
+pub(crate) struct Evidence {
     pub cpu_p95_pct: f64,
     pub cpu_p99_pct: f64,
     /// Mean received + sent bytes/s over all interfaces; `None` without IF-MIB counters.
@@ -40,7 +40,7 @@ pub struct Evidence {
 
 /// What a site's energy costs, for the yearly figures of a finding.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct SiteCosts {
+pub(crate) struct SiteCosts {
     pub pue: Option<f64>,
     pub tariff_hkd_per_kwh: Option<f64>,
     pub emission_factor_kg_per_kwh: Option<f64>,
@@ -69,7 +69,7 @@ pub struct IdleServer {
 }
 
 /// The finding for one server, or `None` when it is not comatose.
-pub fn idle_finding(
+pub(crate) fn idle_finding(
     device: &str,
     site: &str,
     e: &Evidence,

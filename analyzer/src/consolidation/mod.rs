@@ -11,11 +11,14 @@ pub mod render;
 pub mod sites;
 
 pub use baseline::{Baseline, SiteMeasure, Verification, verify};
-pub use idle::{Evidence, IdleRule, IdleServer, SiteCosts, idle_finding};
-pub use packing::{Demand, Plan, RackBudget, RackUse, hosts_for, pack, place_in_racks, plan_site};
-pub use power::{PowerCurve, PowerFit, fan_w, fit_line, linear_w, quantile, typical_curve};
-pub use render::{to_csv, to_html, to_markdown};
-pub use sites::{SiteCapacity, SiteMove, rank_site_moves, yearly_savings_kwh};
+pub(crate) use idle::{Evidence, SiteCosts, idle_finding};
+pub use idle::{IdleRule, IdleServer};
+pub use packing::{Demand, Plan, RackBudget, RackUse, hosts_for, plan_site};
+pub use power::{PowerFit, fan_w};
+pub(crate) use power::{linear_w, quantile, typical_curve};
+pub use render::{to_csv, to_html, to_json, to_markdown};
+pub(crate) use sites::yearly_savings_kwh;
+pub use sites::{SiteCapacity, SiteMove, rank_site_moves};
 
 use kilowatch_core::config::{Config, Device};
 use kilowatch_core::model::{Category, Field};

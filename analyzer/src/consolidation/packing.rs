@@ -32,7 +32,7 @@ pub struct Plan {
 /// Packs workloads onto identical hosts of `capacity`, each used at most to `headroom` (0.7 =
 /// 70 %), with one spare host for N+1. Runs first-fit decreasing (largest dimension first) and
 /// norm-based greedy, keeps the plan with fewer hosts.
-pub fn pack(items: &[Demand], capacity: Demand, headroom: f64, n_plus_one: bool) -> Plan {
+pub(crate) fn pack(items: &[Demand], capacity: Demand, headroom: f64, n_plus_one: bool) -> Plan {
     let usable = Demand {
         cpu: capacity.cpu * headroom,
         mem_gb: capacity.mem_gb * headroom,
@@ -173,7 +173,7 @@ pub struct RackUse {
 
 /// Places `hosts` (W at their sized load, height in U) into racks by first-fit decreasing on the
 /// larger of their power and space shares. Returns each host's rack (`None`: no rack has room).
-pub fn place_in_racks(
+pub(crate) fn place_in_racks(
     hosts: &[(f64, f64)],
     racks: &[RackBudget],
 ) -> (Vec<Option<usize>>, Vec<RackUse>) {

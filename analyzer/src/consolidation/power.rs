@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 /// Linear model: P(u) = P_idle + (P_max − P_idle)·u.
-pub fn linear_w(idle_w: f64, max_w: f64, u: f64) -> f64 {
+pub(crate) fn linear_w(idle_w: f64, max_w: f64, u: f64) -> f64 {
     idle_w + (max_w - idle_w) * u
 }
 
@@ -16,7 +16,7 @@ pub fn fan_w(idle_w: f64, max_w: f64, u: f64, r: f64) -> f64 {
 /// A measured power curve (load fraction → W), e.g. a SPECpower_ssj2008 result: piecewise-linear
 /// between points, exact at each point, clamped at the ends.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PowerCurve {
+pub(crate) struct PowerCurve {
     /// (load 0..=1, W), sorted by load.
     pub points: Vec<(f64, f64)>,
 }
@@ -45,7 +45,7 @@ impl PowerCurve {
 }
 
 /// Ordinary least squares of y on x: (intercept, slope, R²). `None` for fewer than two distinct x.
-pub fn fit_line(points: &[(f64, f64)]) -> Option<(f64, f64, f64)> {
+pub(crate) fn fit_line(points: &[(f64, f64)]) -> Option<(f64, f64, f64)> {
     let n = points.len() as f64;
     if points.len() < 2 {
         return None;
@@ -76,7 +76,7 @@ pub fn fit_line(points: &[(f64, f64)]) -> Option<(f64, f64, f64)> {
 
 /// The q-quantile (0..=1) by linear interpolation between order statistics (numpy's default,
 /// R-7), so figures match what planners compute in a spreadsheet.
-pub fn quantile(values: &mut [f64], q: f64) -> Option<f64> {
+pub(crate) fn quantile(values: &mut [f64], q: f64) -> Option<f64> {
     if values.is_empty() {
         return None;
     }
@@ -124,7 +124,7 @@ impl PowerFit {
 /// server's rated power.
 pub const TYPICAL_CURVE: [(f64, f64); 4] = [(0.0, 0.20), (0.1, 0.33), (0.5, 0.54), (1.0, 1.0)];
 
-pub fn typical_curve(max_w: f64) -> PowerCurve {
+pub(crate) fn typical_curve(max_w: f64) -> PowerCurve {
     PowerCurve::new(TYPICAL_CURVE.iter().map(|(u, s)| (*u, s * max_w)).collect())
 }
 

@@ -1,8 +1,15 @@
-//! The consolidation report as Markdown, self-contained HTML with charts, and CSV.
+//! The consolidation report rendered: JSON through serde, CSV through the `csv` crate, Markdown,
+//! and one self-contained HTML file with SVG charts. Nothing here computes a figure.
 
 use std::fmt::Write;
 
 use super::ConsolidationReport;
+use crate::report::{bar_chart_svg, csv_text, esc, paired_bar_chart_svg};
+
+/// Pretty JSON of the whole report.
+pub fn to_json(r: &ConsolidationReport) -> Result<String, serde_json::Error> {
+    serde_json::to_string_pretty(r)
+}
 
 fn opt(v: Option<f64>, d: usize) -> String {
     v.map_or("—".to_owned(), |v| format!("{v:.d$}"))
@@ -208,7 +215,6 @@ fn histogram(values: impl Iterator<Item = f64>) -> Vec<(String, f64)> {
 /// One self-contained HTML file: charts (IT power before and after, savings by site, CPU and
 /// memory distributions) as inline SVG, then the full Markdown text so nothing is lost.
 pub fn to_html(r: &ConsolidationReport) -> String {
-    use crate::report::{bar_chart_svg, esc, paired_bar_chart_svg};
     let before_after: Vec<(String, f64, f64)> = r
         .sites
         .iter()
@@ -250,38 +256,40 @@ pub fn to_html(r: &ConsolidationReport) -> String {
     )
 }
 
-/// One row per site: the contracted figures, for spreadsheets.
-pub fn to_csv(r: &ConsolidationReport) -> String {
-    let mut out = String::from(
-        "site,hosts_before,idle_servers,hosts_after,lower_bound_hosts,it_kw_before,it_kw_after,pue_used,savings_kwh_per_year,savings_hkd_per_year,savings_tco2e_per_year\n",
-    );
+/// One row per site: the contracted figures, for spreadsheets, through the `csv` crate (any
+/// text quoted as it needs).
+pub fn to_csv(r: &ConsolidationReport) -> Result<String, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "site",
+        "hosts_before",
+        "idle_servers",
+        "hosts_after",
+        "lower_bound_hosts",
+        "it_kw_before",
+        "it_kw_after",
+        "pue_used",
+        "savings_kwh_per_year",
+        "savings_hkd_per_year",
+        "savings_tco2e_per_year",
+    ])?;
     let cell = |v: Option<f64>, d: usize| v.map_or(String::new(), |v| format!("{v:.d$}"));
     for s in &r.sites {
-        let _ = writeln!(
-            out,
-            "{},{},{},{},{},{:.3},{:.3},{},{:.0},{},{}",
-            csv_field(&s.site),
-            s.hosts_before,
-            s.idle_servers,
-            s.hosts_after,
-            s.lower_bound_hosts,
-            s.it_kw_before,
-            s.it_kw_after,
+        w.write_record([
+            s.site.clone(),
+            s.hosts_before.to_string(),
+            s.idle_servers.to_string(),
+            s.hosts_after.to_string(),
+            s.lower_bound_hosts.to_string(),
+            format!("{:.3}", s.it_kw_before),
+            format!("{:.3}", s.it_kw_after),
             cell(s.pue_used, 4),
-            s.savings_kwh_per_year,
+            format!("{:.0}", s.savings_kwh_per_year),
             cell(s.savings_hkd_per_year, 0),
-            cell(s.savings_tco2e_per_year, 3)
-        );
+            cell(s.savings_tco2e_per_year, 3),
+        ])?;
     }
-    out
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
+    csv_text(w)
 }
 
 #[cfg(test)]
@@ -406,9 +414,36 @@ mod tests {
             verification: None,
         };
         r.sites[0].savings_hkd_per_year = Some(12.0);
-        let csv = to_csv(&r);
+        let csv = to_csv(&r).unwrap_or_default();
         let rows: Vec<&str> = csv.lines().collect();
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[1], "\"a,b\",10,1,4,3,2.000,1.000,1.8000,8760,12,");
+    }
+
+    /// Site ids from an inventory may hold a comma, a quote and a newline (issue 18): the CSV
+    /// reads back field for field.
+    #[test]
+    fn issue_18_csv_round_trips_a_comma_a_quote_and_a_newline() {
+        let odd = "Site \"A\", north\nwing";
+        let r = ConsolidationReport {
+            from: String::new(),
+            to: String::new(),
+            assumptions: PlanOptions::default(),
+            servers: vec![],
+            idle_servers: vec![],
+            sites: vec![site(odd, 2.0, 1.0, 8_760.0), site("b", 1.0, 1.0, 0.0)],
+            site_capacities: vec![],
+            site_moves: vec![],
+            measured: vec![],
+            verification: None,
+        };
+        let text = to_csv(&r).unwrap_or_default();
+        let mut rows = csv::Reader::from_reader(text.as_bytes());
+        let sites: Vec<String> = rows
+            .records()
+            .filter_map(Result::ok)
+            .map(|row| row[0].to_owned())
+            .collect();
+        assert_eq!(sites, [odd, "b"], "{text}");
     }
 }

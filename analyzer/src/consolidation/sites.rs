@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 /// Yearly savings of a change in IT power at a site that stays open: (kWh_IT, kWh_DC) per year.
-pub fn yearly_savings_kwh(before_w: f64, after_w: f64, pue: f64) -> (f64, f64) {
+pub(crate) fn yearly_savings_kwh(before_w: f64, after_w: f64, pue: f64) -> (f64, f64) {
     let it = (before_w - after_w) / 1000.0 * 8760.0;
     (it, it * pue)
 }

@@ -18,10 +18,8 @@ use crate::kpi;
 use crate::pue::{self, Options, Pue};
 
 mod render;
-pub use render::{
-    bar_chart_svg, breakdown_chart_svg, daily_chart_svg, esc, events_csv, monthly_chart_svg,
-    paired_bar_chart_svg, to_csv, to_html, to_json, to_markdown,
-};
+pub(crate) use render::{bar_chart_svg, csv_text, esc, paired_bar_chart_svg};
+pub use render::{daily_chart_svg, events_csv, to_csv, to_html, to_json, to_markdown};
 
 /// Default accuracies when the inventory states none (pue.md §7.4): revenue-grade boundary
 /// meters ±2 %, UPS/PDU/sub-meter readings ±5 %. Reports say when they were assumed.

@@ -83,7 +83,8 @@ pub fn events_csv(r: &Report) -> Result<String, csv::Error> {
     csv_text(w)
 }
 
-fn csv_text(w: csv::Writer<Vec<u8>>) -> Result<String, csv::Error> {
+/// The text a CSV writer over a byte buffer wrote (every report's CSV ends here).
+pub(crate) fn csv_text(w: csv::Writer<Vec<u8>>) -> Result<String, csv::Error> {
     let bytes = w
         .into_inner()
         .map_err(|e| csv::Error::from(e.into_error()))?;
@@ -311,7 +312,7 @@ pub fn daily_chart_svg(s: &SiteReport) -> String {
 }
 
 /// IT, each metered subsystem and the unmetered rest, as bars (kWh).
-pub fn breakdown_chart_svg(s: &SiteReport) -> String {
+fn breakdown_chart_svg(s: &SiteReport) -> String {
     let mut bars: Vec<(String, f64)> = vec![("IT".to_owned(), s.it_kwh)];
     for (name, p) in &s.breakdown.partial {
         bars.push((name.clone(), (p - 1.0) * s.it_kwh));
@@ -321,7 +322,7 @@ pub fn breakdown_chart_svg(s: &SiteReport) -> String {
 }
 
 /// Facility energy per month (kWh).
-pub fn monthly_chart_svg(s: &SiteReport) -> String {
+fn monthly_chart_svg(s: &SiteReport) -> String {
     let bars: Vec<(String, f64)> = s
         .monthly
         .iter()
@@ -331,7 +332,7 @@ pub fn monthly_chart_svg(s: &SiteReport) -> String {
 }
 
 /// One bar per label, in green.
-pub fn bar_chart_svg(bars: &[(String, f64)], unit: &str) -> String {
+pub(crate) fn bar_chart_svg(bars: &[(String, f64)], unit: &str) -> String {
     use plotters::style::{Color, GREEN};
     let labels: Vec<&str> = bars.iter().map(|(l, _)| l.as_str()).collect();
     let values: Vec<f64> = bars.iter().map(|(_, v)| *v).collect();
@@ -340,7 +341,7 @@ pub fn bar_chart_svg(bars: &[(String, f64)], unit: &str) -> String {
 
 /// Two bars per label (before in grey, after in green), e.g. a site's IT power before and after
 /// consolidation. `rows` are (label, before, after).
-pub fn paired_bar_chart_svg(rows: &[(String, f64, f64)], unit: &str) -> String {
+pub(crate) fn paired_bar_chart_svg(rows: &[(String, f64, f64)], unit: &str) -> String {
     use plotters::style::{Color, RGBColor};
     let labels: Vec<&str> = rows.iter().map(|(l, _, _)| l.as_str()).collect();
     let before = rows.iter().map(|(_, b, _)| *b).collect();
@@ -409,7 +410,7 @@ fn grouped_bar_chart_svg(
 }
 
 /// Text made safe inside HTML elements.
-pub fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -1,8 +1,10 @@
 //! Capacity and thermal headroom from stored data: rack power against its budget, PDU breaker
 //! load (80 % rule) and phase imbalance, UPS load against N and N+1, cooling load against
-//! capacity, stranded capacity per room, and inlet compliance with RCI per room.
+//! capacity, stranded capacity per room, and inlet compliance with RCI per room. This module
+//! computes the report as plain data; `render` turns it into each format.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use kilowatch_core::config::{Config, Device};
 use kilowatch_core::model::{Field, Role};
@@ -10,6 +12,9 @@ use kilowatch_store::{Aggregate, ReadStore, Selector, StoreError, TimeRange, Win
 use serde::Serialize;
 
 use crate::thermal::{self, ALLOWABLE, RECOMMENDED};
+
+mod render;
+pub use render::{to_csv, to_html, to_json, to_markdown};
 
 /// Power is compared on 5-minute means: a breaker or budget is about sustained load, not a
 /// single sample.
@@ -81,13 +86,58 @@ pub struct RoomCapacity {
     pub cooling_headroom_w: Option<f64>,
     /// Capacity of one kind that cannot be used because the other runs out first.
     pub stranded_w: Option<f64>,
-    pub stranded_kind: Option<String>,
+    /// Which kind `stranded_w` is; `None` when the room has no rated cooling to compare with.
+    pub stranded_kind: Option<Stranded>,
     /// RCI (high, low) in %: minimum and mean over 5-minute steps, with the intake count.
     pub rci_hi_min: Option<f64>,
     pub rci_hi_mean: Option<f64>,
     pub rci_lo_min: Option<f64>,
     pub rci_lo_mean: Option<f64>,
     pub intakes: usize,
+}
+
+/// The kind of capacity a room strands: whichever headroom is smaller binds, and the other's
+/// excess cannot be used. Serialised as the sentence reports have always shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Stranded {
+    /// Power headroom is left over: cooling runs out first.
+    #[serde(rename = "power (cooling runs out first)")]
+    Power,
+    /// Cooling headroom is left over: power runs out first.
+    #[serde(rename = "cooling (power runs out first)")]
+    Cooling,
+}
+
+impl Stranded {
+    /// The kind and amount stranded for a room's power and cooling headroom: the smaller one
+    /// binds, and the other's excess over it (a negative binding headroom counts as none) is
+    /// stranded.
+    pub(crate) fn of(power_headroom_w: f64, cooling_headroom_w: f64) -> (Stranded, f64) {
+        if cooling_headroom_w < power_headroom_w {
+            (
+                Stranded::Power,
+                power_headroom_w - cooling_headroom_w.max(0.0),
+            )
+        } else {
+            (
+                Stranded::Cooling,
+                cooling_headroom_w - power_headroom_w.max(0.0),
+            )
+        }
+    }
+
+    pub(crate) fn text(self) -> &'static str {
+        match self {
+            Stranded::Power => "power (cooling runs out first)",
+            Stranded::Cooling => "cooling (power runs out first)",
+        }
+    }
+}
+
+impl fmt::Display for Stranded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.text())
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -211,25 +261,15 @@ pub fn capacity_report(
                 Some(headroom)
             };
             let power_headroom = room_budget - room_peak;
-            let (stranded, kind) = match cooling_headroom {
-                Some(c) if c < power_headroom => (
-                    Some(power_headroom - c.max(0.0)),
-                    Some("power (cooling runs out first)".to_owned()),
-                ),
-                Some(c) => (
-                    Some(c - power_headroom.max(0.0)),
-                    Some("cooling (power runs out first)".to_owned()),
-                ),
-                None => (None, None),
-            };
+            let stranded = cooling_headroom.map(|c| Stranded::of(power_headroom, c));
             let (rci_hi, rci_lo, intakes) = room_rci(store, &site.id, &room.id, range)?;
             rooms.push(RoomCapacity {
                 site: site.id.clone(),
                 room: room.id.clone(),
                 power_headroom_w: power_headroom,
                 cooling_headroom_w: cooling_headroom,
-                stranded_w: stranded,
-                stranded_kind: kind,
+                stranded_w: stranded.map(|(_, w)| w),
+                stranded_kind: stranded.map(|(k, _)| k),
                 rci_hi_min: rci_hi.iter().copied().reduce(f64::min),
                 rci_hi_mean: mean(&rci_hi),
                 rci_lo_min: rci_lo.iter().copied().reduce(f64::min),
@@ -425,130 +465,28 @@ fn mean(v: &[f64]) -> Option<f64> {
     (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
 }
 
-pub fn to_json(r: &CapacityReport) -> String {
-    serde_json::to_string_pretty(r).unwrap_or_default()
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Racks as CSV (the table planners sort and filter most).
-pub fn to_csv(r: &CapacityReport) -> String {
-    let mut out = String::from(
-        "site,room,rack,budget_w,peak_w,p95_w,utilisation_pct,headroom_w,over_80_pct\n",
-    );
-    let f = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.1}"));
-    for k in &r.racks {
-        out.push_str(&format!(
-            "{},{},{},{},{:.1},{:.1},{},{},{}\n",
-            k.site,
-            k.room,
-            k.rack,
-            f(k.budget_w),
-            k.peak_w,
-            k.p95_w,
-            f(k.utilisation_pct),
-            f(k.headroom_w),
-            k.over_80_pct
-        ));
+    /// The smaller headroom binds; the other's excess over it is stranded, and a binding
+    /// headroom already below zero strands all of the other's.
+    #[test]
+    fn stranded_capacity_is_the_excess_over_the_binding_headroom() {
+        assert_eq!(Stranded::of(1000.0, 400.0), (Stranded::Power, 600.0));
+        assert_eq!(Stranded::of(1000.0, -200.0), (Stranded::Power, 1000.0));
+        assert_eq!(Stranded::of(300.0, 500.0), (Stranded::Cooling, 200.0));
+        assert_eq!(Stranded::of(-100.0, 500.0), (Stranded::Cooling, 500.0));
+        assert_eq!(Stranded::of(500.0, 500.0), (Stranded::Cooling, 0.0));
     }
-    out
-}
 
-/// One self-contained HTML file: the Markdown text preformatted.
-pub fn to_html(r: &CapacityReport, from: &str, to: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Kilowatch capacity report</title></head><body><pre>{}</pre></body></html>",
-        crate::report::esc(&to_markdown(r, from, to))
-    )
-}
-
-pub fn to_markdown(r: &CapacityReport, from: &str, to: &str) -> String {
-    use std::fmt::Write;
-    let f = |v: Option<f64>| v.map_or("—".to_owned(), |v| format!("{v:.1}"));
-    let mut out = format!(
-        "# Capacity report\n\nWindow: {from} to {to}. Loads are 5-minute means; the limit for continuous load is 80 %.\n\n## Racks\n\n| site | room | rack | budget W | peak W | p95 W | use % | headroom W | > 80 % |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
-    );
-    for k in &r.racks {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {:.0} | {:.0} | {} | {} | {} |",
-            k.site,
-            k.room,
-            k.rack,
-            f(k.budget_w),
-            k.peak_w,
-            k.p95_w,
-            f(k.utilisation_pct),
-            f(k.headroom_w),
-            if k.over_80_pct { "**yes**" } else { "no" }
-        );
+    #[test]
+    fn stranded_kinds_serialise_to_the_sentences_reports_show() {
+        for k in [Stranded::Power, Stranded::Cooling] {
+            assert_eq!(
+                serde_json::to_string(&k).unwrap_or_default(),
+                format!("\"{k}\"")
+            );
+        }
     }
-    out.push_str("\n## PDU breakers\n\n| device | point | peak A | breaker A | load % | > 80 % | device imbalance % |\n| --- | --- | --- | --- | --- | --- | --- |\n");
-    for b in &r.breakers {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {:.1} | {} | {} | {} | {:.0} |",
-            b.device,
-            b.point,
-            b.peak_a,
-            f(b.breaker_a),
-            f(b.load_pct),
-            if b.over_80_pct { "**yes**" } else { "no" },
-            b.device_imbalance_pct
-        );
-    }
-    out.push_str("\n## UPS\n\n| site | units | peak load (% of one unit) | fits N | fits N−1 (N+1) |\n| --- | --- | --- | --- | --- |\n");
-    for u in &r.ups {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {:.1} | {} | {} |",
-            u.site, u.units, u.peak_load_pct_of_one_unit, u.fits_n, u.fits_n_minus_1
-        );
-    }
-    out.push_str("\n## Cooling\n\n| device | peak heat W | rated W | use % | mean ΔT °C |\n| --- | --- | --- | --- | --- |\n");
-    for c in &r.cooling {
-        let _ = writeln!(
-            out,
-            "| {} | {:.0} | {} | {} | {} |",
-            c.device,
-            c.peak_heat_w,
-            f(c.rated_w),
-            f(c.utilisation_pct),
-            f(c.mean_delta_t_c)
-        );
-    }
-    out.push_str("\n## Rooms\n\n| site | room | power headroom W | cooling headroom W | stranded W | stranded | RCI_HI min/mean % | RCI_LO min/mean % | intakes |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
-    for m in &r.rooms {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {:.0} | {} | {} | {} | {}/{} | {}/{} | {} |",
-            m.site,
-            m.room,
-            m.power_headroom_w,
-            f(m.cooling_headroom_w),
-            f(m.stranded_w),
-            m.stranded_kind.as_deref().unwrap_or("—"),
-            f(m.rci_hi_min),
-            f(m.rci_hi_mean),
-            f(m.rci_lo_min),
-            f(m.rci_lo_mean),
-            m.intakes
-        );
-    }
-    out.push_str("\n## Inlet temperatures (ASHRAE: recommended 18–27 °C)\n\n| device | sensor | samples | recommended % | A1 % | A2 % | below % | above % | worst high °C |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
-    for i in &r.inlets {
-        let c = &i.compliance;
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {} |",
-            i.device,
-            i.sensor,
-            c.samples,
-            c.recommended_pct,
-            c.allowable_pct[0].1,
-            c.allowable_pct[1].1,
-            c.below_recommended_pct,
-            c.above_recommended_pct,
-            f(c.worst_high_c)
-        );
-    }
-    out
 }
