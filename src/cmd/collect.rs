@@ -1,7 +1,6 @@
 //! `kilowatch collect --config FILE`: poll the inventory into the embedded store.
 
 use anyhow::Context;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -12,12 +11,8 @@ use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The inventory file (TOML).
-    #[arg(long)]
-    config: PathBuf,
-    /// The data directory (store `kilowatch.db`); default: the config's `[store] path`.
-    #[arg(long)]
-    data: Option<PathBuf>,
+    #[command(flatten)]
+    store: crate::cmd::args::StoreArgs,
     /// Also forward to InfluxDB: `http://HOST:PORT?db=NAME` (v1 /write, optional `rp=`, user
     /// as `http://USER@HOST...`) or `http://HOST:PORT?org=ORG&bucket=BUCKET` (v2). The token or
     /// password comes from KILOWATCH_INFLUX_TOKEN / KILOWATCH_INFLUX_PASSWORD, never the URL.
@@ -35,11 +30,11 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let mut config = match crate::cmd::load_config(&args.config) {
+    let mut config = match args.store.load() {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
-    let store_path = crate::cmd::store_path(&config, args.data.as_deref());
+    let store_path = args.store.store_path(&config);
     if let Some(dir) = store_path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("create data directory '{}'", dir.display()))?;
@@ -93,7 +88,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
             _ = term.recv() => break,
-            _ = hup.recv() => reload(&args.config, &running, &mut pipeline).await,
+            _ = hup.recv() => reload(&args.store.config, &running, &mut pipeline).await,
         }
     }
     cancel.cancel();

@@ -14,12 +14,8 @@ use kilowatch_store::{SqliteStore, import};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The inventory file (TOML): devices named in the data must be in it.
-    #[arg(long)]
-    config: PathBuf,
-    /// The data directory (store `kilowatch.db`); default: the config's `[store] path`.
-    #[arg(long)]
-    data: Option<PathBuf>,
+    #[command(flatten)]
+    store: crate::cmd::args::StoreArgs,
     /// CSV file with header `time,device,field,value`.
     #[arg(long, required_unless_present = "lp", conflicts_with = "lp")]
     csv: Option<PathBuf>,
@@ -32,7 +28,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let config = match crate::cmd::load_config(&args.config) {
+    let config = match args.store.load() {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
@@ -72,7 +68,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::from(2));
     }
-    let path = crate::cmd::store_path(&config, args.data.as_deref());
+    let path = args.store.store_path(&config);
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("create data directory '{}'", dir.display()))?;

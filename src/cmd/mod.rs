@@ -1,3 +1,4 @@
+pub mod args;
 pub mod auto;
 pub mod check_config;
 pub mod collect;

@@ -7,7 +7,6 @@
 //! again overwrites the same points instead of adding near-duplicates.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -23,12 +22,8 @@ use kilowatch_store::{ReadStore, TimeRange};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The inventory file (TOML).
-    #[arg(long)]
-    config: PathBuf,
-    /// The data directory (store `kilowatch.db`); default: the config's `[store] path`.
-    #[arg(long)]
-    data: Option<PathBuf>,
+    #[command(flatten)]
+    store: crate::cmd::args::StoreArgs,
     /// The InfluxDB to write to (same URL form as `collect --influx`; the token or password
     /// comes from KILOWATCH_INFLUX_TOKEN / KILOWATCH_INFLUX_PASSWORD).
     #[arg(long)]
@@ -48,7 +43,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let config = match crate::cmd::load_config(&args.config) {
+    let config = match args.store.load() {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
@@ -74,7 +69,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     )
     .map_err(|e| anyhow::anyhow!("--influx: {e}"))?;
     let source = args.read_influx.then_some(args.influx.as_str());
-    let store = crate::cmd::read_store(&config, source, args.data.as_deref())?;
+    let store = crate::cmd::read_store(&config, source, args.store.data.as_deref())?;
     let ratings = pue::ratings(&config);
     let opts = pue::Options {
         max_gap_ms: args.max_gap.as_millis() as i64,

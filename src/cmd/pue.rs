@@ -1,7 +1,6 @@
 //! `kilowatch pue --config FILE --from T --to T`: PUE and energy per metering point from the
 //! embedded store.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -9,30 +8,22 @@ use kilowatch_analyzer::pue::{self, Pue};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The inventory file (TOML).
-    #[arg(long)]
-    config: PathBuf,
+    #[command(flatten)]
+    source: crate::cmd::args::SourceArgs,
     #[command(flatten)]
     window: crate::cmd::window::WindowArgs,
     /// Print JSON.
     #[arg(long)]
     json: bool,
-    /// The data directory (store `kilowatch.db`); default: the config's `[store] path`.
-    #[arg(long)]
-    data: Option<PathBuf>,
-    /// Read from InfluxDB instead of the embedded store (same URL form as `collect --influx`;
-    /// with InfluxDB 2.x/3.x the bucket needs a DBRP mapping for InfluxQL).
-    #[arg(long)]
-    influx: Option<String>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let config = match crate::cmd::load_config(&args.config) {
+    let config = match args.source.load() {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
     let window = args.window.window("24h")?;
-    let store = crate::cmd::read_store(&config, args.influx.as_deref(), args.data.as_deref())?;
+    let store = args.source.open(&config)?;
     let ratings = pue::ratings(&config);
     let opts = pue::Options {
         ratings: &ratings,

@@ -30,15 +30,8 @@ pub enum Format {
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The inventory file (TOML).
-    #[arg(long)]
-    config: PathBuf,
-    /// The data directory (store `kilowatch.db`); default: the config's `[store] path`.
-    #[arg(long)]
-    data: Option<PathBuf>,
-    /// Read from InfluxDB instead (same URL form as `collect --influx`).
-    #[arg(long)]
-    influx: Option<String>,
+    #[command(flatten)]
+    source: crate::cmd::args::SourceArgs,
     #[command(flatten)]
     window: crate::cmd::window::WindowArgs,
     #[arg(long, value_enum, default_value = "md")]
@@ -136,12 +129,12 @@ fn consolidation(a: ConsolidationArgs) -> anyhow::Result<ExitCode> {
     if !(a.percentile > 0.0 && a.percentile <= 100.0) {
         anyhow::bail!("--percentile must be in (0, 100]");
     }
-    let config = match crate::cmd::load_config(&args.config) {
+    let config = match args.source.load() {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
     let TimeRange { from, to } = args.window.range("30d", &config)?;
-    let store = crate::cmd::read_store(&config, args.influx.as_deref(), args.data.as_deref())?;
+    let store = args.source.open(&config)?;
     let opts = c::PlanOptions {
         headroom: a.headroom,
         percentile: a.percentile / 100.0,
@@ -178,11 +171,11 @@ fn consolidation(a: ConsolidationArgs) -> anyhow::Result<ExitCode> {
 
 fn capacity(args: Args) -> anyhow::Result<ExitCode> {
     use kilowatch_analyzer::capacity as c;
-    let config = match crate::cmd::load_config(&args.config) {
+    let config = match args.source.load() {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
-    let store = crate::cmd::read_store(&config, args.influx.as_deref(), args.data.as_deref())?;
+    let store = args.source.open(&config)?;
     let range = args.window.range("30d", &config)?;
     let r = c::capacity_report(&*store, &config, range)?;
     let (from, to) = (
@@ -221,11 +214,11 @@ pub fn run(which: Which) -> anyhow::Result<ExitCode> {
 }
 
 fn pue(args: Args) -> anyhow::Result<ExitCode> {
-    let config = match crate::cmd::load_config(&args.config) {
+    let config = match args.source.load() {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
-    let store = crate::cmd::read_store(&config, args.influx.as_deref(), args.data.as_deref())?;
+    let store = args.source.open(&config)?;
     let bar = indicatif::ProgressBar::new(config.sites.len() as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} sites")

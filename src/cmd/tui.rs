@@ -1,7 +1,6 @@
 //! `kilowatch tui`: the terminal UI on stored data (embedded store, live while `collect` runs,
 //! or InfluxDB).
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,25 +13,17 @@ use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The inventory file (TOML).
-    #[arg(long)]
-    config: PathBuf,
-    /// The data directory (store `kilowatch.db`); default: the config's `[store] path`.
-    #[arg(long)]
-    data: Option<PathBuf>,
-    /// Read from InfluxDB instead (same URL form as `collect --influx`); device health then comes
-    /// from stored samples only, so the Devices screen has no last-error column to show.
-    #[arg(long)]
-    influx: Option<String>,
+    #[command(flatten)]
+    source: crate::cmd::args::SourceArgs,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let config = match crate::cmd::load_config(&args.config) {
+    let config = match args.source.load() {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
     let cancel = CancellationToken::new();
-    let snapshots = match &args.influx {
+    let snapshots = match &args.source.influx {
         Some(url) => {
             let reader = crate::cmd::influx_reader(url)?;
             spawn_loader(
@@ -46,7 +37,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => {
             let store = Arc::new(SqliteStore::open(&crate::cmd::store_path(
                 &config,
-                args.data.as_deref(),
+                args.source.store.data.as_deref(),
             ))?);
             spawn_loader(
                 Arc::new(config),
