@@ -28,7 +28,10 @@ pub struct Watched {
 
 /// (field, value) pairs, the same for samples and for /metrics.
 fn readings(w: &Watched) -> Vec<(Field, f64)> {
-    let outbox = w.store.outbox_stats(&w.sink_name).unwrap_or_default();
+    let outbox = w.store.outbox_stats(&w.sink_name).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "could not read the outbox's gauges");
+        Default::default()
+    });
     let now = w.clock.now_ms();
     let age_s = outbox
         .oldest_unsent

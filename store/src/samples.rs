@@ -29,7 +29,7 @@ pub fn block_of(ts: i64) -> i64 {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
     #[error("{what}: {source}")]
@@ -55,13 +55,13 @@ impl From<rusqlite::types::FromSqlError> for Error {
 
 /// One series' reading in a head row.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub ts: i64,
     pub seq: i64,
     pub value: f64,
 }
 
-pub fn put_entry(out: &mut Vec<u8>, id: i64, value: f64) {
+pub(crate) fn put_entry(out: &mut Vec<u8>, id: i64, value: f64) {
     chunk::put_varint(out, id as u64);
     out.extend_from_slice(&value.to_le_bytes());
 }
@@ -85,7 +85,7 @@ fn each_entry(seq: i64, mut data: &[u8], mut f: impl FnMut(i64, f64)) -> Result<
 
 /// Merges a series' chunk points with its head entries: a chunk's reading stands (it was
 /// compacted from earlier writes, or imported as a correction), then the head's first.
-pub fn resolve(chunk: &[Point], head: &mut [Entry]) -> Vec<Point> {
+pub(crate) fn resolve(chunk: &[Point], head: &mut [Entry]) -> Vec<Point> {
     head.sort_by_key(|e| (e.ts, e.seq));
     let mut out = Vec::with_capacity(chunk.len() + head.len());
     let (mut i, mut j) = (0, 0);
@@ -120,7 +120,7 @@ fn decode_rollup(series: i64, block: i64, data: &[u8], out: &mut Vec<Bucket>) ->
 }
 
 /// `ts` rounded up to a multiple of `step`.
-pub fn ceil_to(ts: i64, step: i64) -> i64 {
+pub(crate) fn ceil_to(ts: i64, step: i64) -> i64 {
     ts.div_euclid(step)
         .saturating_add(i64::from(ts.rem_euclid(step) != 0))
         .saturating_mul(step)
@@ -162,7 +162,7 @@ fn head_entries(conn: &Connection, id: i64, from: i64, to: i64) -> Result<Vec<En
 
 /// Every stored point of series `id` in `range`, oldest first. Run inside one transaction, so a
 /// compaction cannot move rows between the two halves of the read.
-pub fn read(conn: &Connection, id: i64, range: TimeRange) -> Result<Vec<Point>> {
+pub(crate) fn read(conn: &Connection, id: i64, range: TimeRange) -> Result<Vec<Point>> {
     if range.from >= range.to {
         return Ok(Vec::new());
     }
@@ -193,7 +193,7 @@ pub fn read(conn: &Connection, id: i64, range: TimeRange) -> Result<Vec<Point>> 
 }
 
 /// The newest time at or before `at` that series `id` has, from chunks and head.
-pub fn newest_ts(conn: &Connection, id: i64, at: i64) -> Result<Option<i64>> {
+pub(crate) fn newest_ts(conn: &Connection, id: i64, at: i64) -> Result<Option<i64>> {
     let mut best = None;
     let mut stmt = conn.prepare_cached(
         "SELECT block, data FROM chunks WHERE series_id=?1 AND block<=?2 ORDER BY block DESC",
@@ -231,7 +231,7 @@ pub fn newest_ts(conn: &Connection, id: i64, at: i64) -> Result<Option<i64>> {
 }
 
 /// Whether series `id` already has a reading at `ts`.
-pub fn exists(conn: &Connection, id: i64, ts: i64) -> Result<bool> {
+pub(crate) fn exists(conn: &Connection, id: i64, ts: i64) -> Result<bool> {
     Ok(!read(
         conn,
         id,
@@ -244,7 +244,7 @@ pub fn exists(conn: &Connection, id: i64, ts: i64) -> Result<bool> {
 }
 
 /// Moves device `device`'s head rows older than `before` into chunks; returns the samples moved.
-pub fn compact_device(conn: &Connection, device: i64, before: i64) -> Result<usize> {
+pub(crate) fn compact_device(conn: &Connection, device: i64, before: i64) -> Result<usize> {
     // (series, block) → entries, in write order.
     let mut groups: BTreeMap<(i64, i64), Vec<Entry>> = BTreeMap::new();
     let mut moved = 0;
@@ -281,7 +281,7 @@ pub fn compact_device(conn: &Connection, device: i64, before: i64) -> Result<usi
 }
 
 /// Writes corrected readings (an import) into the chunks, where they win over the head.
-pub fn overlay(conn: &Connection, series: i64, readings: &BTreeMap<i64, f64>) -> Result<()> {
+pub(crate) fn overlay(conn: &Connection, series: i64, readings: &BTreeMap<i64, f64>) -> Result<()> {
     let (mut existing, mut merged, mut buf) = (Vec::new(), Vec::new(), Vec::new());
     let raw_from = raw_from(conn)?;
     let mut rest = readings.iter().peekable();
@@ -392,7 +392,7 @@ fn put_rollup(
 }
 
 /// Five-minute buckets of series `id` starting in `[from, to)`, oldest first.
-pub fn read_rollups(conn: &Connection, id: i64, from: i64, to: i64) -> Result<Vec<Bucket>> {
+pub(crate) fn read_rollups(conn: &Connection, id: i64, from: i64, to: i64) -> Result<Vec<Bucket>> {
     let mut out = Vec::new();
     let mut stmt = conn.prepare_cached(
         "SELECT block, data FROM rollups WHERE series_id=?1 AND block>=?2 AND block<?3 ORDER BY block",
@@ -407,7 +407,7 @@ pub fn read_rollups(conn: &Connection, id: i64, from: i64, to: i64) -> Result<Ve
 }
 
 /// Deletes five-minute buckets starting before `before`; returns how many.
-pub fn delete_rollups_before(conn: &Connection, before: i64) -> Result<usize> {
+pub(crate) fn delete_rollups_before(conn: &Connection, before: i64) -> Result<usize> {
     let whole: i64 = conn.query_row(
         "SELECT COALESCE(SUM(n),0) FROM rollups WHERE block<=?1",
         [before.saturating_sub(BLOCK_MS)],
@@ -440,7 +440,7 @@ pub fn delete_rollups_before(conn: &Connection, before: i64) -> Result<usize> {
 }
 
 /// Deletes every sample older than `before`; returns how many.
-pub fn delete_before(conn: &Connection, before: i64) -> Result<usize> {
+pub(crate) fn delete_before(conn: &Connection, before: i64) -> Result<usize> {
     let head: i64 = conn.query_row(
         "SELECT COALESCE(SUM(n),0) FROM head WHERE at<?1",
         [before],
@@ -477,7 +477,7 @@ pub fn delete_before(conn: &Connection, before: i64) -> Result<usize> {
 }
 
 /// The time before which raw readings were deleted by retention (`i64::MIN` if never).
-pub fn raw_from(conn: &Connection) -> Result<i64> {
+pub(crate) fn raw_from(conn: &Connection) -> Result<i64> {
     Ok(conn
         .prepare_cached("SELECT value FROM meta WHERE key='raw_from'")?
         .query_row([], |r| r.get(0))
@@ -486,7 +486,7 @@ pub fn raw_from(conn: &Connection) -> Result<i64> {
 }
 
 /// Aggregates points (oldest first) into epoch-aligned windows stamped with their start.
-pub fn aggregate(points: &[Point], w: Window) -> Vec<Point> {
+pub(crate) fn aggregate(points: &[Point], w: Window) -> Vec<Point> {
     let every = w.every_ms.max(1);
     let mut out = Vec::new();
     let mut i = 0;
@@ -512,7 +512,7 @@ pub fn aggregate(points: &[Point], w: Window) -> Vec<Point> {
 
 /// Moves a version-2 `samples` table (one row per sample) into chunks, series by series (such a
 /// file has had no raw-retention cut in this format, so every roll-up comes from its readings).
-pub fn migrate_rows(conn: &Connection) -> Result<usize> {
+pub(crate) fn migrate_rows(conn: &Connection) -> Result<usize> {
     let mut stmt =
         conn.prepare("SELECT series_id, ts, value FROM samples ORDER BY series_id, ts")?;
     let mut rows = stmt.query([])?;

@@ -16,7 +16,7 @@
 //! transactions may be lost on power failure, never corrupted.
 
 mod head;
-pub mod outbox;
+mod outbox;
 mod read;
 mod schema;
 mod status;

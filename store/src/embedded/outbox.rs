@@ -93,7 +93,10 @@ impl SeriesName {
             SeriesName::Live(s) => (Some(s.tags()), None),
             SeriesName::Stored(s) => (None, Some(s.tags.iter())),
         };
-        live.into_iter().flatten().map(|(k, v)| (k, v)).chain(
+        // The map shortens the live keys' `'static` to the borrow's lifetime for `chain`.
+        #[allow(clippy::map_identity)]
+        let live = live.into_iter().flatten().map(|(k, v)| (k, v));
+        live.chain(
             stored
                 .into_iter()
                 .flatten()
