@@ -96,6 +96,7 @@ impl<S: Sink> Forwarder<S> {
     /// Runs until `cancel` fires and the outbox is flushed (or the shutdown deadline passes).
     pub async fn run(self, cancel: CancellationToken) -> Result<(), StoreError> {
         let name = self.sink.name();
+        let engine = self.sink.engine();
         let mut cursor = self.store.sink_cursor(&name)?;
         let mut attempt: u32 = 0;
         let mut stop_by: Option<Instant> = None;
@@ -136,7 +137,7 @@ impl<S: Sink> Forwarder<S> {
             match outcome {
                 Outcome::Written => {
                     if attempt > 0 {
-                        tracing::info!(target = %name, "reachable again");
+                        tracing::info!(target = %name, "{engine} reachable again");
                     }
                     attempt = 0;
                     cursor = request.last;
@@ -151,7 +152,7 @@ impl<S: Sink> Forwarder<S> {
                 }
                 Outcome::Rejected(reason) => {
                     self.quarantine(&name, &reason, request.plain.as_bytes());
-                    tracing::error!(target = %name, points = request.points, reason = %reason, file = %self.opts.quarantine.display(), "a batch was rejected; moved to quarantine");
+                    tracing::error!(target = %name, points = request.points, reason = %reason, file = %self.opts.quarantine.display(), "{engine} rejected a batch; moved to quarantine");
                     cursor = request.last;
                     self.store.ack(&name, cursor)?;
                     self.stats
@@ -161,9 +162,9 @@ impl<S: Sink> Forwarder<S> {
                 Outcome::Unavailable { reason, operator } => {
                     if attempt == 0 {
                         if operator {
-                            tracing::error!(target = %name, reason = %reason, "refuses writes until its configuration is fixed; data waits in the outbox");
+                            tracing::error!(target = %name, reason = %reason, "{engine} refuses writes until its configuration is fixed; data waits in the outbox");
                         } else {
-                            tracing::warn!(target = %name, reason = %reason, "unavailable; data waits in the outbox");
+                            tracing::warn!(target = %name, reason = %reason, "{engine} unavailable; data waits in the outbox");
                         }
                     }
                     attempt = attempt.saturating_add(1);
@@ -196,7 +197,7 @@ impl<S: Sink> Forwarder<S> {
         drop(rows);
         if !refused.is_empty() {
             for e in refused.iter().take(3) {
-                tracing::warn!(target = %self.sink.name(), error = %e, "a reading cannot be sent");
+                tracing::warn!(target = %self.sink.name(), error = %e, "a reading cannot be sent to {}", self.sink.engine());
             }
             self.stats
                 .rejected_points

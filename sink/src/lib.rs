@@ -46,6 +46,9 @@ pub trait Sink: Send + Sync + 'static {
     /// Names the target in logs and the sink's cursor in the outbox; never holds a credential.
     fn name(&self) -> String;
 
+    /// The engine, as people call it in messages ("InfluxDB").
+    fn engine(&self) -> &'static str;
+
     /// Appends the rows' readings in the target's wire format (text: line protocol today, and
     /// the other engines' import formats are text too); returns those it cannot carry.
     fn encode(&self, rows: &[OutboxRow], out: &mut String) -> Vec<Self::Refusal>;

@@ -51,6 +51,10 @@ impl Sink for InfluxSink {
         self.client.target.sink_name()
     }
 
+    fn engine(&self) -> &'static str {
+        "InfluxDB"
+    }
+
     fn encode(&self, rows: &[OutboxRow], out: &mut String) -> Vec<EncodeError> {
         let mut refused = Vec::new();
         for row in rows {
