@@ -16,7 +16,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
-use crate::DriverError;
+use crate::{DriverError, Malformed};
 
 /// Request id → the agent asked and who waits for its reply.
 type WaitMap = HashMap<i32, (SocketAddr, oneshot::Sender<Vec<u8>>)>;
@@ -93,7 +93,7 @@ impl SnmpMux {
             .map_err(DriverError::Transport)?;
         match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(reply)) => Ok(reply),
-            Ok(Err(_)) => Err(DriverError::Protocol("receive task stopped".into())),
+            Ok(Err(_)) => Err(Malformed::ReceiveStopped.into()),
             Err(_) => Err(DriverError::Timeout(timeout)),
         }
     }
