@@ -15,7 +15,7 @@ use crate::{DriverError, Malformed, ModbusException};
 
 /// The read function codes; there is deliberately no write code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Function {
+pub(crate) enum Function {
     ReadHoldingRegisters = 3,
     ReadInputRegisters = 4,
 }

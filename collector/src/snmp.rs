@@ -65,14 +65,14 @@ impl SnmpDriver {
     }
 
     /// Sends v1/v2c requests through `mux` (shared with other devices) from now on.
-    pub fn share(&mut self, mux: Arc<SnmpMux>) {
+    pub(crate) fn share(&mut self, mux: Arc<SnmpMux>) {
         if !matches!(self.auth, Auth::SnmpV3 { .. }) {
             self.mux = Some(mux);
         }
     }
 
     /// Whether this driver speaks v1/v2c (and so can share a socket).
-    pub fn community_based(&self) -> bool {
+    pub(crate) fn community_based(&self) -> bool {
         !matches!(self.auth, Auth::SnmpV3 { .. })
     }
 
@@ -122,7 +122,7 @@ impl SnmpDriver {
     }
 
     /// Whether the device has anything inside `subtree`: one GETNEXT.
-    pub async fn answers(&mut self, subtree: &[u32]) -> Result<bool, DriverError> {
+    pub(crate) async fn answers(&mut self, subtree: &[u32]) -> Result<bool, DriverError> {
         let rows = self.request(Request::GetNext(subtree)).await?;
         Ok(rows.first().is_some_and(|(oid, value)| {
             oid.starts_with(subtree) && !matches!(value, SnmpValue::Missing(_))
@@ -130,7 +130,7 @@ impl SnmpDriver {
     }
 
     /// Walks one table column: GETBULK (v2c) or GETNEXT (v1) until the column ends.
-    pub async fn walk(
+    pub(crate) async fn walk(
         &mut self,
         column: &[u32],
     ) -> Result<Vec<(Vec<u32>, SnmpValue)>, DriverError> {

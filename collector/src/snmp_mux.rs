@@ -65,18 +65,18 @@ impl SnmpMux {
         }))
     }
 
-    pub fn is_ipv6(&self) -> bool {
+    pub(crate) fn is_ipv6(&self) -> bool {
         self.socket.local_addr().is_ok_and(|a| a.is_ipv6())
     }
 
     /// A request id no other request on this socket is using.
-    pub fn next_id(&self) -> i32 {
+    pub(crate) fn next_id(&self) -> i32 {
         // Kept positive: some agents mishandle negative ids.
         self.next_id.fetch_add(1, Ordering::Relaxed) & 0x3fff_ffff
     }
 
     /// Sends `message` (carrying `req_id`) to `target` and waits for its reply's bytes.
-    pub async fn exchange(
+    pub(crate) async fn exchange(
         &self,
         target: SocketAddr,
         req_id: i32,

@@ -31,7 +31,7 @@ impl fmt::Display for Secret {
 
 /// Where a secret comes from: `env:NAME` or `file:PATH`. Literal values are refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SecretRef {
+pub(crate) enum SecretRef {
     Env(String),
     File(String),
 }
@@ -39,7 +39,7 @@ pub enum SecretRef {
 /// Why a secret reference was refused or could not be loaded. Names the variable or file,
 /// never the value: a refused reference may be the secret itself.
 #[derive(Debug, thiserror::Error)]
-pub enum SecretError {
+pub(crate) enum SecretError {
     #[error("empty variable name after 'env:'")]
     EmptyEnvName,
     #[error("empty path after 'file:'")]

@@ -29,7 +29,7 @@ pub enum SnmpValue {
 impl SnmpValue {
     /// The number a value carries. Some agents send numbers as strings ("0.375000"), and
     /// net-snmp sends floats as Opaque-wrapped BER floats.
-    pub fn as_f64(&self) -> Result<f64, NotANumber> {
+    pub(crate) fn as_f64(&self) -> Result<f64, NotANumber> {
         match self {
             SnmpValue::Int(i) => Ok(*i as f64),
             SnmpValue::Unsigned(u) => Ok(*u as f64),
@@ -54,7 +54,7 @@ impl SnmpValue {
 
 /// Why an SNMP value does not give a number.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum NotANumber {
+pub(crate) enum NotANumber {
     /// A string that does not parse as a finite number; its first 32 characters.
     #[error("string value '{0}' is not a number")]
     Text(String),

@@ -105,7 +105,7 @@ pub fn answer(datagram: &[u8], community: &[u8], mib: &Mib) -> Option<Vec<u8>> {
 /// can rebuild values from its physics model. `delay` delays every answer (a slow device); each
 /// delayed answer waits in its own task so the loop keeps receiving. Never panics on hostile
 /// input.
-pub async fn serve(
+pub(crate) async fn serve(
     socket: UdpSocket,
     community: Vec<u8>,
     mib: impl Fn() -> Mib + Send + Sync + 'static,
