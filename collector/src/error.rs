@@ -15,7 +15,11 @@ pub enum DriverError {
     #[error("connection: {0}")]
     Transport(#[source] std::io::Error),
     /// The device refused every block of the plan; the first refusal is kept.
-    #[error("read registers {start}..{}: device exception: {exception}", last_register(*start, *count))]
+    #[error(
+        "read {} registers {start}..{}: device exception: {exception}",
+        table_name(exception.function),
+        last_register(*start, *count)
+    )]
     ModbusException {
         exception: ModbusException,
         start: u16,
@@ -99,6 +103,15 @@ pub enum Malformed {
     NoSession,
 }
 
+/// The register table a read function reads.
+fn table_name(function: u8) -> &'static str {
+    match function {
+        3 => "holding",
+        4 => "input",
+        _ => "other",
+    }
+}
+
 fn last_register(start: u16, count: u16) -> u32 {
     (u32::from(start) + u32::from(count)).saturating_sub(1)
 }
@@ -152,7 +165,7 @@ mod tests {
         };
         assert_eq!(
             e.to_string(),
-            "read registers 30001..30012: device exception: Modbus exception 2 (illegal data address) to function 3"
+            "read holding registers 30001..30012: device exception: Modbus exception 2 (illegal data address) to function 3"
         );
     }
 

@@ -232,4 +232,20 @@ mod tests {
         assert!(Address::parse("http://h").is_err());
         assert!(Address::parse("not a url").is_err());
     }
+
+    /// Issue 18: the typed errors keep the texts `check-config` and the README show.
+    #[test]
+    fn issue_18_errors_keep_their_texts_and_causes() {
+        use std::error::Error;
+        let e = Address::parse("snmp://h:99999").unwrap_err();
+        assert_eq!(e.to_string(), "not a URL (invalid port number)");
+        assert!(e.source().is_some());
+        let e = Address::parse("modbus://h/x").unwrap_err();
+        assert_eq!(e.to_string(), "unit id 'x' is not a number 0..=255");
+        assert!(e.source().is_some());
+        assert_eq!(
+            Address::parse("snmp://h/x").unwrap_err(),
+            AddressError::SnmpPath { path: "/x".into() }
+        );
+    }
 }
