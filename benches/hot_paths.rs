@@ -89,7 +89,7 @@ fn modbus_decode(c: &mut Criterion) {
     let PlanKind::Modbus(p) = &plan.kind else {
         unreachable!("a Modbus profile")
     };
-    let blocks: Vec<Result<Vec<u16>, String>> = p
+    let blocks: Vec<Result<Vec<u16>, kilowatch_collector::ModbusException>> = p
         .blocks
         .iter()
         .map(|b| Ok((0..b.count).map(|i| 0x4366 ^ i).collect()))

@@ -4,6 +4,7 @@
 
 pub mod decode;
 pub mod detect;
+mod error;
 pub mod modbus;
 pub mod plan;
 pub mod schedule;
@@ -20,22 +21,7 @@ use kilowatch_core::secret::Secret;
 use crate::decode::Readings;
 use crate::plan::PlanKind;
 
-#[derive(Debug, thiserror::Error)]
-pub enum DriverError {
-    #[error("timed out after {0:?}")]
-    Timeout(Duration),
-    #[error("connection: {0}")]
-    Transport(#[source] std::io::Error),
-    #[error("device error: {0}")]
-    Device(String),
-    #[error("malformed response: {0}")]
-    Protocol(String),
-    #[error("no credentials: an SNMP device needs an auth")]
-    NoAuth,
-    /// SNMPv3 USM refused us: wrong user, key, protocol or security level.
-    #[error("authentication failed ({0}): check the v3 user, keys and protocols")]
-    Auth(String),
-}
+pub use error::{DriverError, Malformed, ModbusException};
 
 /// The protocol set is closed and small, so an enum dispatches (STYLE.md §3).
 #[derive(Debug)]
@@ -43,7 +29,14 @@ pub enum Driver {
     Snmp(snmp::SnmpDriver),
     Modbus(modbus::ModbusDriver),
     /// A device that cannot be read as configured; every poll reports why.
-    Unusable(String),
+    Unusable(Unusable),
+}
+
+/// Why a device cannot be read as configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unusable {
+    /// An SNMP device without credentials.
+    NoAuth,
 }
 
 impl Driver {
@@ -55,7 +48,7 @@ impl Driver {
                     auth.clone(),
                     timeout,
                 )),
-                None => Driver::Unusable(DriverError::NoAuth.to_string()),
+                None => Driver::Unusable(Unusable::NoAuth),
             },
             Address::Modbus { unit, framing, .. } => Driver::Modbus(modbus::ModbusDriver::new(
                 address.socket(),
@@ -79,10 +72,8 @@ impl Driver {
         match (self, plan) {
             (Driver::Snmp(d), PlanKind::Snmp(p)) => d.read(p).await,
             (Driver::Modbus(d), PlanKind::Modbus(p)) => d.read(p).await,
-            (Driver::Unusable(why), _) => Err(DriverError::Protocol(why.clone())),
-            _ => Err(DriverError::Protocol(
-                "profile protocol does not match the address".into(),
-            )),
+            (Driver::Unusable(Unusable::NoAuth), _) => Err(DriverError::NoAuth),
+            _ => Err(Malformed::ProtocolMismatch.into()),
         }
     }
 }

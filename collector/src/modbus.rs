@@ -9,13 +9,13 @@ use kilowatch_core::profile::RegisterTable;
 use tokio_modbus::client::{Context, Reader};
 use tokio_modbus::{ExceptionCode, Slave};
 
-use crate::DriverError;
 use crate::decode::Readings;
 use crate::plan::ModbusPlan;
+use crate::{DriverError, Malformed, ModbusException};
 
 /// The read function codes; there is deliberately no write code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Function {
+pub(crate) enum Function {
     ReadHoldingRegisters = 3,
     ReadInputRegisters = 4,
 }
@@ -62,40 +62,40 @@ impl ModbusDriver {
 
     pub async fn read(&mut self, plan: &ModbusPlan) -> Result<Readings, DriverError> {
         let mut blocks = Vec::with_capacity(plan.blocks.len());
+        let mut first_refusal = None;
         let mut exceptions = 0;
         for b in &plan.blocks {
-            match self
-                .read_block(Function::from(b.table), b.start, b.count)
-                .await?
-            {
+            let function = Function::from(b.table);
+            match self.read_block(function, b.start, b.count).await? {
                 Ok(words) if words.len() == usize::from(b.count) => blocks.push(Ok(words)),
                 Ok(words) => {
-                    return Err(DriverError::Protocol(format!(
-                        "asked for {} registers at {}, got {}",
-                        b.count,
-                        b.start,
-                        words.len()
-                    )));
+                    return Err(Malformed::RegisterCount {
+                        start: b.start,
+                        count: b.count,
+                        got: words.len(),
+                    }
+                    .into());
                 }
                 Err(code) => {
                     exceptions += 1;
-                    blocks.push(Err(format!(
-                        "read {} registers {}..{}: device exception: {}",
-                        table_name(b.table),
-                        b.start,
-                        u32::from(b.start) + u32::from(b.count) - 1,
-                        exception_text(code)
-                    )));
+                    let exception = ModbusException {
+                        function: function as u8,
+                        code: u8::from(code),
+                    };
+                    first_refusal.get_or_insert(DriverError::ModbusException {
+                        exception,
+                        start: b.start,
+                        count: b.count,
+                    });
+                    blocks.push(Err(exception));
                 }
             }
         }
-        if exceptions == plan.blocks.len() && exceptions > 0 {
+        if exceptions == plan.blocks.len()
+            && let Some(refusal) = first_refusal
+        {
             // Every block refused: report the device fault rather than an empty poll.
-            let first = blocks
-                .iter()
-                .find_map(|b| b.as_ref().err().cloned())
-                .unwrap_or_default();
-            return Err(DriverError::Device(first));
+            return Err(refusal);
         }
         Ok(Readings::Modbus { blocks })
     }
@@ -112,8 +112,8 @@ impl ModbusDriver {
                 .await
                 .map_err(DriverError::Transport)?
                 .next()
-                .ok_or_else(|| {
-                    DriverError::Protocol(format!("cannot resolve '{}'", self.target))
+                .ok_or_else(|| Malformed::Unresolvable {
+                    target: self.target.clone(),
                 })?;
             let (unit, framing) = (Slave(self.unit), self.framing);
             let connect = async move {
@@ -131,10 +131,7 @@ impl ModbusDriver {
                 .map_err(DriverError::Transport)?;
             self.ctx = Some(ctx);
         }
-        let ctx = self
-            .ctx
-            .as_mut()
-            .ok_or_else(|| DriverError::Protocol("no connection".into()))?;
+        let ctx = self.ctx.as_mut().ok_or(Malformed::NoConnection)?;
         let call = async {
             match f {
                 Function::ReadHoldingRegisters => ctx.read_holding_registers(start, count).await,
@@ -145,31 +142,12 @@ impl ModbusDriver {
             Ok(Ok(inner)) => Ok(inner),
             Ok(Err(e)) => {
                 self.ctx = None;
-                Err(DriverError::Protocol(e.to_string()))
+                Err(Malformed::Modbus(e).into())
             }
             Err(_) => {
                 self.ctx = None;
                 Err(DriverError::Timeout(timeout))
             }
         }
-    }
-}
-
-fn table_name(t: RegisterTable) -> &'static str {
-    match t {
-        RegisterTable::Holding => "holding",
-        RegisterTable::Input => "input",
-    }
-}
-
-fn exception_text(code: ExceptionCode) -> String {
-    match code {
-        ExceptionCode::IllegalFunction => "illegal function".into(),
-        ExceptionCode::IllegalDataAddress => "illegal data address".into(),
-        ExceptionCode::IllegalDataValue => "illegal data value".into(),
-        ExceptionCode::ServerDeviceFailure => "server device failure".into(),
-        ExceptionCode::ServerDeviceBusy => "server device busy".into(),
-        ExceptionCode::GatewayTargetDevice => "gateway target device failed to respond".into(),
-        other => format!("{other:?}").to_lowercase(),
     }
 }

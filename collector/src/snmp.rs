@@ -9,10 +9,10 @@ use std::time::Duration;
 use kilowatch_core::config::{Auth, SnmpLimits, V3Auth, V3Priv, V3Security};
 use snmp2::{AsyncSession, Oid, Value, v3};
 
-use crate::DriverError;
 use crate::decode::{Readings, SnmpValue};
 use crate::plan::SnmpPlan;
 use crate::snmp_mux::{self, Op, SnmpMux};
+use crate::{DriverError, Malformed};
 
 /// A table longer than this is a misbehaving agent, not a device.
 const MAX_WALK_ROWS: usize = 10_000;
@@ -65,14 +65,14 @@ impl SnmpDriver {
     }
 
     /// Sends v1/v2c requests through `mux` (shared with other devices) from now on.
-    pub fn share(&mut self, mux: Arc<SnmpMux>) {
+    pub(crate) fn share(&mut self, mux: Arc<SnmpMux>) {
         if !matches!(self.auth, Auth::SnmpV3 { .. }) {
             self.mux = Some(mux);
         }
     }
 
     /// Whether this driver speaks v1/v2c (and so can share a socket).
-    pub fn community_based(&self) -> bool {
+    pub(crate) fn community_based(&self) -> bool {
         !matches!(self.auth, Auth::SnmpV3 { .. })
     }
 
@@ -87,11 +87,11 @@ impl SnmpDriver {
             let rows = self.request(Request::Get(chunk)).await?;
             // An agent must answer every varbind in order; anything else is malformed.
             if rows.len() != chunk.len() {
-                return Err(DriverError::Protocol(format!(
-                    "asked for {} values, got {}",
-                    chunk.len(),
-                    rows.len()
-                )));
+                return Err(Malformed::ValueCount {
+                    asked: chunk.len(),
+                    got: rows.len(),
+                }
+                .into());
             }
             gets.extend(rows.into_iter().map(|(_, v)| v));
         }
@@ -122,7 +122,7 @@ impl SnmpDriver {
     }
 
     /// Whether the device has anything inside `subtree`: one GETNEXT.
-    pub async fn answers(&mut self, subtree: &[u32]) -> Result<bool, DriverError> {
+    pub(crate) async fn answers(&mut self, subtree: &[u32]) -> Result<bool, DriverError> {
         let rows = self.request(Request::GetNext(subtree)).await?;
         Ok(rows.first().is_some_and(|(oid, value)| {
             oid.starts_with(subtree) && !matches!(value, SnmpValue::Missing(_))
@@ -130,7 +130,7 @@ impl SnmpDriver {
     }
 
     /// Walks one table column: GETBULK (v2c) or GETNEXT (v1) until the column ends.
-    pub async fn walk(
+    pub(crate) async fn walk(
         &mut self,
         column: &[u32],
     ) -> Result<Vec<(Vec<u32>, SnmpValue)>, DriverError> {
@@ -154,18 +154,16 @@ impl SnmpDriver {
                 }
                 // An agent returning a non-increasing OID would make us loop forever.
                 if oid <= cursor {
-                    return Err(DriverError::Protocol(format!(
-                        "agent returned non-increasing OID {}",
-                        crate::dotted(&oid)
-                    )));
+                    return Err(Malformed::NonIncreasingOid { oid }.into());
                 }
                 rows.push((oid[column.len()..].to_vec(), value));
                 cursor = oid;
                 if rows.len() > MAX_WALK_ROWS {
-                    return Err(DriverError::Protocol(format!(
-                        "table {} has more than {MAX_WALK_ROWS} rows",
-                        crate::dotted(column)
-                    )));
+                    return Err(Malformed::TooManyRows {
+                        column: column.to_vec(),
+                        max: MAX_WALK_ROWS,
+                    }
+                    .into());
                 }
             }
         }
@@ -204,7 +202,7 @@ impl SnmpDriver {
         }
         self.session
             .as_deref_mut()
-            .ok_or_else(|| DriverError::Protocol("no session".into()))
+            .ok_or(DriverError::Protocol(Malformed::NoSession))
     }
 
     async fn request(
@@ -312,15 +310,13 @@ fn decode_response(
 ) -> Result<Vec<(Vec<u32>, SnmpValue)>, DriverError> {
     let pdu = snmp2::Pdu::from_bytes(reply).map_err(snmp_error)?;
     if pdu.message_type != snmp2::MessageType::Response {
-        return Err(DriverError::Protocol(format!(
-            "expected a Response, got {:?}",
-            pdu.message_type
-        )));
+        return Err(Malformed::NotAResponse {
+            got: pdu.message_type,
+        }
+        .into());
     }
     if pdu.community != community {
-        return Err(DriverError::Protocol(
-            "reply carries another community".into(),
-        ));
+        return Err(Malformed::OtherCommunity.into());
     }
     rows(pdu, req)
 }
@@ -338,19 +334,21 @@ fn rows(pdu: snmp2::Pdu<'_>, req: &Request<'_>) -> Result<Vec<(Vec<u32>, SnmpVal
                 _ => Ok(Vec::new()),
             };
         }
-        return Err(DriverError::Device(format!(
-            "agent error-status {} ({}) at varbind {}",
-            pdu.error_status,
-            error_status_name(pdu.error_status),
-            pdu.error_index
-        )));
+        // error-index is 1-based; 0 names no varbind.
+        let oid = usize::try_from(pdu.error_index)
+            .ok()
+            .and_then(|i| i.checked_sub(1))
+            .and_then(|i| pdu.varbinds.clone().nth(i))
+            .and_then(|(oid, _)| oid_numbers(&oid));
+        return Err(DriverError::SnmpErrorStatus {
+            status: pdu.error_status,
+            index: pdu.error_index,
+            oid,
+        });
     }
     let mut rows = Vec::new();
     for (oid, value) in pdu.varbinds {
-        let oid: Vec<u32> = match oid.iter() {
-            Some(it) => it.map(|n| u32::try_from(n).unwrap_or(u32::MAX)).collect(),
-            None => return Err(DriverError::Protocol("OID component too large".into())),
-        };
+        let oid = oid_numbers(&oid).ok_or(Malformed::OidTooLarge)?;
         rows.push((oid, owned(value)));
     }
     Ok(rows)
@@ -358,8 +356,19 @@ fn rows(pdu: snmp2::Pdu<'_>, req: &Request<'_>) -> Result<Vec<(Vec<u32>, SnmpVal
 
 fn to_oid(o: &[u32]) -> Result<Oid<'static>, DriverError> {
     let parts: Vec<u64> = o.iter().map(|&n| u64::from(n)).collect();
-    Oid::from(&parts)
-        .map_err(|e| DriverError::Protocol(format!("bad OID {}: {e:?}", crate::dotted(o))))
+    Oid::from(&parts).map_err(|e| {
+        Malformed::BadOid {
+            oid: o.to_vec(),
+            reason: format!("{e:?}"),
+        }
+        .into()
+    })
+}
+
+/// An OID's arcs; `None` when one does not fit the 64-bit reader.
+fn oid_numbers(oid: &Oid<'_>) -> Option<Vec<u32>> {
+    oid.iter()
+        .map(|it| it.map(|n| u32::try_from(n).unwrap_or(u32::MAX)).collect())
 }
 
 fn owned(v: Value<'_>) -> SnmpValue {
@@ -436,22 +445,10 @@ fn usm(user: &str, security: &V3Security) -> v3::Security {
 
 fn snmp_error(e: snmp2::Error) -> DriverError {
     match e {
-        snmp2::Error::AuthFailure(kind) => DriverError::Auth(format!("{kind:?}")),
+        snmp2::Error::AuthFailure(kind) => DriverError::Auth(kind),
         snmp2::Error::Send | snmp2::Error::Receive => {
             DriverError::Transport(std::io::Error::other(format!("{e:?}").to_lowercase()))
         }
-        other => DriverError::Protocol(format!("{other:?}")),
-    }
-}
-
-fn error_status_name(s: u32) -> &'static str {
-    match s {
-        1 => "tooBig",
-        2 => "noSuchName",
-        3 => "badValue",
-        4 => "readOnly",
-        5 => "genErr",
-        6 => "noAccess",
-        _ => "other",
+        other => Malformed::Snmp(other).into(),
     }
 }

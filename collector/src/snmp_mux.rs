@@ -16,7 +16,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
-use crate::DriverError;
+use crate::{DriverError, Malformed};
 
 /// Request id → the agent asked and who waits for its reply.
 type WaitMap = HashMap<i32, (SocketAddr, oneshot::Sender<Vec<u8>>)>;
@@ -65,18 +65,18 @@ impl SnmpMux {
         }))
     }
 
-    pub fn is_ipv6(&self) -> bool {
+    pub(crate) fn is_ipv6(&self) -> bool {
         self.socket.local_addr().is_ok_and(|a| a.is_ipv6())
     }
 
     /// A request id no other request on this socket is using.
-    pub fn next_id(&self) -> i32 {
+    pub(crate) fn next_id(&self) -> i32 {
         // Kept positive: some agents mishandle negative ids.
         self.next_id.fetch_add(1, Ordering::Relaxed) & 0x3fff_ffff
     }
 
     /// Sends `message` (carrying `req_id`) to `target` and waits for its reply's bytes.
-    pub async fn exchange(
+    pub(crate) async fn exchange(
         &self,
         target: SocketAddr,
         req_id: i32,
@@ -93,7 +93,7 @@ impl SnmpMux {
             .map_err(DriverError::Transport)?;
         match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(reply)) => Ok(reply),
-            Ok(Err(_)) => Err(DriverError::Protocol("receive task stopped".into())),
+            Ok(Err(_)) => Err(Malformed::ReceiveStopped.into()),
             Err(_) => Err(DriverError::Timeout(timeout)),
         }
     }

@@ -33,19 +33,42 @@ pub enum Credential {
     V3User(String),
 }
 
+/// Why a device URL was refused. The text follows `bad address URL: ` in `check-config`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AddressError {
+    #[error("not a URL ({0})")]
+    NotUrl(#[source] url::ParseError),
+    #[error("missing host")]
+    MissingHost,
+    #[error("a password in the URL is not supported")]
+    Password,
+    #[error("unexpected path '{path}' in an SNMP address")]
+    SnmpPath { path: String },
+    #[error("unit id '{unit}' is not a number 0..=255")]
+    BadUnit {
+        unit: String,
+        #[source]
+        source: std::num::ParseIntError,
+    },
+    #[error("modbus has no credentials; remove the user part")]
+    ModbusCredential,
+    #[error("unknown scheme '{scheme}'; expected snmp://, snmpv3://, modbus:// or modbus+rtu://")]
+    UnknownScheme { scheme: String },
+}
+
 impl Address {
     /// Parses an address; the user part of the URL is returned separately so callers decide
     /// whether a credential is allowed there (the config refuses it, `probe` accepts it).
-    pub fn parse(s: &str) -> Result<(Address, Credential), String> {
-        let url = url::Url::parse(s).map_err(|e| format!("not a URL ({e})"))?;
+    pub fn parse(s: &str) -> Result<(Address, Credential), AddressError> {
+        let url = url::Url::parse(s).map_err(AddressError::NotUrl)?;
         let host = match url.host_str() {
             Some(h) if !h.is_empty() => h.trim_matches(['[', ']']).to_owned(),
-            _ => return Err("missing host".into()),
+            _ => return Err(AddressError::MissingHost),
         };
         let user = url.username();
         let user = (!user.is_empty()).then(|| percent_decode(user));
         if url.password().is_some() {
-            return Err("a password in the URL is not supported".into());
+            return Err(AddressError::Password);
         }
         match url.scheme() {
             "snmp" => {
@@ -71,11 +94,13 @@ impl Address {
                 let unit = if path.is_empty() {
                     1
                 } else {
-                    path.parse::<u8>()
-                        .map_err(|_| format!("unit id '{path}' is not a number 0..=255"))?
+                    path.parse::<u8>().map_err(|source| AddressError::BadUnit {
+                        unit: path.to_owned(),
+                        source,
+                    })?
                 };
                 if user.is_some() {
-                    return Err("modbus has no credentials; remove the user part".into());
+                    return Err(AddressError::ModbusCredential);
                 }
                 Ok((
                     Address::Modbus {
@@ -87,9 +112,9 @@ impl Address {
                     Credential::None,
                 ))
             }
-            other => Err(format!(
-                "unknown scheme '{other}'; expected snmp://, snmpv3://, modbus:// or modbus+rtu://"
-            )),
+            other => Err(AddressError::UnknownScheme {
+                scheme: other.to_owned(),
+            }),
         }
     }
 
@@ -114,12 +139,12 @@ impl Address {
     }
 }
 
-fn no_path(url: &url::Url) -> Result<(), String> {
+fn no_path(url: &url::Url) -> Result<(), AddressError> {
     let p = url.path();
     if p.is_empty() || p == "/" {
         Ok(())
     } else {
-        Err(format!("unexpected path '{p}' in an SNMP address"))
+        Err(AddressError::SnmpPath { path: p.to_owned() })
     }
 }
 
@@ -206,5 +231,21 @@ mod tests {
         assert_eq!(rtu.to_string(), "modbus rtu-over-tcp gw:4001 unit 12");
         assert!(Address::parse("http://h").is_err());
         assert!(Address::parse("not a url").is_err());
+    }
+
+    /// Issue 18: the typed errors keep the texts `check-config` and the README show.
+    #[test]
+    fn issue_18_errors_keep_their_texts_and_causes() {
+        use std::error::Error;
+        let e = Address::parse("snmp://h:99999").unwrap_err();
+        assert_eq!(e.to_string(), "not a URL (invalid port number)");
+        assert!(e.source().is_some());
+        let e = Address::parse("modbus://h/x").unwrap_err();
+        assert_eq!(e.to_string(), "unit id 'x' is not a number 0..=255");
+        assert!(e.source().is_some());
+        assert_eq!(
+            Address::parse("snmp://h/x").unwrap_err(),
+            AddressError::SnmpPath { path: "/x".into() }
+        );
     }
 }

@@ -554,7 +554,10 @@ pub fn fields_markdown() -> String {
 impl ProfileSet {
     /// The supported-devices table of `config/profiles/README.md`: every profile, and every
     /// recorded value no profile reads (from `config/unsupported-values.toml`) with its reason.
-    pub fn supported_devices_markdown(&self, unsupported_toml: &str) -> Result<String, String> {
+    pub fn supported_devices_markdown(
+        &self,
+        unsupported_toml: &str,
+    ) -> Result<String, toml::de::Error> {
         use std::fmt::Write;
         let mut out = String::from(
             "| profile | protocol | device | matched by sysObjectID, or by answering inside | values |\n| --- | --- | --- | --- | --- |\n",
@@ -585,7 +588,7 @@ impl ProfileSet {
                 p.description()
             );
         }
-        let doc: toml::Table = toml::from_str(unsupported_toml).map_err(|e| e.to_string())?;
+        let doc: toml::Table = toml::from_str(unsupported_toml)?;
         let values = doc
             .get("value")
             .and_then(toml::Value::as_array)

@@ -31,74 +31,107 @@ impl fmt::Display for Secret {
 
 /// Where a secret comes from: `env:NAME` or `file:PATH`. Literal values are refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SecretRef {
+pub(crate) enum SecretRef {
     Env(String),
     File(String),
 }
 
+/// Why a secret reference was refused or could not be loaded. Names the variable or file,
+/// never the value: a refused reference may be the secret itself.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SecretError {
+    #[error("empty variable name after 'env:'")]
+    EmptyEnvName,
+    #[error("empty path after 'file:'")]
+    EmptyPath,
+    #[error("expected 'env:NAME' or 'file:PATH' (secrets are never written in the config)")]
+    NotAReference,
+    #[error("environment variable '{name}' is not set")]
+    EnvUnset {
+        name: String,
+        #[source]
+        source: std::env::VarError,
+    },
+    #[error("environment variable '{name}' is empty")]
+    EnvEmpty { name: String },
+    #[error("secret file '{path}': {}", .source.kind())]
+    FileUnreadable {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("secret file '{path}' is empty")]
+    FileEmpty { path: String },
+    #[error(
+        "secret file '{path}' is readable by every user (mode {mode:03o}); make it private: chmod 600 '{path}'"
+    )]
+    WorldReadable { path: String, mode: u32 },
+}
+
 impl SecretRef {
-    pub fn parse(s: &str) -> Result<SecretRef, String> {
+    pub fn parse(s: &str) -> Result<SecretRef, SecretError> {
         if let Some(name) = s.strip_prefix("env:") {
             if name.is_empty() {
-                return Err("empty variable name after 'env:'".into());
+                return Err(SecretError::EmptyEnvName);
             }
             Ok(SecretRef::Env(name.to_owned()))
         } else if let Some(path) = s.strip_prefix("file:") {
             if path.is_empty() {
-                return Err("empty path after 'file:'".into());
+                return Err(SecretError::EmptyPath);
             }
             Ok(SecretRef::File(path.to_owned()))
         } else {
             // Never echo the value: it may be the secret itself.
-            Err(
-                "expected 'env:NAME' or 'file:PATH' (secrets are never written in the config)"
-                    .into(),
-            )
+            Err(SecretError::NotAReference)
         }
     }
 
     /// Reads the secret. Errors name the variable or file, never the value.
-    pub fn load(&self) -> Result<Secret, String> {
+    pub fn load(&self) -> Result<Secret, SecretError> {
         match self {
             SecretRef::Env(name) => match std::env::var(name) {
                 Ok(v) if !v.is_empty() => Ok(Secret(v)),
-                Ok(_) => Err(format!("environment variable '{name}' is empty")),
-                Err(_) => Err(format!("environment variable '{name}' is not set")),
+                Ok(_) => Err(SecretError::EnvEmpty { name: name.clone() }),
+                Err(source) => Err(SecretError::EnvUnset {
+                    name: name.clone(),
+                    source,
+                }),
             },
-            SecretRef::File(path) => match private(path).and_then(|()| {
-                std::fs::read_to_string(path)
-                    .map_err(|e| format!("secret file '{path}': {}", e.kind()))
-            }) {
-                Ok(v) => {
-                    let v = v.trim_end_matches(['\n', '\r']);
-                    if v.is_empty() {
-                        Err(format!("secret file '{path}' is empty"))
-                    } else {
-                        Ok(Secret(v.to_owned()))
+            SecretRef::File(path) => {
+                private(path)?;
+                let v = std::fs::read_to_string(path).map_err(|source| {
+                    SecretError::FileUnreadable {
+                        path: path.clone(),
+                        source,
                     }
+                })?;
+                let v = v.trim_end_matches(['\n', '\r']);
+                if v.is_empty() {
+                    Err(SecretError::FileEmpty { path: path.clone() })
+                } else {
+                    Ok(Secret(v.to_owned()))
                 }
-                Err(e) => Err(e),
-            },
+            }
         }
     }
 }
 
 /// A secret file others can read is a leaked secret: refuse it, saying how to fix it.
 #[cfg(unix)]
-fn private(path: &str) -> Result<(), String> {
+fn private(path: &str) -> Result<(), SecretError> {
     use std::os::unix::fs::PermissionsExt;
     match std::fs::metadata(path) {
-        Ok(m) if m.permissions().mode() & 0o004 != 0 => Err(format!(
-            "secret file '{path}' is readable by every user (mode {:03o}); make it private: chmod 600 '{path}'",
-            m.permissions().mode() & 0o777
-        )),
+        Ok(m) if m.permissions().mode() & 0o004 != 0 => Err(SecretError::WorldReadable {
+            path: path.to_owned(),
+            mode: m.permissions().mode() & 0o777,
+        }),
         // A missing file is reported by the read, with its reason.
         _ => Ok(()),
     }
 }
 
 #[cfg(not(unix))]
-fn private(_: &str) -> Result<(), String> {
+fn private(_: &str) -> Result<(), SecretError> {
     Ok(())
 }
 
@@ -129,7 +162,7 @@ mod tests {
 
     #[test]
     fn literal_secret_is_refused_without_echo() {
-        let e = SecretRef::parse("public").unwrap_err();
+        let e = SecretRef::parse("public").unwrap_err().to_string();
         assert!(!e.contains("public"), "{e}");
     }
 
@@ -150,7 +183,7 @@ mod tests {
         std::fs::write(&p, "s3cret-value").unwrap();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
         let r = SecretRef::parse(&format!("file:{}", p.display())).unwrap();
-        let e = r.load().unwrap_err();
+        let e = r.load().unwrap_err().to_string();
         assert!(
             e.contains("readable by every user") && e.contains("chmod 600"),
             "{e}"

@@ -3,9 +3,16 @@
 
 use crate::model::Timestamp;
 
+/// Text that is not an RFC 3339 date-time; carries the text, which is never a secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{text}' is not an RFC 3339 time like 2025-01-01T00:00:00+08:00")]
+pub struct NotRfc3339 {
+    pub text: String,
+}
+
 /// Parses an RFC 3339 date-time with a `Z` or `±HH:MM` offset.
-pub fn parse_rfc3339(s: &str) -> Result<Timestamp, String> {
-    let bad = || format!("'{s}' is not an RFC 3339 time like 2025-01-01T00:00:00+08:00");
+pub fn parse_rfc3339(s: &str) -> Result<Timestamp, NotRfc3339> {
+    let bad = || NotRfc3339 { text: s.to_owned() };
     let b = s.as_bytes();
     if b.len() < 20
         || b[4] != b'-'

@@ -5,6 +5,7 @@
 use std::sync::OnceLock;
 
 use kilowatch_collector::decode::{Readings, RowSeries, decode};
+use kilowatch_collector::ModbusException;
 use kilowatch_collector::plan::{Plan, PlanKind};
 use kilowatch_core::address::Address;
 use kilowatch_core::config::Device;
@@ -38,7 +39,7 @@ fuzz_target!(|data: &[u8]| {
         .map(|b| {
             // A word of 0xEEEE at a block's start stands for an exception; short input for a short reply.
             let block: Vec<u16> = words.by_ref().take(usize::from(b.count)).collect();
-            if block.first() == Some(&0xEEEE) { Err("device exception: illegal data address".to_owned()) } else { Ok(block) }
+            if block.first() == Some(&0xEEEE) { Err(ModbusException { function: 3, code: 2 }) } else { Ok(block) }
         })
         .collect();
     let (mut out, mut problems) = (Vec::new(), Vec::new());

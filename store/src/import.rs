@@ -114,10 +114,10 @@ pub fn parse_csv_ordered<R: std::io::Read>(
         let ts = parse_rfc3339(&record[0]).or_else(|e| {
             // A local time with no offset (as BMS exports write them) is the device's site's.
             let (Some(d), Some(f)) = (device, field) else {
-                return Err(e);
+                return Err(e.to_string());
             };
             let Some(site) = config.sites.iter().find(|s| s.id == d.site) else {
-                return Err(e);
+                return Err(e.to_string());
             };
             let text = record[0].to_owned();
             // The second row at a repeated wall-clock time is the second of its two instants.

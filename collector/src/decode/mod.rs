@@ -1,0 +1,210 @@
+//! Turning what a driver read into samples. Pure: no I/O, no clock; the target of golden tests,
+//! property tests and fuzzing. A value that cannot be used becomes one line in `problems`
+//! (named by field and OID or register), never a sample: every sample is a finite number.
+//! SNMP values are decoded in [`snmp`], Modbus registers in [`registers`].
+
+mod registers;
+mod snmp;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use kilowatch_core::model::{Sample, Series};
+
+use crate::ModbusException;
+use crate::plan::{Plan, PlanKind};
+
+/// An SNMP value, owned, as the driver received it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SnmpValue {
+    Int(i64),
+    Unsigned(u64),
+    Bytes(Vec<u8>),
+    Oid(Vec<u32>),
+    /// noSuchObject, noSuchInstance or endOfMibView.
+    Missing(&'static str),
+    Other(&'static str),
+}
+
+impl SnmpValue {
+    /// The number a value carries. Some agents send numbers as strings ("0.375000"), and
+    /// net-snmp sends floats as Opaque-wrapped BER floats.
+    pub(crate) fn as_f64(&self) -> Result<f64, NotANumber> {
+        match self {
+            SnmpValue::Int(i) => Ok(*i as f64),
+            SnmpValue::Unsigned(u) => Ok(*u as f64),
+            SnmpValue::Bytes(b) => {
+                if let Some(f) = opaque_float(b) {
+                    return Ok(f);
+                }
+                std::str::from_utf8(b)
+                    .ok()
+                    .and_then(|s| s.trim().parse::<f64>().ok())
+                    .filter(|f| f.is_finite())
+                    .ok_or_else(|| {
+                        NotANumber::Text(String::from_utf8_lossy(b).chars().take(32).collect())
+                    })
+            }
+            SnmpValue::Oid(_) => Err(NotANumber::Oid),
+            SnmpValue::Missing(what) => Err(NotANumber::Missing(what)),
+            SnmpValue::Other(what) => Err(NotANumber::OtherType(what)),
+        }
+    }
+}
+
+/// Why an SNMP value does not give a number.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum NotANumber {
+    /// A string that does not parse as a finite number; its first 32 characters.
+    #[error("string value '{0}' is not a number")]
+    Text(String),
+    #[error("value is an OID, not a number")]
+    Oid,
+    /// noSuchObject, noSuchInstance or endOfMibView.
+    #[error("{0}")]
+    Missing(&'static str),
+    #[error("value of type {0} is not a number")]
+    OtherType(&'static str),
+}
+
+/// Opaque-wrapped float (`9f 78 04 <f32>`) or double (`9f 79 08 <f64>`), as net-snmp's UCD-MIB sends.
+fn opaque_float(b: &[u8]) -> Option<f64> {
+    match b {
+        [0x9f, 0x78, 0x04, rest @ ..] if rest.len() == 4 => Some(f64::from(f32::from_be_bytes([
+            rest[0], rest[1], rest[2], rest[3],
+        ]))),
+        [0x9f, 0x79, 0x08, rest @ ..] if rest.len() == 8 => {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(rest);
+            Some(f64::from_be_bytes(a))
+        }
+        _ => None,
+    }
+}
+
+/// What a driver read for one plan.
+#[derive(Debug, Clone)]
+pub enum Readings {
+    Snmp {
+        /// One per `SnmpPlan::gets`.
+        gets: Vec<SnmpValue>,
+        /// One per `SnmpPlan::walks`: (row index suffix, value).
+        walks: Vec<Vec<(Vec<u32>, SnmpValue)>>,
+    },
+    Modbus {
+        /// One per `ModbusPlan::blocks`: the words, or the exception the device refused it with.
+        blocks: Vec<Result<Vec<u16>, ModbusException>>,
+    },
+}
+
+/// Series of table rows, created on first sight and reused on every later poll: by entry, then
+/// row index (looked up by slice, so a poll allocates nothing for rows it has seen).
+#[derive(Debug, Default)]
+pub struct RowSeries {
+    map: HashMap<usize, HashMap<Vec<u32>, Arc<Series>>>,
+}
+
+/// Decodes readings into samples; `problems` gets one line per value that could not be used.
+pub fn decode(
+    plan: &Plan,
+    readings: &Readings,
+    rows: &mut RowSeries,
+    out: &mut Vec<Sample>,
+    problems: &mut Vec<String>,
+) {
+    decode_inner(plan, readings, rows, out, problems, None);
+}
+
+/// As [`decode`], and `sources` gets, for each sample, what it was read from: the full OID, or
+/// `input 52` / `holding 3` for a Modbus register. For `probe` and fixture tests.
+pub fn decode_traced(
+    plan: &Plan,
+    readings: &Readings,
+    rows: &mut RowSeries,
+    out: &mut Vec<Sample>,
+    problems: &mut Vec<String>,
+    sources: &mut Vec<String>,
+) {
+    decode_inner(plan, readings, rows, out, problems, Some(sources));
+}
+
+fn decode_inner(
+    plan: &Plan,
+    readings: &Readings,
+    rows: &mut RowSeries,
+    out: &mut Vec<Sample>,
+    problems: &mut Vec<String>,
+    sources: Option<&mut Vec<String>>,
+) {
+    let mut trace = Trace(sources);
+    match (&plan.kind, readings) {
+        (PlanKind::Snmp(p), Readings::Snmp { gets, walks }) => {
+            snmp::decode_snmp(plan, p, gets, walks, rows, out, problems, &mut trace)
+        }
+        (PlanKind::Modbus(p), Readings::Modbus { blocks }) => {
+            registers::decode_modbus(p, blocks, out, problems, &mut trace)
+        }
+        _ => problems.push("readings do not match the plan's protocol".into()),
+    }
+    // One column can feed several entries (a sum and its rows): name each bad value once.
+    let mut seen = std::collections::HashSet::new();
+    problems.retain(|p| seen.insert(p.clone()));
+}
+
+/// Records sources only when asked: the polling hot path builds no strings.
+struct Trace<'a>(Option<&'a mut Vec<String>>);
+
+impl Trace<'_> {
+    fn push(&mut self, source: impl FnOnce() -> String) {
+        if let Some(v) = self.0.as_mut() {
+            v.push(source());
+        }
+    }
+}
+
+/// Pushes a finite value of a series the plan knows; whether it did.
+fn push(
+    out: &mut Vec<Sample>,
+    series: Option<&Arc<Series>>,
+    field: kilowatch_core::model::Field,
+    value: f64,
+) -> bool {
+    match series {
+        Some(s) if value.is_finite() => {
+            out.push(Sample {
+                series: s.clone(),
+                field,
+                value,
+            });
+            true
+        }
+        _ => false,
+    }
+}
+
+fn dotted(oid: &[u32]) -> String {
+    let mut s = String::new();
+    for (i, n) in oid.iter().enumerate() {
+        if i > 0 {
+            s.push('.');
+        }
+        s.push_str(&n.to_string());
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snmp_numbers_from_strings_and_opaque_floats() {
+        assert_eq!(SnmpValue::Bytes(b"0.375000".to_vec()).as_f64(), Ok(0.375));
+        assert_eq!(
+            SnmpValue::Bytes(vec![0x9f, 0x78, 0x04, 0x3f, 0xc0, 0, 0]).as_f64(),
+            Ok(1.5)
+        );
+        assert!(SnmpValue::Bytes(b"n/a".to_vec()).as_f64().is_err());
+        assert!(SnmpValue::Missing("noSuchInstance").as_f64().is_err());
+    }
+}

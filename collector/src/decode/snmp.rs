@@ -1,0 +1,292 @@
+//! SNMP readings to samples: GETs and table walks, with divisors, stated units (ENTITY-SENSOR-MIB
+//! precision and SI prefix), row selection by name or column value, and aggregates over rows.
+//! A table row gets its series on first sight and keeps it ([`RowSeries`]).
+
+use kilowatch_core::model::Sample;
+use kilowatch_core::profile::{Aggregate, Match};
+
+use super::{RowSeries, SnmpValue, Trace, dotted, push};
+use crate::plan::{Plan, SnmpPlan, SnmpSource};
+
+#[allow(clippy::too_many_arguments)] // one call site; the pieces are what decoding needs
+pub(super) fn decode_snmp(
+    plan: &Plan,
+    p: &SnmpPlan,
+    gets: &[SnmpValue],
+    walks: &[Vec<(Vec<u32>, SnmpValue)>],
+    rows: &mut RowSeries,
+    out: &mut Vec<Sample>,
+    problems: &mut Vec<String>,
+    trace: &mut Trace<'_>,
+) {
+    for (i, e) in p.entries.iter().enumerate() {
+        match e.source {
+            SnmpSource::Get(g) => {
+                let Some(v) = gets.get(g) else { continue };
+                match v.as_f64() {
+                    Ok(x) if e.invalid.contains(&x) => {}
+                    Ok(x) => {
+                        let Some(x) = divide(x, e.divisor.and_then(|d| cell(d, gets, walks, &[])))
+                        else {
+                            continue;
+                        };
+                        if push(out, p.series[i].as_ref(), e.field, x * e.scale + e.offset) {
+                            trace.push(|| dotted(&p.gets[g]));
+                        }
+                    }
+                    Err(err) => problems.push(format!("{} {}: {err}", e.field, dotted(&p.gets[g]))),
+                }
+            }
+            SnmpSource::Walk(w) => {
+                let Some(table) = walks.get(w) else { continue };
+                let mut values = Vec::with_capacity(table.len());
+                let names = e.names.and_then(|n| walks.get(n));
+                let selector = e
+                    .where_column
+                    .as_ref()
+                    .and_then(|(c, vals)| walks.get(*c).map(|col| (col, vals)));
+                for (index, v) in table {
+                    let Some(row) = index.strip_suffix(e.index_suffix.as_slice()) else {
+                        continue;
+                    };
+                    if row.is_empty() && !e.index_suffix.is_empty() {
+                        continue;
+                    }
+                    if !e.name_contains.is_empty() {
+                        let name = names
+                            .and_then(|n| row_name(n, row))
+                            .unwrap_or_default()
+                            .to_lowercase();
+                        if !e
+                            .name_contains
+                            .iter()
+                            .any(|want| name.contains(want.as_str()))
+                        {
+                            continue;
+                        }
+                    }
+                    if let Some((col, wanted)) = selector {
+                        let value = col
+                            .iter()
+                            .find(|(i, _)| i.as_slice() == row)
+                            .map(|(_, v)| v);
+                        if !value.is_some_and(|v| wanted.iter().any(|w| matches(v, w))) {
+                            continue;
+                        }
+                    }
+                    match v.as_f64() {
+                        Ok(x) if e.invalid.contains(&x) => {}
+                        Ok(x) => {
+                            let divisor = e.divisor.and_then(|d| cell(d, gets, walks, row));
+                            let Some(stated) = stated_unit(e, walks, row) else {
+                                continue;
+                            };
+                            if let Some(x) = divide(x, divisor) {
+                                values.push((row, index, x * stated * e.scale + e.offset));
+                            }
+                        }
+                        Err(err) => problems.push(format!(
+                            "{} {}.{}: {err}",
+                            e.field,
+                            dotted(&p.walks[w]),
+                            dotted(index)
+                        )),
+                    }
+                }
+                if let Some(agg) = e.aggregate {
+                    // A device without this column (zero rows) simply does not report it.
+                    if values.is_empty() {
+                        continue;
+                    }
+                    let xs = values.iter().map(|(_, _, x)| *x);
+                    let v = match agg {
+                        Aggregate::Sum => xs.sum(),
+                        Aggregate::Mean => xs.sum::<f64>() / values.len() as f64,
+                        Aggregate::Max => xs.fold(f64::NEG_INFINITY, f64::max),
+                    };
+                    if push(out, p.series[i].as_ref(), e.field, v) {
+                        trace.push(|| dotted(&p.walks[w]));
+                    }
+                } else {
+                    let prefix = e.point_prefix.as_deref().unwrap_or_default();
+                    for (row, index, x) in values {
+                        if !x.is_finite() {
+                            continue;
+                        }
+                        let known = rows.map.entry(i).or_default();
+                        let series = match known.get(row) {
+                            Some(s) => s,
+                            None => {
+                                let name = names.and_then(|n| row_name(n, row));
+                                let point = match name {
+                                    Some(name) => format!("{prefix}{name}"),
+                                    None => format!("{prefix}{}", dotted(row)),
+                                };
+                                let s = plan.series(e.field, Some(point.into()));
+                                known.entry(row.to_vec()).or_insert(s)
+                            }
+                        };
+                        out.push(Sample {
+                            series: series.clone(),
+                            field: e.field,
+                            value: x,
+                        });
+                        trace.push(|| format!("{}.{}", dotted(&p.walks[w]), dotted(index)));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The divisor's value: the GET, or the same row of the divisor column.
+fn cell(
+    d: SnmpSource,
+    gets: &[SnmpValue],
+    walks: &[Vec<(Vec<u32>, SnmpValue)>],
+    row: &[u32],
+) -> Option<f64> {
+    let v = match d {
+        SnmpSource::Get(g) => gets.get(g),
+        SnmpSource::Walk(w) => walks
+            .get(w)?
+            .iter()
+            .find(|(i, _)| i.as_slice() == row)
+            .map(|(_, v)| v),
+    }?;
+    v.as_f64().ok()
+}
+
+/// `x / divisor`, when a divisor is configured; a missing or zero divisor drops the value
+/// (a zero-size storage row has no utilisation).
+/// The factor a row's own unit columns state (ENTITY-SENSOR-MIB style: decimal places and an SI
+/// prefix); 1 without them. `None` when a column the profile names holds no sane value for the
+/// row: better no reading than one a thousand times off.
+fn stated_unit(
+    e: &crate::plan::SnmpEntry,
+    walks: &[Vec<(Vec<u32>, SnmpValue)>],
+    row: &[u32],
+) -> Option<f64> {
+    let mut factor = 1.0;
+    if let Some(c) = e.precision {
+        let places = cell(SnmpSource::Walk(c), &[], walks, row)?;
+        if !(-8.0..=9.0).contains(&places) {
+            return None;
+        }
+        factor /= 10f64.powi(places as i32);
+    }
+    if let Some(c) = e.si_prefix {
+        // SensorDataScale: yocto(1) .. units(9) .. yotta(17), steps of 10^3.
+        let code = cell(SnmpSource::Walk(c), &[], walks, row)?;
+        if !(1.0..=17.0).contains(&code) {
+            return None;
+        }
+        factor *= 10f64.powi(3 * (code as i32 - 9));
+    }
+    Some(factor)
+}
+
+fn divide(x: f64, divisor: Option<f64>) -> Option<f64> {
+    match divisor {
+        None => Some(x),
+        Some(d) if d != 0.0 && d.is_finite() => Some(x / d),
+        Some(_) => None,
+    }
+}
+
+/// Whether a cell holds `want`: numbers compare as numbers, text against an OID value (dotted,
+/// leading dot optional) or a string.
+fn matches(v: &SnmpValue, want: &Match) -> bool {
+    match (want, v) {
+        (Match::Number(n), v) => v.as_f64().is_ok_and(|x| x == *n),
+        (Match::Text(t), SnmpValue::Oid(o)) => dotted(o) == t.trim_start_matches('.'),
+        (Match::Text(t), SnmpValue::Bytes(b)) => String::from_utf8_lossy(b).trim() == t.as_str(),
+        _ => false,
+    }
+}
+
+/// The name a device gives a row, from its name column; blank names fall back to the index,
+/// and a name several rows share gets the row's index appended so each row keeps its own series.
+fn row_name(names: &[(Vec<u32>, SnmpValue)], row: &[u32]) -> Option<String> {
+    let clean = |v: &SnmpValue| match v {
+        SnmpValue::Bytes(b) => {
+            let s = String::from_utf8_lossy(b)
+                .trim()
+                .replace(['\n', '\r', ','], " ");
+            (!s.is_empty()).then_some(s)
+        }
+        _ => None,
+    };
+    let name = names
+        .iter()
+        .find(|(i, _)| i.as_slice() == row)
+        .and_then(|(_, v)| clean(v))?;
+    let shared = names
+        .iter()
+        .filter(|(_, v)| clean(v).as_deref() == Some(name.as_str()))
+        .count()
+        > 1;
+    Some(if shared {
+        format!("{name}#{}", dotted(row))
+    } else {
+        name
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Readings, decode};
+    use super::*;
+    use crate::plan::PlanKind;
+
+    #[test]
+    fn a_column_the_device_lacks_is_skipped_and_bad_rows_are_named() {
+        let (set, _) = kilowatch_core::profile::ProfileSet::load(&[]);
+        let device = kilowatch_core::config::Device::new(
+            "ups",
+            "s",
+            "rfc1628-ups",
+            kilowatch_core::address::Address::parse("snmp://h")
+                .unwrap()
+                .0,
+        );
+        let plan = Plan::compile(&device, set.get("rfc1628-ups").unwrap());
+        let PlanKind::Snmp(p) = &plan.kind else {
+            panic!("snmp")
+        };
+        let out_power = kilowatch_core::profile::parse_oid("1.3.6.1.2.1.33.1.4.4.1.4").unwrap();
+        let walks = p
+            .walks
+            .iter()
+            .map(|w| {
+                if *w == out_power {
+                    vec![
+                        (vec![1], SnmpValue::Int(100)),
+                        (vec![2], SnmpValue::Bytes(b"n/a".to_vec())),
+                    ]
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect();
+        let gets = p.gets.iter().map(|_| SnmpValue::Int(50)).collect();
+        let (mut out, mut problems) = (Vec::new(), Vec::new());
+        decode(
+            &plan,
+            &Readings::Snmp { gets, walks },
+            &mut RowSeries::default(),
+            &mut out,
+            &mut problems,
+        );
+        assert_eq!(
+            problems,
+            vec!["active_power_w 1.3.6.1.2.1.33.1.4.4.1.4.2: string value 'n/a' is not a number"]
+        );
+        let total = out.iter().find(|s| {
+            s.field == kilowatch_core::model::Field::ActivePowerW && s.series.tag("point").is_none()
+        });
+        assert_eq!(total.map(|s| s.value), Some(100.0));
+        // The input-power column is absent: no sample, and no problem either.
+        assert!(out.iter().all(|s| s.series.tag("point") != Some("input")));
+    }
+}

@@ -1,0 +1,119 @@
+//! `[auths.NAME]`: SNMP credentials apart from devices, with their secrets loaded from `env:`
+//! or `file:` references. A broken auth is kept as `None`, so the devices naming it are not
+//! also reported as naming an unknown auth.
+
+use std::collections::BTreeMap;
+
+use super::checker::Checker;
+use super::inventory::{Auth, V3Security};
+use super::raw::RawAuth;
+use crate::secret::{Secret, SecretRef};
+
+/// Auths by name; `None` where the auth is present but broken (so devices do not also
+/// report it as unknown).
+pub(super) fn check_auths(
+    c: &mut Checker<'_>,
+    v: Option<toml::Value>,
+) -> BTreeMap<String, Option<Auth>> {
+    let mut out = BTreeMap::new();
+    let table = match v {
+        None => return out,
+        Some(toml::Value::Table(t)) => t,
+        Some(_) => {
+            c.push("auths", "expected a table of named auths ([auths.NAME])");
+            return out;
+        }
+    };
+    for (name, value) in table {
+        let key = format!("auths.{name}");
+        let raw = c.section::<RawAuth>(&key, value);
+        let auth = raw.and_then(|raw| auth_secrets(c, &key, raw));
+        out.insert(name, auth);
+    }
+    out
+}
+
+/// Loads an auth's secrets; every missing one is a problem naming its key.
+fn auth_secrets(c: &mut Checker<'_>, key: &str, raw: RawAuth) -> Option<Auth> {
+    let load = |c: &mut Checker<'_>, field: &str, reference: &str| {
+        load_secret(c, &format!("{key}.{field}"), reference)
+    };
+    // RFC 3414 §11.2: a v3 passphrase shorter than 8 characters is refused by agents; say so
+    // here, by key and never by value, rather than as an authentication failure at every poll.
+    let v3_key = |c: &mut Checker<'_>, field: &str, reference: &str| {
+        let s = load(c, field, reference)?;
+        if s.expose().chars().count() < 8 {
+            c.push(
+                &format!("{key}.{field}"),
+                "an SNMPv3 key must be at least 8 characters (RFC 3414)",
+            );
+            return None;
+        }
+        Some(s)
+    };
+    match raw {
+        RawAuth::V1 { community } => {
+            load(c, "community", &community).map(|s| Auth::SnmpV1 { community: s })
+        }
+        RawAuth::V2c { community } => {
+            load(c, "community", &community).map(|s| Auth::SnmpV2c { community: s })
+        }
+        RawAuth::V3 {
+            user,
+            auth_protocol,
+            auth_key,
+            priv_protocol,
+            priv_key,
+        } => {
+            let security = match (auth_protocol, auth_key, priv_protocol, priv_key) {
+                (None, None, None, None) => V3Security::NoAuthNoPriv,
+                (Some(protocol), Some(k), None, None) => V3Security::AuthNoPriv {
+                    protocol,
+                    key: v3_key(c, "auth_key", &k)?,
+                },
+                (Some(protocol), Some(k), Some(cipher), Some(pk)) => {
+                    let key_secret = v3_key(c, "auth_key", &k);
+                    let priv_secret = v3_key(c, "priv_key", &pk);
+                    V3Security::AuthPriv {
+                        protocol,
+                        key: key_secret?,
+                        cipher,
+                        priv_key: priv_secret?,
+                    }
+                }
+                (ap, ak, pp, pk) => {
+                    let missing: Vec<&str> = [
+                        (ap.is_none(), "auth_protocol"),
+                        (ak.is_none(), "auth_key"),
+                        (pp.is_none() && pk.is_some(), "priv_protocol"),
+                        (pk.is_none() && pp.is_some(), "priv_key"),
+                    ]
+                    .into_iter()
+                    .filter_map(|(m, k)| m.then_some(k))
+                    .collect();
+                    c.push(
+                        key,
+                        format!(
+                            "incomplete v3 security: missing {}; give auth_protocol and auth_key (authNoPriv), plus priv_protocol and priv_key (authPriv), or none (noAuthNoPriv)",
+                            missing.join(", ")
+                        ),
+                    );
+                    return None;
+                }
+            };
+            Some(Auth::SnmpV3 { user, security })
+        }
+    }
+}
+
+/// Loads the secret `reference` names; a problem at `key` when it cannot, naming the variable
+/// or file but never the value.
+pub(super) fn load_secret(c: &mut Checker<'_>, key: &str, reference: &str) -> Option<Secret> {
+    match SecretRef::parse(reference).and_then(|r| r.load()) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            c.push(key, format!("missing secret: {e}"));
+            None
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! The typed inventory the checks produce: credentials ([`Auth`]), the site tree
+//! ([`Site`] > [`Room`] > [`Rack`]) and [`Device`]s. Every value here has passed its checks: a
+//! device's site, room and rack exist, its address matches its profile's protocol, and its
+//! secrets are loaded (and print as `<redacted>`).
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::address::Address;
+use crate::model::Role;
+use crate::secret::Secret;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Auth {
+    SnmpV1 {
+        community: Secret,
+    },
+    SnmpV2c {
+        community: Secret,
+    },
+    /// SNMPv3 USM: no auth, auth only, or auth and privacy.
+    SnmpV3 {
+        user: String,
+        security: V3Security,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum V3Security {
+    NoAuthNoPriv,
+    AuthNoPriv {
+        protocol: V3Auth,
+        key: Secret,
+    },
+    AuthPriv {
+        protocol: V3Auth,
+        key: Secret,
+        cipher: V3Priv,
+        priv_key: Secret,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum V3Auth {
+    Md5,
+    #[serde(alias = "sha")]
+    Sha1,
+    Sha224,
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum V3Priv {
+    Des,
+    #[serde(alias = "aes")]
+    Aes128,
+    Aes192,
+    Aes256,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Site {
+    pub id: String,
+    pub name: String,
+    /// Grid emission factor for CUE and CO2 (kg CO2e per kWh), e.g. the utility's for the year.
+    pub emission_factor_kg_per_kwh: Option<f64>,
+    /// Energy tariff for cost figures (HKD per kWh).
+    pub tariff_hkd_per_kwh: Option<f64>,
+    /// The site's IANA zone (`timezone = "Asia/Hong_Kong"`; default the host's): its days,
+    /// months and years are the ones reports, `publish` and the TUI's "today" use.
+    pub timezone: crate::calendar::TimeZone,
+    pub rooms: Vec<Room>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Room {
+    pub id: String,
+    pub racks: Vec<Rack>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rack {
+    pub id: String,
+    pub power_budget_w: Option<f64>,
+    /// Usable height in rack units, for consolidation plans (42 U when not stated).
+    pub space_u: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Device {
+    pub id: String,
+    pub site: String,
+    pub room: Option<String>,
+    pub rack: Option<String>,
+    pub profile: String,
+    pub address: Address,
+    pub auth: Option<Auth>,
+    pub role: Option<Role>,
+    pub interval: Option<Duration>,
+    pub timeout: Option<Duration>,
+    /// Stated meter accuracy (± %, IEC class number), for PUE uncertainty.
+    pub accuracy_pct: Option<f64>,
+    /// Rating of each phase or branch breaker (A), for the 80 % rule on PDUs.
+    pub breaker_a: Option<f64>,
+    /// The most a meter can see (W): its CT or supply rating. An energy step or power reading
+    /// above 1.2 times it is a spike, rejected (domain/pue.md §7.2).
+    pub max_power_w: Option<f64>,
+    /// Rated cooling capacity (W of heat removed), for cooling units.
+    pub rated_cooling_w: Option<f64>,
+    /// Nameplate or measured peak power of a server (W): scales the SPECpower-like fallback curve
+    /// when the server has no power reading.
+    pub rated_power_w: Option<f64>,
+    /// Height of a server in rack units, for consolidation plans.
+    pub height_u: Option<f64>,
+}
+
+impl Device {
+    /// A device known only by its id, site, profile and address, everything else unset: what
+    /// `probe` reads, and what tests and benchmarks build on.
+    pub fn new(
+        id: impl Into<String>,
+        site: impl Into<String>,
+        profile: impl Into<String>,
+        address: Address,
+    ) -> Device {
+        Device {
+            id: id.into(),
+            site: site.into(),
+            room: None,
+            rack: None,
+            profile: profile.into(),
+            address,
+            auth: None,
+            role: None,
+            interval: None,
+            timeout: None,
+            accuracy_pct: None,
+            breaker_a: None,
+            max_power_w: None,
+            rated_cooling_w: None,
+            rated_power_w: None,
+            height_u: None,
+        }
+    }
+
+    /// The series a value of `field` from this device belongs to: its place as tags, and its
+    /// PUE role on un-pointed power and energy (the collector's plans tag the same way).
+    pub fn series(&self, field: crate::model::Field, point: Option<&str>) -> crate::model::Series {
+        let mut tags: crate::model::Tags =
+            vec![("site", self.site.clone()), ("device", self.id.clone())];
+        if let Some(room) = &self.room {
+            tags.push(("room", room.clone()));
+        }
+        if let Some(rack) = &self.rack {
+            tags.push(("rack", rack.clone()));
+        }
+        match point {
+            Some(p) => tags.push(("point", p.to_owned())),
+            None => {
+                if let (Some(role), crate::model::Measurement::Power) =
+                    (self.role, field.measurement())
+                {
+                    tags.push(("role", role.tag().to_owned()));
+                }
+            }
+        }
+        crate::model::Series::new(field.measurement(), tags)
+    }
+}
