@@ -67,7 +67,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         crate::cmd::env_secret("KILOWATCH_INFLUX_TOKEN"),
         crate::cmd::env_secret("KILOWATCH_INFLUX_PASSWORD"),
     )
-    .map_err(|e| anyhow::anyhow!("--influx: {e}"))?;
+    .context("--influx")?;
     let source = args.read_influx.then_some(args.influx.as_str());
     let store = crate::cmd::read_store(&config, source, args.store.data.as_deref())?;
     let ratings = pue::ratings(&config);
@@ -85,8 +85,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("encode a '{}' point", r.measurement))?;
         *counts.entry(r.measurement).or_default() += 1;
     }
+    // A write's error names the target itself; building the client's does not.
     InfluxWriter::new(target.clone())
-        .map_err(|e| anyhow::anyhow!(e))?
+        .with_context(|| format!("publishing to {target}"))?
         .write(&body)?;
     let summary: Vec<String> = counts.iter().map(|(m, n)| format!("{m} {n}")).collect();
     println!(

@@ -314,9 +314,10 @@ async fn influxdb_away_for_60_seconds_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_outbox_drops_exactly_the_oldest_and_counts_them() {
-    // InfluxDB is not running yet; a 4 kB outbox holds only the newest rows.
+    // InfluxDB is not running yet; a 1 kB outbox (about 12 bytes a reading) holds only the
+    // newest rows.
     let dir = tempfile::tempdir().unwrap();
-    let store = store(dir.path(), 4096);
+    let store = store(dir.path(), 1024);
     let all = batches(T0, 100);
     for b in &all {
         store.write(std::slice::from_ref(b)).unwrap();
