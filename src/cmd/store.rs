@@ -117,6 +117,7 @@ fn stats(target: &Target, json: bool) -> anyhow::Result<ExitCode> {
             "chunk_bytes_per_sample": per(f.chunk_bytes, f.chunk_samples),
             "rollup_buckets": f.rollup_buckets,
             "rollup_bytes": f.rollup_bytes,
+            "outbox_bytes": f.outbox_bytes,
             "file_bytes": file,
             "file_bytes_per_sample": per(file as i64, samples),
         });
@@ -141,6 +142,12 @@ fn stats(target: &Target, json: bool) -> anyhow::Result<ExitCode> {
         "roll-ups {:>10} {:>12}   (five-minute buckets)",
         f.rollup_buckets, f.rollup_bytes
     );
+    if f.outbox_bytes > 0 {
+        println!(
+            "outbox   {:>10} {:>12}   (queued for a sink)",
+            "", f.outbox_bytes
+        );
+    }
     println!(
         "file     {:>10} {:>12} {:>14}",
         samples,

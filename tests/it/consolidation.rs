@@ -328,16 +328,7 @@ fn savings_are_verified_against_a_saved_baseline() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_estate_ranking_a_planner_can_check_by_hand() {
     let speed = 3600.0;
-    // Simulated time runs from 10:00 Hong Kong time today, whatever the hour the test runs at:
-    // the servers' load follows the day, and eight night hours make a lightly loaded server
-    // look comatose, which is right for the rule but not what this estate is built to show.
-    let day_ms = 86_400_000;
-    let today = Clock::System.now_ms().div_euclid(day_ms) * day_ms;
-    let clock = Clock::Accelerated {
-        real_origin: std::time::Instant::now(),
-        sim_origin: today + 2 * 3_600_000,
-        speed,
-    };
+    let clock = common::daytime_clock(speed);
     let base = SimConfig {
         speed,
         community: "estate".into(),
