@@ -6,7 +6,6 @@ use crate::common;
 use std::time::Duration;
 
 use kilowatch_analyzer::consolidation::{PlanOptions, consolidation_report};
-use kilowatch_core::clock::Clock;
 use kilowatch_sim::SimConfig;
 use kilowatch_store::TimeRange;
 
