@@ -168,6 +168,10 @@ fn each_reading(mut data: &[u8], mut f: impl FnMut(Timestamp, i64, f64)) -> Resu
 impl SqliteStore {
     /// Turns the outbox on (writes from now on are queued for sinks), capped at `cap_bytes`.
     pub fn enable_outbox(&self, cap_bytes: u64) {
+        self.known
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .index_ids();
         *self.outbox_cap.lock().unwrap_or_else(|p| p.into_inner()) = Some(cap_bytes);
     }
 
