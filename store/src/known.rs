@@ -246,7 +246,10 @@ mod tests {
         let mut known = Known::default();
         let a = series("a");
         known.insert(&a, Field::PowerW, 10, 0, 1);
-        assert!(known.by_id(10).is_none(), "ids are kept only with an outbox");
+        assert!(
+            known.by_id(10).is_none(),
+            "ids are kept only with an outbox"
+        );
         known.index_ids();
         assert_eq!(known.by_id(10).unwrap().1, Field::PowerW);
         known.insert(&a, Field::VoltageV, 12, 0, 1);
