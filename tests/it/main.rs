@@ -21,6 +21,7 @@ mod e2e_week;
 mod faults;
 mod fixtures;
 mod hostile;
+mod house;
 mod import;
 mod influx;
 mod isolation;

@@ -84,7 +84,10 @@ impl SqliteStore {
                     {
                         continue;
                     }
-                    samples::put_entry(&mut row, st.id, s.value);
+                    // The row is the head's; on import it is only the outbox's.
+                    if !replace || cap.is_some() {
+                        samples::put_entry(&mut row, st.id, s.value);
+                    }
                     st.newest = st.newest.max(b.at);
                     count += 1;
                 }

@@ -149,20 +149,39 @@ pub(super) fn append(
     enforce_cap(tx, cap)
 }
 
-/// Calls `f(at, series id, value)` for each reading of an outbox row.
-fn each_reading(mut data: &[u8], mut f: impl FnMut(Timestamp, i64, f64)) -> Result<(), ChunkError> {
-    while !data.is_empty() {
-        let (at, rest) = data.split_first_chunk::<8>().ok_or(ChunkError::Truncated)?;
-        data = rest;
-        let at = i64::from_le_bytes(*at);
-        for _ in 0..chunk::get_varint(&mut data)? {
+/// The readings of an outbox row, as (time, series id, value), in the order they were queued;
+/// a damaged row ends with its error.
+fn readings_of(
+    mut data: &[u8],
+) -> impl Iterator<Item = Result<(Timestamp, i64, f64), ChunkError>> + '_ {
+    // The poll being read: its time, and how many of its readings are left.
+    let (mut at, mut left) = (0i64, 0u64);
+    std::iter::from_fn(move || {
+        let mut next = || -> Result<Option<(Timestamp, i64, f64)>, ChunkError> {
+            while left == 0 {
+                if data.is_empty() {
+                    return Ok(None);
+                }
+                let (t, rest) = data.split_first_chunk::<8>().ok_or(ChunkError::Truncated)?;
+                data = rest;
+                at = i64::from_le_bytes(*t);
+                left = chunk::get_varint(&mut data)?;
+            }
             let id = chunk::get_varint(&mut data)?;
             let (v, rest) = data.split_first_chunk::<8>().ok_or(ChunkError::Truncated)?;
             data = rest;
-            f(at, id as i64, f64::from_le_bytes(*v));
+            left -= 1;
+            Ok(Some((at, id as i64, f64::from_le_bytes(*v))))
+        };
+        match next() {
+            Ok(reading) => reading.map(Ok),
+            Err(e) => {
+                data = &[];
+                left = 0;
+                Some(Err(e))
+            }
         }
-    }
-    Ok(())
+    })
 }
 
 impl SqliteStore {
@@ -217,38 +236,25 @@ impl SqliteStore {
                 ValueRef::Text(t) => Payload::Lines(String::from_utf8_lossy(t).into_owned()),
                 ValueRef::Blob(b) => {
                     let mut readings = Vec::with_capacity(n as usize);
-                    let mut missing = None;
-                    each_reading(b, |at, id, value| {
-                        let named = match known.by_id(id) {
-                            Some((s, f)) => Some((SeriesName::Live(s.clone()), f)),
-                            None => stored.get(&id).cloned(),
-                        };
-                        match named {
-                            Some((series, field)) => readings.push(Reading {
-                                series,
-                                field,
-                                at,
-                                value,
-                            }),
-                            None => missing.get_or_insert_with(Vec::new).push((at, id, value)),
-                        }
-                    })
-                    .map_err(|e| self.corrupt(seq, e))?;
-                    // Series this process has not written since it started: named from the
-                    // catalogue, once each per call.
-                    for (at, id, value) in missing.into_iter().flatten() {
-                        let (series, field) = match stored.get(&id) {
-                            Some(named) => named.clone(),
-                            None => {
-                                let named = stored_series(&conn, id)
-                                    .map_err(self.err())?
-                                    .ok_or_else(|| StoreError::Corrupt {
-                                        path: self.path.clone(),
-                                        detail: format!("outbox row {seq} names series {id}, which is not in the catalogue"),
-                                    })?;
-                                stored.insert(id, named.clone());
-                                named
-                            }
+                    for r in readings_of(b) {
+                        let (at, id, value) = r.map_err(|e| self.corrupt(seq, e))?;
+                        let (series, field) = match known.by_id(id) {
+                            Some((s, f)) => (SeriesName::Live(s.clone()), f),
+                            // A series this process has not written since it started: named
+                            // from the catalogue, once per call.
+                            None => match stored.get(&id) {
+                                Some(named) => named.clone(),
+                                None => {
+                                    let named = stored_series(&conn, id)
+                                        .map_err(self.err())?
+                                        .ok_or_else(|| StoreError::Corrupt {
+                                            path: self.path.clone(),
+                                            detail: format!("outbox row {seq} names series {id}, which is not in the catalogue"),
+                                        })?;
+                                    stored.insert(id, named.clone());
+                                    named
+                                }
+                            },
                         };
                         readings.push(Reading {
                             series,
@@ -471,15 +477,19 @@ mod tests {
         crate::samples::put_entry(&mut row, 7, 3.25);
         enc.poll(3_000, 1, &row);
         assert_eq!(enc.points, 3);
-        let mut got = Vec::new();
-        each_reading(&enc.data, |at, id, v| got.push((at, id, v))).unwrap();
+        let got: Vec<_> = readings_of(&enc.data).collect::<Result<_, _>>().unwrap();
         assert_eq!(got, [(1_000, 7, 1.5), (1_000, 300, -2.0), (3_000, 7, 3.25)]);
         // A row cut anywhere decodes at most what is whole before the cut, and never panics.
         for cut in 1..enc.data.len() {
-            let mut n = 0;
-            let r = each_reading(&enc.data[..cut], |_, _, _| n += 1);
-            assert!(n <= 2 && (r.is_err() || n == 2), "cut at {cut}: {n} {r:?}");
+            let got: Vec<_> = readings_of(&enc.data[..cut]).collect();
+            let whole = got.iter().filter(|r| r.is_ok()).count();
+            let cut_short = got.last().is_some_and(|r| r.is_err());
+            assert!(
+                whole <= 2 && (cut_short || whole == 2),
+                "cut at {cut}: {got:?}"
+            );
         }
-        assert!(each_reading(&enc.data[..enc.data.len() - 1], |_, _, _| {}).is_err());
+        let cut = readings_of(&enc.data[..enc.data.len() - 1]).last();
+        assert!(matches!(cut, Some(Err(_))));
     }
 }

@@ -92,8 +92,11 @@ impl SqliteStore {
         let (rollup_bytes, rollup_buckets) =
             q("SELECT COALESCE(SUM(length(data)),0), COALESCE(SUM(n),0) FROM rollups")
                 .map_err(self.err())?;
-        let (outbox_bytes, _): (i64, i64) =
-            q("SELECT COALESCE(SUM(bytes),0), 0 FROM outbox").map_err(self.err())?;
+        let outbox_bytes = conn
+            .query_row("SELECT COALESCE(SUM(bytes),0) FROM outbox", [], |r| {
+                r.get(0)
+            })
+            .map_err(self.err())?;
         Ok(Footprint {
             chunk_bytes,
             chunk_samples,
