@@ -43,6 +43,10 @@ pub enum DriverError {
     Protocol(#[source] Malformed),
     #[error("no credentials: an SNMP device needs an auth")]
     NoAuth,
+    #[error("the device's auth is for another protocol")]
+    AuthProtocol,
+    #[error(transparent)]
+    Redfish(#[from] crate::redfish::RedfishError),
     /// SNMPv3 USM refused us: wrong user, key, protocol or security level.
     #[error("authentication failed ({0:?}): check the v3 user, keys and protocols")]
     Auth(snmp2::v3::AuthErrorKind),

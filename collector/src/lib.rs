@@ -7,6 +7,7 @@ pub mod detect;
 mod error;
 pub mod modbus;
 pub mod plan;
+pub mod redfish;
 pub mod schedule;
 pub mod snmp;
 pub mod snmp_mux;
@@ -28,6 +29,7 @@ pub use error::{DriverError, Malformed, ModbusException};
 pub enum Driver {
     Snmp(snmp::SnmpDriver),
     Modbus(modbus::ModbusDriver),
+    Redfish(redfish::RedfishDriver),
     /// A device that cannot be read as configured; every poll reports why.
     Unusable(Unusable),
 }
@@ -37,12 +39,17 @@ pub enum Driver {
 pub enum Unusable {
     /// An SNMP device without credentials.
     NoAuth,
+    /// Credentials for another protocol (the config check refuses this; `probe` cannot).
+    OtherProtocol,
 }
 
 impl Driver {
     pub fn new(address: &Address, auth: Option<&Auth>, timeout: Duration) -> Driver {
         match address {
             Address::Snmp { .. } => match auth {
+                Some(auth) if auth.protocol() != "snmp" => {
+                    Driver::Unusable(Unusable::OtherProtocol)
+                }
                 Some(auth) => Driver::Snmp(snmp::SnmpDriver::new(
                     address.socket(),
                     auth.clone(),
@@ -56,6 +63,18 @@ impl Driver {
                 *framing,
                 timeout,
             )),
+            Address::Redfish { tls, .. } => match auth {
+                None => {
+                    Driver::Redfish(redfish::RedfishDriver::new(address.socket(), *tls, None, timeout))
+                }
+                Some(Auth::Redfish(a)) => Driver::Redfish(redfish::RedfishDriver::new(
+                    address.socket(),
+                    *tls,
+                    Some(a.clone()),
+                    timeout,
+                )),
+                Some(_) => Driver::Unusable(Unusable::OtherProtocol),
+            },
         }
     }
 
@@ -72,7 +91,12 @@ impl Driver {
         match (self, plan) {
             (Driver::Snmp(d), PlanKind::Snmp(p)) => d.read(p).await,
             (Driver::Modbus(d), PlanKind::Modbus(p)) => d.read(p).await,
+            (Driver::Redfish(d), PlanKind::Redfish(p)) => d
+                .read(p)
+                .await
+                .map(|(values, problems)| Readings::Redfish { values, problems }),
             (Driver::Unusable(Unusable::NoAuth), _) => Err(DriverError::NoAuth),
+            (Driver::Unusable(Unusable::OtherProtocol), _) => Err(DriverError::AuthProtocol),
             _ => Err(Malformed::ProtocolMismatch.into()),
         }
     }
@@ -83,6 +107,7 @@ impl fmt::Display for Driver {
         match self {
             Driver::Snmp(d) => write!(f, "{d:?}"),
             Driver::Modbus(d) => write!(f, "{d:?}"),
+            Driver::Redfish(d) => write!(f, "{d}"),
             Driver::Unusable(_) => f.write_str("unusable"),
         }
     }

@@ -32,6 +32,7 @@ pub struct Plan {
 pub enum PlanKind {
     Snmp(SnmpPlan),
     Modbus(ModbusPlan),
+    Redfish(crate::redfish::RedfishPlan),
 }
 
 /// What to ask a device and what each answer feeds. The requests and rules come from the
@@ -137,6 +138,7 @@ impl Plan {
                 PlanKind::Modbus(plan.compile_modbus(p, *unit))
             }
             (Profile::Modbus(p), _) => PlanKind::Modbus(plan.compile_modbus(p, 1)),
+            (Profile::Redfish(p), _) => PlanKind::Redfish(crate::redfish::RedfishPlan::compile(p)),
         };
         plan
     }
@@ -179,6 +181,7 @@ impl Plan {
         match &self.kind {
             PlanKind::Snmp(p) => p.series.iter().flatten().count(),
             PlanKind::Modbus(p) => p.entries.len(),
+            PlanKind::Redfish(p) => p.entries.len(),
         }
     }
 

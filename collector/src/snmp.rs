@@ -193,6 +193,7 @@ impl SnmpDriver {
                         s.init().await.map_err(snmp_error)?;
                         Ok(s)
                     }
+                    Auth::Redfish(_) => Err(DriverError::AuthProtocol),
                 }
             };
             let s = tokio::time::timeout(self.timeout, connect)
@@ -213,6 +214,7 @@ impl SnmpDriver {
             Auth::SnmpV1 { community } => (0, community),
             Auth::SnmpV2c { community } => (1, community),
             Auth::SnmpV3 { .. } => return self.request_v3(req).await,
+            Auth::Redfish(_) => return Err(DriverError::AuthProtocol),
         };
         let addr = match self.addr {
             Some(a) => a,
@@ -399,6 +401,7 @@ fn version_name(auth: &Auth) -> &'static str {
         Auth::SnmpV1 { .. } => "v1",
         Auth::SnmpV2c { .. } => "v2c",
         Auth::SnmpV3 { .. } => "v3",
+        Auth::Redfish(_) => "redfish",
     }
 }
 

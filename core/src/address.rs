@@ -1,4 +1,5 @@
-//! Device addresses as URLs: `snmp://host:port`, `modbus://host:port/unit`.
+//! Device addresses as URLs: `snmp://host:port`, `modbus://host:port/unit`,
+//! `redfish://host[:port]` (HTTPS; `redfish+http://` for a plain-HTTP emulator).
 
 use std::fmt;
 
@@ -13,6 +14,12 @@ pub enum Address {
         port: u16,
         unit: u8,
         framing: Framing,
+    },
+    /// A BMC's Redfish service: HTTPS unless `tls` is false (`redfish+http://`, `http://`).
+    Redfish {
+        host: String,
+        port: u16,
+        tls: bool,
     },
 }
 
@@ -31,6 +38,8 @@ pub enum Credential {
     None,
     Community(String),
     V3User(String),
+    /// `redfish://user@host`: the password comes from a flag, never the URL.
+    User(String),
 }
 
 /// Why a device URL was refused. The text follows `bad address URL: ` in `check-config`.
@@ -52,7 +61,11 @@ pub enum AddressError {
     },
     #[error("modbus has no credentials; remove the user part")]
     ModbusCredential,
-    #[error("unknown scheme '{scheme}'; expected snmp://, snmpv3://, modbus:// or modbus+rtu://")]
+    #[error("unexpected path '{path}' in a Redfish address (the service root is always /redfish/v1)")]
+    RedfishPath { path: String },
+    #[error(
+        "unknown scheme '{scheme}'; expected snmp://, snmpv3://, modbus://, modbus+rtu://, redfish:// (https://) or redfish+http://"
+    )]
     UnknownScheme { scheme: String },
 }
 
@@ -112,6 +125,18 @@ impl Address {
                     Credential::None,
                 ))
             }
+            scheme @ ("redfish" | "https" | "redfish+https" | "redfish+http" | "http") => {
+                let tls = !matches!(scheme, "redfish+http" | "http");
+                let port = url.port().unwrap_or(if tls { 443 } else { 80 });
+                let path = url.path().trim_end_matches('/');
+                if !(path.is_empty() || path == "/redfish/v1" || path == "/redfish") {
+                    return Err(AddressError::RedfishPath {
+                        path: url.path().to_owned(),
+                    });
+                }
+                let cred = user.map_or(Credential::None, Credential::User);
+                Ok((Address::Redfish { host, port, tls }, cred))
+            }
             other => Err(AddressError::UnknownScheme {
                 scheme: other.to_owned(),
             }),
@@ -122,13 +147,16 @@ impl Address {
         match self {
             Address::Snmp { .. } => "snmp",
             Address::Modbus { .. } => "modbus",
+            Address::Redfish { .. } => "redfish",
         }
     }
 
     /// `host:port`, for connecting.
     pub fn socket(&self) -> String {
         match self {
-            Address::Snmp { host, port } | Address::Modbus { host, port, .. } => {
+            Address::Snmp { host, port }
+            | Address::Modbus { host, port, .. }
+            | Address::Redfish { host, port, .. } => {
                 if host.contains(':') {
                     format!("[{host}]:{port}")
                 } else {
@@ -184,6 +212,8 @@ impl fmt::Display for Address {
             } => {
                 write!(f, "modbus rtu-over-tcp {} unit {unit}", self.socket())
             }
+            Address::Redfish { tls: true, .. } => write!(f, "redfish https://{}", self.socket()),
+            Address::Redfish { tls: false, .. } => write!(f, "redfish http://{}", self.socket()),
         }
     }
 }
@@ -229,8 +259,35 @@ mod tests {
             }
         ));
         assert_eq!(rtu.to_string(), "modbus rtu-over-tcp gw:4001 unit 12");
-        assert!(Address::parse("http://h").is_err());
+        assert!(Address::parse("ftp://h").is_err());
         assert!(Address::parse("not a url").is_err());
+    }
+
+    /// Issue 19: a BMC's Redfish service over HTTPS by default, plain HTTP only when the URL
+    /// says so; the user may ride in the URL, a password never.
+    #[test]
+    fn issue_19_parses_redfish() {
+        let (a, c) = Address::parse("redfish://admin@10.1.2.3").unwrap();
+        assert_eq!(
+            a,
+            Address::Redfish {
+                host: "10.1.2.3".into(),
+                port: 443,
+                tls: true
+            }
+        );
+        assert_eq!(c, Credential::User("admin".into()));
+        assert_eq!(a.to_string(), "redfish https://10.1.2.3:443");
+        let (a, _) = Address::parse("https://bmc:8443/redfish/v1/").unwrap();
+        assert!(matches!(a, Address::Redfish { port: 8443, tls: true, .. }));
+        let (a, _) = Address::parse("redfish+http://127.0.0.1:8000").unwrap();
+        assert!(matches!(a, Address::Redfish { port: 8000, tls: false, .. }));
+        assert_eq!(a.protocol(), "redfish");
+        assert!(Address::parse("redfish://a:secret@bmc").is_err());
+        assert!(matches!(
+            Address::parse("redfish://bmc/cgi-bin/x"),
+            Err(AddressError::RedfishPath { .. })
+        ));
     }
 
     /// Issue 18: the typed errors keep the texts `check-config` and the README show.

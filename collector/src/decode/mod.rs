@@ -3,6 +3,7 @@
 //! (named by field and OID or register), never a sample: every sample is a finite number.
 //! SNMP values are decoded in [`snmp`], Modbus registers in [`registers`].
 
+mod redfish;
 mod registers;
 mod snmp;
 
@@ -95,6 +96,11 @@ pub enum Readings {
         /// One per `ModbusPlan::blocks`: the words, or the exception the device refused it with.
         blocks: Vec<Result<Vec<u16>, ModbusException>>,
     },
+    Redfish {
+        values: Vec<crate::redfish::RedfishValue>,
+        /// Readings there but unusable (text where a number belongs, a resource gone).
+        problems: Vec<String>,
+    },
 }
 
 /// Series of table rows, created on first sight and reused on every later poll: by entry, then
@@ -102,6 +108,8 @@ pub enum Readings {
 #[derive(Debug, Default)]
 pub struct RowSeries {
     map: HashMap<usize, HashMap<Vec<u32>, Arc<Series>>>,
+    /// Redfish values by metric and point.
+    named: HashMap<(usize, Option<Arc<str>>), Arc<Series>>,
 }
 
 /// Decodes readings into samples; `problems` gets one line per value that could not be used.
@@ -143,6 +151,10 @@ fn decode_inner(
         }
         (PlanKind::Modbus(p), Readings::Modbus { blocks }) => {
             registers::decode_modbus(p, blocks, out, problems, &mut trace)
+        }
+        (PlanKind::Redfish(p), Readings::Redfish { values, problems: p2 }) => {
+            problems.extend(p2.iter().cloned());
+            redfish::decode_redfish(plan, p, values, rows, out, &mut trace)
         }
         _ => problems.push("readings do not match the plan's protocol".into()),
     }

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use super::checker::Checker;
-use super::inventory::{Auth, V3Security};
-use super::raw::RawAuth;
+use super::inventory::{Auth, RedfishAuth, TlsTrust, V3Security};
+use super::raw::{RawAuth, RawRedfish};
 use crate::secret::{Secret, SecretRef};
 
 /// Auths by name; `None` where the auth is present but broken (so devices do not also
@@ -103,7 +103,89 @@ fn auth_secrets(c: &mut Checker<'_>, key: &str, raw: RawAuth) -> Option<Auth> {
             };
             Some(Auth::SnmpV3 { user, security })
         }
+        RawAuth::Redfish(raw) => redfish_auth(c, key, raw),
     }
+}
+
+/// A Redfish account: its password loaded, and at most one way of trusting the certificate.
+fn redfish_auth(c: &mut Checker<'_>, key: &str, raw: RawRedfish) -> Option<Auth> {
+    let RawRedfish {
+        user,
+        password,
+        session,
+        ca_file,
+        pin_sha256,
+        insecure,
+    } = raw;
+    let password = load_secret(c, &format!("{key}.password"), &password);
+    let chosen = [ca_file.is_some(), pin_sha256.is_some(), insecure];
+    if chosen.iter().filter(|b| **b).count() > 1 {
+        c.push(
+            key,
+            "give at most one of 'ca_file', 'pin_sha256' and 'insecure': they are different ways of trusting the BMC's certificate",
+        );
+        return None;
+    }
+    let trust = if let Some(path) = ca_file {
+        match std::fs::read(&path) {
+            Ok(pem) if pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") => {
+                TlsTrust::Ca(pem)
+            }
+            Ok(_) => {
+                c.push(
+                    &format!("{key}.ca_file"),
+                    format!("'{}' holds no PEM certificate", path.display()),
+                );
+                return None;
+            }
+            Err(e) => {
+                c.push(
+                    &format!("{key}.ca_file"),
+                    format!("cannot read '{}': {e}", path.display()),
+                );
+                return None;
+            }
+        }
+    } else if let Some(pin) = pin_sha256 {
+        match parse_pin(&pin) {
+            Some(p) => TlsTrust::Pin(p),
+            None => {
+                c.push(
+                    &format!("{key}.pin_sha256"),
+                    "expected the certificate's SHA-256 as 64 hex digits (colons allowed), as `openssl x509 -noout -fingerprint -sha256` prints it",
+                );
+                return None;
+            }
+        }
+    } else if insecure {
+        TlsTrust::Insecure
+    } else {
+        TlsTrust::System
+    };
+    Some(Auth::Redfish(RedfishAuth {
+        user,
+        password: password?,
+        session: session.unwrap_or(true),
+        trust,
+    }))
+}
+
+/// `AB:CD:…` or `abcd…`: 32 bytes.
+fn parse_pin(s: &str) -> Option<[u8; 32]> {
+    let hex: String = s
+        .trim()
+        .trim_start_matches("sha256 Fingerprint=")
+        .chars()
+        .filter(|c| *c != ':')
+        .collect();
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
 }
 
 /// Loads the secret `reference` names; a problem at `key` when it cannot, naming the variable

@@ -212,6 +212,17 @@ fn resolve_auth(
 ) -> (Option<Auth>, bool) {
     match (name, address) {
         (Some(name), _) => match auths.get(name) {
+            Some(Some(a)) if address.is_some_and(|ad| ad.protocol() != a.protocol()) => {
+                c.push(
+                    &format!("{key}.auth"),
+                    format!(
+                        "auth '{name}' is for {} but the address is {}",
+                        a.protocol(),
+                        address.map_or("", Address::protocol)
+                    ),
+                );
+                (None, false)
+            }
             Some(a) => (a.clone(), true),
             None => {
                 let known: Vec<_> = auths.keys().map(String::as_str).collect();

@@ -24,6 +24,44 @@ pub enum Auth {
         user: String,
         security: V3Security,
     },
+    /// A Redfish account and how the BMC's certificate is trusted.
+    Redfish(RedfishAuth),
+}
+
+impl Auth {
+    /// The protocol these credentials are for, as [`Address::protocol`] names it.
+    pub fn protocol(&self) -> &'static str {
+        match self {
+            Auth::SnmpV1 { .. } | Auth::SnmpV2c { .. } | Auth::SnmpV3 { .. } => "snmp",
+            Auth::Redfish(_) => "redfish",
+        }
+    }
+}
+
+/// `[auths.NAME] version = "redfish"`: one account, read-only is enough.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RedfishAuth {
+    pub user: String,
+    pub password: Secret,
+    /// Log in once and send the session's `X-Auth-Token` (DSP0266 §13.3.4), rather than Basic
+    /// on every request: BMCs check a password slowly, and some count every Basic request as a
+    /// login in their audit log.
+    pub session: bool,
+    pub trust: TlsTrust,
+}
+
+/// Which server certificates a Redfish driver accepts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TlsTrust {
+    /// The host's root store.
+    System,
+    /// The BMC's own CA, as PEM (`ca_file`): most BMCs ship a self-signed certificate.
+    Ca(Vec<u8>),
+    /// The SHA-256 of the BMC's certificate (DER) (`pin_sha256`): that certificate only, whoever
+    /// signed it and whatever name it carries.
+    Pin([u8; 32]),
+    /// Any certificate (`insecure = true`): only when asked, and logged when the driver starts.
+    Insecure,
 }
 
 #[derive(Debug, Clone, PartialEq)]

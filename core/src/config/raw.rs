@@ -45,6 +45,19 @@ pub(super) enum RawAuth {
         priv_protocol: Option<V3Priv>,
         priv_key: Option<String>,
     },
+    #[serde(rename = "redfish")]
+    Redfish(RawRedfish),
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct RawRedfish {
+    pub(super) user: String,
+    pub(super) password: String,
+    pub(super) session: Option<bool>,
+    pub(super) ca_file: Option<PathBuf>,
+    pub(super) pin_sha256: Option<String>,
+    #[serde(default)]
+    pub(super) insecure: bool,
 }
 
 #[derive(Debug, Deserialize)]

@@ -10,6 +10,9 @@ use serde::Deserialize;
 
 use crate::model::Field;
 
+mod redfish;
+pub use redfish::{RedfishMetric, RedfishProfile, Step, parse_path};
+
 /// The profiles shipped in `config/profiles/`, embedded at build time so the binary needs no
 /// files beside it.
 const BUILTIN: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_profiles.rs"));
@@ -20,6 +23,7 @@ const BUILTIN: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_pro
 pub enum Profile {
     Snmp(SnmpProfile),
     Modbus(ModbusProfile),
+    Redfish(RedfishProfile),
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -201,11 +205,11 @@ pub enum WordOrder {
     DCBA,
 }
 
-fn one() -> f64 {
+pub(crate) fn one() -> f64 {
     1.0
 }
 
-fn de_field<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Field, D::Error> {
+pub(crate) fn de_field<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Field, D::Error> {
     let s = String::deserialize(d)?;
     Field::from_name(&s).ok_or_else(|| {
         serde::de::Error::custom(format!(
@@ -220,6 +224,7 @@ impl Profile {
         match self {
             Profile::Snmp(_) => "snmp",
             Profile::Modbus(_) => "modbus",
+            Profile::Redfish(_) => "redfish",
         }
     }
 
@@ -227,6 +232,7 @@ impl Profile {
         match self {
             Profile::Snmp(p) => &p.description,
             Profile::Modbus(p) => &p.description,
+            Profile::Redfish(p) => &p.description,
         }
     }
 
@@ -326,6 +332,7 @@ impl Profile {
                     }
                 }
             }
+            Profile::Redfish(p) => problems.extend(p.check()),
         }
         problems
     }
@@ -336,8 +343,9 @@ fn parse_profile(src: &str) -> Result<Profile, toml::de::Error> {
     match table.get("protocol").and_then(toml::Value::as_str) {
         Some("snmp") => toml::from_str(src).map(Profile::Snmp),
         Some("modbus") => toml::from_str(src).map(Profile::Modbus),
+        Some("redfish") => toml::from_str(src).map(Profile::Redfish),
         _ => Err(serde::de::Error::custom(
-            "'protocol' must be \"snmp\" or \"modbus\"",
+            "'protocol' must be \"snmp\", \"modbus\" or \"redfish\"",
         )),
     }
 }
@@ -484,7 +492,7 @@ impl ProfileSet {
             .iter()
             .filter_map(|(name, p)| match p {
                 Profile::Snmp(s) => Some((name.as_str(), s)),
-                Profile::Modbus(_) => None,
+                Profile::Modbus(_) | Profile::Redfish(_) => None,
             })
             .flat_map(|(name, s)| {
                 s.detect
@@ -521,7 +529,7 @@ impl ProfileSet {
                         .max()
                         .map(|len| ((len, by_descr), name.as_str(), p))
                 }
-                Profile::Modbus(_) => None,
+                Profile::Modbus(_) | Profile::Redfish(_) => None,
             })
             .max_by_key(|(rank, _, _)| *rank)
             .map(|(_, name, p)| (name, p))
@@ -575,6 +583,10 @@ impl ProfileSet {
                     (by, s.metrics.len())
                 }
                 Profile::Modbus(m) => ("(name it with `--profile`)".to_owned(), m.metrics.len()),
+                Profile::Redfish(r) => (
+                    "(name it: any service following DSP0268)".to_owned(),
+                    r.metrics.len(),
+                ),
             };
             let matched = if matched.is_empty() {
                 "(none: name it in the inventory)".to_owned()
