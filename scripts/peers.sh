@@ -7,6 +7,8 @@
 #   snmpsim  snmpsim (PyPI) serving every recorded device in shared/fixtures/snmp
 #   modbus   shared/fixtures/modbus/serve.py (pymodbus, PyPI) serving every map
 #            in that folder on one port, one unit id per device
+#   redfish  sushy-tools (PyPI) serving DMTF mockups, over HTTP, HTTPS and Basic
+#            (scripts/peers_redfish.sh)
 #
 # The caller sets SHARED (absolute shared/ path) and PEERS_TMP (a mktemp -d
 # directory for configs, data and logs), and arranges for peers_stop_all to
@@ -21,11 +23,12 @@ PEERS_PIP_REQUIREMENTS=(
   "pysnmp==7.1.30"
   "pyasn1==0.6.5"
   "pymodbus==3.16.1"
+  "sushy-tools==2.2.0"
 )
 # influxdb (1.x) and victoria-metrics (an /api/v2/write implementation): the sink tests start
 # their own servers from these binaries, because they stop and restart them.
 # chromium: the HTML report test opens the report in headless Chromium.
-PEERS_DEBS=(snmpd snmp influxdb victoria-metrics chromium tmux faketime)
+PEERS_DEBS=(snmpd snmp influxdb victoria-metrics chromium tmux faketime openssl)
 
 SNMPD_COMMUNITY=kilowatch-test
 SNMPD_V3_USER=kwv3user
@@ -50,6 +53,9 @@ PEERS_ENV_VARS=(
   KILOWATCH_TEST_VICTORIA
   KILOWATCH_TEST_CHROMIUM
 )
+
+# shellcheck source=scripts/peers_redfish.sh
+source "${BASH_SOURCE[0]%/*}/peers_redfish.sh"
 
 # How long a peer may take to answer, counted from its start. snmpsim's first
 # start builds its .dbm indexes (several seconds, more while cargo compiles).
@@ -354,6 +360,7 @@ peers_start_all() {
   peers_start_snmpsim "$venv" "$p_snmpsim"
   peers_start_modbus "$venv" "$p_modbus"
   peers_start_modbus_rtu "$venv" "$p_rtu"
+  peers_start_redfish "$venv"
 }
 
 # The variables as shell exports, to paste into another shell.
@@ -381,6 +388,7 @@ peers_wait_ready() {
     peers_tcp_open "${KILOWATCH_TEST_MODBUS##*:}"
   peers_wait modbus-rtu "$PEERS_START_TIMEOUT" "TCP listener" \
     peers_tcp_open "${KILOWATCH_TEST_MODBUS_RTU##*:}"
+  peers_wait_redfish
   if ! peers_hrload_served "$KILOWATCH_TEST_SNMPD" "$SNMPD_COMMUNITY"; then
     peers_say "waiting for snmpd's hrProcessorLoad (net-snmp serves it ~55 s after start)"
     peers_wait snmpd "$PEERS_HRLOAD_TIMEOUT" "hrProcessorLoad row" \

@@ -64,9 +64,12 @@ impl Driver {
                 timeout,
             )),
             Address::Redfish { tls, .. } => match auth {
-                None => {
-                    Driver::Redfish(redfish::RedfishDriver::new(address.socket(), *tls, None, timeout))
-                }
+                None => Driver::Redfish(redfish::RedfishDriver::new(
+                    address.socket(),
+                    *tls,
+                    None,
+                    timeout,
+                )),
                 Some(Auth::Redfish(a)) => Driver::Redfish(redfish::RedfishDriver::new(
                     address.socket(),
                     *tls,

@@ -61,7 +61,9 @@ pub enum AddressError {
     },
     #[error("modbus has no credentials; remove the user part")]
     ModbusCredential,
-    #[error("unexpected path '{path}' in a Redfish address (the service root is always /redfish/v1)")]
+    #[error(
+        "unexpected path '{path}' in a Redfish address (the service root is always /redfish/v1)"
+    )]
     RedfishPath { path: String },
     #[error(
         "unknown scheme '{scheme}'; expected snmp://, snmpv3://, modbus://, modbus+rtu://, redfish:// (https://) or redfish+http://"
@@ -279,9 +281,23 @@ mod tests {
         assert_eq!(c, Credential::User("admin".into()));
         assert_eq!(a.to_string(), "redfish https://10.1.2.3:443");
         let (a, _) = Address::parse("https://bmc:8443/redfish/v1/").unwrap();
-        assert!(matches!(a, Address::Redfish { port: 8443, tls: true, .. }));
+        assert!(matches!(
+            a,
+            Address::Redfish {
+                port: 8443,
+                tls: true,
+                ..
+            }
+        ));
         let (a, _) = Address::parse("redfish+http://127.0.0.1:8000").unwrap();
-        assert!(matches!(a, Address::Redfish { port: 8000, tls: false, .. }));
+        assert!(matches!(
+            a,
+            Address::Redfish {
+                port: 8000,
+                tls: false,
+                ..
+            }
+        ));
         assert_eq!(a.protocol(), "redfish");
         assert!(Address::parse("redfish://a:secret@bmc").is_err());
         assert!(matches!(

@@ -1,7 +1,6 @@
 //! The simulated site's devices: which protocol and profile each speaks, the values it serves
 //! from the physics model, and the inventory a collector needs to read them.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -11,9 +10,11 @@ use serde::Deserialize;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio_util::sync::CancellationToken;
 
-use crate::modbus_server::{self, Registers};
+use crate::images::{self, modbus_image, snmp_mib};
+use crate::modbus_server;
 use crate::physics::{Energies, Model, State};
-use crate::snmp_agent::{self, Mib, Value};
+use crate::redfish_server;
+use crate::snmp_agent;
 
 /// `kilowatch sim --config FILE`: the shape of the simulated site and where it listens.
 #[derive(Debug, Clone, Deserialize)]
@@ -44,7 +45,24 @@ pub struct SimConfig {
     /// Written into the inventory for cost and CO2 figures.
     pub tariff_hkd_per_kwh: Option<f64>,
     pub emission_factor_kg_per_kwh: Option<f64>,
+    /// How the servers are read: their host agent and iDRAC over SNMP, or their BMC over
+    /// Redfish (issue 19: many estates turn SNMP off on servers).
+    pub server_protocol: ServerProtocol,
+    /// How long an idle Redfish session lasts before the BMC drops it.
+    #[serde(with = "humantime_serde_opt")]
+    pub session_ttl: Duration,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServerProtocol {
+    #[default]
+    Snmp,
+    Redfish,
+}
+
+/// The simulated BMCs' account; its password is the site's community secret.
+pub const BMC_USER: &str = "kilowatch";
 
 mod humantime_serde_opt {
     use serde::Deserialize;
@@ -75,6 +93,8 @@ impl Default for SimConfig {
             rated_cooling_w: 10_000.0,
             tariff_hkd_per_kwh: None,
             emission_factor_kg_per_kwh: None,
+            server_protocol: ServerProtocol::Snmp,
+            session_ttl: Duration::from_secs(600),
         }
     }
 }
@@ -114,7 +134,7 @@ impl SimConfig {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     FacilityMeter,
     LightingMeter,
     Crac,
@@ -138,24 +158,24 @@ pub struct SimDevice {
 
 /// Cumulative energy registers, advanced lazily to the time of each request.
 #[derive(Debug)]
-struct Counters {
-    at: i64,
-    facility_kwh: f64,
-    lighting_kwh: f64,
-    cooling_kwh: f64,
-    rack_kwh: Vec<f64>,
+pub(crate) struct Counters {
+    pub(crate) at: i64,
+    pub(crate) facility_kwh: f64,
+    pub(crate) lighting_kwh: f64,
+    pub(crate) cooling_kwh: f64,
+    pub(crate) rack_kwh: Vec<f64>,
 }
 
-struct Shared {
-    model: Model,
-    clock: Clock,
-    started: i64,
-    counters: Mutex<Counters>,
+pub(crate) struct Shared {
+    pub(crate) model: Model,
+    pub(crate) clock: Clock,
+    pub(crate) started: i64,
+    pub(crate) counters: Mutex<Counters>,
 }
 
 impl Shared {
     /// The state now, and the counters advanced to now.
-    fn now(&self) -> (i64, State, Counters) {
+    pub(crate) fn now(&self) -> (i64, State, Counters) {
         let now = self.clock.now_ms();
         let mut c = self.counters.lock().unwrap_or_else(|p| p.into_inner());
         if now > c.at {
@@ -289,6 +309,25 @@ impl RunningSim {
                     };
                     (format!("modbus://{addr}/1"), profile, Some(role))
                 }
+                Kind::Server(..) if config.server_protocol == ServerProtocol::Redfish => {
+                    let listener = TcpListener::bind(bind).await?;
+                    let addr = listener.local_addr()?;
+                    let sh = shared.clone();
+                    let read = move || images::redfish_reading(kind, &sh);
+                    let account = redfish_server::Account {
+                        user: BMC_USER.to_owned(),
+                        password: config.community.clone(),
+                        session_ttl: config.session_ttl,
+                    };
+                    tokio::spawn(redfish_server::serve(
+                        listener,
+                        read,
+                        account,
+                        delay.into(),
+                        device_cancel.clone(),
+                    ));
+                    (format!("redfish+http://{addr}"), "redfish-dmtf", None)
+                }
                 _ => {
                     let socket = UdpSocket::bind(bind).await?;
                     let addr = socket.local_addr()?;
@@ -415,6 +454,9 @@ impl RunningSim {
             if d.address.starts_with("snmp") {
                 let _ = writeln!(s, "auth = \"sim\"");
             }
+            if d.address.starts_with("redfish") {
+                let _ = writeln!(s, "auth = \"sim-bmc\"");
+            }
             if let Some((role, cat)) = d.role {
                 let _ = writeln!(s, "role = {role:?}");
                 if let Some(cat) = cat {
@@ -450,17 +492,26 @@ pub fn estate_inventory(
         s,
         "[auths.sim]\nversion = \"v2c\"\ncommunity = {community_ref:?}\n"
     );
+    if sites
+        .iter()
+        .any(|r| r.config.server_protocol == ServerProtocol::Redfish)
+    {
+        let _ = writeln!(
+            s,
+            "[auths.sim-bmc]\nversion = \"redfish\"\nuser = {BMC_USER:?}\npassword = {community_ref:?}\n"
+        );
+    }
     for site in sites {
         site.inventory_site(&mut s);
     }
     s
 }
 
-fn rack_id(r: usize) -> String {
+pub(crate) fn rack_id(r: usize) -> String {
     format!("r{:02}", r + 1)
 }
 
-fn device_id(kind: Kind) -> String {
+pub(crate) fn device_id(kind: Kind) -> String {
     match kind {
         Kind::FacilityMeter => "meter-main".into(),
         Kind::LightingMeter => "meter-lighting".into(),
@@ -470,211 +521,4 @@ fn device_id(kind: Kind) -> String {
         Kind::Server(r, s) => format!("srv-{}-{:02}", rack_id(r), s + 1),
         Kind::Environment => "env-1".into(),
     }
-}
-
-const VOLTS: f64 = 230.0;
-const PF: f64 = 0.97;
-
-fn modbus_image(kind: Kind, sh: &Shared) -> Registers {
-    let (_, st, c) = sh.now();
-    let mut r = Registers::default();
-    match kind {
-        Kind::FacilityMeter | Kind::LightingMeter => {
-            let (w, kwh) = if kind == Kind::FacilityMeter {
-                (st.facility_w, c.facility_kwh)
-            } else {
-                (st.lighting_w, c.lighting_kwh)
-            };
-            // Eastron SDM630 input registers (float32, high word first).
-            let t = &mut r.input;
-            for (i, v) in [VOLTS, VOLTS + 0.8, VOLTS - 0.6].iter().enumerate() {
-                Registers::put_f32(t, 2 * i as u16, *v as f32);
-                Registers::put_f32(t, 6 + 2 * i as u16, (w / 3.0 / v / PF) as f32);
-                Registers::put_f32(t, 12 + 2 * i as u16, (w / 3.0) as f32);
-            }
-            Registers::put_f32(t, 52, w as f32);
-            Registers::put_f32(t, 56, (w / PF) as f32);
-            Registers::put_f32(t, 62, PF as f32);
-            Registers::put_f32(t, 70, 50.0);
-            Registers::put_f32(t, 342, kwh as f32);
-            // The rest of what a real SDM630 serves and the profile reads: phase-1 power factor,
-            // import/export and phase-1 import energy.
-            Registers::put_f32(t, 30, PF as f32);
-            Registers::put_f32(t, 72, kwh as f32);
-            Registers::put_f32(t, 74, 0.0);
-            Registers::put_f32(t, 346, (kwh / 3.0) as f32);
-        }
-        Kind::Crac => {
-            let t = &mut r.holding;
-            t.insert(0, (st.supply_c * 10.0).round() as i16 as u16);
-            t.insert(1, (st.return_c * 10.0).round() as i16 as u16);
-            t.insert(2, (st.fan_pct * 10.0).round() as u16);
-            Registers::put_u32(t, 3, st.cooling_w.round() as u32);
-            Registers::put_u32(t, 5, st.heat_w.round() as u32);
-            Registers::put_u32(t, 7, (c.cooling_kwh * 100.0).round() as u32);
-        }
-        _ => {}
-    }
-    r
-}
-
-fn oid(s: &str) -> Vec<u32> {
-    s.split('.').filter_map(|p| p.parse().ok()).collect()
-}
-
-fn with(mut base: Vec<u32>, tail: &[u32]) -> Vec<u32> {
-    base.extend_from_slice(tail);
-    base
-}
-
-fn snmp_mib(kind: Kind, sh: &Shared) -> Mib {
-    let (now, st, c) = sh.now();
-    let mut m: Mib = BTreeMap::new();
-    let uptime = ((now - sh.started).max(0) / 10) as u32;
-    let (descr, object_id, name) = match kind {
-        Kind::Ups => (
-            "Kilowatch simulated UPS (RFC 1628 UPS-MIB)",
-            "1.3.6.1.2.1.33",
-            device_id(kind),
-        ),
-        Kind::Pdu(_) => (
-            "APC Web/SNMP Management Card (MN:AP8853 simulated by Kilowatch)",
-            "1.3.6.1.4.1.318.1.3.4.6",
-            device_id(kind),
-        ),
-        Kind::Server(..) => (
-            "Kilowatch simulated server (iDRAC + HOST-RESOURCES-MIB)",
-            "1.3.6.1.4.1.674.10892.5",
-            device_id(kind),
-        ),
-        _ => (
-            "sensorProbe8 simulated by Kilowatch",
-            "1.3.6.1.4.1.3854.1",
-            device_id(kind),
-        ),
-    };
-    m.insert(
-        oid("1.3.6.1.2.1.1.1.0"),
-        Value::OctetString(descr.as_bytes().to_vec()),
-    );
-    m.insert(oid("1.3.6.1.2.1.1.2.0"), Value::ObjectId(oid(object_id)));
-    m.insert(oid("1.3.6.1.2.1.1.3.0"), Value::TimeTicks(uptime));
-    m.insert(
-        oid("1.3.6.1.2.1.1.5.0"),
-        Value::OctetString(name.into_bytes()),
-    );
-    match kind {
-        Kind::Ups => {
-            let ups = oid("1.3.6.1.2.1.33.1");
-            let rated = sh.model.ups_rated_w;
-            let out = st.ups_out_w;
-            m.insert(with(ups.clone(), &[2, 1, 0]), Value::Integer(2)); // batteryNormal
-            let runtime_min = (30.0 * (rated / out.max(1.0)).powf(1.1)).min(600.0);
-            m.insert(
-                with(ups.clone(), &[2, 3, 0]),
-                Value::Integer(runtime_min.round() as i32),
-            );
-            m.insert(with(ups.clone(), &[2, 4, 0]), Value::Integer(100));
-            m.insert(with(ups.clone(), &[3, 2, 0]), Value::Integer(1)); // upsInputNumLines
-            m.insert(with(ups.clone(), &[3, 3, 1, 2, 1]), Value::Integer(500));
-            m.insert(with(ups.clone(), &[3, 3, 1, 3, 1]), Value::Integer(231));
-            m.insert(
-                with(ups.clone(), &[3, 3, 1, 5, 1]),
-                Value::Integer(st.ups_in_w.round() as i32),
-            );
-            m.insert(with(ups.clone(), &[4, 1, 0]), Value::Integer(3)); // upsOutputSource normal
-            m.insert(with(ups.clone(), &[4, 2, 0]), Value::Integer(500));
-            m.insert(with(ups.clone(), &[4, 3, 0]), Value::Integer(1));
-            m.insert(
-                with(ups.clone(), &[4, 4, 1, 2, 1]),
-                Value::Integer(VOLTS as i32),
-            );
-            m.insert(
-                with(ups.clone(), &[4, 4, 1, 3, 1]),
-                Value::Integer((out / VOLTS / PF * 10.0).round() as i32),
-            );
-            m.insert(
-                with(ups.clone(), &[4, 4, 1, 4, 1]),
-                Value::Integer(out.round() as i32),
-            );
-            m.insert(
-                with(ups, &[4, 4, 1, 5, 1]),
-                Value::Integer((out / rated * 100.0).round() as i32),
-            );
-        }
-        Kind::Pdu(r) => {
-            let w = st.rack_w.get(r).copied().unwrap_or(0.0);
-            let kwh = c.rack_kwh.get(r).copied().unwrap_or(0.0);
-            let amps = w / VOLTS / PF;
-            m.insert(
-                oid("1.3.6.1.4.1.318.1.1.26.4.3.1.5.1"),
-                Value::Integer((w / 10.0).round() as i32),
-            );
-            m.insert(
-                oid("1.3.6.1.4.1.318.1.1.26.4.3.1.9.1"),
-                Value::Integer((kwh * 10.0).round() as i32),
-            );
-            m.insert(
-                oid("1.3.6.1.4.1.318.1.1.26.6.3.1.6.1"),
-                Value::Integer(VOLTS as i32),
-            );
-            let load = oid("1.3.6.1.4.1.318.1.1.12.2.3.1.1.2");
-            m.insert(
-                with(load.clone(), &[1]),
-                Value::Gauge32((amps * 10.0).round() as u32),
-            );
-            m.insert(
-                with(load.clone(), &[2]),
-                Value::Gauge32((amps * 5.2).round() as u32),
-            );
-            m.insert(
-                with(load, &[3]),
-                Value::Gauge32((amps * 4.8).round() as u32),
-            );
-        }
-        Kind::Server(r, s) => {
-            let (cpu, w) = st
-                .servers
-                .get(r)
-                .and_then(|row| row.get(s))
-                .copied()
-                .unwrap_or((0.0, 0.0));
-            // Eight cores whose loads average to the server's CPU use.
-            let cores = [-3.0, 2.0, -1.0, 4.0, 0.0, -2.0, 1.0, -1.0];
-            for (i, d) in cores.iter().enumerate() {
-                let v = (cpu + d * (cpu / 50.0).min(1.0)).clamp(0.0, 100.0).round() as i32;
-                m.insert(
-                    oid(&format!("1.3.6.1.2.1.25.3.3.1.2.{}", 196_608 + i)),
-                    Value::Integer(v),
-                );
-            }
-            m.insert(
-                oid("1.3.6.1.4.1.674.10892.5.4.600.30.1.6.1.3"),
-                Value::Integer(w.round() as i32),
-            );
-            m.insert(
-                oid("1.3.6.1.4.1.674.10892.5.4.600.30.1.8.1.3"),
-                Value::OctetString(b"System Board Pwr Consumption".to_vec()),
-            );
-        }
-        Kind::Environment => {
-            for (i, t) in st.inlet_c.iter().enumerate() {
-                let idx = i as u32 + 1;
-                m.insert(
-                    oid(&format!("1.3.6.1.4.1.3854.1.2.2.1.16.1.1.{idx}")),
-                    Value::OctetString(format!("Inlet {}", rack_id(i)).into_bytes()),
-                );
-                m.insert(
-                    oid(&format!("1.3.6.1.4.1.3854.1.2.2.1.16.1.14.{idx}")),
-                    Value::Integer((t * 10.0).round() as i32),
-                );
-                m.insert(
-                    oid(&format!("1.3.6.1.4.1.3854.1.2.2.1.17.1.13.{idx}")),
-                    Value::Integer(450 + 10 * i as i32),
-                );
-            }
-        }
-        _ => {}
-    }
-    m
 }

@@ -29,6 +29,8 @@ pub struct ScaleConfig {
     pub snmp_devices: usize,
     /// Modbus devices besides the site's two meters (facility and IT).
     pub modbus_devices: usize,
+    /// Servers' BMCs over Redfish (issue 19), answering every request after the same delays.
+    pub redfish_devices: usize,
     /// Answer delay of a healthy device, drawn uniformly per request (ms).
     pub response_min_ms: f64,
     pub response_max_ms: f64,
@@ -48,6 +50,7 @@ impl Default for ScaleConfig {
         ScaleConfig {
             snmp_devices: 1000,
             modbus_devices: 0,
+            redfish_devices: 0,
             response_min_ms: 0.2,
             response_max_ms: 2.0,
             dead_share: 0.0,
@@ -169,6 +172,37 @@ impl RunningScale {
                 slow: is_slow,
             });
         }
+        for i in 0..config.redfish_devices {
+            let listener = TcpListener::bind(next_bind()).await?;
+            let addr = listener.local_addr()?;
+            let dead = picked(i, config.dead_share, 0.0);
+            let is_slow = !dead && picked(i, config.slow_share, 0.5);
+            if dead {
+                tokio::spawn(hold_silently(listener, cancel.child_token()));
+            } else {
+                let read = move || bmc_reading(clock.now_ms(), started, i);
+                let account = crate::redfish_server::Account {
+                    user: crate::devices::BMC_USER.to_owned(),
+                    password: config.community.clone(),
+                    session_ttl: Duration::from_secs(600),
+                };
+                tokio::spawn(crate::redfish_server::serve(
+                    listener,
+                    read,
+                    account,
+                    if is_slow { slow } else { healthy },
+                    cancel.child_token(),
+                ));
+            }
+            devices.push(ScaleDevice {
+                id: format!("bmc-{i:05}"),
+                address: format!("redfish+http://{addr}"),
+                profile: "redfish-dmtf",
+                role: None,
+                dead,
+                slow: is_slow,
+            });
+        }
         Ok(RunningScale {
             config,
             devices,
@@ -190,9 +224,10 @@ impl RunningScale {
     ) -> String {
         use std::fmt::Write;
         let mut s = format!(
-            "# {} simulated devices at benchmark scale, written by kilowatch.\n[collector]\ninterval = {interval:?}\ntimeout = {timeout:?}\nmax_concurrent_polls = {}\n\n[store]\npath = {store_path:?}\n\n[auths.sim]\nversion = \"v2c\"\ncommunity = {community_ref:?}\n\n[[sites]]\nid = \"scale\"\n\n",
+            "# {} simulated devices at benchmark scale, written by kilowatch.\n[collector]\ninterval = {interval:?}\ntimeout = {timeout:?}\nmax_concurrent_polls = {}\n\n[store]\npath = {store_path:?}\n\n[auths.sim]\nversion = \"v2c\"\ncommunity = {community_ref:?}\n\n[auths.sim-bmc]\nversion = \"redfish\"\nuser = {:?}\npassword = {community_ref:?}\n\n[[sites]]\nid = \"scale\"\n\n",
             self.devices.len(),
-            self.devices.len().max(1)
+            self.devices.len().max(1),
+            crate::devices::BMC_USER
         );
         for d in &self.devices {
             let _ = writeln!(
@@ -202,6 +237,9 @@ impl RunningScale {
             );
             if d.address.starts_with("snmp") {
                 s.push_str("auth = \"sim\"\n");
+            }
+            if d.address.starts_with("redfish") {
+                s.push_str("auth = \"sim-bmc\"\n");
             }
             match d.role {
                 Some("it") => s.push_str("role = \"it\"\ncategory = 1\n"),
@@ -213,6 +251,19 @@ impl RunningScale {
             s.push('\n');
         }
         s
+    }
+}
+
+/// A benchmark server's BMC: 150–400 W following its CPU, which swings with the clock.
+fn bmc_reading(now_ms: i64, started: i64, i: usize) -> crate::redfish_server::Reading {
+    let t = (now_ms - started) as f64 / 60_000.0;
+    let cpu = 30.0 + 25.0 * (t / 7.0 + i as f64).sin();
+    let power_w = 150.0 + 2.5 * cpu + (i % 13) as f64;
+    crate::redfish_server::Reading {
+        power_w,
+        cpu_pct: cpu,
+        inlet_c: 22.0 + (i % 5) as f64 * 0.5,
+        exhaust_c: 22.0 + 0.025 * power_w,
     }
 }
 

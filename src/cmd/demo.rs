@@ -40,6 +40,10 @@ pub struct Args {
     /// Servers per rack.
     #[arg(long, default_value_t = 5)]
     servers_per_rack: usize,
+    /// How the simulated servers are read: "snmp" (host agent and iDRAC MIB) or "redfish"
+    /// (their BMC only, as in estates that turn SNMP off on servers).
+    #[arg(long, value_name = "PROTOCOL", default_value = "snmp")]
+    servers: super::sim::ServerProtocolArg,
     /// Make this simulated device fail (stop answering) after `--fail-after`, to see the alarms.
     #[arg(long)]
     fail_device: Option<String>,
@@ -105,6 +109,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         servers_per_rack: args.servers_per_rack.max(1),
         speed,
         community: community.clone(),
+        server_protocol: args.servers.into(),
         ..SimConfig::default()
     };
     let sim = RunningSim::start(sim_config, clock)

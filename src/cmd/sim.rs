@@ -26,6 +26,14 @@ pub struct Args {
     scale_snmp: Option<usize>,
     #[arg(long, value_name = "M", default_value_t = 0)]
     scale_modbus: usize,
+    /// Serve N benchmark servers' BMCs over Redfish (sessions; with --response-ms, as slow as
+    /// real BMCs: e.g. 1000..2000); can go with --scale-snmp or alone.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    scale_redfish: usize,
+    /// How the simulated site's servers are read: "snmp" (host agent and iDRAC MIB) or
+    /// "redfish" (their BMC only).
+    #[arg(long, value_name = "PROTOCOL")]
+    servers: Option<ServerProtocolArg>,
     /// At scale: answer delay of healthy devices, drawn uniformly per request (ms).
     #[arg(long, value_name = "MIN..MAX", default_value = "0.2..2", value_parser = parse_range)]
     response_ms: (f64, f64),
@@ -40,6 +48,22 @@ pub struct Args {
     /// At scale: first port (devices take consecutive ports); 0 lets the OS choose.
     #[arg(long, default_value_t = 0)]
     first_port: u16,
+}
+
+/// `--servers snmp|redfish`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ServerProtocolArg {
+    Snmp,
+    Redfish,
+}
+
+impl From<ServerProtocolArg> for kilowatch_sim::ServerProtocol {
+    fn from(p: ServerProtocolArg) -> kilowatch_sim::ServerProtocol {
+        match p {
+            ServerProtocolArg::Snmp => kilowatch_sim::ServerProtocol::Snmp,
+            ServerProtocolArg::Redfish => kilowatch_sim::ServerProtocol::Redfish,
+        }
+    }
 }
 
 fn parse_range(s: &str) -> Result<(f64, f64), String> {
@@ -75,6 +99,7 @@ async fn run_scale(
     let scale = kilowatch_sim::scale::ScaleConfig {
         snmp_devices: n,
         modbus_devices: args.scale_modbus,
+        redfish_devices: args.scale_redfish,
         response_min_ms: args.response_ms.0,
         response_max_ms: args.response_ms.1,
         dead_share: args.dead_share,
@@ -113,8 +138,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         Clock::accelerated(config.speed)
     };
-    if let Some(n) = args.scale_snmp {
-        return run_scale(&args, n, &config, clock).await;
+    if args.scale_snmp.is_some() || args.scale_redfish > 0 {
+        return run_scale(&args, args.scale_snmp.unwrap_or(0), &config, clock).await;
+    }
+    let mut config = config;
+    if let Some(p) = args.servers {
+        config.server_protocol = p.into();
     }
     let configs = match args.estate {
         Some(n) => config.estate(n),

@@ -27,6 +27,7 @@ mod influx;
 mod isolation;
 mod meter_corpus;
 mod peers;
+mod redfish;
 mod report_csv;
 mod report_html;
 mod secrets;

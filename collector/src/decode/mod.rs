@@ -152,7 +152,13 @@ fn decode_inner(
         (PlanKind::Modbus(p), Readings::Modbus { blocks }) => {
             registers::decode_modbus(p, blocks, out, problems, &mut trace)
         }
-        (PlanKind::Redfish(p), Readings::Redfish { values, problems: p2 }) => {
+        (
+            PlanKind::Redfish(p),
+            Readings::Redfish {
+                values,
+                problems: p2,
+            },
+        ) => {
             problems.extend(p2.iter().cloned());
             redfish::decode_redfish(plan, p, values, rows, out, &mut trace)
         }

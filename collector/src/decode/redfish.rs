@@ -29,4 +29,3 @@ pub(super) fn decode_redfish(
         }
     }
 }
-

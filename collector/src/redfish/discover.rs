@@ -170,8 +170,7 @@ impl<F: Fetch> Walker<'_, F> {
                             if via_members {
                                 base.inner.push(Step::Property("Members".into()));
                             }
-                            let Some(mut n) = self.enter(&base, item, Step::Index(i)).await?
-                            else {
+                            let Some(mut n) = self.enter(&base, item, Step::Index(i)).await? else {
                                 continue;
                             };
                             let Some(target) = n.at() else { continue };

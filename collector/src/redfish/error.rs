@@ -3,7 +3,9 @@
 
 #[derive(Debug, thiserror::Error)]
 pub enum RedfishError {
-    #[error("GET {path}: HTTP 401 Unauthorized: wrong user or password, or the account may not use Redfish")]
+    #[error(
+        "GET {path}: HTTP 401 Unauthorized: wrong user or password, or the account may not use Redfish"
+    )]
     Unauthorized { path: String },
     #[error("login to {path} refused (HTTP {status}): wrong user or password")]
     LoginRefused { path: String, status: u16 },
@@ -36,7 +38,13 @@ impl RedfishError {
     /// The resource is not there (a link to nothing, or a path that moved with a firmware
     /// update): discovery skips it; a poll rediscovers.
     pub fn is_missing(&self) -> bool {
-        matches!(self, RedfishError::Status { status: 404 | 410, .. })
+        matches!(
+            self,
+            RedfishError::Status {
+                status: 404 | 410,
+                ..
+            }
+        )
     }
 }
 
@@ -56,7 +64,10 @@ pub(crate) fn describe_body(body: &[u8], parse_error: &serde_json::Error) -> Str
             })
             .filter(|t| !t.is_empty());
         return match title {
-            Some(t) => format!("an HTML page ('{}')", t.chars().take(80).collect::<String>()),
+            Some(t) => format!(
+                "an HTML page ('{}')",
+                t.chars().take(80).collect::<String>()
+            ),
             None => "an HTML page".to_owned(),
         };
     }

@@ -66,7 +66,15 @@ pub fn extract(
     if !where_equals.is_empty() && !steps.contains(&Step::All) && !matches(doc, where_equals) {
         return;
     }
-    walk(doc, steps, where_equals, &mut Vec::new(), out, problems, steps);
+    walk(
+        doc,
+        steps,
+        where_equals,
+        &mut Vec::new(),
+        out,
+        problems,
+        steps,
+    );
 }
 
 fn walk(
@@ -204,7 +212,10 @@ mod tests {
     #[test]
     fn a_where_without_rows_applies_to_the_resource() {
         let doc = json!({"PhysicalContext": "Exhaust", "Reading": 30});
-        assert_eq!(run(&doc, "Reading", &[("PhysicalContext", "Intake")]).0, vec![]);
+        assert_eq!(
+            run(&doc, "Reading", &[("PhysicalContext", "Intake")]).0,
+            vec![]
+        );
         assert_eq!(
             run(&doc, "Reading", &[("PhysicalContext", "Exhaust")]).0[0].value,
             30.0

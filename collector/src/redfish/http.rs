@@ -27,6 +27,8 @@ pub struct Client {
     timeout: Duration,
     /// Where sessions are created (the service root's `Links.Sessions`).
     sessions: String,
+    /// The service has no session collection: Basic on every request instead.
+    no_sessions: bool,
 }
 
 impl Client {
@@ -49,11 +51,10 @@ impl Client {
         match auth.as_ref().map(|a| &a.trust) {
             None | Some(TlsTrust::System) => {}
             Some(TlsTrust::Ca(pem)) => {
-                let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
-                    RedfishError::Tls {
+                let certs =
+                    reqwest::Certificate::from_pem_bundle(pem).map_err(|e| RedfishError::Tls {
                         detail: format!("ca_file: {e}"),
-                    }
-                })?;
+                    })?;
                 b = b.tls_certs_only(certs);
             }
             Some(TlsTrust::Pin(sha256)) => {
@@ -67,9 +68,9 @@ impl Client {
                 b = b.tls_danger_accept_invalid_certs(true);
             }
         }
-        let http = b.build().map_err(|e| RedfishError::Tls {
-            detail: chain(&e),
-        })?;
+        let http = b
+            .build()
+            .map_err(|e| RedfishError::Tls { detail: chain(&e) })?;
         let scheme = if tls { "https" } else { "http" };
         Ok(Client {
             http,
@@ -78,6 +79,7 @@ impl Client {
             token: None,
             timeout,
             sessions: format!("{ROOT}/SessionService/Sessions"),
+            no_sessions: false,
         })
     }
 
@@ -93,7 +95,7 @@ impl Client {
     }
 
     fn wants_session(&self) -> bool {
-        self.auth.as_ref().is_some_and(|a| a.session)
+        !self.no_sessions && self.auth.as_ref().is_some_and(|a| a.session)
     }
 
     /// Logs in when a session is wanted and there is none yet.
@@ -107,10 +109,9 @@ impl Client {
     /// GETs one resource as JSON. A session the BMC has expired is renewed once.
     pub async fn get(&mut self, path: &str) -> Result<Arc<Value>, DriverError> {
         let path = same_service(path)?;
+        // Some services guard even the root (sushy-emulator with an auth file does).
+        self.ensure_login().await?;
         let wants_session = self.wants_session();
-        if path != ROOT {
-            self.ensure_login().await?;
-        }
         match self.get_once(path).await {
             Err(DriverError::Redfish(RedfishError::Unauthorized { .. }))
                 if wants_session && self.token.is_some() =>
@@ -137,12 +138,8 @@ impl Client {
             .header("Accept", "application/json");
         match (&self.token, &self.auth) {
             (Some(t), _) => req = req.header("X-Auth-Token", t),
-            (None, Some(a)) if !a.session || path == ROOT => {
-                // The service root is readable without credentials (DSP0266 §13.3.1); send
-                // Basic anyway when sessions are off.
-                if !a.session {
-                    req = req.basic_auth(&a.user, Some(a.password.expose()));
-                }
+            (None, Some(a)) if !self.wants_session() => {
+                req = req.basic_auth(&a.user, Some(a.password.expose()));
             }
             _ => {}
         }
@@ -211,6 +208,21 @@ impl Client {
             .await
             .map_err(|e| self.transport(&path, e))?;
         let status = resp.status().as_u16();
+        if matches!(status, 404 | 405 | 501) {
+            tracing::info!(target = %self.base, status, "no Redfish sessions here; using Basic");
+            self.no_sessions = true;
+            return Ok(());
+        }
+        if matches!(status, 401 | 403) {
+            // A service that guards everything with Basic (sushy-emulator with an auth file)
+            // refuses the login before routing it: if Basic opens the root, use Basic.
+            self.no_sessions = true;
+            if self.get_once(ROOT).await.is_ok() {
+                tracing::info!(target = %self.base, "sessions refused but Basic accepted; using Basic");
+                return Ok(());
+            }
+            self.no_sessions = false;
+        }
         if !(200..300).contains(&status) {
             return Err(RedfishError::LoginRefused { path, status }.into());
         }

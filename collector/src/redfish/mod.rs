@@ -223,12 +223,7 @@ pub fn take_values(
         problems.extend(bad.iter().map(|b| format!("{} {}: {b}", m.field, r.path)));
         let several = found.len() > 1;
         for f in found {
-            let rows: Vec<&str> = t
-                .rows
-                .iter()
-                .chain(f.rows.iter())
-                .map(|s| &**s)
-                .collect();
+            let rows: Vec<&str> = t.rows.iter().chain(f.rows.iter()).map(|s| &**s).collect();
             let point = point_of(
                 m.point.as_deref(),
                 (m.point_rows || several).then_some(&rows[..]),
