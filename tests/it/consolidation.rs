@@ -517,3 +517,90 @@ fn a_new_host_model_is_planned_by_hand_computed_figures() {
     let (ok, _, err) = run(&["report", "consolidation", "--new-host", "cpu=2,idle_w=100"]);
     assert!(!ok && err.contains("max_w is required"), "{err}");
 }
+
+/// Issue 19: each server's power says where it came from. `app-1` has its host agent (CPU) and
+/// its BMC listed apart (`server = "app-1"`, Redfish, 230 W); `db-1` reads its own power over
+/// SNMP (310 W); `old-1` has no power reading at all (the fallback curve). The BMC is not a
+/// server of its own.
+#[test]
+fn issue_19_each_servers_power_names_its_source() {
+    use std::fmt::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("site.toml");
+    let mut inv = with_servers(&["app-1", "db-1", "old-1"]);
+    inv.push_str(
+        "\n[auths.bmc]\nversion = \"redfish\"\nuser = \"ro\"\npassword = \"env:KW_TEST_COMMUNITY\"\n\n[[devices]]\nid = \"app-1-bmc\"\nsite = \"hk1\"\nroom = \"hall\"\nrack = \"r01\"\nprofile = \"redfish-dmtf\"\naddress = \"redfish://127.0.0.1:1\"\nauth = \"bmc\"\nserver = \"app-1\"\n",
+    );
+    std::fs::write(&config, inv).unwrap();
+    let jan = 1_767_225_600_000i64; // 2026-01-01T00:00:00Z
+    let mut csv = String::from("time,device,field,value\n");
+    for step in 0..=144i64 {
+        let t = kilowatch_core::timefmt::format_rfc3339(jan + step * 600_000);
+        for (d, f, v) in [
+            ("app-1", "cpu_util_pct", 40.0),
+            ("app-1-bmc", "power_w", 230.0),
+            ("app-1-bmc", "cpu_util_pct", 40.0),
+            ("db-1", "cpu_util_pct", 60.0),
+            ("db-1", "power_w", 310.0),
+            ("old-1", "cpu_util_pct", 20.0),
+        ] {
+            writeln!(csv, "{t},{d},{f},{v}").unwrap();
+        }
+    }
+    let file = dir.path().join("history.csv");
+    std::fs::write(&file, csv).unwrap();
+    let data = dir.path().join("data");
+    let out = on_metered_site(&config, &data, &["import", "--csv", file.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let t = kilowatch_core::timefmt::format_rfc3339;
+    let out = on_metered_site(
+        &config,
+        &data,
+        &[
+            "report",
+            "consolidation",
+            "--format",
+            "json",
+            "--from",
+            &t(jan),
+            "--to",
+            &t(jan + 86_400_000),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let servers = r["servers"].as_array().unwrap();
+    let by = |id: &str| {
+        servers
+            .iter()
+            .find(|s| s["device"] == id)
+            .unwrap_or_else(|| panic!("no {id} in {servers:?}"))
+    };
+    assert_eq!(
+        by("app-1")["power_source"],
+        "measured: BMC Redfish (app-1-bmc)"
+    );
+    assert!((by("app-1")["mean_w"].as_f64().unwrap() - 230.0).abs() < 1e-9);
+    assert_eq!(by("db-1")["power_source"], "measured: SNMP (db-1)");
+    assert!(
+        by("old-1")["power_source"]
+            .as_str()
+            .unwrap()
+            .starts_with("modelled: typical SPECpower-like curve"),
+        "{}",
+        by("old-1")
+    );
+    assert_eq!(
+        servers.len(),
+        3,
+        "the BMC is read as its server, not as one more: {servers:?}"
+    );
+}

@@ -115,7 +115,8 @@ pub struct ServerProfile {
     pub mem_pct: Option<Quantiles>,
     pub net_bytes_per_s: Option<f64>,
     pub mean_w: f64,
-    /// "measured", or the curve the watts were modelled with.
+    /// "measured: BMC Redfish (bmc-01)" (the protocol and device the watts came from), or the
+    /// curve the watts were modelled with.
     pub power_source: String,
     /// W on CPU % fitted to this server's own paired readings.
     pub model: Option<PowerFit>,
@@ -202,8 +203,18 @@ pub fn consolidation_report(
         };
         let mut profiles = Vec::new();
         let mut pairs = Vec::new();
-        for d in config.devices.iter().filter(|d| d.site == site.id) {
-            if let Some(p) = profile(store, d, range, opts, &mut pairs)? {
+        // A BMC listed apart from its server (`server = ...`) is read as part of that server.
+        for d in config
+            .devices
+            .iter()
+            .filter(|d| d.site == site.id && d.server.is_none())
+        {
+            let bmcs: Vec<&Device> = config
+                .devices
+                .iter()
+                .filter(|b| b.server.as_deref() == Some(d.id.as_str()))
+                .collect();
+            if let Some(p) = profile(store, d, &bmcs, range, opts, &mut pairs)? {
                 profiles.push(p);
             }
         }
@@ -438,32 +449,61 @@ fn plan_one_site(
     }
 }
 
+/// Where a server's measured power came from, as the report names it.
+fn power_source(from: &Device) -> String {
+    let what = match from.address.protocol() {
+        "redfish" => "BMC Redfish",
+        "ipmi" => "BMC IPMI",
+        "snmp" => "SNMP",
+        "modbus" => "Modbus meter",
+        other => other,
+    };
+    format!("{what} ({})", from.id)
+}
+
 /// One server's profile, or `None` when it has no CPU readings in the window. Its paired
-/// (CPU %, W) readings are added to `pairs` for the site's power model.
+/// (CPU %, W) readings are added to `pairs` for the site's power model. Power and CPU come from
+/// the server's own readings, else from a BMC listed apart from it (`bmcs`); the report says
+/// which.
 fn profile(
     store: &dyn ReadStore,
     d: &Device,
+    bmcs: &[&Device],
     range: TimeRange,
     opts: &PlanOptions,
     pairs: &mut Vec<(f64, f64)>,
 ) -> Result<Option<ServerProfile>, StoreError> {
-    let first =
-        |field: Field, pointless: bool| -> Result<Vec<kilowatch_store::Point>, StoreError> {
-            let mut sel = Selector::field(field).tag("device", &d.id);
-            if pointless {
-                sel = sel.without("point");
+    let read = |dev: &Device,
+                field: Field,
+                pointless: bool|
+     -> Result<Vec<kilowatch_store::Point>, StoreError> {
+        let mut sel = Selector::field(field).tag("device", &dev.id);
+        if pointless {
+            sel = sel.without("point");
+        }
+        match store.find(&sel)?.first() {
+            Some(s) => store.read(s, range, None),
+            None => Ok(Vec::new()),
+        }
+    };
+    // The first of the server and its BMCs with readings of `field`.
+    let first = |field: Field,
+                 pointless: bool|
+     -> Result<(Vec<kilowatch_store::Point>, &Device), StoreError> {
+        for dev in std::iter::once(d).chain(bmcs.iter().copied()) {
+            let points = read(dev, field, pointless)?;
+            if !points.is_empty() {
+                return Ok((points, dev));
             }
-            match store.find(&sel)?.first() {
-                Some(s) => store.read(s, range, None),
-                None => Ok(Vec::new()),
-            }
-        };
-    let cpu = first(Field::CpuUtilPct, true)?;
+        }
+        Ok((Vec::new(), d))
+    };
+    let (cpu, _) = first(Field::CpuUtilPct, true)?;
     let Some(cpu_pct) = Quantiles::of(cpu.iter().map(|p| p.value).collect()) else {
         return Ok(None);
     };
-    let power = first(Field::PowerW, false)?;
-    let mem = first(Field::MemUtilPct, true)?;
+    let (power, power_from) = first(Field::PowerW, false)?;
+    let (mem, _) = first(Field::MemUtilPct, true)?;
     let (mean_w, power_source, model) = if power.is_empty() {
         let max_w = d.rated_power_w.unwrap_or(opts.fallback_max_w);
         let curve = typical_curve(max_w);
@@ -487,7 +527,7 @@ fn profile(
         pairs.extend_from_slice(&mine);
         (
             power.iter().map(|p| p.value).sum::<f64>() / power.len() as f64,
-            "measured".to_owned(),
+            format!("measured: {}", power_source(power_from)),
             PowerFit::fit(&mine),
         )
     };

@@ -9,8 +9,6 @@ pub enum RedfishError {
     Unauthorized { path: String },
     #[error("login to {path} refused (HTTP {status}): wrong user or password")]
     LoginRefused { path: String, status: u16 },
-    #[error("login to {path} gave no X-Auth-Token")]
-    NoToken { path: String },
     #[error("GET {path}: HTTP 403 Forbidden: the account may not read this resource")]
     Forbidden { path: String },
     #[error("GET {path}: HTTP {status}{}", reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default())]

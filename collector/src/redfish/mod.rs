@@ -3,7 +3,7 @@
 //! links once to find them ([`discover`]), and each poll reads just those resources, at most two
 //! requests in flight to one BMC (their web servers are small and slow).
 
-mod discover;
+pub mod discover;
 mod error;
 pub mod extract;
 mod http;
@@ -20,6 +20,7 @@ use serde_json::Value;
 
 pub use discover::{Discovery, Fetch, discover, navigate};
 pub use error::RedfishError;
+pub use http::decode_answer;
 
 use crate::DriverError;
 

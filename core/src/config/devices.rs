@@ -52,6 +52,20 @@ pub(super) fn check_devices(
             devices.push(device);
         }
     }
+    // `server` names another device of the inventory (known only once all are read).
+    for (i, d) in devices.iter().enumerate() {
+        if let Some(s) = &d.server
+            && (s == &d.id || !seen.contains_key(s))
+        {
+            let key = format!("devices[{}].server", seen.get(&d.id).copied().unwrap_or(i));
+            let why = if s == &d.id {
+                "a device cannot be its own server".to_owned()
+            } else {
+                format!("unknown device '{s}'")
+            };
+            c.push(&key, why);
+        }
+    }
     devices
 }
 
@@ -95,6 +109,7 @@ fn check_device(
         rated_cooling_w: raw.rated_cooling_w,
         rated_power_w: raw.rated_power_w,
         height_u: raw.height_u,
+        server: raw.server,
     })
 }
 

@@ -155,6 +155,10 @@ pub struct Device {
     pub rated_power_w: Option<f64>,
     /// Height of a server in rack units, for consolidation plans.
     pub height_u: Option<f64>,
+    /// The server this device measures, when it is listed apart from it: a BMC read over
+    /// Redfish or IPMI while the server's own entry is its host agent. Its power then counts
+    /// as that server's.
+    pub server: Option<String>,
 }
 
 impl Device {
@@ -183,6 +187,7 @@ impl Device {
             rated_cooling_w: None,
             rated_power_w: None,
             height_u: None,
+            server: None,
         }
     }
 
