@@ -28,6 +28,8 @@ pub struct Discovery {
     /// Links not followed because the budget ran out.
     pub truncated: bool,
     pub fetched: usize,
+    /// Each resource as discovery read it, so the first poll need not read it again.
+    pub first_docs: Vec<Option<Arc<Value>>>,
 }
 
 #[derive(Debug, Clone)]
@@ -304,9 +306,19 @@ pub async fn discover<F: Fetch>(
         }
     }
     let fetched = w.cache.len() + 1;
+    let first_docs = resources
+        .iter()
+        .map(|r| {
+            if &*r.path == super::http::ROOT {
+                return Some(root.clone());
+            }
+            w.cache.get(&*r.path).cloned().flatten()
+        })
+        .collect();
     Ok(Discovery {
         resources,
         truncated: w.truncated,
         fetched,
+        first_docs,
     })
 }

@@ -127,16 +127,19 @@ impl RedfishDriver {
             .as_ref()
             .is_some_and(|(_, at)| at.elapsed() < REDISCOVER);
         let mut problems = Vec::new();
+        // Discovery has just read every resource a poll reads: use those answers once.
+        let mut first = Vec::new();
         if !fresh {
             let root = client.get(http::ROOT).await?;
             client.set_sessions(&root);
-            let found = discover(plan, root, &mut ClientFetch(client)).await?;
+            let mut found = discover(plan, root, &mut ClientFetch(client)).await?;
             tracing::debug!(
                 target = %self.socket,
                 fetched = found.fetched,
                 resources = found.resources.len(),
                 "redfish discovery"
             );
+            first = std::mem::take(&mut found.first_docs);
             self.discovery = Some((Arc::new(found), Instant::now()));
         }
         let Some((d, _)) = &self.discovery else {
@@ -153,13 +156,19 @@ impl RedfishDriver {
         let mut docs = Vec::with_capacity(d.resources.len());
         {
             let client = &*client;
+            let first = &first;
             // Built as a list first: a closure making the futures trips the compiler's
             // higher-ranked lifetime check inside the scheduler's spawned task.
             let futures: Vec<_> = d
                 .resources
                 .iter()
                 .enumerate()
-                .map(|(i, r)| async move { (i, client.get_shared(&r.path).await) })
+                .map(|(i, r)| async move {
+                    match first.get(i).cloned().flatten() {
+                        Some(doc) => (i, Ok(doc)),
+                        None => (i, client.get_shared(&r.path).await),
+                    }
+                })
                 .collect();
             let mut gets = futures_util::stream::iter(futures).buffer_unordered(PER_BMC);
             while let Some(done) = gets.next().await {

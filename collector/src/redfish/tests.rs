@@ -99,3 +99,56 @@ async fn newer_resources_win_over_legacy_ones_per_chassis() {
     );
     assert!(d.fetched <= plan().max_resources + 1);
 }
+
+/// A vendor quirk is data: the Dell metrics apply only where the service root names Dell.
+#[tokio::test]
+async fn a_vendor_quirk_applies_only_to_that_vendor() {
+    let thermal = serde_json::json!({"Temperatures": [
+        {"MemberId": "iDRAC.Embedded.1#SystemBoardInletTemp", "Name": "System Board Inlet Temp",
+         "PhysicalContext": "SystemBoard", "ReadingCelsius": 23},
+    ]});
+    let docs = |vendor: &str| {
+        let mut m = std::collections::HashMap::new();
+        m.insert(
+            "/redfish/v1",
+            serde_json::json!({"Vendor": vendor, "Chassis": {"@odata.id": "/redfish/v1/Chassis"}}),
+        );
+        m.insert("/redfish/v1/Chassis", serde_json::json!({"Members": [{"@odata.id": "/redfish/v1/Chassis/System.Embedded.1"}]}));
+        m.insert("/redfish/v1/Chassis/System.Embedded.1", serde_json::json!({"Thermal": {"@odata.id": "/redfish/v1/Chassis/System.Embedded.1/Thermal"}}));
+        m.insert(
+            "/redfish/v1/Chassis/System.Embedded.1/Thermal",
+            thermal.clone(),
+        );
+        Map(m)
+    };
+    struct Map(std::collections::HashMap<&'static str, Value>);
+    impl Fetch for Map {
+        async fn fetch(&mut self, path: &str) -> Result<Arc<Value>, DriverError> {
+            self.0.get(path).cloned().map(Arc::new).ok_or_else(|| {
+                RedfishError::Status {
+                    path: path.into(),
+                    status: 404,
+                    reason: None,
+                }
+                .into()
+            })
+        }
+    }
+    let plan = plan();
+    for (vendor, want) in [("Dell", vec![23.0]), ("HPE", vec![])] {
+        let mut m = docs(vendor);
+        let root = m.fetch("/redfish/v1").await.unwrap();
+        let d = discover(&plan, root, &mut m).await.unwrap();
+        let (mut values, mut problems) = (Vec::new(), Vec::new());
+        for r in &d.resources {
+            let doc = m.fetch(&r.path).await.unwrap();
+            take_values(&plan, r, &doc, &mut values, &mut problems);
+        }
+        let inlet: Vec<f64> = values
+            .iter()
+            .filter(|v| v.point.as_deref() == Some("inlet"))
+            .map(|v| v.value)
+            .collect();
+        assert_eq!(inlet, want, "{vendor}");
+    }
+}
