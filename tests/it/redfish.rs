@@ -540,12 +540,13 @@ fn probe_bmc(bmc: &Bmc, timeout: &str) -> Output {
 
 #[test]
 fn issue_19_hostile_answers_are_errors_naming_the_device() {
+    let cut = format!("JSON cut short after {} bytes", TRUNCATED.len());
     for (fault, says) in [
         (
             Fault::Html,
             "not a Redfish JSON answer: an HTML page ('iDRAC Login')",
         ),
-        (Fault::Truncated, "JSON cut short after 26 bytes"),
+        (Fault::Truncated, cut.as_str()),
         (Fault::Hang, "timed out after 1s"),
     ] {
         let bmc = hostile_bmc(fault);
@@ -642,11 +643,17 @@ fn issue_19_a_site_whose_servers_speak_only_redfish_is_planned_from_bmc_power() 
         );
         assert!(s["mean_w"].as_f64().unwrap() > 50.0, "{s}");
     }
-    let idle: Vec<&str> = r["idle_servers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|i| i["device"].as_str())
-        .collect();
-    assert_eq!(idle, vec!["srv-r01-05"]);
+    // The planted comatose server is found from BMC power and CPU alone. A BMC has no network
+    // counters, so a server merely quiet in the night hours of this short window may be listed
+    // too: each finding must then say it had no network counters and asks for a longer window.
+    let idle = r["idle_servers"].as_array().unwrap();
+    assert!(idle.iter().any(|i| i["device"] == "srv-r01-05"), "{idle:?}");
+    for i in idle {
+        let why = i["reason"].as_str().unwrap();
+        assert!(
+            why.contains("no network counters") && why.contains("confirm over a longer window"),
+            "{why}"
+        );
+        assert!(why.contains("BMC Redfish"), "{why}");
+    }
 }
