@@ -5,6 +5,7 @@
 pub mod decode;
 pub mod detect;
 mod error;
+pub mod ipmi;
 pub mod modbus;
 pub mod plan;
 pub mod schedule;
@@ -21,7 +22,7 @@ use kilowatch_core::secret::Secret;
 use crate::decode::Readings;
 use crate::plan::PlanKind;
 
-pub use error::{DriverError, Malformed, ModbusException};
+pub use error::{DriverError, IpmiAuthFailure, Malformed, ModbusException, RmcpStatus};
 
 /// The protocol set is closed and small, so an enum dispatches (STYLE.md §3).
 #[derive(Debug)]
@@ -30,25 +31,32 @@ pub enum Driver {
     Modbus(modbus::ModbusDriver),
     /// A device that cannot be read as configured; every poll reports why.
     Unusable(Unusable),
+    Ipmi(Box<ipmi::IpmiDriver>),
 }
 
 /// Why a device cannot be read as configured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unusable {
-    /// An SNMP device without credentials.
+    /// An SNMP or IPMI device without credentials (of its protocol).
     NoAuth,
 }
 
 impl Driver {
     pub fn new(address: &Address, auth: Option<&Auth>, timeout: Duration) -> Driver {
         match address {
+            Address::Ipmi { .. } => {
+                match auth.and_then(|a| ipmi::IpmiDriver::new(address.socket(), a, timeout)) {
+                    Some(d) => Driver::Ipmi(Box::new(d)),
+                    None => Driver::Unusable(Unusable::NoAuth),
+                }
+            }
             Address::Snmp { .. } => match auth {
+                Some(Auth::Ipmi { .. }) | None => Driver::Unusable(Unusable::NoAuth),
                 Some(auth) => Driver::Snmp(snmp::SnmpDriver::new(
                     address.socket(),
                     auth.clone(),
                     timeout,
                 )),
-                None => Driver::Unusable(Unusable::NoAuth),
             },
             Address::Modbus { unit, framing, .. } => Driver::Modbus(modbus::ModbusDriver::new(
                 address.socket(),
@@ -72,6 +80,7 @@ impl Driver {
         match (self, plan) {
             (Driver::Snmp(d), PlanKind::Snmp(p)) => d.read(p).await,
             (Driver::Modbus(d), PlanKind::Modbus(p)) => d.read(p).await,
+            (Driver::Ipmi(d), PlanKind::Ipmi(p)) => d.read(p).await,
             (Driver::Unusable(Unusable::NoAuth), _) => Err(DriverError::NoAuth),
             _ => Err(Malformed::ProtocolMismatch.into()),
         }
@@ -83,7 +92,17 @@ impl fmt::Display for Driver {
         match self {
             Driver::Snmp(d) => write!(f, "{d:?}"),
             Driver::Modbus(d) => write!(f, "{d:?}"),
+            Driver::Ipmi(d) => write!(f, "{d:?}"),
             Driver::Unusable(_) => f.write_str("unusable"),
+        }
+    }
+}
+
+impl Driver {
+    /// Ends what the driver keeps open on the device (an IPMI session); for `probe` and shutdown.
+    pub async fn close(&mut self) {
+        if let Driver::Ipmi(d) = self {
+            d.close().await;
         }
     }
 }

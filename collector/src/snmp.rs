@@ -193,6 +193,8 @@ impl SnmpDriver {
                         s.init().await.map_err(snmp_error)?;
                         Ok(s)
                     }
+                    // `Driver::new` never pairs an SNMP address with an IPMI auth.
+                    Auth::Ipmi { .. } => Err(DriverError::NoAuth),
                 }
             };
             let s = tokio::time::timeout(self.timeout, connect)
@@ -213,6 +215,7 @@ impl SnmpDriver {
             Auth::SnmpV1 { community } => (0, community),
             Auth::SnmpV2c { community } => (1, community),
             Auth::SnmpV3 { .. } => return self.request_v3(req).await,
+            Auth::Ipmi { .. } => return Err(DriverError::NoAuth),
         };
         let addr = match self.addr {
             Some(a) => a,
@@ -399,6 +402,7 @@ fn version_name(auth: &Auth) -> &'static str {
         Auth::SnmpV1 { .. } => "v1",
         Auth::SnmpV2c { .. } => "v2c",
         Auth::SnmpV3 { .. } => "v3",
+        Auth::Ipmi { .. } => "ipmi",
     }
 }
 

@@ -1,4 +1,4 @@
-//! Device addresses as URLs: `snmp://host:port`, `modbus://host:port/unit`.
+//! Device addresses as URLs: `snmp://host:port`, `modbus://host:port/unit`, `ipmi://host:port`.
 
 use std::fmt;
 
@@ -13,6 +13,11 @@ pub enum Address {
         port: u16,
         unit: u8,
         framing: Framing,
+    },
+    /// A BMC over IPMI 2.0 RMCP+ (UDP, port 623 by default).
+    Ipmi {
+        host: String,
+        port: u16,
     },
 }
 
@@ -31,6 +36,8 @@ pub enum Credential {
     None,
     Community(String),
     V3User(String),
+    /// `ipmi://user@host`: the BMC user name (its password comes from a flag, never the URL).
+    IpmiUser(String),
 }
 
 /// Why a device URL was refused. The text follows `bad address URL: ` in `check-config`.
@@ -52,8 +59,12 @@ pub enum AddressError {
     },
     #[error("modbus has no credentials; remove the user part")]
     ModbusCredential,
-    #[error("unknown scheme '{scheme}'; expected snmp://, snmpv3://, modbus:// or modbus+rtu://")]
+    #[error(
+        "unknown scheme '{scheme}'; expected snmp://, snmpv3://, modbus://, modbus+rtu:// or ipmi://"
+    )]
     UnknownScheme { scheme: String },
+    #[error("unexpected path '{path}' in an IPMI address")]
+    IpmiPath { path: String },
 }
 
 impl Address {
@@ -112,6 +123,15 @@ impl Address {
                     Credential::None,
                 ))
             }
+            "ipmi" => {
+                let port = url.port().unwrap_or(623);
+                let p = url.path();
+                if !(p.is_empty() || p == "/") {
+                    return Err(AddressError::IpmiPath { path: p.to_owned() });
+                }
+                let cred = user.map_or(Credential::None, Credential::IpmiUser);
+                Ok((Address::Ipmi { host, port }, cred))
+            }
             other => Err(AddressError::UnknownScheme {
                 scheme: other.to_owned(),
             }),
@@ -122,13 +142,16 @@ impl Address {
         match self {
             Address::Snmp { .. } => "snmp",
             Address::Modbus { .. } => "modbus",
+            Address::Ipmi { .. } => "ipmi",
         }
     }
 
     /// `host:port`, for connecting.
     pub fn socket(&self) -> String {
         match self {
-            Address::Snmp { host, port } | Address::Modbus { host, port, .. } => {
+            Address::Snmp { host, port }
+            | Address::Modbus { host, port, .. }
+            | Address::Ipmi { host, port } => {
                 if host.contains(':') {
                     format!("[{host}]:{port}")
                 } else {
@@ -184,6 +207,7 @@ impl fmt::Display for Address {
             } => {
                 write!(f, "modbus rtu-over-tcp {} unit {unit}", self.socket())
             }
+            Address::Ipmi { .. } => write!(f, "ipmi {}", self.socket()),
         }
     }
 }
@@ -231,6 +255,30 @@ mod tests {
         assert_eq!(rtu.to_string(), "modbus rtu-over-tcp gw:4001 unit 12");
         assert!(Address::parse("http://h").is_err());
         assert!(Address::parse("not a url").is_err());
+    }
+
+    /// Issue 19: a BMC's address; the user may ride in the URL (for `probe`), never a password.
+    #[test]
+    fn issue_19_parses_ipmi_with_user_and_default_port() {
+        let (a, c) = Address::parse("ipmi://admin@10.0.0.9").unwrap();
+        assert_eq!(
+            a,
+            Address::Ipmi {
+                host: "10.0.0.9".into(),
+                port: 623
+            }
+        );
+        assert_eq!(c, Credential::IpmiUser("admin".into()));
+        assert_eq!(a.to_string(), "ipmi 10.0.0.9:623");
+        assert_eq!(a.protocol(), "ipmi");
+        let (a, c) = Address::parse("ipmi://127.0.0.1:6230").unwrap();
+        assert_eq!(a.socket(), "127.0.0.1:6230");
+        assert_eq!(c, Credential::None);
+        assert_eq!(
+            Address::parse("ipmi://u:pw@h").unwrap_err(),
+            AddressError::Password
+        );
+        assert!(Address::parse("ipmi://h/x").is_err());
     }
 
     /// Issue 18: the typed errors keep the texts `check-config` and the README show.

@@ -20,6 +20,83 @@ const BUILTIN: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_pro
 pub enum Profile {
     Snmp(SnmpProfile),
     Modbus(ModbusProfile),
+    Ipmi(IpmiProfile),
+}
+
+/// A BMC read over IPMI: DCMI `Get Power Reading` values and SDR sensors chosen by what their
+/// full sensor records say (type, unit, entity, name), so one profile fits many vendors.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IpmiProfile {
+    /// `"ipmi"`; already read to choose this struct.
+    #[serde(rename = "protocol")]
+    _protocol: String,
+    pub description: String,
+    /// Values of DCMI `Get Power Reading` (DCMI 1.5 §6.6.1), in mode 1 (system power).
+    #[serde(default)]
+    pub dcmi: Vec<DcmiMetric>,
+    /// SDR sensors: each sensor feeds the first rule it matches.
+    #[serde(default)]
+    pub sensors: Vec<SensorRule>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DcmiMetric {
+    #[serde(deserialize_with = "de_field")]
+    pub field: Field,
+    /// Which of the reading's values (all in W).
+    pub reading: DcmiReading,
+    pub point: Option<std::sync::Arc<str>>,
+}
+
+/// The values of a DCMI power reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DcmiReading {
+    Current,
+    Minimum,
+    Maximum,
+    Average,
+}
+
+/// Which SDR sensors feed a field. Every criterion given must hold; a sensor's value is the
+/// reading converted with its record's linearisation (M, B, exponents), times `scale`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SensorRule {
+    #[serde(deserialize_with = "de_field")]
+    pub field: Field,
+    /// Base unit code of the record (IPMI 2.0 table 43-15): 1 degrees C, 4 volts, 5 amps,
+    /// 6 watts.
+    pub unit: u8,
+    /// Sensor type code (IPMI 2.0 table 42-3): 0x01 temperature, 0x08 power supply, ...
+    pub sensor_type: Option<u8>,
+    /// Entity ID codes (IPMI 2.0 table 43-13), any of: 0x37 air inlet, 0x0a power supply, ...
+    #[serde(default)]
+    pub entity_id: Vec<u8>,
+    /// The sensor's ID string contains one of these, ignoring case.
+    #[serde(default)]
+    pub name_contains: Vec<String>,
+    /// The `point` tag; `{instance}` is replaced by the record's entity instance (`psu{instance}`
+    /// gives `psu1`, `psu2`).
+    pub point: Option<String>,
+    #[serde(default = "one")]
+    pub scale: f64,
+}
+
+impl SensorRule {
+    /// The field's unit as an IPMI base unit code, for the fields a sensor can feed directly.
+    fn unit_fits(&self) -> bool {
+        let want = match self.field.unit() {
+            "°C" => 1,
+            "V" => 4,
+            "A" => 5,
+            "W" => 6,
+            _ => return true,
+        };
+        self.unit == want || self.scale != 1.0
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -220,6 +297,7 @@ impl Profile {
         match self {
             Profile::Snmp(_) => "snmp",
             Profile::Modbus(_) => "modbus",
+            Profile::Ipmi(_) => "ipmi",
         }
     }
 
@@ -227,6 +305,7 @@ impl Profile {
         match self {
             Profile::Snmp(p) => &p.description,
             Profile::Modbus(p) => &p.description,
+            Profile::Ipmi(p) => &p.description,
         }
     }
 
@@ -326,6 +405,28 @@ impl Profile {
                     }
                 }
             }
+            Profile::Ipmi(p) => {
+                if p.dcmi.is_empty() && p.sensors.is_empty() {
+                    problems.push("give at least one [[dcmi]] or [[sensors]] entry".into());
+                }
+                for (i, r) in p.sensors.iter().enumerate() {
+                    if !r.unit_fits() {
+                        problems.push(format!(
+                            "sensors[{i}]: unit code {} does not give {} ({}); set 'scale' to convert",
+                            r.unit,
+                            r.field.name(),
+                            r.field.unit()
+                        ));
+                    }
+                    if let Some(point) = &r.point
+                        && point.replace("{instance}", "").contains(['{', '}'])
+                    {
+                        problems.push(format!(
+                            "sensors[{i}]: point '{point}': the only placeholder is {{instance}}"
+                        ));
+                    }
+                }
+            }
         }
         problems
     }
@@ -336,8 +437,9 @@ fn parse_profile(src: &str) -> Result<Profile, toml::de::Error> {
     match table.get("protocol").and_then(toml::Value::as_str) {
         Some("snmp") => toml::from_str(src).map(Profile::Snmp),
         Some("modbus") => toml::from_str(src).map(Profile::Modbus),
+        Some("ipmi") => toml::from_str(src).map(Profile::Ipmi),
         _ => Err(serde::de::Error::custom(
-            "'protocol' must be \"snmp\" or \"modbus\"",
+            "'protocol' must be \"snmp\", \"modbus\" or \"ipmi\"",
         )),
     }
 }
@@ -484,7 +586,7 @@ impl ProfileSet {
             .iter()
             .filter_map(|(name, p)| match p {
                 Profile::Snmp(s) => Some((name.as_str(), s)),
-                Profile::Modbus(_) => None,
+                Profile::Modbus(_) | Profile::Ipmi(_) => None,
             })
             .flat_map(|(name, s)| {
                 s.detect
@@ -521,7 +623,7 @@ impl ProfileSet {
                         .max()
                         .map(|len| ((len, by_descr), name.as_str(), p))
                 }
-                Profile::Modbus(_) => None,
+                Profile::Modbus(_) | Profile::Ipmi(_) => None,
             })
             .max_by_key(|(rank, _, _)| *rank)
             .map(|(_, name, p)| (name, p))
@@ -575,6 +677,10 @@ impl ProfileSet {
                     (by, s.metrics.len())
                 }
                 Profile::Modbus(m) => ("(name it with `--profile`)".to_owned(), m.metrics.len()),
+                Profile::Ipmi(i) => (
+                    "(any BMC: `probe ipmi://` uses it unless `--profile`)".to_owned(),
+                    i.dcmi.len() + i.sensors.len(),
+                ),
             };
             let matched = if matched.is_empty() {
                 "(none: name it in the inventory)".to_owned()

@@ -1,8 +1,10 @@
 //! Turning what a driver read into samples. Pure: no I/O, no clock; the target of golden tests,
 //! property tests and fuzzing. A value that cannot be used becomes one line in `problems`
 //! (named by field and OID or register), never a sample: every sample is a finite number.
-//! SNMP values are decoded in [`snmp`], Modbus registers in [`registers`].
+//! SNMP values are decoded in [`snmp`], Modbus registers in [`registers`], IPMI sensors and
+//! DCMI power in [`ipmi`].
 
+mod ipmi;
 mod registers;
 mod snmp;
 
@@ -95,6 +97,12 @@ pub enum Readings {
         /// One per `ModbusPlan::blocks`: the words, or the exception the device refused it with.
         blocks: Vec<Result<Vec<u16>, ModbusException>>,
     },
+    Ipmi {
+        /// The DCMI power reading, when the plan asks for it.
+        dcmi: Option<crate::ipmi::DcmiOutcome>,
+        /// Every sensor some rule of the plan selects, with its record.
+        sensors: Vec<crate::ipmi::SensorReading>,
+    },
 }
 
 /// Series of table rows, created on first sight and reused on every later poll: by entry, then
@@ -143,6 +151,9 @@ fn decode_inner(
         }
         (PlanKind::Modbus(p), Readings::Modbus { blocks }) => {
             registers::decode_modbus(p, blocks, out, problems, &mut trace)
+        }
+        (PlanKind::Ipmi(p), Readings::Ipmi { dcmi, sensors }) => {
+            ipmi::decode_ipmi(plan, p, *dcmi, sensors, rows, out, problems, &mut trace)
         }
         _ => problems.push("readings do not match the plan's protocol".into()),
     }

@@ -1,11 +1,11 @@
-//! `[auths.NAME]`: SNMP credentials apart from devices, with their secrets loaded from `env:`
+//! `[auths.NAME]`: SNMP and IPMI credentials apart from devices, with their secrets loaded from `env:`
 //! or `file:` references. A broken auth is kept as `None`, so the devices naming it are not
 //! also reported as naming an unknown auth.
 
 use std::collections::BTreeMap;
 
 use super::checker::Checker;
-use super::inventory::{Auth, V3Security};
+use super::inventory::{Auth, IpmiCipherSuite, V3Security};
 use super::raw::RawAuth;
 use crate::secret::{Secret, SecretRef};
 
@@ -102,6 +102,47 @@ fn auth_secrets(c: &mut Checker<'_>, key: &str, raw: RawAuth) -> Option<Auth> {
                 }
             };
             Some(Auth::SnmpV3 { user, security })
+        }
+        RawAuth::Ipmi {
+            user,
+            password,
+            cipher_suite,
+            privilege,
+        } => {
+            let suite = match cipher_suite {
+                None => Some(IpmiCipherSuite::default()),
+                Some(id) => IpmiCipherSuite::from_id(id).or_else(|| {
+                    c.push(
+                        &format!("{key}.cipher_suite"),
+                        format!(
+                            "cipher suite {id} is not supported; use 17 (RAKP-HMAC-SHA256, AES-CBC-128) or 3 (RAKP-HMAC-SHA1, AES-CBC-128)"
+                        ),
+                    );
+                    None
+                }),
+            };
+            // IPMI 2.0 §13.31: user names are at most 16 bytes, passwords at most 20.
+            if user.len() > 16 {
+                c.push(
+                    &format!("{key}.user"),
+                    "an IPMI user name is at most 16 bytes",
+                );
+                return None;
+            }
+            let password = load(c, "password", &password)?;
+            if password.expose().len() > 20 {
+                c.push(
+                    &format!("{key}.password"),
+                    "an IPMI 2.0 password is at most 20 bytes",
+                );
+                return None;
+            }
+            Some(Auth::Ipmi {
+                user,
+                password,
+                cipher_suite: suite?,
+                privilege: privilege.unwrap_or_default(),
+            })
         }
     }
 }

@@ -2,7 +2,7 @@
 //! A device is kept only when every check passes; each failed check is its own problem, so one
 //! run of `check-config` names them all. Ids are unique; site, room and rack exist (unless the
 //! site's own entry is broken); the address parses, carries no credential and speaks the
-//! profile's protocol; an SNMP device names a known auth.
+//! profile's protocol; an SNMP or IPMI device names a known auth of its protocol.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -212,6 +212,19 @@ fn resolve_auth(
 ) -> (Option<Auth>, bool) {
     match (name, address) {
         (Some(name), _) => match auths.get(name) {
+            // An IPMI auth on an SNMP device, or the reverse, would fail at every poll.
+            Some(Some(a)) if address.is_some_and(|ad| auth_fits(a, ad).is_err()) => {
+                let want = address.map(|ad| auth_fits(a, ad)).and_then(Result::err);
+                c.push(
+                    &format!("{key}.auth"),
+                    format!(
+                        "auth '{name}' is for {}, but the address is {}",
+                        want.unwrap_or_default(),
+                        address.map_or("", Address::protocol)
+                    ),
+                );
+                (None, false)
+            }
             Some(a) => (a.clone(), true),
             None => {
                 let known: Vec<_> = auths.keys().map(String::as_str).collect();
@@ -229,7 +242,24 @@ fn resolve_auth(
             );
             (None, false)
         }
+        (None, Some(Address::Ipmi { .. })) => {
+            c.push(
+                &format!("{key}.auth"),
+                "an IPMI device needs an 'auth' with version = \"ipmi\" (its BMC user and password)",
+            );
+            (None, false)
+        }
         (None, _) => (None, true),
+    }
+}
+
+/// Whether `auth` can be used with `address`; if not, what the auth is for.
+fn auth_fits(auth: &Auth, address: &Address) -> Result<(), &'static str> {
+    match (auth, address) {
+        (Auth::Ipmi { .. }, Address::Ipmi { .. }) => Ok(()),
+        (Auth::Ipmi { .. }, _) => Err("ipmi"),
+        (_, Address::Ipmi { .. }) => Err("snmp"),
+        _ => Ok(()),
     }
 }
 

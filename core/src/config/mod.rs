@@ -30,7 +30,9 @@ use toml::de::DeTable;
 use crate::profile::{ProfileSet, line_of};
 use crate::secret::Secret;
 
-pub use inventory::{Auth, Device, Rack, Room, Site, V3Auth, V3Priv, V3Security};
+pub use inventory::{
+    Auth, Device, IpmiCipherSuite, IpmiPrivilege, Rack, Room, Site, V3Auth, V3Priv, V3Security,
+};
 
 use checker::{Checker, index_spans};
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::inventory::{V3Auth, V3Priv};
+use super::inventory::{IpmiPrivilege, V3Auth, V3Priv};
 
 #[derive(Debug, Deserialize)]
 pub(super) struct RawCollector {
@@ -44,6 +44,14 @@ pub(super) enum RawAuth {
         auth_key: Option<String>,
         priv_protocol: Option<V3Priv>,
         priv_key: Option<String>,
+    },
+    #[serde(rename = "ipmi")]
+    Ipmi {
+        user: String,
+        password: String,
+        /// 17 (the default) or 3; checked in `auths`, so the problem names the key.
+        cipher_suite: Option<i64>,
+        privilege: Option<IpmiPrivilege>,
     },
 }
 
