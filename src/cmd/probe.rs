@@ -293,7 +293,12 @@ fn ipmi_auth(user: String, args: &Args) -> anyhow::Result<kilowatch_core::config
         let lines: Vec<String> = problems
             .iter()
             .map(|p| {
-                let key = p.key.rsplit('.').next().unwrap_or_default().replace('_', "-");
+                let key = p
+                    .key
+                    .rsplit('.')
+                    .next()
+                    .unwrap_or_default()
+                    .replace('_', "-");
                 format!("--{key}: {}", p.message)
             })
             .collect();

@@ -91,7 +91,11 @@ pub(super) fn decode_ipmi(
             .map
             .entry(rule_index)
             .or_default()
-            .entry(vec![u32::from(r.owner), u32::from(r.lun), u32::from(r.number)])
+            .entry(vec![
+                u32::from(r.owner),
+                u32::from(r.lun),
+                u32::from(r.number),
+            ])
             .or_insert_with(|| plan.series(rule.field, point.clone()))
             .clone();
         if push(out, Some(&series), rule.field, value) {
@@ -113,7 +117,13 @@ mod tests {
     use kilowatch_core::profile::ProfileSet;
     use std::sync::Arc;
 
-    fn record(number: u8, name: &str, sensor_type: u8, entity: (u8, u8), unit: u8) -> Arc<SensorRecord> {
+    fn record(
+        number: u8,
+        name: &str,
+        sensor_type: u8,
+        entity: (u8, u8),
+        unit: u8,
+    ) -> Arc<SensorRecord> {
         Arc::new(SensorRecord {
             record_id: u16::from(number),
             owner: 0x20,
@@ -147,11 +157,25 @@ mod tests {
     fn run(readings: &Readings) -> (Vec<(String, Option<String>, f64, String)>, Vec<String>) {
         let plan = plan();
         let (mut out, mut problems, mut sources) = (Vec::new(), Vec::new(), Vec::new());
-        decode_traced(&plan, readings, &mut RowSeries::default(), &mut out, &mut problems, &mut sources);
+        decode_traced(
+            &plan,
+            readings,
+            &mut RowSeries::default(),
+            &mut out,
+            &mut problems,
+            &mut sources,
+        );
         let rows = out
             .iter()
             .zip(sources)
-            .map(|(s, src)| (s.field.name().to_owned(), s.series.tag("point").map(str::to_owned), s.value, src))
+            .map(|(s, src)| {
+                (
+                    s.field.name().to_owned(),
+                    s.series.tag("point").map(str::to_owned),
+                    s.value,
+                    src,
+                )
+            })
             .collect();
         (rows, problems)
     }
@@ -161,11 +185,26 @@ mod tests {
     #[test]
     fn issue_19_the_dcmi_profile_maps_dcmi_and_sdr_sensors() {
         let sensors = vec![
-            SensorReading { record: record(1, "Inlet Temp", 0x01, (0x37, 1), 1), raw: Ok(6) },
-            SensorReading { record: record(3, "PS1 Input Power", 0x08, (0x0a, 1), 6), raw: Ok(75) },
-            SensorReading { record: record(4, "PS2 Input Power", 0x08, (0x0a, 2), 6), raw: Ok(70) },
-            SensorReading { record: record(5, "Sys Power", 0x0b, (0x07, 1), 6), raw: Ok(145) },
-            SensorReading { record: record(6, "Fan 1", 0x04, (0x1d, 1), 18), raw: Ok(50) },
+            SensorReading {
+                record: record(1, "Inlet Temp", 0x01, (0x37, 1), 1),
+                raw: Ok(6),
+            },
+            SensorReading {
+                record: record(3, "PS1 Input Power", 0x08, (0x0a, 1), 6),
+                raw: Ok(75),
+            },
+            SensorReading {
+                record: record(4, "PS2 Input Power", 0x08, (0x0a, 2), 6),
+                raw: Ok(70),
+            },
+            SensorReading {
+                record: record(5, "Sys Power", 0x0b, (0x07, 1), 6),
+                raw: Ok(145),
+            },
+            SensorReading {
+                record: record(6, "Fan 1", 0x04, (0x1d, 1), 18),
+                raw: Ok(50),
+            },
         ];
         let dcmi = Some(DcmiOutcome::Reading(DcmiPower {
             current_w: 583,
@@ -181,10 +220,30 @@ mod tests {
         assert_eq!(
             rows,
             vec![
-                ("power_w".into(), None, 583.0, "dcmi power reading (current)".into()),
-                ("temperature_c".into(), Some("inlet".into()), 24.0, "sensor 'Inlet Temp' #1".into()),
-                ("power_w".into(), Some("psu1".into()), 300.0, "sensor 'PS1 Input Power' #3".into()),
-                ("power_w".into(), Some("psu2".into()), 280.0, "sensor 'PS2 Input Power' #4".into()),
+                (
+                    "power_w".into(),
+                    None,
+                    583.0,
+                    "dcmi power reading (current)".into()
+                ),
+                (
+                    "temperature_c".into(),
+                    Some("inlet".into()),
+                    24.0,
+                    "sensor 'Inlet Temp' #1".into()
+                ),
+                (
+                    "power_w".into(),
+                    Some("psu1".into()),
+                    300.0,
+                    "sensor 'PS1 Input Power' #3".into()
+                ),
+                (
+                    "power_w".into(),
+                    Some("psu2".into()),
+                    280.0,
+                    "sensor 'PS2 Input Power' #4".into()
+                ),
             ]
         );
     }
@@ -192,7 +251,10 @@ mod tests {
     #[test]
     fn without_dcmi_the_system_sensor_gives_power_and_faults_are_named() {
         let sensors = vec![
-            SensorReading { record: record(5, "Sys Power", 0x0b, (0x07, 1), 6), raw: Ok(145) },
+            SensorReading {
+                record: record(5, "Sys Power", 0x0b, (0x07, 1), 6),
+                raw: Ok(145),
+            },
             SensorReading {
                 record: record(1, "Inlet Temp", 0x01, (0x37, 1), 1),
                 raw: Err(SensorFault::Unavailable),
@@ -202,7 +264,15 @@ mod tests {
             dcmi: Some(DcmiOutcome::Refused(0xc1)),
             sensors,
         });
-        assert_eq!(rows, vec![("power_w".into(), None, 580.0, "sensor 'Sys Power' #5".into())]);
+        assert_eq!(
+            rows,
+            vec![(
+                "power_w".into(),
+                None,
+                580.0,
+                "sensor 'Sys Power' #5".into()
+            )]
+        );
         assert_eq!(
             problems,
             vec![
@@ -223,8 +293,14 @@ mod tests {
             period_ms: 0,
             active: false,
         }));
-        let (rows, problems) = run(&Readings::Ipmi { dcmi, sensors: vec![] });
+        let (rows, problems) = run(&Readings::Ipmi {
+            dcmi,
+            sensors: vec![],
+        });
         assert!(rows.is_empty());
-        assert_eq!(problems, vec!["power_w dcmi power reading: power measurement is not active".to_owned()]);
+        assert_eq!(
+            problems,
+            vec!["power_w dcmi power reading: power measurement is not active".to_owned()]
+        );
     }
 }

@@ -413,10 +413,15 @@ impl IpmiDriver {
             data: &[0x8e, self.privilege.code()],
             seq: self.rq_seq,
         };
-        let reply = exchange(&socket, timeout, &packet::encode_sessionless_v15(&caps_req), |p| {
-            packet::decode_sessionless_v15(p)
-                .and_then(|m| packet::parse_ipmi_response(&caps_req, m))
-        })
+        let reply = exchange(
+            &socket,
+            timeout,
+            &packet::encode_sessionless_v15(&caps_req),
+            |p| {
+                packet::decode_sessionless_v15(p)
+                    .and_then(|m| packet::parse_ipmi_response(&caps_req, m))
+            },
+        )
         .await?;
         if reply.completion != 0 {
             return Err(DriverError::IpmiCompletion {
@@ -446,7 +451,8 @@ impl IpmiDriver {
         );
         let suite = self.suite.id;
         let setup = |e: SetupError| setup_error(suite, e);
-        let open = packet::encode_sessionless(Payload::OpenSessionRequest, &hs.open_session_request());
+        let open =
+            packet::encode_sessionless(Payload::OpenSessionRequest, &hs.open_session_request());
         let payload = exchange(&socket, timeout, &open, |p| {
             packet::decode_sessionless(p, Payload::OpenSessionResponse).map(<[u8]>::to_vec)
         })
@@ -481,12 +487,30 @@ impl IpmiDriver {
         Ok(())
     }
 
+    /// The BMC's ID of the session kept open, if any.
+    pub fn session_id(&self) -> Option<u32> {
+        self.session.as_ref().map(|s| s.keys.bmc_session)
+    }
+
+    /// Closes the session on the BMC but keeps it here, as a BMC that dropped an idle session
+    /// leaves us: for the test that the next poll opens a new one.
+    #[doc(hidden)]
+    pub async fn drop_session_on_bmc(&mut self) {
+        if let Some(bmc) = self.session_id() {
+            let _ = self
+                .command(Command::CloseSession, &bmc.to_le_bytes())
+                .await;
+        }
+    }
+
     /// Closes the session, if one is open (best effort: the BMC drops it on its own later).
     pub async fn close(&mut self) {
         let Some(bmc) = self.session.as_ref().map(|s| s.keys.bmc_session) else {
             return;
         };
-        let _ = self.command(Command::CloseSession, &bmc.to_le_bytes()).await;
+        let _ = self
+            .command(Command::CloseSession, &bmc.to_le_bytes())
+            .await;
         self.session = None;
     }
 }
@@ -503,7 +527,10 @@ async fn exchange<T>(
         socket.send(packet).await.map_err(DriverError::Transport)?;
         let mut buf = vec![0u8; 1024];
         loop {
-            let n = socket.recv(&mut buf).await.map_err(DriverError::Transport)?;
+            let n = socket
+                .recv(&mut buf)
+                .await
+                .map_err(DriverError::Transport)?;
             match decode(buf.get(..n).unwrap_or_default()) {
                 Ok(v) => return Ok(v),
                 Err(PacketError::OtherReply { .. }) => continue,
@@ -554,13 +581,22 @@ pub fn fuzz_decoders(bytes: &[u8]) {
         data: &[],
         seq: 1,
     };
-    let _ = packet::decode_sessionless_v15(bytes).and_then(|m| packet::parse_ipmi_response(&req, m));
+    let _ =
+        packet::decode_sessionless_v15(bytes).and_then(|m| packet::parse_ipmi_response(&req, m));
     let _ = packet::parse_ipmi_response(&req, bytes);
     for want in [Payload::OpenSessionResponse, Payload::Rakp2, Payload::Rakp4] {
         let _ = packet::decode_sessionless(bytes, want);
     }
     for suite in [IpmiCipherSuite::Sha1Aes, IpmiCipherSuite::Sha256Aes] {
-        let mut hs = Handshake::new(Suite::from(suite), bytes.first().copied().unwrap_or(0), 1, [0; 16], 2, "u", "p");
+        let mut hs = Handshake::new(
+            Suite::from(suite),
+            bytes.first().copied().unwrap_or(0),
+            1,
+            [0; 16],
+            2,
+            "u",
+            "p",
+        );
         let _ = hs.open_session_response(bytes);
         let _ = hs.rakp2(bytes);
         let _ = hs.rakp4(bytes);

@@ -205,7 +205,10 @@ pub(crate) struct Response {
 }
 
 fn checksum(bytes: &[u8]) -> u8 {
-    bytes.iter().fold(0u8, |a, b| a.wrapping_add(*b)).wrapping_neg()
+    bytes
+        .iter()
+        .fold(0u8, |a, b| a.wrapping_add(*b))
+        .wrapping_neg()
 }
 
 /// The IPMI LAN message of a request (IPMI 2.0 §13.8).
@@ -263,10 +266,8 @@ pub(crate) fn decode_sessionless_v15(packet: &[u8]) -> Result<&[u8], PacketError
     }
     let len = usize::from(r.u8(13)?);
     let left = packet.len().saturating_sub(14);
-    r.bytes(14, len).map_err(|_| PacketError::PayloadLength {
-        stated: len,
-        left,
-    })
+    r.bytes(14, len)
+        .map_err(|_| PacketError::PayloadLength { stated: len, left })
 }
 
 fn rmcp(r: &Reader<'_>) -> Result<(), PacketError> {
@@ -304,10 +305,9 @@ fn rmcp_plus(packet: &[u8]) -> Result<(u8, u32, &[u8], usize), PacketError> {
     let session = r.u32(6)?;
     let len = usize::from(r.u16(14)?);
     let left = packet.len().saturating_sub(16);
-    let payload = r.bytes(16, len).map_err(|_| PacketError::PayloadLength {
-        stated: len,
-        left,
-    })?;
+    let payload = r
+        .bytes(16, len)
+        .map_err(|_| PacketError::PayloadLength { stated: len, left })?;
     Ok((ptype, session, payload, 16 + len))
 }
 
@@ -351,7 +351,10 @@ fn seal(keys: &SessionKeys, session: u32, seq: u32, mut data: Vec<u8>, iv: [u8; 
     }
     let mut p = Vec::with_capacity(64 + data.len());
     p.extend_from_slice(&RMCP_HEADER);
-    p.extend_from_slice(&[AUTH_RMCP_PLUS, ENCRYPTED | AUTHENTICATED | Payload::Ipmi as u8]);
+    p.extend_from_slice(&[
+        AUTH_RMCP_PLUS,
+        ENCRYPTED | AUTHENTICATED | Payload::Ipmi as u8,
+    ]);
     p.extend_from_slice(&session.to_le_bytes());
     p.extend_from_slice(&seq.to_le_bytes());
     p.extend_from_slice(&((AES_BLOCK + data.len()) as u16).to_le_bytes());

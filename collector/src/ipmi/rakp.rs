@@ -152,8 +152,7 @@ impl Handshake {
         self.bmc_session = r.u32(8)?;
         // The algorithms the BMC chose must be the ones we proposed (a BMC may not downgrade).
         let chosen = [r.u8(16)?, r.u8(24)?, r.u8(32)?];
-        if chosen != [self.suite.auth, self.suite.integrity, AES_CBC_128] || self.bmc_session == 0
-        {
+        if chosen != [self.suite.auth, self.suite.integrity, AES_CBC_128] || self.bmc_session == 0 {
             return Err(SetupError::Suite(RmcpStatus(0x11)));
         }
         Ok(())
@@ -366,7 +365,10 @@ mod tests {
         let e = h.rakp2(&rakp2).unwrap_err();
         assert_eq!(e, SetupError::Auth(IpmiAuthFailure::WrongPassword));
         let text = format!("{e} {e:?} {h:?}");
-        assert!(!text.contains("wrong-pw") && !text.contains("right-pw"), "{text}");
+        assert!(
+            !text.contains("wrong-pw") && !text.contains("right-pw"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -381,7 +383,9 @@ mod tests {
             "pw",
         );
         // ipmi_sim's answer to suite 17: status 04h, invalid authentication algorithm.
-        let e = h.open_session_response(&[7, 0x04, 0, 0, 1, 0, 0, 0]).unwrap_err();
+        let e = h
+            .open_session_response(&[7, 0x04, 0, 0, 1, 0, 0, 0])
+            .unwrap_err();
         assert_eq!(e, SetupError::Suite(RmcpStatus(0x04)));
         assert!(h.open_session_response(&[7]).is_err());
         assert!(h.open_session_response(&[]).is_err());
@@ -401,8 +405,8 @@ mod tests {
         assert_eq!(
             h.open_session_request(),
             vec![
-                1, 2, 0, 0, 0x44, 0x33, 0x22, 0x11, 0, 0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 8, 4, 0, 0,
-                0, 2, 0, 0, 8, 1, 0, 0, 0
+                1, 2, 0, 0, 0x44, 0x33, 0x22, 0x11, 0, 0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 8, 4, 0, 0, 0,
+                2, 0, 0, 8, 1, 0, 0, 0
             ]
         );
     }

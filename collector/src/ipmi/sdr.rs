@@ -106,7 +106,13 @@ pub fn parse_full_record(bytes: &[u8]) -> Result<SensorRecord, PacketError> {
     let raw_name = r.bytes(48, len)?;
     let name: String = raw_name
         .iter()
-        .map(|&b| if b.is_ascii_graphic() || b == b' ' { char::from(b) } else { '?' })
+        .map(|&b| {
+            if b.is_ascii_graphic() || b == b' ' {
+                char::from(b)
+            } else {
+                '?'
+            }
+        })
         .collect::<String>()
         .trim()
         .to_owned();
@@ -246,7 +252,9 @@ mod tests {
             Some(-1.0)
         );
         // A typical voltage: M = 59, K2 = -3 (59 mV per count), 0xc8 = 200 -> 11.8 V.
-        let v = conv(59, 0, 0, -3, AnalogFormat::Unsigned).convert(200).unwrap();
+        let v = conv(59, 0, 0, -3, AnalogFormat::Unsigned)
+            .convert(200)
+            .unwrap();
         assert!((v - 11.8).abs() < 1e-9, "{v}");
         // 1/x of 0 is not a number: no value rather than infinity.
         let inv = Conversion {

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::checker::Checker;
-use super::inventory::{Auth, IpmiCipherSuite, V3Security};
+use super::inventory::{Auth, IpmiCipherSuite, IpmiPrivilege, V3Security};
 use super::raw::RawAuth;
 use crate::secret::{Secret, SecretRef};
 
@@ -121,6 +121,20 @@ fn auth_secrets(c: &mut Checker<'_>, key: &str, raw: RawAuth) -> Option<Auth> {
                     None
                 }),
             };
+            let privilege = match privilege.as_deref() {
+                None | Some("user") => Some(IpmiPrivilege::User),
+                Some("operator") => Some(IpmiPrivilege::Operator),
+                Some("administrator" | "admin") => Some(IpmiPrivilege::Administrator),
+                Some(other) => {
+                    c.push(
+                        &format!("{key}.privilege"),
+                        format!(
+                            "unknown privilege level '{other}'; use user, operator or administrator"
+                        ),
+                    );
+                    None
+                }
+            };
             // IPMI 2.0 §13.31: user names are at most 16 bytes, passwords at most 20.
             if user.len() > 16 {
                 c.push(
@@ -141,7 +155,7 @@ fn auth_secrets(c: &mut Checker<'_>, key: &str, raw: RawAuth) -> Option<Auth> {
                 user,
                 password,
                 cipher_suite: suite?,
-                privilege: privilege.unwrap_or_default(),
+                privilege: privilege?,
             })
         }
     }

@@ -63,13 +63,11 @@ impl IpmiCipherSuite {
 
 /// The session privilege asked of the BMC. Everything Kilowatch sends is allowed at `user`;
 /// some BMCs only serve DCMI or sensors to a higher one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum IpmiPrivilege {
     #[default]
     User,
     Operator,
-    #[serde(alias = "admin")]
     Administrator,
 }
 

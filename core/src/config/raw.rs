@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::inventory::{IpmiPrivilege, V3Auth, V3Priv};
+use super::inventory::{V3Auth, V3Priv};
 
 #[derive(Debug, Deserialize)]
 pub(super) struct RawCollector {
@@ -49,9 +49,10 @@ pub(super) enum RawAuth {
     Ipmi {
         user: String,
         password: String,
-        /// 17 (the default) or 3; checked in `auths`, so the problem names the key.
+        /// 17 (the default) or 3; checked in `auths`, as `privilege` is, so that both are
+        /// reported at once with their keys.
         cipher_suite: Option<i64>,
-        privilege: Option<IpmiPrivilege>,
+        privilege: Option<String>,
     },
 }
 
