@@ -624,3 +624,29 @@ pub fn fuzz_decoders(bytes: &[u8]) {
     let _ = sdr::repository_stamp(bytes);
     let _ = sdr::dcmi_power(bytes);
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::fuzz_decoders;
+
+    proptest! {
+        /// The fuzz target's property in every `cargo test`: random packets, and random packets
+        /// behind a valid RMCP+ header (so framing passes and the deeper checks run).
+        #[test]
+        fn no_decoder_panics_on_any_packet(
+            ptype in prop::sample::select(vec![0x00u8, 0x11, 0x13, 0x15, 0xc0]),
+            body in prop::collection::vec(any::<u8>(), 0..160),
+            framed in any::<bool>(),
+        ) {
+            let mut packet = Vec::new();
+            if framed {
+                packet.extend_from_slice(&[0x06, 0x00, 0xff, 0x07, 0x06, ptype, 0, 0, 0, 0, 1, 0, 0, 0]);
+                packet.extend_from_slice(&(body.len() as u16).to_le_bytes());
+            }
+            packet.extend_from_slice(&body);
+            fuzz_decoders(&packet);
+        }
+    }
+}
