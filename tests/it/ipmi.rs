@@ -68,8 +68,10 @@ fn probe(suite: &str, password_var: &str) -> Output {
         .unwrap()
 }
 
-/// (field, point, value, source) of each row `probe --json` printed.
-fn rows(out: &Output) -> Vec<(String, Option<String>, f64, String)> {
+/// A row `probe --json` printed: field, point, value, source.
+type Row = (String, Option<String>, f64, String);
+
+fn rows(out: &Output) -> Vec<Row> {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
     json.as_array()

@@ -154,7 +154,10 @@ mod tests {
         )
     }
 
-    fn run(readings: &Readings) -> (Vec<(String, Option<String>, f64, String)>, Vec<String>) {
+    /// A sample as the tests compare it: field, point, value, source.
+    type Row = (String, Option<String>, f64, String);
+
+    fn run(readings: &Readings) -> (Vec<Row>, Vec<String>) {
         let plan = plan();
         let (mut out, mut problems, mut sources) = (Vec::new(), Vec::new(), Vec::new());
         decode_traced(

@@ -426,7 +426,7 @@ pub(crate) fn decode_in_session(keys: &SessionKeys, packet: &[u8]) -> Result<Vec
 
 /// AES-CBC-128 payload: IV, then whole blocks ending in pad bytes 1..n and n.
 fn decrypt(key: &[u8; 16], payload: &[u8]) -> Result<Vec<u8>, PacketError> {
-    if payload.len() < 2 * AES_BLOCK || payload.len() % AES_BLOCK != 0 {
+    if payload.len() < 2 * AES_BLOCK || !payload.len().is_multiple_of(AES_BLOCK) {
         return Err(PacketError::CipherLength(payload.len()));
     }
     let (iv, body) = payload.split_at(AES_BLOCK);
