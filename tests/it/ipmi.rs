@@ -287,3 +287,149 @@ async fn issue_19_collect_keeps_its_session_and_opens_a_new_one_when_the_bmc_dro
     }
     task.driver.close().await;
 }
+
+/// The SDR of `tests/data/ipmi/bmc.emu` (its `main_sdr_add` records and `sensor_set_value`
+/// readings), for the fake BMC to serve the same sensors as ipmi_sim.
+fn emu_sdr() -> (Vec<Vec<u8>>, Vec<(u8, u8)>) {
+    let src = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/ipmi/bmc.emu"),
+    )
+    .unwrap();
+    let hex = |t: &str| u8::from_str_radix(t.trim_start_matches("0x"), 16).unwrap();
+    let (mut records, mut readings) = (Vec::new(), Vec::new());
+    let mut current: Option<Vec<u8>> = None;
+    for line in src.lines() {
+        let cont = line.trim_end().ends_with('\\');
+        let body = line.trim_end().trim_end_matches('\\');
+        if let Some(rec) = current.as_mut() {
+            rec.extend(body.split_whitespace().map(hex));
+        } else if let Some(rest) = body.strip_prefix("main_sdr_add 0x20") {
+            current = Some(rest.split_whitespace().map(hex).collect());
+        } else if let Some(rest) = body.strip_prefix("sensor_set_value 0x20 0 ") {
+            let v: Vec<&str> = rest.split_whitespace().collect();
+            readings.push((v[0].parse().unwrap(), hex(v[1])));
+        }
+        if !cont && let Some(rec) = current.take() {
+            records.push(rec);
+        }
+    }
+    (records, readings)
+}
+
+const FAKE_USER: &str = "kwfake";
+const FAKE_PASS: &str = "fake-pass-17";
+
+/// ipmitool against the fake BMC at `addr`.
+fn ipmitool_fake(addr: &str, suite: &str, args: &[&str]) -> Output {
+    let (host, port) = addr.rsplit_once(':').unwrap();
+    Command::new("ipmitool")
+        .args(["-I", "lanplus", "-H", host, "-p", port, "-U", FAKE_USER])
+        .args(["-E", "-L", "USER", "-C", suite, "-N", "2", "-R", "1"])
+        .args(args)
+        .env("IPMI_PASSWORD", FAKE_PASS)
+        .output()
+        .unwrap()
+}
+
+/// Cipher suite 17 and DCMI, which ipmi_sim lacks, against the fake BMC of
+/// `kilowatch_collector::ipmi::fake_bmc` serving bmc.emu's SDR and a DCMI reading. ipmitool reads
+/// it first: its acceptance of the fake's RAKP proofs, keys, AuthCodes and AES payloads, and its
+/// decoding of the DCMI reply, are the independent check; then `probe` must read what it read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_19_suite_17_and_dcmi_read_as_ipmitool_reads_them() {
+    use kilowatch_collector::ipmi::fake_bmc::FakeBmc;
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = socket.local_addr().unwrap().to_string();
+    let (records, readings) = emu_sdr();
+    assert_eq!(records.len(), 5);
+    let bmc = FakeBmc {
+        user: FAKE_USER.into(),
+        password: FAKE_PASS.into(),
+        records,
+        readings,
+        dcmi_w: Some([310, 12, 402, 287]),
+    };
+    let server = tokio::spawn(bmc.serve(socket));
+    for suite in ["17", "3"] {
+        let (a, s) = (addr.clone(), suite.to_owned());
+        let (sdr, dcmi, ours, wrong) = tokio::task::spawn_blocking(move || {
+            let sdr = ipmitool_fake(&a, &s, &["-c", "sdr"]);
+            let dcmi = ipmitool_fake(&a, &s, &["dcmi", "power", "reading"]);
+            let probe = |var: &str| {
+                Command::new(env!("CARGO_BIN_EXE_kilowatch"))
+                    .arg("probe")
+                    .arg(format!("ipmi://{FAKE_USER}@{a}"))
+                    .args(["--password", &format!("env:{var}"), "--cipher-suite", &s])
+                    .args(["--json", "--timeout", "3s"])
+                    .env("KW_FAKE_PASS", FAKE_PASS)
+                    .env("KW_FAKE_WRONG", "wrong-pass-17")
+                    .env_remove("KILOWATCH_LOG")
+                    .output()
+                    .unwrap()
+            };
+            (sdr, dcmi, probe("KW_FAKE_PASS"), probe("KW_FAKE_WRONG"))
+        })
+        .await
+        .unwrap();
+        let sdr_text = String::from_utf8_lossy(&sdr.stdout);
+        assert!(
+            sdr.status.success(),
+            "suite {suite}: ipmitool sdr: {}{sdr_text}",
+            String::from_utf8_lossy(&sdr.stderr)
+        );
+        let tool: Vec<(String, f64)> = sdr_text
+            .lines()
+            .filter_map(|l| {
+                let mut p = l.split(',');
+                Some((p.next()?.to_owned(), p.next()?.parse().ok()?))
+            })
+            .collect();
+        let dcmi_text = String::from_utf8_lossy(&dcmi.stdout);
+        let dcmi_w: f64 = dcmi_text
+            .lines()
+            .find(|l| l.contains("Instantaneous power reading"))
+            .and_then(|l| l.split(':').nth(1)?.split_whitespace().next()?.parse().ok())
+            .unwrap_or_else(|| panic!("suite {suite}: ipmitool dcmi: {dcmi_text}"));
+        assert!(
+            ours.status.success(),
+            "suite {suite}: {}",
+            String::from_utf8_lossy(&ours.stderr)
+        );
+        let got = rows(&ours);
+        let dcmi_row = got
+            .iter()
+            .find(|r| r.3.starts_with("dcmi power reading"))
+            .unwrap_or_else(|| panic!("suite {suite}: no DCMI row: {got:?}"));
+        assert_eq!(
+            (dcmi_row.0.as_str(), dcmi_row.1.as_deref()),
+            ("power_w", None)
+        );
+        assert_eq!(dcmi_row.2, dcmi_w, "suite {suite}");
+        for (name, point) in [
+            ("Inlet Temp", Some("inlet")),
+            ("PS1 Input Power", Some("psu1")),
+            ("PS2 Input Power", Some("psu2")),
+        ] {
+            let want = tool.iter().find(|(n, _)| n == name).unwrap().1;
+            let row = got
+                .iter()
+                .find(|r| r.3.starts_with(&format!("sensor '{name}' #")))
+                .unwrap_or_else(|| panic!("suite {suite}: no '{name}' in {got:?}"));
+            assert_eq!(row.1.as_deref(), point);
+            assert!((row.2 - want).abs() < 0.0005, "suite {suite} {name}");
+        }
+        // DCMI gave the server's power_w, so the system power sensor does not.
+        assert!(!got.iter().any(|r| r.3.contains("Sys Power")), "{got:?}");
+        let err = String::from_utf8_lossy(&wrong.stderr);
+        assert!(!wrong.status.success());
+        assert!(
+            err.contains(&format!("device ipmi {addr}")) && err.contains("wrong password"),
+            "{err}"
+        );
+        assert!(
+            !err.contains("wrong-pass-17") && !err.contains(FAKE_PASS),
+            "{err}"
+        );
+    }
+    server.abort();
+}

@@ -13,6 +13,8 @@
 //! Packets are built and checked in [`packet`] and [`rakp`], replies decoded in [`sdr`]: all
 //! pure, all total on untrusted bytes (fuzz target `ipmi_packet`).
 
+#[doc(hidden)]
+pub mod fake_bmc;
 mod packet;
 mod rakp;
 pub mod sdr;

@@ -370,8 +370,34 @@ fn seal(keys: &SessionKeys, session: u32, seq: u32, mut data: Vec<u8>, iv: [u8; 
     p
 }
 
-/// A reply as a BMC builds it, for tests: the response message to `req` with `completion`
-/// and `data`, sealed for the console's session.
+/// The response message to `req` with `completion` and `data`, as a BMC builds it.
+fn response_message(req: &Request<'_>, completion: u8, data: &[u8]) -> Vec<u8> {
+    let mut m = vec![RQ_ADDR, (req.netfn | 1) << 2];
+    m.push(checksum(&m));
+    m.extend_from_slice(&[BMC_ADDR, (req.seq & 0x3f) << 2, req.cmd, completion]);
+    m.extend_from_slice(data);
+    m.push(checksum(&m[3..]));
+    m
+}
+
+/// A reply as a BMC builds it (tests and the fake BMC): sealed for the console's session.
+pub(crate) fn bmc_reply(
+    keys: &SessionKeys,
+    seq: u32,
+    req: &Request<'_>,
+    completion: u8,
+    data: &[u8],
+    iv: [u8; 16],
+) -> Vec<u8> {
+    seal(
+        keys,
+        keys.console_session,
+        seq,
+        response_message(req, completion, data),
+        iv,
+    )
+}
+
 #[cfg(test)]
 pub(crate) fn bmc_reply_for_tests(
     keys: &SessionKeys,
@@ -379,12 +405,29 @@ pub(crate) fn bmc_reply_for_tests(
     completion: u8,
     data: &[u8],
 ) -> Vec<u8> {
-    let mut m = vec![RQ_ADDR, (req.netfn | 1) << 2];
-    m.push(checksum(&m));
-    m.extend_from_slice(&[BMC_ADDR, (req.seq & 0x3f) << 2, req.cmd, completion]);
-    m.extend_from_slice(data);
-    m.push(checksum(&m[3..]));
-    seal(keys, keys.console_session, 1, m, [3; 16])
+    bmc_reply(keys, 1, req, completion, data, [3; 16])
+}
+
+/// A reply outside a session in IPMI 1.5 format (to Get Channel Authentication Capabilities).
+pub(crate) fn bmc_reply_v15(req: &Request<'_>, completion: u8, data: &[u8]) -> Vec<u8> {
+    let msg = response_message(req, completion, data);
+    let mut p = Vec::with_capacity(14 + msg.len());
+    p.extend_from_slice(&RMCP_HEADER);
+    p.push(0x00);
+    p.extend_from_slice(&[0; 8]);
+    p.push(msg.len() as u8);
+    p.extend_from_slice(&msg);
+    p
+}
+
+/// A request message as a BMC reads it: (netfn, cmd, seq, data).
+pub(crate) fn parse_ipmi_request(m: &[u8]) -> Result<(u8, u8, u8, &[u8]), PacketError> {
+    let r = Reader::new("IPMI request message", m);
+    r.bytes(0, 7)?;
+    if checksum(&m[..2]) != m[2] || checksum(&m[3..m.len() - 1]) != m[m.len() - 1] {
+        return Err(PacketError::Checksum);
+    }
+    Ok((m[1] >> 2, m[5], m[4] >> 2, &m[6..m.len() - 1]))
 }
 
 /// The IPMI message of a reply inside the session: checked (session, AuthCode) and decrypted.
