@@ -10,6 +10,9 @@ use serde::Deserialize;
 
 use crate::model::Field;
 
+mod ipmi;
+pub use ipmi::{DcmiMetric, DcmiReading, IpmiProfile, SensorRule};
+
 /// The profiles shipped in `config/profiles/`, embedded at build time so the binary needs no
 /// files beside it.
 const BUILTIN: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_profiles.rs"));
@@ -21,82 +24,6 @@ pub enum Profile {
     Snmp(SnmpProfile),
     Modbus(ModbusProfile),
     Ipmi(IpmiProfile),
-}
-
-/// A BMC read over IPMI: DCMI `Get Power Reading` values and SDR sensors chosen by what their
-/// full sensor records say (type, unit, entity, name), so one profile fits many vendors.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IpmiProfile {
-    /// `"ipmi"`; already read to choose this struct.
-    #[serde(rename = "protocol")]
-    _protocol: String,
-    pub description: String,
-    /// Values of DCMI `Get Power Reading` (DCMI 1.5 §6.6.1), in mode 1 (system power).
-    #[serde(default)]
-    pub dcmi: Vec<DcmiMetric>,
-    /// SDR sensors: each sensor feeds the first rule it matches.
-    #[serde(default)]
-    pub sensors: Vec<SensorRule>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DcmiMetric {
-    #[serde(deserialize_with = "de_field")]
-    pub field: Field,
-    /// Which of the reading's values (all in W).
-    pub reading: DcmiReading,
-    pub point: Option<std::sync::Arc<str>>,
-}
-
-/// The values of a DCMI power reading.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DcmiReading {
-    Current,
-    Minimum,
-    Maximum,
-    Average,
-}
-
-/// Which SDR sensors feed a field. Every criterion given must hold; a sensor's value is the
-/// reading converted with its record's linearisation (M, B, exponents), times `scale`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SensorRule {
-    #[serde(deserialize_with = "de_field")]
-    pub field: Field,
-    /// Base unit code of the record (IPMI 2.0 table 43-15): 1 degrees C, 4 volts, 5 amps,
-    /// 6 watts.
-    pub unit: u8,
-    /// Sensor type code (IPMI 2.0 table 42-3): 0x01 temperature, 0x08 power supply, ...
-    pub sensor_type: Option<u8>,
-    /// Entity ID codes (IPMI 2.0 table 43-13), any of: 0x37 air inlet, 0x0a power supply, ...
-    #[serde(default)]
-    pub entity_id: Vec<u8>,
-    /// The sensor's ID string contains one of these, ignoring case.
-    #[serde(default)]
-    pub name_contains: Vec<String>,
-    /// The `point` tag; `{instance}` is replaced by the record's entity instance (`psu{instance}`
-    /// gives `psu1`, `psu2`).
-    pub point: Option<String>,
-    #[serde(default = "one")]
-    pub scale: f64,
-}
-
-impl SensorRule {
-    /// The field's unit as an IPMI base unit code, for the fields a sensor can feed directly.
-    fn unit_fits(&self) -> bool {
-        let want = match self.field.unit() {
-            "°C" => 1,
-            "V" => 4,
-            "A" => 5,
-            "W" => 6,
-            _ => return true,
-        };
-        self.unit == want || self.scale != 1.0
-    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -405,28 +332,7 @@ impl Profile {
                     }
                 }
             }
-            Profile::Ipmi(p) => {
-                if p.dcmi.is_empty() && p.sensors.is_empty() {
-                    problems.push("give at least one [[dcmi]] or [[sensors]] entry".into());
-                }
-                for (i, r) in p.sensors.iter().enumerate() {
-                    if !r.unit_fits() {
-                        problems.push(format!(
-                            "sensors[{i}]: unit code {} does not give {} ({}); set 'scale' to convert",
-                            r.unit,
-                            r.field.name(),
-                            r.field.unit()
-                        ));
-                    }
-                    if let Some(point) = &r.point
-                        && point.replace("{instance}", "").contains(['{', '}'])
-                    {
-                        problems.push(format!(
-                            "sensors[{i}]: point '{point}': the only placeholder is {{instance}}"
-                        ));
-                    }
-                }
-            }
+            Profile::Ipmi(p) => problems.extend(p.check()),
         }
         problems
     }

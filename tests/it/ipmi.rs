@@ -433,3 +433,45 @@ async fn issue_19_suite_17_and_dcmi_read_as_ipmitool_reads_them() {
     }
     server.abort();
 }
+
+/// A "BMC" that answers every packet with a garbled one (an RMCP header, then too few bytes):
+/// probe fails with a typed error naming the device, and does not panic or hang.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_19_a_garbled_reply_is_a_malformed_response_error_naming_the_device() {
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = socket.local_addr().unwrap().to_string();
+    let server = tokio::spawn(async move {
+        let mut buf = [0u8; 512];
+        while let Ok((_, from)) = socket.recv_from(&mut buf).await {
+            let _ = socket
+                .send_to(&[0x06, 0x00, 0xff, 0x07, 0x00, 0x00, 0x00], from)
+                .await;
+        }
+    });
+    let a = addr.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_kilowatch"))
+            .arg("probe")
+            .arg(format!("ipmi://someone@{a}"))
+            .args(["--password", "env:KW_GARBLE_PASS", "--timeout", "2s"])
+            .env("KW_GARBLE_PASS", "garble-pass")
+            .env_remove("KILOWATCH_LOG")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    server.abort();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "device ipmi {addr}: malformed response: IPMI 1.5 packet"
+        )),
+        "{err}"
+    );
+    assert!(
+        !err.contains("panicked") && !err.contains("garble-pass"),
+        "{err}"
+    );
+}
