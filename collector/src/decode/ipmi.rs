@@ -2,7 +2,9 @@
 //! reading converted with its record's linearisation (M, B, exponents, linearisation code),
 //! times the rule's scale. Within one poll the first value of a field at a point wins: DCMI
 //! entries come first, then sensors in SDR order. A sensor without a usable reading, a DCMI
-//! reading the BMC refused or that is not active, is a problem naming it, never a sample.
+//! reading that is not active, is a problem naming it, never a sample. A DCMI reading the BMC
+//! refused (most BMCs without DCMI) is a problem only when no sensor gave that field and point
+//! instead: otherwise every poll of such a BMC would count as partial.
 
 use std::sync::Arc;
 
@@ -26,6 +28,7 @@ pub(super) fn decode_ipmi(
     trace: &mut Trace<'_>,
 ) {
     let mut taken: Vec<(Field, Option<Arc<str>>)> = Vec::new();
+    let mut refused: Vec<(Field, Option<Arc<str>>, String)> = Vec::new();
     for e in &p.dcmi {
         let power = match dcmi {
             Some(DcmiOutcome::Reading(r)) if r.active => r,
@@ -37,10 +40,14 @@ pub(super) fn decode_ipmi(
                 continue;
             }
             Some(DcmiOutcome::Refused(code)) => {
-                problems.push(format!(
-                    "{} dcmi power reading: completion code {code:#04x} ({})",
+                refused.push((
                     e.field,
-                    completion_name(code)
+                    e.series.tag("point").map(Arc::from),
+                    format!(
+                        "{} dcmi power reading: completion code {code:#04x} ({})",
+                        e.field,
+                        completion_name(code)
+                    ),
                 ));
                 continue;
             }
@@ -101,6 +108,11 @@ pub(super) fn decode_ipmi(
         if push(out, Some(&series), rule.field, value) {
             taken.push((rule.field, point));
             trace.push(source);
+        }
+    }
+    for (field, point, problem) in refused {
+        if !taken.iter().any(|(f, pt)| *f == field && *pt == point) {
+            problems.push(problem);
         }
     }
 }
@@ -276,12 +288,20 @@ mod tests {
                 "sensor 'Sys Power' #5".into()
             )]
         );
+        // The refused DCMI reading is no problem: the system power sensor stood in for it.
         assert_eq!(
             problems,
-            vec![
-                "power_w dcmi power reading: completion code 0xc1 (invalid command)".to_owned(),
-                "temperature_c sensor 'Inlet Temp' #1: reading unavailable".to_owned(),
-            ]
+            vec!["temperature_c sensor 'Inlet Temp' #1: reading unavailable".to_owned()]
+        );
+        // Without that sensor, the refusal is the problem that explains the missing power.
+        let (rows, problems) = run(&Readings::Ipmi {
+            dcmi: Some(DcmiOutcome::Refused(0xc1)),
+            sensors: vec![],
+        });
+        assert!(rows.is_empty());
+        assert_eq!(
+            problems,
+            vec!["power_w dcmi power reading: completion code 0xc1 (invalid command)".to_owned()]
         );
     }
 
