@@ -9,6 +9,10 @@
 #            in that folder on one port, one unit id per device
 #   redfish  sushy-tools (PyPI) serving DMTF mockups, over HTTP, HTTPS and Basic
 #            (scripts/peers_redfish.sh)
+#   ipmi_sim OpenIPMI's BMC simulator (Debian openipmi) serving tests/data/ipmi
+#            (lan.conf, bmc.emu: a BMC with power and temperature sensors) over
+#            IPMI 2.0 RMCP+; checked with ipmitool (Debian ipmitool). It offers
+#            cipher suites up to 3 (no SHA-256 suite 17) and has no DCMI.
 #
 # The caller sets SHARED (absolute shared/ path) and PEERS_TMP (a mktemp -d
 # directory for configs, data and logs), and arranges for peers_stop_all to
@@ -29,6 +33,8 @@ PEERS_PIP_REQUIREMENTS=(
 # their own servers from these binaries, because they stop and restart them.
 # chromium: the HTML report test opens the report in headless Chromium.
 PEERS_DEBS=(snmpd snmp influxdb victoria-metrics chromium tmux faketime openssl)
+# ipmi_sim (a BMC over RMCP+) and ipmitool, which the IPMI tests read it with too.
+PEERS_DEBS+=(openipmi ipmitool)
 
 SNMPD_COMMUNITY=kilowatch-test
 SNMPD_V3_USER=kwv3user
@@ -53,6 +59,11 @@ PEERS_ENV_VARS=(
   KILOWATCH_TEST_VICTORIA
   KILOWATCH_TEST_CHROMIUM
 )
+PEERS_ENV_VARS+=(KILOWATCH_TEST_IPMI KILOWATCH_TEST_IPMI_USER KILOWATCH_TEST_IPMI_PASS)
+
+# The BMC user of ipmi_sim (tests/data/ipmi/lan.conf), at privilege level user.
+IPMI_SIM_USER=kwipmi
+IPMI_SIM_PASS=kwipmipass1
 
 # shellcheck source=scripts/peers_redfish.sh
 source "${BASH_SOURCE[0]%/*}/peers_redfish.sh"
@@ -335,6 +346,54 @@ peers_start_modbus_rtu() {
   peers_spawn modbus-rtu "$venv/bin/python" "$ROOT/scripts/modbus_rtu_peer.py" "$SHARED" "$port"
 }
 
+# ipmi_sim on a free UDP port, its config written from tests/data/ipmi/lan.conf
+# with the port and user filled in, state in the temp dir. Exports its variables.
+peers_start_ipmi_sim() {
+  local port dir=$PEERS_TMP/ipmi_sim taken tries=0
+  # Picked apart from the other peers' ports, which are released before their peers bind
+  # them: a port one of them was given is not taken again.
+  taken=" ${KILOWATCH_TEST_SNMPD:-} ${KILOWATCH_TEST_SNMPSIM:-} ${KILOWATCH_TEST_MODBUS:-} ${KILOWATCH_TEST_MODBUS_RTU:-} "
+  taken=${taken//127.0.0.1:/}
+  while :; do
+    port=$(peers_free_ports udp) || peers_die "could not pick a free port for ipmi_sim"
+    [[ $taken != *" $port "* ]] && break
+    ((++tries < 10)) || peers_die "could not pick a free port for ipmi_sim"
+  done
+  export KILOWATCH_TEST_IPMI=127.0.0.1:$port
+  export KILOWATCH_TEST_IPMI_USER=$IPMI_SIM_USER
+  export KILOWATCH_TEST_IPMI_PASS=$IPMI_SIM_PASS
+  mkdir -p "$dir/state"
+  sed -e "s/@PORT@/$port/" -e "s/@USER@/$IPMI_SIM_USER/" -e "s/@PASSWORD@/$IPMI_SIM_PASS/" \
+    "$ROOT/tests/data/ipmi/lan.conf" >"$dir/lan.conf"
+  # -n: no console on stdin/stdout; -s: persistent state (users, SDR) in our temp dir.
+  peers_spawn ipmi_sim ipmi_sim -c "$dir/lan.conf" -f "$ROOT/tests/data/ipmi/bmc.emu" \
+    -s "$dir/state" -n
+}
+
+# ipmitool over RMCP+ as the test user: one try, password from the environment (-E).
+# Suite 3 (SHA-1): ipmi_sim has no SHA-256 suite 17.
+peers_ipmitool() {
+  IPMI_PASSWORD=$IPMI_SIM_PASS ipmitool -I lanplus -H 127.0.0.1 -p "${KILOWATCH_TEST_IPMI##*:}" \
+    -U "$IPMI_SIM_USER" -E -L USER -C 3 -N 1 -R 1 "$@" 2>/dev/null
+}
+
+peers_ipmi_sdr_ok() {
+  [[ $(peers_ipmitool sdr) == *"Inlet Temp"* ]]
+}
+
+peers_wait_ipmi_sim() {
+  peers_wait ipmi_sim "$PEERS_START_TIMEOUT" "RMCP+ session and SDR (ipmitool -C 3 sdr)" \
+    peers_ipmi_sdr_ok
+}
+
+peers_check_ipmi_sim() {
+  local out
+  out=$(peers_ipmitool -c sdr) || peers_die "ipmi_sim: ipmitool -C 3 sdr failed"
+  [[ $out == *"Inlet Temp,25.500,degrees C"* ]] ||
+    peers_die "ipmi_sim: unexpected SDR: $out"
+  peers_say "ok ipmi_sim $KILOWATCH_TEST_IPMI: $(wc -l <<<"$out") SDR sensors over RMCP+ suite 3"
+}
+
 # Picks free ports, exports PEERS_ENV_VARS and starts every peer. It does not
 # wait for them (peers_wait_ready does), so the caller can work meanwhile.
 peers_start_all() {
@@ -361,6 +420,7 @@ peers_start_all() {
   peers_start_modbus "$venv" "$p_modbus"
   peers_start_modbus_rtu "$venv" "$p_rtu"
   peers_start_redfish "$venv"
+  peers_start_ipmi_sim
 }
 
 # The variables as shell exports, to paste into another shell.
@@ -389,6 +449,7 @@ peers_wait_ready() {
   peers_wait modbus-rtu "$PEERS_START_TIMEOUT" "TCP listener" \
     peers_tcp_open "${KILOWATCH_TEST_MODBUS_RTU##*:}"
   peers_wait_redfish
+  peers_wait_ipmi_sim
   if ! peers_hrload_served "$KILOWATCH_TEST_SNMPD" "$SNMPD_COMMUNITY"; then
     peers_say "waiting for snmpd's hrProcessorLoad (net-snmp serves it ~55 s after start)"
     peers_wait snmpd "$PEERS_HRLOAD_TIMEOUT" "hrProcessorLoad row" \
@@ -446,4 +507,5 @@ PY
   ) || peers_die "modbus: $out"
   out=${out##*$'\n'} # the last line; pymodbus may log above it
   peers_say "ok modbus   $KILOWATCH_TEST_MODBUS: unit 1 input register 0 = ${out%% *} V (${out#* })"
+  peers_check_ipmi_sim
 }

@@ -41,7 +41,7 @@ pub enum DriverError {
     },
     #[error("malformed response: {0}")]
     Protocol(#[source] Malformed),
-    #[error("no credentials: an SNMP device needs an auth")]
+    #[error("no credentials: an SNMP or IPMI device needs an auth")]
     NoAuth,
     #[error("the device's auth is for another protocol")]
     AuthProtocol,
@@ -50,6 +50,102 @@ pub enum DriverError {
     /// SNMPv3 USM refused us: wrong user, key, protocol or security level.
     #[error("authentication failed ({0:?}): check the v3 user, keys and protocols")]
     Auth(snmp2::v3::AuthErrorKind),
+    /// The BMC refused our IPMI credentials during RAKP.
+    #[error("authentication failed: {0}")]
+    IpmiAuth(IpmiAuthFailure),
+    /// The BMC does not offer the configured cipher suite's algorithms.
+    #[error(
+        "cipher suite {suite} refused by the BMC ({status}); set cipher_suite to one it offers (17 or 3)"
+    )]
+    IpmiCipherSuite { suite: u8, status: RmcpStatus },
+    /// Session setup refused for another reason (out of sessions, ...).
+    #[error("session setup: {step}: {status}")]
+    IpmiSession {
+        step: &'static str,
+        status: RmcpStatus,
+    },
+    /// The BMC answered a command with a non-zero completion code.
+    #[error(
+        "device error: {command}: completion code {code:#04x} ({})",
+        completion_name(*code)
+    )]
+    IpmiCompletion { command: &'static str, code: u8 },
+}
+
+/// Why RAKP failed. Never carries the password or a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum IpmiAuthFailure {
+    /// The BMC's RAKP 2 proof does not match our password, or it refused our RAKP 3 proof.
+    #[error("wrong password for the BMC user")]
+    WrongPassword,
+    /// RAKP 2 refused the user name.
+    #[error("user refused by the BMC ({0})")]
+    UserRefused(RmcpStatus),
+    #[error("privilege level refused by the BMC ({0}); lower 'privilege' in the auth")]
+    Privilege(RmcpStatus),
+}
+
+/// An RMCP+ status code (IPMI 2.0 table 13-15), shown with its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RmcpStatus(pub u8);
+
+impl std::fmt::Display for RmcpStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = match self.0 {
+            0x01 => "insufficient resources to create a session",
+            0x02 => "invalid session ID",
+            0x03 => "invalid payload type",
+            0x04 => "invalid authentication algorithm",
+            0x05 => "invalid integrity algorithm",
+            0x06 => "no matching authentication payload",
+            0x07 => "no matching integrity payload",
+            0x08 => "inactive session ID",
+            0x09 => "invalid role",
+            0x0a => "unauthorized role or privilege level requested",
+            0x0b => "insufficient resources to create a session at the requested role",
+            0x0c => "invalid name length",
+            0x0d => "unauthorized name",
+            0x0e => "unauthorized GUID",
+            0x0f => "invalid integrity check value",
+            0x10 => "invalid confidentiality algorithm",
+            0x11 => "no cipher suite match with proposed security algorithms",
+            0x12 => "illegal or unrecognized parameter",
+            _ => "unknown status",
+        };
+        write!(f, "RMCP+ status {:#04x}: {name}", self.0)
+    }
+}
+
+/// The name of an IPMI completion code (IPMI 2.0 table 5-2).
+pub(crate) fn completion_name(code: u8) -> &'static str {
+    match code {
+        0x00 => "ok",
+        0xc0 => "node busy",
+        0xc1 => "invalid command",
+        0xc2 => "command invalid for given LUN",
+        0xc3 => "timeout while processing command",
+        0xc4 => "out of space",
+        0xc5 => "reservation cancelled or invalid",
+        0xc6 => "request data truncated",
+        0xc7 => "request data length invalid",
+        0xc8 => "request data field length limit exceeded",
+        0xc9 => "parameter out of range",
+        0xca => "cannot return number of requested data bytes",
+        0xcb => "requested sensor, data or record not present",
+        0xcc => "invalid data field in request",
+        0xcd => "command illegal for specified sensor or record type",
+        0xce => "command response could not be provided",
+        0xcf => "cannot execute duplicated request",
+        0xd0 => "SDR repository in update mode",
+        0xd1 => "device in firmware update mode",
+        0xd2 => "BMC initialization in progress",
+        0xd3 => "destination unavailable",
+        0xd4 => "insufficient privilege level",
+        0xd5 => "not supported in present state",
+        0xd6 => "sub-function disabled or unavailable",
+        0xff => "unspecified error",
+        _ => "device-specific code",
+    }
 }
 
 impl From<Malformed> for DriverError {
@@ -105,6 +201,9 @@ pub enum Malformed {
     NoConnection,
     #[error("no session")]
     NoSession,
+    /// An IPMI packet that fails its checks (framing, integrity, padding, checksums).
+    #[error(transparent)]
+    Ipmi(crate::ipmi::PacketError),
 }
 
 /// The register table a read function reads.

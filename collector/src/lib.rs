@@ -5,6 +5,7 @@
 pub mod decode;
 pub mod detect;
 mod error;
+pub mod ipmi;
 pub mod modbus;
 pub mod plan;
 pub mod redfish;
@@ -22,7 +23,7 @@ use kilowatch_core::secret::Secret;
 use crate::decode::Readings;
 use crate::plan::PlanKind;
 
-pub use error::{DriverError, Malformed, ModbusException};
+pub use error::{DriverError, IpmiAuthFailure, Malformed, ModbusException, RmcpStatus};
 
 /// The protocol set is closed and small, so an enum dispatches (STYLE.md §3).
 #[derive(Debug)]
@@ -30,6 +31,7 @@ pub enum Driver {
     Snmp(snmp::SnmpDriver),
     Modbus(modbus::ModbusDriver),
     Redfish(redfish::RedfishDriver),
+    Ipmi(Box<ipmi::IpmiDriver>),
     /// A device that cannot be read as configured; every poll reports why.
     Unusable(Unusable),
 }
@@ -37,7 +39,7 @@ pub enum Driver {
 /// Why a device cannot be read as configured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unusable {
-    /// An SNMP device without credentials.
+    /// An SNMP or IPMI device without credentials (of its protocol).
     NoAuth,
     /// Credentials for another protocol (the config check refuses this; `probe` cannot).
     OtherProtocol,
@@ -46,16 +48,22 @@ pub enum Unusable {
 impl Driver {
     pub fn new(address: &Address, auth: Option<&Auth>, timeout: Duration) -> Driver {
         match address {
+            Address::Ipmi { .. } => {
+                match auth.and_then(|a| ipmi::IpmiDriver::new(address.socket(), a, timeout)) {
+                    Some(d) => Driver::Ipmi(Box::new(d)),
+                    None => Driver::Unusable(Unusable::NoAuth),
+                }
+            }
             Address::Snmp { .. } => match auth {
                 Some(auth) if auth.protocol() != "snmp" => {
                     Driver::Unusable(Unusable::OtherProtocol)
                 }
+                None => Driver::Unusable(Unusable::NoAuth),
                 Some(auth) => Driver::Snmp(snmp::SnmpDriver::new(
                     address.socket(),
                     auth.clone(),
                     timeout,
                 )),
-                None => Driver::Unusable(Unusable::NoAuth),
             },
             Address::Modbus { unit, framing, .. } => Driver::Modbus(modbus::ModbusDriver::new(
                 address.socket(),
@@ -98,6 +106,7 @@ impl Driver {
                 .read(p)
                 .await
                 .map(|(values, problems)| Readings::Redfish { values, problems }),
+            (Driver::Ipmi(d), PlanKind::Ipmi(p)) => d.read(p).await,
             (Driver::Unusable(Unusable::NoAuth), _) => Err(DriverError::NoAuth),
             (Driver::Unusable(Unusable::OtherProtocol), _) => Err(DriverError::AuthProtocol),
             _ => Err(Malformed::ProtocolMismatch.into()),
@@ -111,7 +120,17 @@ impl fmt::Display for Driver {
             Driver::Snmp(d) => write!(f, "{d:?}"),
             Driver::Modbus(d) => write!(f, "{d:?}"),
             Driver::Redfish(d) => write!(f, "{d}"),
+            Driver::Ipmi(d) => write!(f, "{d:?}"),
             Driver::Unusable(_) => f.write_str("unusable"),
+        }
+    }
+}
+
+impl Driver {
+    /// Ends what the driver keeps open on the device (an IPMI session); for `probe` and shutdown.
+    pub async fn close(&mut self) {
+        if let Driver::Ipmi(d) = self {
+            d.close().await;
         }
     }
 }

@@ -7,9 +7,11 @@ use std::sync::Arc;
 use kilowatch_core::config::Device;
 use kilowatch_core::model::{Field, Kind, Measurement, Role, Series, Tag, TagSet};
 use kilowatch_core::profile::{
-    Aggregate, Match, ModbusProfile, Profile, RegisterTable, RegisterType, SnmpProfile, WordOrder,
-    parse_oid,
+    Aggregate, DcmiReading, IpmiProfile, Match, ModbusProfile, Profile, RegisterTable,
+    RegisterType, SensorRule, SnmpProfile, WordOrder, parse_oid,
 };
+
+use crate::ipmi::sdr::SensorRecord;
 
 /// `"5"` or `"1.3"`: index components (not a full OID, so one part is fine).
 fn parse_oid_tail(s: &str) -> Option<Vec<u32>> {
@@ -33,6 +35,46 @@ pub enum PlanKind {
     Snmp(SnmpPlan),
     Modbus(ModbusPlan),
     Redfish(crate::redfish::RedfishPlan),
+    Ipmi(IpmiPlan),
+}
+
+/// What to ask a BMC: the DCMI power reading when a profile entry uses it, and the sensors the
+/// rules select, known only once the SDR is read (so their series are made in decode).
+#[derive(Debug, Clone)]
+pub struct IpmiPlan {
+    pub(crate) dcmi: Vec<DcmiEntry>,
+    pub(crate) rules: Arc<[SensorRule]>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct DcmiEntry {
+    pub reading: DcmiReading,
+    pub field: Field,
+    pub series: Arc<Series>,
+}
+
+impl IpmiPlan {
+    pub fn wants_dcmi(&self) -> bool {
+        !self.dcmi.is_empty()
+    }
+
+    pub fn wants_sensors(&self) -> bool {
+        !self.rules.is_empty()
+    }
+
+    /// The first rule `record` matches: unit, then type, entity and name when the rule gives them.
+    pub fn rule_for(&self, record: &SensorRecord) -> Option<usize> {
+        let name = record.name.to_lowercase();
+        self.rules.iter().position(|r| {
+            r.unit == record.unit
+                && r.sensor_type.is_none_or(|t| t == record.sensor_type)
+                && (r.entity_id.is_empty() || r.entity_id.contains(&record.entity_id))
+                && (r.name_contains.is_empty()
+                    || r.name_contains
+                        .iter()
+                        .any(|n| name.contains(&n.to_lowercase())))
+        })
+    }
 }
 
 /// What to ask a device and what each answer feeds. The requests and rules come from the
@@ -139,6 +181,7 @@ impl Plan {
             }
             (Profile::Modbus(p), _) => PlanKind::Modbus(plan.compile_modbus(p, 1)),
             (Profile::Redfish(p), _) => PlanKind::Redfish(crate::redfish::RedfishPlan::compile(p)),
+            (Profile::Ipmi(p), _) => PlanKind::Ipmi(plan.compile_ipmi(p)),
         };
         plan
     }
@@ -182,6 +225,7 @@ impl Plan {
             PlanKind::Snmp(p) => p.series.iter().flatten().count(),
             PlanKind::Modbus(p) => p.entries.len(),
             PlanKind::Redfish(p) => p.entries.len(),
+            PlanKind::Ipmi(p) => p.dcmi.len(),
         }
     }
 
@@ -321,6 +365,21 @@ impl Plan {
                     m.share_own(t);
                 }
             }
+        }
+    }
+
+    fn compile_ipmi(&self, p: &IpmiProfile) -> IpmiPlan {
+        IpmiPlan {
+            dcmi: p
+                .dcmi
+                .iter()
+                .map(|d| DcmiEntry {
+                    reading: d.reading,
+                    field: d.field,
+                    series: self.series(d.field, d.point.clone()),
+                })
+                .collect(),
+            rules: p.sensors.clone().into(),
         }
     }
 

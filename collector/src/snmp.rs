@@ -193,7 +193,8 @@ impl SnmpDriver {
                         s.init().await.map_err(snmp_error)?;
                         Ok(s)
                     }
-                    Auth::Redfish(_) => Err(DriverError::AuthProtocol),
+                    // `Driver::new` never pairs an SNMP address with another protocol's auth.
+                    Auth::Redfish(_) | Auth::Ipmi { .. } => Err(DriverError::AuthProtocol),
                 }
             };
             let s = tokio::time::timeout(self.timeout, connect)
@@ -214,7 +215,7 @@ impl SnmpDriver {
             Auth::SnmpV1 { community } => (0, community),
             Auth::SnmpV2c { community } => (1, community),
             Auth::SnmpV3 { .. } => return self.request_v3(req).await,
-            Auth::Redfish(_) => return Err(DriverError::AuthProtocol),
+            Auth::Redfish(_) | Auth::Ipmi { .. } => return Err(DriverError::AuthProtocol),
         };
         let addr = match self.addr {
             Some(a) => a,
@@ -402,6 +403,7 @@ fn version_name(auth: &Auth) -> &'static str {
         Auth::SnmpV2c { .. } => "v2c",
         Auth::SnmpV3 { .. } => "v3",
         Auth::Redfish(_) => "redfish",
+        Auth::Ipmi { .. } => "ipmi",
     }
 }
 

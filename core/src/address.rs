@@ -1,5 +1,5 @@
 //! Device addresses as URLs: `snmp://host:port`, `modbus://host:port/unit`,
-//! `redfish://host[:port]` (HTTPS; `redfish+http://` for a plain-HTTP emulator).
+//! `redfish://host[:port]` (HTTPS; `redfish+http://` for a plain-HTTP emulator), `ipmi://host:port`.
 
 use std::fmt;
 
@@ -21,6 +21,11 @@ pub enum Address {
         port: u16,
         tls: bool,
     },
+    /// A BMC over IPMI 2.0 RMCP+ (UDP, port 623 by default).
+    Ipmi {
+        host: String,
+        port: u16,
+    },
 }
 
 /// How Modbus frames travel over the TCP connection.
@@ -38,7 +43,8 @@ pub enum Credential {
     None,
     Community(String),
     V3User(String),
-    /// `redfish://user@host`: the password comes from a flag, never the URL.
+    /// `redfish://user@host`, `ipmi://user@host`: a BMC user, whose password comes from a flag,
+    /// never the URL.
     User(String),
 }
 
@@ -66,9 +72,11 @@ pub enum AddressError {
     )]
     RedfishPath { path: String },
     #[error(
-        "unknown scheme '{scheme}'; expected snmp://, snmpv3://, modbus://, modbus+rtu://, redfish:// (https://) or redfish+http://"
+        "unknown scheme '{scheme}'; expected snmp://, snmpv3://, modbus://, modbus+rtu://, redfish:// (https://), redfish+http:// or ipmi://"
     )]
     UnknownScheme { scheme: String },
+    #[error("unexpected path '{path}' in an IPMI address")]
+    IpmiPath { path: String },
 }
 
 impl Address {
@@ -139,6 +147,15 @@ impl Address {
                 let cred = user.map_or(Credential::None, Credential::User);
                 Ok((Address::Redfish { host, port, tls }, cred))
             }
+            "ipmi" => {
+                let port = url.port().unwrap_or(623);
+                let p = url.path();
+                if !(p.is_empty() || p == "/") {
+                    return Err(AddressError::IpmiPath { path: p.to_owned() });
+                }
+                let cred = user.map_or(Credential::None, Credential::User);
+                Ok((Address::Ipmi { host, port }, cred))
+            }
             other => Err(AddressError::UnknownScheme {
                 scheme: other.to_owned(),
             }),
@@ -150,6 +167,7 @@ impl Address {
             Address::Snmp { .. } => "snmp",
             Address::Modbus { .. } => "modbus",
             Address::Redfish { .. } => "redfish",
+            Address::Ipmi { .. } => "ipmi",
         }
     }
 
@@ -158,7 +176,8 @@ impl Address {
         match self {
             Address::Snmp { host, port }
             | Address::Modbus { host, port, .. }
-            | Address::Redfish { host, port, .. } => {
+            | Address::Redfish { host, port, .. }
+            | Address::Ipmi { host, port } => {
                 if host.contains(':') {
                     format!("[{host}]:{port}")
                 } else {
@@ -216,6 +235,7 @@ impl fmt::Display for Address {
             }
             Address::Redfish { tls: true, .. } => write!(f, "redfish https://{}", self.socket()),
             Address::Redfish { tls: false, .. } => write!(f, "redfish http://{}", self.socket()),
+            Address::Ipmi { .. } => write!(f, "ipmi {}", self.socket()),
         }
     }
 }
@@ -304,6 +324,30 @@ mod tests {
             Address::parse("redfish://bmc/cgi-bin/x"),
             Err(AddressError::RedfishPath { .. })
         ));
+    }
+
+    /// Issue 19: a BMC's address; the user may ride in the URL (for `probe`), never a password.
+    #[test]
+    fn issue_19_parses_ipmi_with_user_and_default_port() {
+        let (a, c) = Address::parse("ipmi://admin@10.0.0.9").unwrap();
+        assert_eq!(
+            a,
+            Address::Ipmi {
+                host: "10.0.0.9".into(),
+                port: 623
+            }
+        );
+        assert_eq!(c, Credential::User("admin".into()));
+        assert_eq!(a.to_string(), "ipmi 10.0.0.9:623");
+        assert_eq!(a.protocol(), "ipmi");
+        let (a, c) = Address::parse("ipmi://127.0.0.1:6230").unwrap();
+        assert_eq!(a.socket(), "127.0.0.1:6230");
+        assert_eq!(c, Credential::None);
+        assert_eq!(
+            Address::parse("ipmi://u:pw@h").unwrap_err(),
+            AddressError::Password
+        );
+        assert!(Address::parse("ipmi://h/x").is_err());
     }
 
     /// Issue 18: the typed errors keep the texts `check-config` and the README show.

@@ -17,7 +17,8 @@ use serde::Serialize;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// `snmp://community@host:port`, `snmpv3://user@host:port`, `modbus://host:port/unit`, or
-    /// a BMC's `redfish://user@host[:port]` (HTTPS; `redfish+http://` for an emulator).
+    /// a BMC's `redfish://user@host[:port]` (HTTPS; `redfish+http://` for an emulator) or
+    /// `ipmi://user@host:port` (IPMI 2.0 RMCP+).
     url: String,
     /// Use this profile instead of matching sysObjectID.
     #[arg(long)]
@@ -43,7 +44,7 @@ pub struct Args {
     /// SNMPv3 privacy key, as `env:NAME` or `file:PATH`.
     #[arg(long)]
     priv_key: Option<String>,
-    /// Redfish password, as `env:NAME` or `file:PATH`.
+    /// Redfish or IPMI: the BMC user's password, as `env:NAME` or `file:PATH`.
     #[arg(long)]
     password: Option<String>,
     /// Redfish: send Basic credentials on every request instead of logging in to a session.
@@ -58,7 +59,13 @@ pub struct Args {
     /// Redfish: accept any certificate (logged).
     #[arg(long)]
     insecure: bool,
-    /// Per-request timeout (BMCs answer in 0.5–5 s: give Redfish 10s).
+    /// IPMI: the RMCP+ cipher suite, 17 (HMAC-SHA256, AES-128) or 3 (HMAC-SHA1, AES-128).
+    #[arg(long, default_value_t = 17)]
+    cipher_suite: i64,
+    /// IPMI: the session privilege level: user, operator or administrator.
+    #[arg(long, default_value = "user")]
+    privilege: String,
+    /// Per-request timeout (BMCs answer in 0.5–5 s: give them 10s).
     #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
     timeout: Duration,
 }
@@ -89,7 +96,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             let auth = v3_auth(user, &args)?;
             Driver::new(&address, Some(&auth), args.timeout)
         }
-        (Address::Snmp { .. }, Credential::None) => {
+        (Address::Snmp { .. }, Credential::None | Credential::User(_)) => {
             bail!("give the community in the URL: snmp://COMMUNITY@host:port")
         }
         (Address::Modbus { .. }, _) => Driver::new(&address, None, args.timeout),
@@ -103,7 +110,13 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             Driver::new(&address, None, args.timeout)
         }
-        (_, _) => bail!("this URL carries a credential its protocol does not take"),
+        (Address::Ipmi { .. }, Credential::User(user)) => {
+            let auth = ipmi_auth(user, &args)?;
+            Driver::new(&address, Some(&auth), args.timeout)
+        }
+        (Address::Ipmi { .. }, _) => {
+            bail!("give the BMC user in the URL: ipmi://USER@host:port (and --password env:NAME)")
+        }
     };
     let modules = match (&args.profile, &mut driver) {
         (Some(p), _) => vec![(p.clone(), "--profile".to_owned())],
@@ -142,6 +155,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .map(|n| (n, "a Redfish service".to_owned()))
                 .collect()
         }
+        // Every BMC speaks the same IPMI: one profile chooses its sensors by their records.
+        (None, Driver::Ipmi(_)) => vec![("ipmi-dcmi".to_owned(), "ipmi://".to_owned())],
         (None, _) => bail!("Modbus devices cannot identify themselves: give --profile"),
     };
     // Every module's readings; the first module to read a field (at a point) wins it: the one
@@ -165,7 +180,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         let readings = match driver.read(&plan.kind).await {
             Ok(r) => r,
             // The first module is the device's own: its failure is the probe's.
-            Err(e) if k == 0 => return Err(e).with_context(|| format!("device {address}")),
+            Err(e) if k == 0 => {
+                driver.close().await;
+                return Err(e).with_context(|| format!("device {address}"));
+            }
             Err(e) => {
                 problems.push(format!("module {name}: {e}"));
                 continue;
@@ -206,22 +224,24 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    driver.close().await;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
         println!(
-            "{:<12} {:<20} {:>14} {:<5} tags",
-            "measurement", "field", "value", "unit"
+            "{:<12} {:<20} {:>14} {:<5} {:<24} source",
+            "measurement", "field", "value", "unit", "tags"
         );
         for r in &rows {
             let tags: Vec<String> = r.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
             println!(
-                "{:<12} {:<20} {:>14.3} {:<5} {}",
+                "{:<12} {:<20} {:>14.3} {:<5} {:<24} {}",
                 r.measurement,
                 r.field,
                 r.value,
                 r.unit,
-                tags.join(",")
+                tags.join(","),
+                r.source
             );
         }
     }
@@ -248,12 +268,57 @@ fn print_raw(plan: &Plan, readings: &Readings) {
                 println!("{:?} {}+{}: {words:04x?}", b.table, b.start, b.count);
             }
         }
+        (PlanKind::Ipmi(_), Readings::Ipmi { dcmi, sensors }) => {
+            if let Some(d) = dcmi {
+                println!("dcmi power reading: {d:?}");
+            }
+            for s in sensors {
+                let r = &s.record;
+                println!(
+                    "sensor '{}' #{} type {:#04x} entity {:#04x}.{} unit {} raw {:02x?} {:?}",
+                    r.name,
+                    r.number,
+                    r.sensor_type,
+                    r.entity_id,
+                    r.entity_instance,
+                    r.unit,
+                    s.raw,
+                    r.conversion
+                );
+            }
+        }
         _ => {}
     }
 }
 
 fn dotted(oid: &[u32]) -> String {
     oid.iter().map(u32::to_string).collect::<Vec<_>>().join(".")
+}
+
+/// Builds an IPMI auth from the flags through the same validation as the config file.
+fn ipmi_auth(user: String, args: &Args) -> anyhow::Result<kilowatch_core::config::Auth> {
+    let Some(password) = &args.password else {
+        bail!("--password: give the BMC user's password as env:NAME or file:PATH");
+    };
+    let toml = format!(
+        "[auths.probe]\nversion = \"ipmi\"\nuser = {user:?}\npassword = {password:?}\ncipher_suite = {}\nprivilege = {:?}\n",
+        args.cipher_suite, args.privilege
+    );
+    kilowatch_core::config::Config::auth_from_str(&toml).map_err(|problems| {
+        let lines: Vec<String> = problems
+            .iter()
+            .map(|p| {
+                let key = p
+                    .key
+                    .rsplit('.')
+                    .next()
+                    .unwrap_or_default()
+                    .replace('_', "-");
+                format!("--{key}: {}", p.message)
+            })
+            .collect();
+        anyhow::anyhow!("{}", lines.join("; "))
+    })
 }
 
 /// Builds a v3 auth from the flags through the same validation as the config file.

@@ -24,6 +24,7 @@ mod hostile;
 mod house;
 mod import;
 mod influx;
+mod ipmi;
 mod isolation;
 mod meter_corpus;
 mod peers;

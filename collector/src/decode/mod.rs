@@ -1,8 +1,10 @@
 //! Turning what a driver read into samples. Pure: no I/O, no clock; the target of golden tests,
 //! property tests and fuzzing. A value that cannot be used becomes one line in `problems`
 //! (named by field and OID or register), never a sample: every sample is a finite number.
-//! SNMP values are decoded in [`snmp`], Modbus registers in [`registers`].
+//! SNMP values are decoded in [`snmp`], Modbus registers in [`registers`], Redfish values in
+//! [`redfish`], IPMI sensors and DCMI power in [`ipmi`].
 
+mod ipmi;
 mod redfish;
 mod registers;
 mod snmp;
@@ -101,6 +103,12 @@ pub enum Readings {
         /// Readings there but unusable (text where a number belongs, a resource gone).
         problems: Vec<String>,
     },
+    Ipmi {
+        /// The DCMI power reading, when the plan asks for it.
+        dcmi: Option<crate::ipmi::DcmiOutcome>,
+        /// Every sensor some rule of the plan selects, with its record.
+        sensors: Vec<crate::ipmi::SensorReading>,
+    },
 }
 
 /// Series of table rows, created on first sight and reused on every later poll: by entry, then
@@ -161,6 +169,9 @@ fn decode_inner(
         ) => {
             problems.extend(p2.iter().cloned());
             redfish::decode_redfish(plan, p, values, rows, out, &mut trace)
+        }
+        (PlanKind::Ipmi(p), Readings::Ipmi { dcmi, sensors }) => {
+            ipmi::decode_ipmi(plan, p, *dcmi, sensors, rows, out, problems, &mut trace)
         }
         _ => problems.push("readings do not match the plan's protocol".into()),
     }

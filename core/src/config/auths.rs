@@ -1,11 +1,12 @@
-//! `[auths.NAME]`: SNMP credentials apart from devices, with their secrets loaded from `env:`
+//! `[auths.NAME]`: SNMP, Redfish and IPMI credentials apart from devices, with their secrets
+//! loaded from `env:`
 //! or `file:` references. A broken auth is kept as `None`, so the devices naming it are not
 //! also reported as naming an unknown auth.
 
 use std::collections::BTreeMap;
 
 use super::checker::Checker;
-use super::inventory::{Auth, RedfishAuth, TlsTrust, V3Security};
+use super::inventory::{Auth, IpmiCipherSuite, IpmiPrivilege, RedfishAuth, TlsTrust, V3Security};
 use super::raw::{RawAuth, RawRedfish};
 use crate::secret::{Secret, SecretRef};
 
@@ -104,6 +105,61 @@ fn auth_secrets(c: &mut Checker<'_>, key: &str, raw: RawAuth) -> Option<Auth> {
             Some(Auth::SnmpV3 { user, security })
         }
         RawAuth::Redfish(raw) => redfish_auth(c, key, raw),
+        RawAuth::Ipmi {
+            user,
+            password,
+            cipher_suite,
+            privilege,
+        } => {
+            let suite = match cipher_suite {
+                None => Some(IpmiCipherSuite::default()),
+                Some(id) => IpmiCipherSuite::from_id(id).or_else(|| {
+                    c.push(
+                        &format!("{key}.cipher_suite"),
+                        format!(
+                            "cipher suite {id} is not supported; use 17 (RAKP-HMAC-SHA256, AES-CBC-128) or 3 (RAKP-HMAC-SHA1, AES-CBC-128)"
+                        ),
+                    );
+                    None
+                }),
+            };
+            let privilege = match privilege.as_deref() {
+                None | Some("user") => Some(IpmiPrivilege::User),
+                Some("operator") => Some(IpmiPrivilege::Operator),
+                Some("administrator" | "admin") => Some(IpmiPrivilege::Administrator),
+                Some(other) => {
+                    c.push(
+                        &format!("{key}.privilege"),
+                        format!(
+                            "unknown privilege level '{other}'; use user, operator or administrator"
+                        ),
+                    );
+                    None
+                }
+            };
+            // IPMI 2.0 §13.31: user names are at most 16 bytes, passwords at most 20.
+            if user.len() > 16 {
+                c.push(
+                    &format!("{key}.user"),
+                    "an IPMI user name is at most 16 bytes",
+                );
+                return None;
+            }
+            let password = load(c, "password", &password)?;
+            if password.expose().len() > 20 {
+                c.push(
+                    &format!("{key}.password"),
+                    "an IPMI 2.0 password is at most 20 bytes",
+                );
+                return None;
+            }
+            Some(Auth::Ipmi {
+                user,
+                password,
+                cipher_suite: suite?,
+                privilege: privilege?,
+            })
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //! A device is kept only when every check passes; each failed check is its own problem, so one
 //! run of `check-config` names them all. Ids are unique; site, room and rack exist (unless the
 //! site's own entry is broken); the address parses, carries no credential and speaks the
-//! profile's protocol; an SNMP device names a known auth.
+//! profile's protocol; an SNMP or IPMI device names a known auth of its protocol.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -252,6 +252,13 @@ fn resolve_auth(
             c.push(
                 &format!("{key}.auth"),
                 "an SNMP device needs an 'auth' (its community)",
+            );
+            (None, false)
+        }
+        (None, Some(Address::Ipmi { .. })) => {
+            c.push(
+                &format!("{key}.auth"),
+                "an IPMI device needs an 'auth' with version = \"ipmi\" (its BMC user and password)",
             );
             (None, false)
         }

@@ -26,6 +26,14 @@ pub enum Auth {
     },
     /// A Redfish account and how the BMC's certificate is trusted.
     Redfish(RedfishAuth),
+    /// IPMI 2.0 over LAN (RMCP+): a BMC user, its password, the cipher suite and the session
+    /// privilege asked for.
+    Ipmi {
+        user: String,
+        password: Secret,
+        cipher_suite: IpmiCipherSuite,
+        privilege: IpmiPrivilege,
+    },
 }
 
 impl Auth {
@@ -34,6 +42,7 @@ impl Auth {
         match self {
             Auth::SnmpV1 { .. } | Auth::SnmpV2c { .. } | Auth::SnmpV3 { .. } => "snmp",
             Auth::Redfish(_) => "redfish",
+            Auth::Ipmi { .. } => "ipmi",
         }
     }
 }
@@ -62,6 +71,55 @@ pub enum TlsTrust {
     Pin([u8; 32]),
     /// Any certificate (`insecure = true`): only when asked, and logged when the driver starts.
     Insecure,
+}
+
+/// The RMCP+ cipher suites we speak (IPMI 2.0 table 22-20): both authenticate with RAKP,
+/// protect integrity with an HMAC and encrypt with AES-CBC-128. Suites without integrity or
+/// confidentiality are left out on purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IpmiCipherSuite {
+    /// Suite 3: RAKP-HMAC-SHA1, HMAC-SHA1-96, AES-CBC-128.
+    Sha1Aes = 3,
+    /// Suite 17: RAKP-HMAC-SHA256, HMAC-SHA256-128, AES-CBC-128.
+    #[default]
+    Sha256Aes = 17,
+}
+
+impl IpmiCipherSuite {
+    /// The suite by its number; `None` for the ones we do not speak.
+    pub fn from_id(id: i64) -> Option<IpmiCipherSuite> {
+        match id {
+            3 => Some(IpmiCipherSuite::Sha1Aes),
+            17 => Some(IpmiCipherSuite::Sha256Aes),
+            _ => None,
+        }
+    }
+
+    pub fn id(self) -> u8 {
+        self as u8
+    }
+}
+
+/// The session privilege asked of the BMC. Everything Kilowatch sends is allowed at `user`;
+/// some BMCs only serve DCMI or sensors to a higher one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IpmiPrivilege {
+    #[default]
+    User,
+    Operator,
+    Administrator,
+}
+
+impl IpmiPrivilege {
+    /// The privilege level code, as `Set Session Privilege Level` and RAKP message 1 carry it
+    /// (IPMI 2.0 §22.18).
+    pub fn code(self) -> u8 {
+        match self {
+            IpmiPrivilege::User => 2,
+            IpmiPrivilege::Operator => 3,
+            IpmiPrivilege::Administrator => 4,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

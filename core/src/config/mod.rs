@@ -31,7 +31,8 @@ use crate::profile::{ProfileSet, line_of};
 use crate::secret::Secret;
 
 pub use inventory::{
-    Auth, Device, Rack, RedfishAuth, Room, Site, TlsTrust, V3Auth, V3Priv, V3Security,
+    Auth, Device, IpmiCipherSuite, IpmiPrivilege, Rack, RedfishAuth, Room, Site, TlsTrust, V3Auth,
+    V3Priv, V3Security,
 };
 
 use checker::{Checker, index_spans};

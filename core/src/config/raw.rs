@@ -47,6 +47,15 @@ pub(super) enum RawAuth {
     },
     #[serde(rename = "redfish")]
     Redfish(RawRedfish),
+    #[serde(rename = "ipmi")]
+    Ipmi {
+        user: String,
+        password: String,
+        /// 17 (the default) or 3; checked in `auths`, as `privilege` is, so that both are
+        /// reported at once with their keys.
+        cipher_suite: Option<i64>,
+        privilege: Option<String>,
+    },
 }
 
 #[derive(Debug, Deserialize)]

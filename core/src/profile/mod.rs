@@ -10,8 +10,12 @@ use serde::Deserialize;
 
 use crate::model::Field;
 
+mod docs;
 mod redfish;
+pub use docs::fields_markdown;
 pub use redfish::{RedfishMetric, RedfishProfile, Step, parse_path};
+mod ipmi;
+pub use ipmi::{DcmiMetric, DcmiReading, IpmiProfile, SensorRule};
 
 /// The profiles shipped in `config/profiles/`, embedded at build time so the binary needs no
 /// files beside it.
@@ -24,6 +28,7 @@ pub enum Profile {
     Snmp(SnmpProfile),
     Modbus(ModbusProfile),
     Redfish(RedfishProfile),
+    Ipmi(IpmiProfile),
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -225,6 +230,7 @@ impl Profile {
             Profile::Snmp(_) => "snmp",
             Profile::Modbus(_) => "modbus",
             Profile::Redfish(_) => "redfish",
+            Profile::Ipmi(_) => "ipmi",
         }
     }
 
@@ -233,6 +239,7 @@ impl Profile {
             Profile::Snmp(p) => &p.description,
             Profile::Modbus(p) => &p.description,
             Profile::Redfish(p) => &p.description,
+            Profile::Ipmi(p) => &p.description,
         }
     }
 
@@ -333,6 +340,7 @@ impl Profile {
                 }
             }
             Profile::Redfish(p) => problems.extend(p.check()),
+            Profile::Ipmi(p) => problems.extend(p.check()),
         }
         problems
     }
@@ -344,8 +352,9 @@ fn parse_profile(src: &str) -> Result<Profile, toml::de::Error> {
         Some("snmp") => toml::from_str(src).map(Profile::Snmp),
         Some("modbus") => toml::from_str(src).map(Profile::Modbus),
         Some("redfish") => toml::from_str(src).map(Profile::Redfish),
+        Some("ipmi") => toml::from_str(src).map(Profile::Ipmi),
         _ => Err(serde::de::Error::custom(
-            "'protocol' must be \"snmp\", \"modbus\" or \"redfish\"",
+            "'protocol' must be \"snmp\", \"modbus\", \"redfish\" or \"ipmi\"",
         )),
     }
 }
@@ -492,7 +501,7 @@ impl ProfileSet {
             .iter()
             .filter_map(|(name, p)| match p {
                 Profile::Snmp(s) => Some((name.as_str(), s)),
-                Profile::Modbus(_) | Profile::Redfish(_) => None,
+                Profile::Modbus(_) | Profile::Redfish(_) | Profile::Ipmi(_) => None,
             })
             .flat_map(|(name, s)| {
                 s.detect
@@ -529,101 +538,10 @@ impl ProfileSet {
                         .max()
                         .map(|len| ((len, by_descr), name.as_str(), p))
                 }
-                Profile::Modbus(_) | Profile::Redfish(_) => None,
+                Profile::Modbus(_) | Profile::Redfish(_) | Profile::Ipmi(_) => None,
             })
             .max_by_key(|(rank, _, _)| *rank)
             .map(|(_, name, p)| (name, p))
-    }
-}
-
-/// The fields table of `config/profiles/README.md`: every canonical field a profile may name,
-/// from the code.
-pub fn fields_markdown() -> String {
-    use crate::model::{Field, Kind};
-    use std::fmt::Write;
-    let mut out =
-        String::from("| field | unit | measurement | kind |\n| --- | --- | --- | --- |\n");
-    for f in Field::ALL {
-        let kind = match f.kind() {
-            Kind::Gauge => "gauge",
-            Kind::Counter => "counter (running total)",
-        };
-        let _ = writeln!(
-            out,
-            "| `{}` | {} | {} | {kind} |",
-            f.name(),
-            f.unit(),
-            f.measurement().name()
-        );
-    }
-    out
-}
-
-impl ProfileSet {
-    /// The supported-devices table of `config/profiles/README.md`: every profile, and every
-    /// recorded value no profile reads (from `config/unsupported-values.toml`) with its reason.
-    pub fn supported_devices_markdown(
-        &self,
-        unsupported_toml: &str,
-    ) -> Result<String, toml::de::Error> {
-        use std::fmt::Write;
-        let mut out = String::from(
-            "| profile | protocol | device | matched by sysObjectID, or by answering inside | values |\n| --- | --- | --- | --- | --- |\n",
-        );
-        for (name, p) in &self.profiles {
-            let (matched, count) = match p {
-                Profile::Snmp(s) => {
-                    let mut by = s.sys_object_id.join(", ");
-                    if !s.detect.is_empty() {
-                        if !by.is_empty() {
-                            by.push_str("; ");
-                        }
-                        by.push_str(&format!("answers {}", s.detect.join(", ")));
-                    }
-                    (by, s.metrics.len())
-                }
-                Profile::Modbus(m) => ("(name it with `--profile`)".to_owned(), m.metrics.len()),
-                Profile::Redfish(r) => (
-                    "(name it: any service following DSP0268)".to_owned(),
-                    r.metrics.len(),
-                ),
-            };
-            let matched = if matched.is_empty() {
-                "(none: name it in the inventory)".to_owned()
-            } else {
-                matched
-            };
-            let _ = writeln!(
-                out,
-                "| `{name}` | {} | {} | {matched} | {count} |",
-                p.protocol(),
-                p.description()
-            );
-        }
-        let doc: toml::Table = toml::from_str(unsupported_toml)?;
-        let values = doc
-            .get("value")
-            .and_then(toml::Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        out.push_str("\nRecorded values no profile reads, and why:\n\n| fixture | OID (or column) | reason |\n| --- | --- | --- |\n");
-        let mut rows: Vec<(String, String, String)> = values
-            .iter()
-            .map(|v| {
-                let get = |k: &str| {
-                    v.get(k)
-                        .and_then(toml::Value::as_str)
-                        .unwrap_or_default()
-                        .replace('|', "\\|")
-                };
-                (get("fixture"), get("oid"), get("reason"))
-            })
-            .collect();
-        rows.sort();
-        for (fixture, oid, reason) in rows {
-            let _ = writeln!(out, "| {fixture} | `{oid}` | {reason} |");
-        }
-        Ok(out)
     }
 }
 
