@@ -371,6 +371,7 @@ fn seal(keys: &SessionKeys, session: u32, seq: u32, mut data: Vec<u8>, iv: [u8; 
 }
 
 /// The response message to `req` with `completion` and `data`, as a BMC builds it.
+#[cfg(any(test, feature = "fake-bmc"))]
 fn response_message(req: &Request<'_>, completion: u8, data: &[u8]) -> Vec<u8> {
     let mut m = vec![RQ_ADDR, (req.netfn | 1) << 2];
     m.push(checksum(&m));
@@ -381,6 +382,7 @@ fn response_message(req: &Request<'_>, completion: u8, data: &[u8]) -> Vec<u8> {
 }
 
 /// A reply as a BMC builds it (tests and the fake BMC): sealed for the console's session.
+#[cfg(any(test, feature = "fake-bmc"))]
 pub(crate) fn bmc_reply(
     keys: &SessionKeys,
     seq: u32,
@@ -409,6 +411,7 @@ pub(crate) fn bmc_reply_for_tests(
 }
 
 /// A reply outside a session in IPMI 1.5 format (to Get Channel Authentication Capabilities).
+#[cfg(any(test, feature = "fake-bmc"))]
 pub(crate) fn bmc_reply_v15(req: &Request<'_>, completion: u8, data: &[u8]) -> Vec<u8> {
     let msg = response_message(req, completion, data);
     let mut p = Vec::with_capacity(14 + msg.len());
@@ -421,6 +424,7 @@ pub(crate) fn bmc_reply_v15(req: &Request<'_>, completion: u8, data: &[u8]) -> V
 }
 
 /// A request message as a BMC reads it: (netfn, cmd, seq, data).
+#[cfg(any(test, feature = "fake-bmc"))]
 pub(crate) fn parse_ipmi_request(m: &[u8]) -> Result<(u8, u8, u8, &[u8]), PacketError> {
     let r = Reader::new("IPMI request message", m);
     r.bytes(0, 7)?;
