@@ -520,20 +520,25 @@ fn a_new_host_model_is_planned_by_hand_computed_figures() {
 
 /// Issue 19: each server's power says where it came from. `app-1` has its host agent (CPU) and
 /// its BMC listed apart (`server = "app-1"`, Redfish, 230 W); `db-1` reads its own power over
-/// SNMP (310 W); `old-1` has no power reading at all (the fallback curve). The BMC is not a
-/// server of its own.
+/// SNMP (310 W); `web-1` is fed by PDU outlet 3 (`outlet = "pdu-1/outlet3"`, 180 W); `old-1`
+/// has no power reading at all (the fallback curve). Neither the BMC nor the PDU is a server.
 #[test]
 fn issue_19_each_servers_power_names_its_source() {
     use std::fmt::Write;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("site.toml");
-    let mut inv = with_servers(&["app-1", "db-1", "old-1"]);
+    let mut inv = with_servers(&["app-1", "db-1", "old-1", "web-1"]);
+    inv.push_str("outlet = \"pdu-1/outlet3\"\n");
+    inv.push_str(
+        "\n[[devices]]\nid = \"pdu-1\"\nsite = \"hk1\"\nroom = \"hall\"\nrack = \"r01\"\nprofile = \"apc-rpdu2\"\naddress = \"snmp://127.0.0.1:1\"\nauth = \"ro\"\n",
+    );
     inv.push_str(
         "\n[auths.bmc]\nversion = \"redfish\"\nuser = \"ro\"\npassword = \"env:KW_TEST_COMMUNITY\"\n\n[[devices]]\nid = \"app-1-bmc\"\nsite = \"hk1\"\nroom = \"hall\"\nrack = \"r01\"\nprofile = \"redfish-dmtf\"\naddress = \"redfish://127.0.0.1:1\"\nauth = \"bmc\"\nserver = \"app-1\"\n",
     );
     std::fs::write(&config, inv).unwrap();
     let jan = 1_767_225_600_000i64; // 2026-01-01T00:00:00Z
     let mut csv = String::from("time,device,field,value\n");
+    let mut lp = String::new();
     for step in 0..=144i64 {
         let t = kilowatch_core::timefmt::format_rfc3339(jan + step * 600_000);
         for (d, f, v) in [
@@ -543,14 +548,42 @@ fn issue_19_each_servers_power_names_its_source() {
             ("db-1", "cpu_util_pct", 60.0),
             ("db-1", "power_w", 310.0),
             ("old-1", "cpu_util_pct", 20.0),
+            ("web-1", "cpu_util_pct", 30.0),
         ] {
             writeln!(csv, "{t},{d},{f},{v}").unwrap();
+        }
+        // The PDU's outlets carry a point, which line protocol can say.
+        let ms = jan + step * 600_000;
+        for (point, w) in [("outlet3", 180), ("outlet4", 95)] {
+            writeln!(
+                lp,
+                "power,device=pdu-1,point={point} active_power_w={w} {ms}"
+            )
+            .unwrap();
         }
     }
     let file = dir.path().join("history.csv");
     std::fs::write(&file, csv).unwrap();
     let data = dir.path().join("data");
     let out = on_metered_site(&config, &data, &["import", "--csv", file.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lp_file = dir.path().join("outlets.lp");
+    std::fs::write(&lp_file, lp).unwrap();
+    let out = on_metered_site(
+        &config,
+        &data,
+        &[
+            "import",
+            "--lp",
+            lp_file.to_str().unwrap(),
+            "--precision",
+            "ms",
+        ],
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -599,8 +632,13 @@ fn issue_19_each_servers_power_names_its_source() {
         by("old-1")
     );
     assert_eq!(
+        by("web-1")["power_source"],
+        "measured: PDU outlet (pdu-1 outlet3)"
+    );
+    assert!((by("web-1")["mean_w"].as_f64().unwrap() - 180.0).abs() < 1e-9);
+    assert_eq!(
         servers.len(),
-        3,
-        "the BMC is read as its server, not as one more: {servers:?}"
+        4,
+        "neither the BMC nor the PDU is a server: {servers:?}"
     );
 }

@@ -502,7 +502,20 @@ fn profile(
     let Some(cpu_pct) = Quantiles::of(cpu.iter().map(|p| p.value).collect()) else {
         return Ok(None);
     };
-    let (power, power_from) = first(Field::PowerW, false)?;
+    let (mut power, power_from) = first(Field::PowerW, false)?;
+    let mut source = format!("measured: {}", power_source(power_from));
+    // Neither the server nor a BMC reads its power: the PDU outlet feeding it may.
+    if power.is_empty()
+        && let Some((pdu, point)) = &d.outlet
+    {
+        let sel = Selector::field(Field::ActivePowerW)
+            .tag("device", pdu)
+            .tag("point", point);
+        if let Some(s) = store.find(&sel)?.first() {
+            power = store.read(s, range, None)?;
+        }
+        source = format!("measured: PDU outlet ({pdu} {point})");
+    }
     let (mem, _) = first(Field::MemUtilPct, true)?;
     let (mean_w, power_source, model) = if power.is_empty() {
         let max_w = d.rated_power_w.unwrap_or(opts.fallback_max_w);
@@ -527,7 +540,7 @@ fn profile(
         pairs.extend_from_slice(&mine);
         (
             power.iter().map(|p| p.value).sum::<f64>() / power.len() as f64,
-            format!("measured: {}", power_source(power_from)),
+            source,
             PowerFit::fit(&mine),
         )
     };

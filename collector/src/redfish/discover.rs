@@ -21,6 +21,9 @@ pub trait Fetch {
     ) -> impl std::future::Future<Output = Result<Arc<Value>, DriverError>>;
 }
 
+/// A field and point: what alternatives compete for.
+type Key = (Field, Option<Arc<str>>);
+
 /// What a poll reads: each resource once, and what to take from it.
 #[derive(Debug, Clone, Default)]
 pub struct Discovery {
@@ -248,7 +251,7 @@ pub async fn discover<F: Fetch>(
         rows: Vec::new(),
     };
     // Per (field, point, owner): the first metric that gives a value there.
-    let mut taken: HashSet<(Field, Option<Arc<str>>, Option<Arc<str>>)> = HashSet::new();
+    let mut taken: HashSet<(Key, Option<Arc<str>>)> = HashSet::new();
     let mut takes: Vec<(Arc<str>, Take)> = Vec::new();
     for (entry, m) in plan.entries.iter().enumerate() {
         if m.vendor.as_deref().is_some_and(|v| !is_vendor(&root, v)) {
@@ -257,7 +260,7 @@ pub async fn discover<F: Fetch>(
         let cursors = w.follow(start.clone(), &m.resource).await?;
         let mut won = Vec::new();
         for c in cursors {
-            let key = (m.field, m.point.clone(), c.owner.clone());
+            let key = ((m.field, m.point.clone()), c.owner.clone());
             if taken.contains(&key) {
                 continue;
             }
@@ -283,7 +286,7 @@ pub async fn discover<F: Fetch>(
         taken.extend(won);
     }
     // A field and point given by several owners (a blade enclosure's chassis) names its owner.
-    let mut owners: HashMap<(Field, Option<Arc<str>>), HashSet<Option<Arc<str>>>> = HashMap::new();
+    let mut owners: HashMap<Key, HashSet<Option<Arc<str>>>> = HashMap::new();
     for (_, t) in &takes {
         let m = &plan.entries[t.entry];
         owners

@@ -52,8 +52,14 @@ pub(super) fn check_devices(
             devices.push(device);
         }
     }
-    // `server` names another device of the inventory (known only once all are read).
+    // `server` and `outlet` name another device of the inventory (known once all are read).
     for (i, d) in devices.iter().enumerate() {
+        if let Some((pdu, _)) = &d.outlet
+            && !seen.contains_key(pdu)
+        {
+            let key = format!("devices[{}].outlet", seen.get(&d.id).copied().unwrap_or(i));
+            c.push(&key, format!("unknown device '{pdu}'"));
+        }
         if let Some(s) = &d.server
             && (s == &d.id || !seen.contains_key(s))
         {
@@ -110,6 +116,17 @@ fn check_device(
         rated_power_w: raw.rated_power_w,
         height_u: raw.height_u,
         server: raw.server,
+        outlet: raw.outlet.and_then(|o| {
+            o.split_once('/')
+                .map(|(d, p)| (d.to_owned(), p.to_owned()))
+                .or_else(|| {
+                    c.push(
+                        &format!("{key}.outlet"),
+                        format!("expected \"PDU/POINT\" (e.g. \"pdu-r01/outlet3\"), found '{o}'"),
+                    );
+                    None
+                })
+        }),
     })
 }
 

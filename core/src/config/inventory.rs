@@ -217,6 +217,9 @@ pub struct Device {
     /// Redfish or IPMI while the server's own entry is its host agent. Its power then counts
     /// as that server's.
     pub server: Option<String>,
+    /// The PDU outlet feeding this server, as (PDU device, point): `outlet = "pdu-r01/outlet3"`.
+    /// Its power stands for the server's when neither the server nor a BMC reads it.
+    pub outlet: Option<(String, String)>,
 }
 
 impl Device {
@@ -246,6 +249,7 @@ impl Device {
             rated_power_w: None,
             height_u: None,
             server: None,
+            outlet: None,
         }
     }
 

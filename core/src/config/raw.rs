@@ -116,6 +116,7 @@ pub(super) struct RawDevice {
     pub(super) rated_power_w: Option<f64>,
     pub(super) height_u: Option<f64>,
     pub(super) server: Option<String>,
+    pub(super) outlet: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
