@@ -561,6 +561,10 @@ fn issue_19_each_servers_power_names_its_source() {
             )
             .unwrap();
         }
+        // db-1's supplies, each a share of its 310 W: the total is the server's power.
+        for psu in ["psu1", "psu2"] {
+            writeln!(lp, "server,device=db-1,point={psu} power_w=155 {ms}").unwrap();
+        }
     }
     let file = dir.path().join("history.csv");
     std::fs::write(&file, csv).unwrap();
@@ -623,6 +627,7 @@ fn issue_19_each_servers_power_names_its_source() {
     );
     assert!((by("app-1")["mean_w"].as_f64().unwrap() - 230.0).abs() < 1e-9);
     assert_eq!(by("db-1")["power_source"], "measured: SNMP (db-1)");
+    assert!((by("db-1")["mean_w"].as_f64().unwrap() - 310.0).abs() < 1e-9);
     assert!(
         by("old-1")["power_source"]
             .as_str()

@@ -502,7 +502,8 @@ fn profile(
     let Some(cpu_pct) = Quantiles::of(cpu.iter().map(|p| p.value).collect()) else {
         return Ok(None);
     };
-    let (mut power, power_from) = first(Field::PowerW, false)?;
+    // The device's total (un-pointed): one power supply's or one sensor's share would understate it.
+    let (mut power, power_from) = first(Field::PowerW, true)?;
     let mut source = format!("measured: {}", power_source(power_from));
     // Neither the server nor a BMC reads its power: the PDU outlet feeding it may.
     if power.is_empty()
