@@ -1,7 +1,7 @@
 //! Why a Redfish request failed, in the words an operator acts on. None carries a password or a
 //! session token: requests are named by path, and bodies only by their first words.
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum RedfishError {
     #[error(
         "GET {path}: HTTP 401 Unauthorized: wrong user or password, or the account may not use Redfish"

@@ -92,7 +92,8 @@ pub struct RedfishValue {
 
 #[derive(Debug)]
 pub struct RedfishDriver {
-    client: Result<http::Client, String>,
+    /// The client, or why it could not be built (a CA file that is not PEM), told every poll.
+    client: Result<http::Client, RedfishError>,
     socket: String,
     discovery: Option<(Arc<Discovery>, Instant)>,
 }
@@ -104,7 +105,7 @@ impl RedfishDriver {
         auth: Option<RedfishAuth>,
         timeout: Duration,
     ) -> RedfishDriver {
-        let client = http::Client::new(&socket, tls, auth, timeout).map_err(|e| e.to_string());
+        let client = http::Client::new(&socket, tls, auth, timeout);
         RedfishDriver {
             client,
             socket,
@@ -118,9 +119,7 @@ impl RedfishDriver {
     ) -> Result<(Vec<RedfishValue>, Vec<String>), DriverError> {
         let client = match &mut self.client {
             Ok(c) => c,
-            Err(e) => {
-                return Err(RedfishError::Tls { detail: e.clone() }.into());
-            }
+            Err(e) => return Err(e.clone().into()),
         };
         let fresh = self
             .discovery
