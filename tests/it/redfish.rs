@@ -126,7 +126,7 @@ fn expected(m: &Mockup) -> Vec<(String, &'static str, String, f64)> {
         for (psu, doc) in psus.iter().filter(|(_, d)| enabled(d)) {
             if let Some(metrics) = m.link(doc, "Metrics") {
                 for (field, ptr) in [
-                    ("active_power_w", "/InputPowerWatts/Reading"),
+                    ("power_w", "/InputPowerWatts/Reading"),
                     ("voltage_v", "/InputVoltage/Reading"),
                     ("energy_kwh", "/EnergykWh/Reading"),
                 ] {
@@ -136,7 +136,7 @@ fn expected(m: &Mockup) -> Vec<(String, &'static str, String, f64)> {
                 }
             }
         }
-        for field in ["active_power_w", "voltage_v"] {
+        for field in ["power_w", "voltage_v"] {
             let mine: Vec<_> = new_psu.iter().filter(|((f, _), _)| *f == field).collect();
             if !mine.is_empty() {
                 for ((f, p), v) in mine {
@@ -144,7 +144,7 @@ fn expected(m: &Mockup) -> Vec<(String, &'static str, String, f64)> {
                 }
                 continue;
             }
-            let prop = if field == "active_power_w" {
+            let prop = if field == "power_w" {
                 "PowerInputWatts"
             } else {
                 "LineInputVoltage"

@@ -88,10 +88,7 @@ fn one(values: &[(Field, Option<String>, f64)], field: Field, point: Option<&str
 async fn newer_resources_win_over_legacy_ones_per_chassis() {
     let (values, d) = poll("public-rackmount1").await;
     assert_eq!(one(&values, Field::PowerW, None), vec![374.0]);
-    assert_eq!(
-        one(&values, Field::ActivePowerW, Some("psuBay1")),
-        vec![937.4]
-    );
+    assert_eq!(one(&values, Field::PowerW, Some("psuBay1")), vec![937.4]);
     assert!(
         !d.resources.iter().any(|r| r.path.ends_with("/Power")),
         "legacy Power read although EnvironmentMetrics gives power: {:?}",
