@@ -11,6 +11,8 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
@@ -140,7 +142,7 @@ impl<F: Fn() -> Reading> Bmc<F> {
             .get("Authorization")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Basic "))
-            .and_then(|b| decode_base64(b.trim()))
+            .and_then(|b| BASE64.decode(b.trim()).ok())
             .is_some_and(|pair| {
                 pair == format!("{}:{}", self.account.user, self.account.password).into_bytes()
             })
@@ -252,46 +254,4 @@ fn reply(status: StatusCode, body: Value, token: Option<String>) -> Response<Ful
         h.insert("X-Auth-Token", t);
     }
     r
-}
-
-/// Standard base64 (RFC 4648), as Basic carries the account.
-fn decode_base64(s: &str) -> Option<Vec<u8>> {
-    let val = |c: u8| -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        } as u32)
-    };
-    let bytes: Vec<u8> = s.bytes().filter(|c| *c != b'=').collect();
-    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
-    for chunk in bytes.chunks(4) {
-        let mut n = 0u32;
-        for (i, c) in chunk.iter().enumerate() {
-            n |= val(*c)? << (18 - 6 * i);
-        }
-        let take = match chunk.len() {
-            4 => 3,
-            3 => 2,
-            2 => 1,
-            _ => return None,
-        };
-        out.extend_from_slice(&n.to_be_bytes()[1..1 + take]);
-    }
-    Some(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn basic_credentials_decode() {
-        assert_eq!(decode_base64("a3c6cw==").as_deref(), Some(&b"kw:s"[..]));
-        assert_eq!(decode_base64("YWJj").as_deref(), Some(&b"abc"[..]));
-        assert!(decode_base64("a$==").is_none());
-    }
 }

@@ -304,21 +304,7 @@ fn ipmi_auth(user: String, args: &Args) -> anyhow::Result<kilowatch_core::config
         "[auths.probe]\nversion = \"ipmi\"\nuser = {user:?}\npassword = {password:?}\ncipher_suite = {}\nprivilege = {:?}\n",
         args.cipher_suite, args.privilege
     );
-    kilowatch_core::config::Config::auth_from_str(&toml).map_err(|problems| {
-        let lines: Vec<String> = problems
-            .iter()
-            .map(|p| {
-                let key = p
-                    .key
-                    .rsplit('.')
-                    .next()
-                    .unwrap_or_default()
-                    .replace('_', "-");
-                format!("--{key}: {}", p.message)
-            })
-            .collect();
-        anyhow::anyhow!("{}", lines.join("; "))
-    })
+    auth_from_flags(&toml)
 }
 
 /// Builds a v3 auth from the flags through the same validation as the config file.

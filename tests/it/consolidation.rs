@@ -569,51 +569,38 @@ fn issue_19_each_servers_power_names_its_source() {
     let file = dir.path().join("history.csv");
     std::fs::write(&file, csv).unwrap();
     let data = dir.path().join("data");
-    let out = on_metered_site(&config, &data, &["import", "--csv", file.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // `kilowatch ARGS` on this site: its stdout, once it has succeeded.
+    let kw = |args: &[&str]| {
+        let out = on_metered_site(&config, &data, args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    kw(&["import", "--csv", file.to_str().unwrap()]);
     let lp_file = dir.path().join("outlets.lp");
     std::fs::write(&lp_file, lp).unwrap();
-    let out = on_metered_site(
-        &config,
-        &data,
-        &[
-            "import",
-            "--lp",
-            lp_file.to_str().unwrap(),
-            "--precision",
-            "ms",
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    kw(&[
+        "import",
+        "--lp",
+        lp_file.to_str().unwrap(),
+        "--precision",
+        "ms",
+    ]);
     let t = kilowatch_core::timefmt::format_rfc3339;
-    let out = on_metered_site(
-        &config,
-        &data,
-        &[
-            "report",
-            "consolidation",
-            "--format",
-            "json",
-            "--from",
-            &t(jan),
-            "--to",
-            &t(jan + 86_400_000),
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = kw(&[
+        "report",
+        "consolidation",
+        "--format",
+        "json",
+        "--from",
+        &t(jan),
+        "--to",
+        &t(jan + 86_400_000),
+    ]);
+    let r: serde_json::Value = serde_json::from_slice(&report).unwrap();
     let servers = r["servers"].as_array().unwrap();
     let by = |id: &str| {
         servers

@@ -17,8 +17,12 @@ fn env(name: &str) -> String {
 }
 
 fn probe(url: &str, extra: &[&str], envs: &[(&str, &str)]) -> Output {
+    probe_within("10s", url, extra, envs)
+}
+
+fn probe_within(timeout: &str, url: &str, extra: &[&str], envs: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kilowatch"))
-        .args(["probe", url, "--json", "--timeout", "10s"])
+        .args(["probe", url, "--json", "--timeout", timeout])
         .args(extra)
         .envs(envs.iter().copied())
         .output()
@@ -523,19 +527,12 @@ fn hostile_bmc(fault: Fault) -> Bmc {
 const TRUNCATED: &str = r#"{"PowerWatts":{"Reading":41"#;
 
 fn probe_bmc(bmc: &Bmc, timeout: &str) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kilowatch"))
-        .args([
-            "probe",
-            &format!("redfish+http://kw@{}", bmc.addr),
-            "--password",
-            "env:KW_RF_PASS",
-            "--json",
-            "--timeout",
-            timeout,
-        ])
-        .env("KW_RF_PASS", "s3cret-bmc-pass")
-        .output()
-        .unwrap()
+    probe_within(
+        timeout,
+        &format!("redfish+http://kw@{}", bmc.addr),
+        &["--password", "env:KW_RF_PASS"],
+        &[("KW_RF_PASS", "s3cret-bmc-pass")],
+    )
 }
 
 #[test]

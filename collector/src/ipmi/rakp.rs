@@ -168,14 +168,15 @@ impl Handshake {
         p
     }
 
-    /// RAKP Message 2 (§13.21): the BMC proves it knows the password; a wrong password shows
-    /// here, as a proof that does not match ours.
-    pub(crate) fn rakp2(&mut self, payload: &[u8]) -> Result<(), SetupError> {
-        let r = Reader::new("RAKP message 2", payload);
+    /// The head RAKP messages 2 and 4 share (§13.21, §13.23): our tag, a zero status (else
+    /// why the BMC refused), our session id. `proof_checked`: a status 0Fh (invalid integrity
+    /// check value) answers our password proof, so it means a wrong password.
+    fn check_reply(&self, r: &Reader<'_>, proof_checked: bool) -> Result<(), SetupError> {
         self.check_tag(r.u8(0)?)?;
         let status = r.u8(1)?;
         if status != 0 {
             return Err(SetupError::Auth(match status {
+                0x0f if proof_checked => IpmiAuthFailure::WrongPassword,
                 0x09 | 0x0a => IpmiAuthFailure::Privilege(RmcpStatus(status)),
                 _ => IpmiAuthFailure::UserRefused(RmcpStatus(status)),
             }));
@@ -188,6 +189,14 @@ impl Handshake {
             }
             .into());
         }
+        Ok(())
+    }
+
+    /// RAKP Message 2 (§13.21): the BMC proves it knows the password; a wrong password shows
+    /// here, as a proof that does not match ours.
+    pub(crate) fn rakp2(&mut self, payload: &[u8]) -> Result<(), SetupError> {
+        let r = Reader::new("RAKP message 2", payload);
+        self.check_reply(&r, false)?;
         self.rc = r.array(8)?;
         self.guid = r.array(24)?;
         let code = r.bytes(40, self.suite.hash.len())?;
@@ -243,24 +252,8 @@ impl Handshake {
     /// session's keys: K1 = HMAC(SIK, 20 x 01h), K2 = HMAC(SIK, 20 x 02h) (§13.32).
     pub(crate) fn rakp4(&self, payload: &[u8]) -> Result<SessionKeys, SetupError> {
         let r = Reader::new("RAKP message 4", payload);
-        self.check_tag(r.u8(0)?)?;
-        let status = r.u8(1)?;
-        if status != 0 {
-            return Err(SetupError::Auth(match status {
-                // Our RAKP 3 proof did not match: the BMC holds another password.
-                0x0f => IpmiAuthFailure::WrongPassword,
-                0x09 | 0x0a => IpmiAuthFailure::Privilege(RmcpStatus(status)),
-                _ => IpmiAuthFailure::UserRefused(RmcpStatus(status)),
-            }));
-        }
-        let console = r.u32(4)?;
-        if console != self.console_session {
-            return Err(PacketError::SessionId {
-                got: console,
-                want: self.console_session,
-            }
-            .into());
-        }
+        // Status 0Fh here: our RAKP 3 proof did not match, the BMC holds another password.
+        self.check_reply(&r, true)?;
         let sik = self.sik();
         let icv = r.bytes(8, self.suite.hash.icv_len())?;
         if !self.suite.hash.verify(

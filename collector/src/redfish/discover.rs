@@ -145,7 +145,7 @@ impl<F: Fetch> Walker<'_, F> {
         for (depth, step) in steps.iter().enumerate() {
             let mut next = Vec::new();
             for c in &here {
-                let Some(v) = c.at().cloned() else { continue };
+                let Some(v) = c.at() else { continue };
                 match step {
                     Step::Property(p) => {
                         if let Some(child) = v.get(p.as_str())
@@ -162,7 +162,7 @@ impl<F: Fetch> Walker<'_, F> {
                         }
                     }
                     Step::All => {
-                        let (items, via_members) = match &v {
+                        let (items, via_members) = match v {
                             Value::Array(a) => (a.as_slice(), false),
                             Value::Object(o) => match o.get("Members") {
                                 Some(Value::Array(a)) => (a.as_slice(), true),
