@@ -439,7 +439,10 @@ peers_snmpsim_communities() {
 # slowest (about 55 s after snmpd starts) and the others are ready by then.
 peers_wait_ready() {
   local first
-  first=$(peers_snmpsim_communities | head -n 1)
+  # No `| head`: under pipefail, head closing the pipe early kills the writer with SIGPIPE
+  # (status 141), which once failed a whole run.
+  first=$(peers_snmpsim_communities)
+  first=${first%%$'\n'*}
   peers_wait snmpd "$PEERS_START_TIMEOUT" "answer to sysUpTime" \
     peers_snmp_get_ok "$KILOWATCH_TEST_SNMPD" "$SNMPD_COMMUNITY" "$OID_SYS_UPTIME"
   peers_wait snmpsim "$PEERS_START_TIMEOUT" "answer to sysDescr (community $first)" \
