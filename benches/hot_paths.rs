@@ -322,8 +322,62 @@ fn energy(c: &mut Criterion) {
     g.finish();
 }
 
+/// Twenty rules (benches/rules-20.toml) over a cycle of 10,000 PDUs' polls, 20 samples each,
+/// as the collector's alerting task sees them once the store has committed them.
+fn rules(c: &mut Criterion) {
+    const DEVICES: usize = 10_000;
+    let mut inv = String::from(
+        "[[sites]]\nid = \"hk1\"\n\n[[devices]]\nid = \"main\"\nsite = \"hk1\"\nprofile = \"eastron-sdm630\"\naddress = \"modbus://127.0.0.1:1/1\"\nrole = \"facility\"\n\n[[devices]]\nid = \"ups\"\nsite = \"hk1\"\nprofile = \"eastron-sdm630\"\naddress = \"modbus://127.0.0.1:1/2\"\nrole = \"it\"\ncategory = 1\n\n",
+    );
+    for d in 0..DEVICES {
+        inv.push_str(&format!(
+            "[[devices]]\nid = \"pdu-{d:05}\"\nsite = \"hk1\"\nprofile = \"eastron-sdm630\"\naddress = \"modbus://127.0.0.1:1/{}\"\n\n",
+            d % 247 + 1
+        ));
+    }
+    inv.push_str(include_str!("rules-20.toml"));
+    let config = kilowatch_core::config::Config::from_str(
+        &inv,
+        "bench.toml",
+        std::path::Path::new("."),
+        std::iter::empty(),
+    )
+    .expect("bench inventory");
+    assert_eq!(config.rules.len(), 20);
+    let mut engine = kilowatch_rules::eval::Engine::new(&config, vec!["am".into()]);
+    let outlets = outlets(DEVICES);
+    let mut at = 0;
+    let mut out = kilowatch_store::AlertChanges::default();
+    // One cycle first: each device's rules are compiled on its first poll.
+    for b in polls(&outlets, at) {
+        engine.on_batch(&b, &mut out);
+    }
+    let mut g = c.benchmark_group("rules");
+    g.throughput(Throughput::Elements((DEVICES * 20) as u64));
+    g.sample_size(20);
+    g.bench_function("20_rules_one_cycle_of_10000_devices", |b| {
+        b.iter_batched(
+            || {
+                at += 10_000;
+                polls(&outlets, at)
+            },
+            |batches| {
+                for b in &batches {
+                    engine.on_batch(b, &mut out);
+                }
+                out.outbox.clear();
+                out.states.clear();
+                out.log.clear();
+            },
+            criterion::BatchSize::LargeInput,
+        );
+    });
+    g.finish();
+}
+
 criterion_group!(
     benches,
+    rules,
     snmp_decode,
     modbus_decode,
     line_protocol,

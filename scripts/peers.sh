@@ -13,6 +13,10 @@
 #            (lan.conf, bmc.emu: a BMC with power and temperature sensors) over
 #            IPMI 2.0 RMCP+; checked with ipmitool (Debian ipmitool). It offers
 #            cipher suites up to 3 (no SHA-256 suite 17) and has no DCMI.
+#   alertmanager, aiosmtpd  Prometheus Alertmanager (Debian prometheus-alertmanager)
+#            and an SMTP server (aiosmtpd, PyPI): installed here, but started by the
+#            alert-notification tests themselves (tests/it/common/{alertmanager,smtp}.rs),
+#            which stop them; only their paths are exported.
 #
 # The caller sets SHARED (absolute shared/ path) and PEERS_TMP (a mktemp -d
 # directory for configs, data and logs), and arranges for peers_stop_all to
@@ -28,6 +32,7 @@ PEERS_PIP_REQUIREMENTS=(
   "pyasn1==0.6.5"
   "pymodbus==3.16.1"
   "sushy-tools==2.2.0"
+  "aiosmtpd==1.4.6"
 )
 # influxdb (1.x) and victoria-metrics (an /api/v2/write implementation): the sink tests start
 # their own servers from these binaries, because they stop and restart them.
@@ -35,6 +40,8 @@ PEERS_PIP_REQUIREMENTS=(
 PEERS_DEBS=(snmpd snmp influxdb victoria-metrics chromium tmux faketime openssl)
 # ipmi_sim (a BMC over RMCP+) and ipmitool, which the IPMI tests read it with too.
 PEERS_DEBS+=(openipmi ipmitool)
+# Alertmanager (its v2 API and webhooks) for the alert-notification tests.
+PEERS_DEBS+=(prometheus-alertmanager)
 
 SNMPD_COMMUNITY=kilowatch-test
 SNMPD_V3_USER=kwv3user
@@ -60,6 +67,9 @@ PEERS_ENV_VARS=(
   KILOWATCH_TEST_CHROMIUM
 )
 PEERS_ENV_VARS+=(KILOWATCH_TEST_IPMI KILOWATCH_TEST_IPMI_USER KILOWATCH_TEST_IPMI_PASS)
+# Binaries the notification tests start themselves: Alertmanager, and the venv's Python that
+# runs `-m aiosmtpd`.
+PEERS_ENV_VARS+=(KILOWATCH_TEST_ALERTMANAGER KILOWATCH_TEST_AIOSMTPD)
 
 # The BMC user of ipmi_sim (tests/data/ipmi/lan.conf), at privilege level user.
 IPMI_SIM_USER=kwipmi
@@ -414,6 +424,12 @@ peers_start_all() {
   KILOWATCH_TEST_VICTORIA=$(command -v victoria-metrics) || peers_die "victoria-metrics is not installed"
   KILOWATCH_TEST_CHROMIUM=$(command -v chromium) || peers_die "chromium is not installed"
   export KILOWATCH_TEST_INFLUXD KILOWATCH_TEST_VICTORIA KILOWATCH_TEST_CHROMIUM
+  KILOWATCH_TEST_ALERTMANAGER=$(command -v prometheus-alertmanager) ||
+    peers_die "prometheus-alertmanager is not installed"
+  KILOWATCH_TEST_AIOSMTPD=$venv/bin/python
+  "$KILOWATCH_TEST_AIOSMTPD" -c 'import aiosmtpd' 2>/dev/null ||
+    peers_die "aiosmtpd is not installed in $venv"
+  export KILOWATCH_TEST_ALERTMANAGER KILOWATCH_TEST_AIOSMTPD
 
   peers_start_snmpd "$p_snmpd"
   peers_start_snmpsim "$venv" "$p_snmpsim"

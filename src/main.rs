@@ -3,6 +3,7 @@
 mod cmd;
 mod metrics;
 mod pipeline;
+mod traps;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

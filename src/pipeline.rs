@@ -28,6 +28,8 @@ pub struct Pipeline {
     sink: Option<(JoinHandle<()>, CancellationToken)>,
     /// The device polling, replaced whole on a reload; its token is a child of the caller's.
     collector: (JoinHandle<()>, CancellationToken),
+    /// Alert rules and delivery, when the config has any; they end after the writer.
+    alerting: Option<kilowatch_rules::Alerting>,
     cancel: CancellationToken,
     /// Kept for the next collector; dropped by `finish` so the writer sees the end.
     tx: mpsc::Sender<Batch>,
@@ -50,8 +52,9 @@ fn spawn_collector(
     (handle, token)
 }
 
-/// Starts the collector and the store writer, and the InfluxDB sink fed from the outbox.
-/// Stop it by cancelling `cancel`, then [`Pipeline::finish`].
+/// Starts the collector and the store writer, the InfluxDB sink fed from the outbox, and the
+/// alert rules fed with what the writer committed. Stop it by cancelling `cancel`, then
+/// [`Pipeline::finish`].
 pub fn start(
     config: &Config,
     store: Arc<SqliteStore>,
@@ -59,7 +62,7 @@ pub fn start(
     cancel: CancellationToken,
     sink: Option<Sink>,
     metrics_listen: Option<std::net::TcpListener>,
-) -> Pipeline {
+) -> anyhow::Result<Pipeline> {
     let (tx, rx) = mpsc::channel::<Batch>(4096);
     let tasks = DeviceTask::all(config);
     store.reserve_series(tasks.iter().map(DeviceTask::samples_per_poll).sum());
@@ -68,7 +71,22 @@ pub fn start(
         raw: config.store.retention,
         rollups: config.store.rollup_retention,
     };
-    let writer = tokio::spawn(writer::run(rx, store.clone(), retention, clock));
+    let (committed, alerting) = if kilowatch_rules::wanted(config) {
+        let (tx, rx) = mpsc::channel(64);
+        let traps = crate::traps::start(config, &cancel)?;
+        let alerting = kilowatch_rules::start(config, store.clone(), clock, rx, traps)
+            .context("alert receivers")?;
+        (Some(tx), Some(alerting))
+    } else {
+        (None, None)
+    };
+    let writer = tokio::spawn(writer::run(
+        rx,
+        store.clone(),
+        retention,
+        clock,
+        committed,
+    ));
     // The sink stops only after the writer has committed the last batches, so its final
     // flush sees them.
     let every = config.collector.interval;
@@ -97,14 +115,15 @@ pub fn start(
         });
         (handle, stop)
     });
-    Pipeline {
+    Ok(Pipeline {
         writer,
         sink,
         collector,
+        alerting,
         cancel,
         tx,
         clock,
-    }
+    })
 }
 
 impl Pipeline {
@@ -125,12 +144,16 @@ impl Pipeline {
             writer,
             sink,
             collector,
+            alerting,
             tx,
             ..
         } = self;
         let _ = collector.0.await;
         drop(tx);
         let _ = writer.await;
+        if let Some(a) = alerting {
+            a.finish().await;
+        }
         if let Some((handle, stop)) = sink {
             stop.cancel();
             let _ = handle.await;

@@ -12,6 +12,7 @@ pub mod redfish;
 pub mod schedule;
 pub mod snmp;
 pub mod snmp_mux;
+pub mod traps;
 
 use std::fmt;
 use std::time::Duration;

@@ -5,6 +5,7 @@ pub mod address;
 pub mod calendar;
 pub mod clock;
 pub mod config;
+pub mod event;
 pub mod model;
 pub mod profile;
 pub mod secret;

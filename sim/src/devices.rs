@@ -214,6 +214,8 @@ pub struct RunningSim {
     shared: Arc<Shared>,
     cancel: CancellationToken,
     stops: std::collections::HashMap<String, CancellationToken>,
+    /// Each device's failure switch ([`RunningSim::fail_device`]).
+    failures: std::collections::HashMap<String, crate::Failure>,
 }
 
 impl std::fmt::Debug for RunningSim {
@@ -269,6 +271,7 @@ impl RunningSim {
 
         let mut devices = Vec::with_capacity(kinds.len());
         let mut stops = std::collections::HashMap::new();
+        let mut failures = std::collections::HashMap::new();
         for (i, kind) in kinds.into_iter().enumerate() {
             let id = format!("{}{}", config.device_prefix, device_id(kind));
             let port = if config.port_base == 0 {
@@ -280,10 +283,16 @@ impl RunningSim {
             // Each device can be stopped on its own (a failure to watch the alarms react to).
             let device_cancel = cancel.child_token();
             stops.insert(id.clone(), device_cancel.clone());
-            let delay = if config.slow_devices.contains(&id) {
-                config.slow_delay
-            } else {
-                Duration::ZERO
+            let failure = crate::Failure::default();
+            failures.insert(id.clone(), failure.clone());
+            let delay = crate::Pace {
+                delay: if config.slow_devices.contains(&id) {
+                    config.slow_delay
+                } else {
+                    Duration::ZERO
+                }
+                .into(),
+                failure,
             };
             let rack = match kind {
                 Kind::Pdu(r) | Kind::Server(r, _) => Some(rack_id(r)),
@@ -299,7 +308,7 @@ impl RunningSim {
                         listener,
                         1,
                         image,
-                        delay.into(),
+                        delay.clone(),
                         device_cancel.clone(),
                     ));
                     let (profile, role) = match kind {
@@ -323,7 +332,7 @@ impl RunningSim {
                         listener,
                         read,
                         account,
-                        delay.into(),
+                        delay.clone(),
                         device_cancel.clone(),
                     ));
                     (format!("redfish+http://{addr}"), "redfish-dmtf", None)
@@ -337,7 +346,7 @@ impl RunningSim {
                         socket,
                         config.community.clone().into_bytes(),
                         mib,
-                        delay.into(),
+                        delay.clone(),
                         device_cancel.clone(),
                     ));
                     let (profile, role) = match kind {
@@ -363,6 +372,7 @@ impl RunningSim {
             shared,
             cancel,
             stops,
+            failures,
         })
     }
 
@@ -389,6 +399,12 @@ impl RunningSim {
             }
             None => false,
         }
+    }
+
+    /// Makes one device fail (SNMP: no answer; Modbus: gateway exceptions; Redfish: 503) or
+    /// answer again; false if there is no such device.
+    pub fn fail_device(&self, id: &str, failed: bool) -> bool {
+        self.failures.get(id).map(|f| f.set(failed)).is_some()
     }
 
     /// An inventory for the collector. `community_ref` is how the config names the secret

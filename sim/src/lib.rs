@@ -14,4 +14,4 @@ pub mod scale;
 pub mod snmp_agent;
 
 pub use devices::{RunningSim, ServerProtocol, SimConfig, SimDevice, estate_inventory};
-pub use latency::Delay;
+pub use latency::{Delay, Failure, Pace};

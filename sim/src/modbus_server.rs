@@ -1,7 +1,7 @@
 //! The simulator's Modbus TCP server (tokio-modbus): answers reads of function 03 and 04 from a
 //! register image rebuilt per request. Writes and everything else get "illegal function".
 
-use crate::Delay;
+use crate::Pace;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -38,7 +38,7 @@ type Image = Arc<dyn Fn() -> Registers + Send + Sync>;
 struct Device {
     unit: u8,
     image: Image,
-    delay: Delay,
+    pace: Pace,
 }
 
 impl Service for Device {
@@ -48,7 +48,11 @@ impl Service for Device {
     type Future = Pin<Box<dyn Future<Output = Result<Option<Response>, ExceptionCode>> + Send>>;
 
     fn call(&self, req: Self::Request) -> Self::Future {
-        let result = if req.slave != self.unit {
+        let delay = self.pace.sample();
+        let result = if delay.is_none() {
+            // A failed meter behind a gateway: the gateway answers for it.
+            Err(ExceptionCode::GatewayTargetDevice)
+        } else if req.slave != self.unit {
             // As a gateway would: the addressed unit is not behind it.
             Err(ExceptionCode::GatewayTargetDevice)
         } else {
@@ -63,7 +67,7 @@ impl Service for Device {
                 _ => Err(ExceptionCode::IllegalFunction),
             }
         };
-        let delay = self.delay.sample();
+        let delay = delay.unwrap_or_default();
         Box::pin(async move {
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
@@ -92,13 +96,13 @@ pub async fn serve(
     listener: TcpListener,
     unit: u8,
     image: impl Fn() -> Registers + Send + Sync + 'static,
-    delay: Delay,
+    pace: impl Into<Pace>,
     cancel: CancellationToken,
 ) {
     let device = Device {
         unit,
         image: Arc::new(image),
-        delay,
+        pace: pace.into(),
     };
     let server = tokio_modbus::server::tcp::Server::new(listener);
     let on_connected = |stream, _addr| {

@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::Delay;
+use crate::Pace;
 
 /// What one BMC serves: read afresh for every request.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -43,7 +43,7 @@ pub struct Account {
 struct Bmc<F> {
     read: F,
     account: Account,
-    delay: Delay,
+    pace: Pace,
     /// Token → last use.
     sessions: Mutex<HashMap<String, Instant>>,
 }
@@ -53,7 +53,7 @@ pub async fn serve<F>(
     listener: TcpListener,
     read: F,
     account: Account,
-    delay: Delay,
+    pace: impl Into<Pace>,
     cancel: CancellationToken,
 ) where
     F: Fn() -> Reading + Send + Sync + 'static,
@@ -61,7 +61,7 @@ pub async fn serve<F>(
     let bmc = Arc::new(Bmc {
         read,
         account,
-        delay,
+        pace: pace.into(),
         sessions: Mutex::new(HashMap::new()),
     });
     loop {
@@ -94,7 +94,14 @@ pub async fn serve<F>(
 
 impl<F: Fn() -> Reading> Bmc<F> {
     async fn answer(&self, req: Request<Incoming>) -> Response<Full<Bytes>> {
-        let delay = self.delay.sample();
+        let Some(delay) = self.pace.sample() else {
+            // A failed BMC's web server still up, its service not.
+            return reply(
+                StatusCode::SERVICE_UNAVAILABLE,
+                error("Base.1.0.ServiceTemporarilyUnavailable", "the BMC has failed"),
+                None,
+            );
+        };
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }

@@ -150,7 +150,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let sink =
         crate::pipeline::influx_sink(args.influx.as_deref(), config.influx.as_ref(), &store, &dir)?;
     let pipeline =
-        crate::pipeline::start(&config, store.clone(), clock, cancel.clone(), sink, metrics);
+        crate::pipeline::start(&config, store.clone(), clock, cancel.clone(), sink, metrics)?;
     let sim = Arc::new(sim);
     if let Some(id) = args.fail_device.clone() {
         if !sim.devices.iter().any(|d| d.id == id) {

@@ -45,6 +45,16 @@ pub struct Args {
     slow_share: f64,
     #[arg(long, default_value_t = 3000.0)]
     slow_ms: f64,
+    /// Make this simulated device fail after --fail-after (an SNMP agent stops answering, a
+    /// Modbus gateway answers with exceptions, a BMC with 503), to watch alerts fire.
+    #[arg(long, value_name = "ID")]
+    fail_device: Option<String>,
+    /// When --fail-device fails, from the start.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    fail_after: std::time::Duration,
+    /// How long after failing it answers again (default: never), to watch alerts resolve.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    restore_after: Option<std::time::Duration>,
     /// At scale: first port (devices take consecutive ports); 0 lets the OS choose.
     #[arg(long, default_value_t = 0)]
     first_port: u16,
@@ -161,11 +171,28 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     for d in sims.iter().flat_map(|s| &s.devices) {
         println!("{:<20} {:<22} {}", d.id, d.profile, d.address);
     }
+    let sims = std::sync::Arc::new(sims);
+    if let Some(id) = args.fail_device.clone() {
+        if !sims.iter().any(|s| s.devices.iter().any(|d| d.id == id)) {
+            anyhow::bail!("--fail-device: no simulated device '{id}'");
+        }
+        let (sims, after, restore) = (sims.clone(), args.fail_after, args.restore_after);
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            sims.iter().for_each(|s| _ = s.fail_device(&id, true));
+            println!("{id} failed");
+            if let Some(r) = restore {
+                tokio::time::sleep(r).await;
+                sims.iter().for_each(|s| _ = s.fail_device(&id, false));
+                println!("{id} answers again");
+            }
+        });
+    }
     serve(args.inventory.as_deref(), |c, s, i, t| {
         kilowatch_sim::estate_inventory(&sims, c, s, i, t)
     })
     .await?;
-    for s in &sims {
+    for s in sims.iter() {
         s.shutdown();
     }
     Ok(ExitCode::SUCCESS)

@@ -16,7 +16,9 @@ use std::collections::BTreeMap;
 
 use kilowatch_core::model::{Field, Measurement, Timestamp};
 
-pub use embedded::{Footprint, OutboxStats, SqliteStore};
+pub use embedded::{
+    AlertChanges, AlertEvent, AlertRow, Footprint, OutboxStats, QueuedNote, SqliteStore, StateOp, TrapRow,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -6,6 +6,7 @@
 
 mod common;
 
+mod alerts;
 mod capacity;
 mod check_config;
 mod clock;
@@ -27,6 +28,7 @@ mod influx;
 mod ipmi;
 mod isolation;
 mod meter_corpus;
+mod notify;
 mod peers;
 mod redfish;
 mod report_csv;
@@ -34,4 +36,5 @@ mod report_html;
 mod secrets;
 mod sim_cli;
 mod snmpv3;
+mod traps;
 mod tui_tmux;

@@ -11,6 +11,7 @@
 //! serde structs as written are in [`raw`]; the spans and problem collection in [`checker`];
 //! the typed inventory in [`inventory`].
 
+mod alerts;
 mod auths;
 mod checker;
 mod devices;
@@ -30,6 +31,10 @@ use toml::de::DeTable;
 use crate::profile::{ProfileSet, line_of};
 use crate::secret::Secret;
 
+pub use alerts::{
+    AlertsConfig, Condition, EmailConfig, Limit, Rating, Rule, RuleSet, Scope, TrapsConfig,
+    WebhookConfig,
+};
 pub use inventory::{
     Auth, Device, IpmiCipherSuite, IpmiPrivilege, Rack, RedfishAuth, Room, Site, TlsTrust, V3Auth,
     V3Priv, V3Security,
@@ -72,6 +77,12 @@ pub struct Config {
     pub profiles: ProfileSet,
     /// Forwarding to InfluxDB, when configured (`--influx` overrides the URL).
     pub influx: Option<InfluxConfig>,
+    /// Where alerts go and which built-in rule sets are on (`[alerts]`).
+    pub alerts: Option<AlertsConfig>,
+    /// The user's own rules (`[[rules]]`).
+    pub rules: Vec<Rule>,
+    /// The SNMP trap listener (`[traps]`), when on.
+    pub traps: Option<TrapsConfig>,
 }
 
 /// `[influx]`: where to forward, with credentials as secrets and the outbox's disk cap.
@@ -182,6 +193,9 @@ impl Config {
         };
         let devices = devices::check_devices(&mut c, doc.remove("devices"), &known);
         sites::check_pue_meters(&mut c, &sites, &written_roles);
+        let alerts = alerts::check_alerts(&mut c, doc.remove("alerts"));
+        let rules = alerts::check_rules(&mut c, doc.remove("rules"), &sites, &devices);
+        let traps = alerts::check_traps(&mut c, doc.remove("traps"), &auths);
 
         if !c.problems.is_empty() {
             return Err(c.problems);
@@ -198,6 +212,9 @@ impl Config {
             devices,
             profiles,
             influx,
+            alerts,
+            rules,
+            traps,
         })
     }
 

@@ -12,7 +12,7 @@
 
 mod reads;
 
-use crate::Delay;
+use crate::Pace;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -109,9 +109,10 @@ pub(crate) async fn serve(
     socket: UdpSocket,
     community: Vec<u8>,
     mib: impl Fn() -> Mib + Send + Sync + 'static,
-    delay: Delay,
+    pace: impl Into<Pace>,
     cancel: CancellationToken,
 ) {
+    let pace = pace.into();
     let socket = Arc::new(socket);
     // Dropping the set on return aborts answers still waiting out their delay.
     let mut pending = JoinSet::new();
@@ -132,6 +133,10 @@ pub(crate) async fn serve(
             }
         };
         while pending.try_join_next().is_some() {}
+        // A failed device drops everything, as a dead agent would.
+        let Some(delay) = pace.sample() else {
+            continue;
+        };
         let Some(request) = buffer.get(..len).and_then(|d| accept(d, &community)) else {
             tracing::trace!(%peer, len, "snmp agent: dropped datagram");
             continue;
@@ -139,7 +144,6 @@ pub(crate) async fn serve(
         let Some(reply) = respond(request, &mib()) else {
             continue;
         };
-        let delay = delay.sample();
         if delay.is_zero() {
             send(&socket, &reply, peer).await;
         } else if pending.len() < MAX_PENDING {

@@ -15,6 +15,7 @@
 //! WAL with `synchronous=NORMAL`: a committed transaction survives a process crash; the last
 //! transactions may be lost on power failure, never corrupted.
 
+mod alerts;
 mod head;
 mod outbox;
 mod read;
@@ -35,6 +36,7 @@ use crate::StoreError;
 use crate::known::Known;
 use crate::samples;
 
+pub use alerts::{AlertChanges, AlertEvent, AlertRow, QueuedNote, StateOp, TrapRow};
 pub use outbox::{OutboxRow, OutboxStats, Payload, Reading, SeriesName, StoredSeries};
 pub use upkeep::Footprint;
 

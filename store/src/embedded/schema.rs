@@ -110,6 +110,8 @@ pub(super) fn open(path: &Path, p: &str) -> Result<Connection, StoreError> {
     )
     .map_err(err)?;
     conn.execute_batch(TABLES).map_err(err)?;
+    // Alerting's tables are new in this version's files and older ones alike (they only add).
+    conn.execute_batch(super::alerts::TABLES).map_err(err)?;
     match version {
         None => {
             conn.execute(

@@ -51,7 +51,7 @@ pub(super) async fn commit_loop<W, A>(
     policy: RetryPolicy,
 ) where
     W: Fn(&[Batch]) -> Result<(), StoreError> + Send + Sync + 'static,
-    A: FnMut(),
+    A: FnMut(Vec<Batch>),
 {
     use tokio::time::Instant;
     let write = Arc::new(write);
@@ -151,7 +151,7 @@ pub(super) async fn commit_loop<W, A>(
                 }
                 retry_at = None;
                 delay = policy.first;
-                after_write();
+                after_write(chunk);
             }
             Err(e) => {
                 let kept = pending.len() + chunk.len();
@@ -233,7 +233,7 @@ mod tests {
                 c.lock().unwrap().extend(b.iter().map(|b| b.at));
                 Ok(())
             },
-            || {},
+            |_| {},
             policy(),
         ));
         for i in 0..300 {
@@ -263,7 +263,7 @@ mod tests {
                     .push(b.iter().map(|b| b.at).min().unwrap_or(-1));
                 Err(refused("disk I/O error"))
             },
-            || {},
+            |_| {},
             RetryPolicy {
                 max_pending: 100,
                 ..policy()

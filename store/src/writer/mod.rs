@@ -92,18 +92,29 @@ impl Upkeep {
 }
 
 /// Commits what arrives on `rx` until it closes and everything is committed (or the store has
-/// refused writes past the shutdown grace).
+/// refused writes past the shutdown grace). Each committed chunk then goes to `committed` when
+/// given (alert rules see a poll once it is durable); if that reader falls 64 chunks behind,
+/// chunks are skipped for it, logged, never held back from the store.
 pub async fn run(
     rx: mpsc::Receiver<Batch>,
     store: Arc<SqliteStore>,
     retention: Retention,
     clock: Clock,
+    committed: Option<mpsc::Sender<Vec<Batch>>>,
 ) {
     let writer = store.clone();
     let mut upkeep = Upkeep::new(clock, retention);
     // Once a minute: closed blocks go into chunks (five minutes after they close, so late and
     // retried polls usually land first), then retention.
-    let after_write = move || {
+    let after_write = move |chunk: Vec<Batch>| {
+        if let Some(tx) = &committed
+            && let Err(mpsc::error::TrySendError::Full(skipped)) = tx.try_send(chunk)
+        {
+            tracing::warn!(
+                polls = skipped.len(),
+                "alert rules are behind: these polls were stored but not evaluated"
+            );
+        }
         let Some(due) = upkeep.due() else {
             return;
         };

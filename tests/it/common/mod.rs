@@ -3,8 +3,10 @@
 
 #![allow(dead_code)] // the peer-free build (no `peers` feature) leaves some helpers unused
 
+pub mod alertmanager;
 pub mod influxd;
 pub mod process;
+pub mod smtp;
 
 use std::path::Path;
 use std::sync::Arc;

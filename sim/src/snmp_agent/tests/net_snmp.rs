@@ -21,7 +21,7 @@ impl Agent {
             socket,
             COMMUNITY.to_vec(),
             served_mib,
-            delay.into(),
+            delay,
             cancel.clone(),
         ));
         Agent {
