@@ -80,13 +80,7 @@ pub fn start(
     } else {
         (None, None)
     };
-    let writer = tokio::spawn(writer::run(
-        rx,
-        store.clone(),
-        retention,
-        clock,
-        committed,
-    ));
+    let writer = tokio::spawn(writer::run(rx, store.clone(), retention, clock, committed));
     // The sink stops only after the writer has committed the last batches, so its final
     // flush sees them.
     let every = config.collector.interval;

@@ -32,7 +32,14 @@ pub fn start(
     let stats = Arc::new(TrapStats::default());
     let map = Arc::new(TrapMap::builtin());
     tracing::info!(listen = %t.listen, queue = t.queue, "taking SNMP traps and informs");
-    tokio::spawn(listen(socket, settings, map, tx, stats.clone(), cancel.clone()));
+    tokio::spawn(listen(
+        socket,
+        settings,
+        map,
+        tx,
+        stats.clone(),
+        cancel.clone(),
+    ));
     tokio::spawn(report(stats, cancel.clone()));
     Ok(Some(rx))
 }

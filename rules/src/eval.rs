@@ -2,9 +2,11 @@
 //! every alert change becomes rows for the store ([`AlertChanges`]): the alert's state, its
 //! history, and one notification per receiver, written in one transaction.
 //!
-//! Cost follows the samples a rule can see: a device's rules are compiled once, on its first
-//! poll, into a table by field, so a sample no rule watches costs one look-up. Only subjects
-//! that are pending or firing (and those a rate or absence rule must remember) are kept.
+//! Cost follows the samples a rule can see (BENCHMARKS.md, issue 20): a device's rules are
+//! compiled once, on its first poll, into a table by field; each series is numbered on first
+//! sight by its `Arc` (a pointer hash), so looking up what a rule remembers never hashes tag
+//! strings; a threshold that is not crossed and has no alert pending or firing costs one
+//! comparison. Rate and absence rules share one remembered reading per series.
 //!
 //! An alert goes inactive → pending (its condition holds) → firing (it held for the rule's
 //! `for`) → resolved (the value came back past the rule's `clear` level). A restart restores
@@ -13,65 +15,96 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use kilowatch_core::config::{Condition, Config, Device, Limit, Rule};
+use kilowatch_core::config::{Condition, Config};
 use kilowatch_core::event::{TrapEffect, TrapEvent};
 use kilowatch_core::model::{Batch, Field, Series, Timestamp};
-use kilowatch_store::{AlertChanges, AlertRow, StateOp};
+use kilowatch_store::{AlertChanges, AlertEvent, AlertRow, StateOp};
 
-use crate::compile::{self, Compiled, DeviceRules};
-use crate::note::{self, Subject};
+use crate::compile::{self, Bound, Compiled, DeviceRules, Place};
+use crate::note::{self, Note, Subject};
 
-/// Where an alert stands.
+/// What an alert is about, as the engine keys it: a numbered series, or a name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Series(u32),
+    Device(Arc<str>),
+    Rack(Arc<str>),
+    Site(Arc<str>),
+    Trap(Arc<str>),
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
-    /// Remembered for a rate or absence rule only.
-    Idle,
     Pending,
     Firing,
 }
 
+/// An alert that is pending or firing.
 #[derive(Debug, Clone)]
-struct State {
+struct Alert {
     phase: Phase,
     since: Timestamp,
-    value: f64,
-    limit: f64,
-    /// Last sample seen (absence rules), and the one before it (rate rules).
-    last: Option<(Timestamp, f64)>,
-    /// The notification sent when it fired, resent on resolve.
-    note: Option<note::Note>,
-    acked_by: Option<String>,
+    /// The notification it fired with, resent (as resolved) when it ends.
+    note: Option<Note>,
 }
 
-impl State {
-    fn new(at: Timestamp, value: f64, limit: f64) -> State {
-        State {
-            phase: Phase::Idle,
-            since: at,
-            value,
-            limit,
-            last: None,
-            note: None,
-            acked_by: None,
-        }
-    }
+/// One series and field the engine has seen, and its last reading (for rate and absence).
+#[derive(Debug)]
+struct Seen {
+    series: Arc<Series>,
+    field: Field,
+    last: Option<(Timestamp, f64)>,
+    /// The absence rules that watch it (bit i: the i-th rule of `absent`), so the timer
+    /// compares no tags.
+    absent: u64,
+}
+
+/// A device's rules, and where each sample of its polls was found last time: a plan's polls
+/// list their samples in the same order, so the sample at position `i` is looked up once,
+/// not hashed per poll (a cache miss per sample was most of the engine's time).
+#[derive(Debug)]
+struct DeviceState {
+    place: Arc<Place>,
+    rules: Arc<DeviceRules>,
+    slots: Vec<Slot>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot {
+    /// The series' `Arc` address (0: empty) and field.
+    ptr: usize,
+    field: Option<Field>,
+    id: u32,
+    admitted: u64,
 }
 
 /// The engine for one inventory and rule list.
 #[derive(Debug)]
 pub struct Engine {
     rules: Vec<Compiled>,
-    devices: HashMap<String, Arc<Device>>,
     /// Trap senders by IP: the inventory's device at that address.
     by_host: HashMap<std::net::IpAddr, String>,
-    compiled: HashMap<Arc<str>, Arc<DeviceRules>>,
-    live: HashMap<(usize, Subject), State>,
-    /// Pending and firing alerts read back from the store, until their subject shows up again.
-    restored: HashMap<(usize, String), State>,
+    compiled: hashbrown::HashMap<Arc<str>, DeviceState>,
+    /// Series numbers by the address of their `Arc` (the collector builds a series once per
+    /// plan), and by content for a series met again under a new `Arc` (a reload builds new
+    /// plans). Every `Arc` whose address is a key is held in `held`, so no address is reused.
+    by_ptr: hashbrown::HashMap<(usize, Field), u32>,
+    by_content: hashbrown::HashTable<u32>,
+    content_hash: hashbrown::DefaultHashBuilder,
+    held: Vec<Arc<Series>>,
+    /// Absence rules (index and `after` in ms); a series' `absent` bits index this.
+    absent: Vec<(usize, i64)>,
+    seen: Vec<Seen>,
+    alerts: hashbrown::HashMap<(u32, Key), Alert>,
+    /// How many alerts each rule has pending or firing: a rule with none needs no look-up
+    /// while its condition does not hold.
+    active: Vec<u32>,
+    /// Pending and firing alerts read back from the store, by subject, until it shows up.
+    restored: HashMap<String, Vec<(u32, Alert)>>,
     /// Each rack's devices' latest total power, for rack budget rules.
     racks: HashMap<Arc<str>, HashMap<Arc<str>, f64>>,
-    /// Each rack's `power_budget_w`, by (site, rack).
-    budgets: HashMap<(String, String), f64>,
+    /// Each PUE drift rule's view of its site.
+    pue: HashMap<usize, crate::pue_drift::SitePue>,
     receivers: Vec<String>,
     external_url: Option<String>,
 }
@@ -81,29 +114,39 @@ impl Engine {
     /// `receivers` (names of outbox queues).
     pub fn new(config: &Config, receivers: Vec<String>) -> Engine {
         let rules = compile::rules(config);
-        let devices: HashMap<String, Arc<Device>> = config
-            .devices
-            .iter()
-            .map(|d| (d.id.clone(), Arc::new(d.clone())))
+        let compiled = compile::devices(&rules, config)
+            .into_iter()
+            .map(|(id, (place, rules))| {
+                let slots = Vec::new();
+                (id, DeviceState { place, rules, slots })
+            })
             .collect();
-        let by_host = compile::trap_senders(&config.devices);
-        let budgets = config
-            .sites
+        let absent = rules
             .iter()
-            .flat_map(|s| s.rooms.iter().flat_map(move |r| r.racks.iter().map(move |k| (s, k))))
-            .filter_map(|(s, k)| Some(((s.id.clone(), k.id.clone()), k.power_budget_w?)))
+            .enumerate()
+            .filter_map(|(i, r)| match r.rule.as_ref().map(|r| &r.condition) {
+                Some(Condition::Absent { after, .. }) => Some((i, after.as_millis() as i64)),
+                _ => None,
+            })
+            .take(64)
             .collect();
         Engine {
+            absent,
+            active: vec![0; rules.len()],
             rules,
-            budgets,
-            by_host,
-            compiled: HashMap::new(),
-            live: HashMap::new(),
+            by_host: compile::trap_senders(&config.devices),
+            compiled,
+            by_ptr: Default::default(),
+            by_content: Default::default(),
+            content_hash: Default::default(),
+            held: Vec::new(),
+            seen: Vec::new(),
+            alerts: Default::default(),
             restored: HashMap::new(),
             racks: HashMap::new(),
+            pue: HashMap::new(),
             receivers,
             external_url: config.alerts.as_ref().and_then(|a| a.external_url.clone()),
-            devices,
         }
     }
 
@@ -112,38 +155,57 @@ impl Engine {
         self.rules.iter().filter(|r| r.rule.is_some()).count()
     }
 
-    /// Picks up pending and firing alerts the store kept. An alert whose rule is gone ends
-    /// (resolved, noted as such).
+    /// Picks up pending and firing alerts the store kept; each rejoins its subject when that
+    /// is next seen. An alert whose rule is gone ends (resolved, and noted as such).
     pub fn restore(&mut self, rows: Vec<AlertRow>, now: Timestamp, out: &mut AlertChanges) {
         for row in rows {
-            let parsed: Option<note::Note> = serde_json::from_str(&row.note).ok();
+            let note: Option<Note> = serde_json::from_str(&row.note).ok();
             let idx = match self.rule_index(&row.rule) {
                 Some(i) => Some(i),
                 None if row.subject.starts_with("trap:") => Some(self.trap_rule(&row.rule)),
                 None => None,
             };
-            let (Some(idx), Some(n)) = (idx, parsed) else {
-                out.states.push(StateOp::Remove(row.rule.clone(), row.subject.clone()));
-                if row.state == "firing"
-                    && let Ok(mut n) = serde_json::from_str::<note::Note>(&row.note)
-                {
+            let (Some(idx), Some(mut note)) = (idx, note) else {
+                out.states
+                    .push(StateOp::Remove(row.rule.clone(), row.subject.clone()));
+                if let (true, Ok(mut n)) = (
+                    row.state == "firing",
+                    serde_json::from_str::<Note>(&row.note),
+                ) {
                     n.annotations.insert(
                         "description".into(),
                         "the rule was removed from the configuration".into(),
                     );
-                    self.send_resolved(n, &row.rule, &row.subject, now, out);
+                    self.resolved(n, &row.rule, &row.subject, now, out);
                 }
                 continue;
             };
-            let mut s = State::new(row.since, row.value.unwrap_or(f64::NAN), f64::NAN);
-            s.phase = if row.state == "firing" {
+            let phase = if row.state == "firing" {
                 Phase::Firing
             } else {
+                note.status = crate::notify::Status::Firing;
                 Phase::Pending
             };
-            s.note = Some(n);
-            s.acked_by = row.acked_by;
-            self.restored.insert((idx, row.subject), s);
+            let alert = Alert {
+                phase,
+                since: row.since,
+                note: Some(note),
+            };
+            // A series is numbered when it is next polled; the other subjects are named.
+            let (kind, name) = row.subject.split_once(':').unwrap_or(("", ""));
+            let key = match kind {
+                "device" => Key::Device(Arc::from(name)),
+                "rack" => Key::Rack(Arc::from(name)),
+                "site" => Key::Site(Arc::from(name)),
+                "trap" => Key::Trap(Arc::from(name)),
+                _ => {
+                    let at = self.restored.entry(row.subject).or_default();
+                    at.push((idx as u32, alert));
+                    continue;
+                }
+            };
+            self.active[idx] += 1;
+            self.alerts.insert((idx as u32, key), alert);
         }
     }
 
@@ -155,129 +217,242 @@ impl Engine {
     fn trap_rule(&mut self, name: &str) -> usize {
         self.rule_index(name).unwrap_or_else(|| {
             self.rules.push(Compiled::trap(name));
+            self.active.push(0);
             self.rules.len() - 1
         })
     }
 
-    /// Evaluates one committed poll.
-    pub fn on_batch(&mut self, b: &Batch, out: &mut AlertChanges) {
-        let Some(rules) = self.rules_for(&b.device) else {
+    /// Takes back the restored alerts of a subject seen for the first time.
+    fn adopt(&mut self, key: &Key) {
+        if self.restored.is_empty() {
             return;
-        };
-        let device = rules.device.clone();
-        for &idx in &rules.down {
-            let subject = Subject::Device(b.device.clone());
-            let down = !b.poll.is_up();
-            let why = b.poll.error().unwrap_or("").to_owned();
-            self.step(idx, subject, b.at, down, down, f64::NAN, f64::NAN, out, &why);
         }
-        for sample in &b.samples {
-            let Some(bounds) = rules.by_field.get(&sample.field) else {
-                continue;
-            };
-            for bound in bounds {
-                let rule = &self.rules[bound.rule];
-                if !rule.admits(&sample.series) {
-                    continue;
-                }
-                self.sample(bound, &sample.series, sample.value, b.at, out);
-            }
-        }
-        if !rules.rack_power.is_empty()
-            && let Some(rack) = device.as_ref().and_then(|d| d.rack.clone())
-        {
-            let total = b
-                .samples
-                .iter()
-                .find(|s| s.field == Field::ActivePowerW && s.series.tag("point").is_none());
-            if let Some(total) = total {
-                self.rack_power(&rules, &rack, &b.device, total.value, b.at, out);
-            }
+        let id = self.subject(key).id();
+        for (rule, alert) in self.restored.remove(&id).unwrap_or_default() {
+            self.active[rule as usize] += 1;
+            self.alerts.insert((rule, key.clone()), alert);
         }
     }
 
-    fn rules_for(&mut self, device: &Arc<str>) -> Option<Arc<DeviceRules>> {
-        if let Some(r) = self.compiled.get(device) {
-            return Some(r.clone());
-        }
+    /// Evaluates one committed poll.
+    pub fn on_batch(&mut self, b: &Batch, out: &mut AlertChanges) {
         // Devices not in the inventory (the collector's own health) have no rules.
-        let d = self.devices.get(&**device).cloned()?;
-        let budget = d
-            .rack
-            .as_ref()
-            .and_then(|r| self.budgets.get(&(d.site.clone(), r.clone())).copied());
-        let compiled = Arc::new(compile::for_device(&self.rules, Some(d), budget));
-        self.compiled.insert(device.clone(), compiled.clone());
-        Some(compiled)
+        let Some((place, rules)) = self
+            .compiled
+            .get(&b.device)
+            .map(|d| (d.place.clone(), d.rules.clone()))
+        else {
+            return;
+        };
+        let mut slots = self
+            .compiled
+            .get_mut(&b.device)
+            .map(|d| std::mem::take(&mut d.slots))
+            .unwrap_or_default();
+        if !rules.down.is_empty() {
+            let key = Key::Device(b.device.clone());
+            let down = !b.poll.is_up();
+            let why = b.poll.error().unwrap_or("");
+            for &idx in &rules.down {
+                self.step(idx, &key, b.at, down, down, f64::NAN, f64::NAN, why, out);
+            }
+        }
+        for (i, sample) in b.samples.iter().enumerate() {
+            let Some(bounds) = rules
+                .by_field
+                .get(sample.field as usize)
+                .filter(|b| !b.is_empty())
+            else {
+                continue;
+            };
+            if slots.len() <= i {
+                slots.resize(i + 1, Slot::default());
+            }
+            let ptr = Arc::as_ptr(&sample.series) as usize;
+            let slot = &mut slots[i];
+            if slot.ptr != ptr || slot.field != Some(sample.field) {
+                let admitted = bounds
+                    .iter()
+                    .take(64)
+                    .enumerate()
+                    .filter(|(_, b)| self.rules[b.rule].admits(&sample.series))
+                    .fold(0u64, |m, (i, _)| m | 1 << i);
+                let id = self.number(&sample.series, sample.field, bounds, admitted);
+                *slot = Slot {
+                    ptr,
+                    field: Some(sample.field),
+                    id,
+                    admitted,
+                };
+            }
+            let (id, admitted) = (slot.id, slot.admitted);
+            let seen = &mut self.seen[id as usize];
+            let last = if rules.remembers[sample.field as usize] {
+                std::mem::replace(&mut seen.last, Some((b.at, sample.value)))
+            } else {
+                None
+            };
+            for (i, bound) in bounds.iter().enumerate() {
+                let admits = match admitted.checked_shr(i as u32) {
+                    Some(bits) if i < 64 => bits & 1 == 1,
+                    _ => self.rules[bound.rule].admits(&sample.series),
+                };
+                if admits {
+                    self.sample(bound, id, sample.value, last, b.at, out);
+                }
+            }
+        }
+        if !rules.rack_power.is_empty()
+            && let Some(total) = b
+                .samples
+                .iter()
+                .find(|s| s.field == Field::ActivePowerW && s.series.tag("point").is_none())
+        {
+            self.rack_power(&place, &rules, total.value, b.at, out);
+        }
+        if !rules.pue.is_empty()
+            && let Some(total) = b
+                .samples
+                .iter()
+                .find(|s| s.field == Field::ActivePowerW && s.series.tag("point").is_none())
+        {
+            self.pue_drift(&place, &rules, total.value, b.at, out);
+        }
+        if let Some(d) = self.compiled.get_mut(&b.device) {
+            d.slots = slots;
+        }
+    }
+
+    /// `admitted`: which of `bounds` admit it (bit i: bound i).
+    fn number(
+        &mut self,
+        series: &Arc<Series>,
+        field: Field,
+        bounds: &[Bound],
+        admitted: u64,
+    ) -> u32 {
+        let ptr = (Arc::as_ptr(series) as usize, field);
+        if let Some(id) = self.by_ptr.get(&ptr) {
+            return *id;
+        }
+        let hash =
+            |s: &Series, f: Field| std::hash::BuildHasher::hash_one(&self.content_hash, (s, f));
+        let h = hash(series, field);
+        let seen = &self.seen;
+        let known = self
+            .by_content
+            .find(h, |id| {
+                let s = &seen[*id as usize];
+                s.field == field && *s.series == **series
+            })
+            .copied();
+        let id = match known {
+            // Met again under a new `Arc` (a reload): the same series, held so that its address
+            // stays its own.
+            Some(id) => {
+                self.held.push(series.clone());
+                id
+            }
+            None => {
+                let id = self.seen.len() as u32;
+                let absent = bounds
+                    .iter()
+                    .take(64)
+                    .enumerate()
+                    .filter(|(i, _)| admitted >> i & 1 == 1)
+                    .filter_map(|(_, b)| self.absent.iter().position(|(r, _)| *r == b.rule))
+                    .fold(0u64, |m, i| m | 1 << i);
+                self.seen.push(Seen {
+                    series: series.clone(),
+                    field,
+                    last: None,
+                    absent,
+                });
+                let (content_hash, seen) = (&self.content_hash, &self.seen);
+                self.by_content.insert_unique(h, id, |id| {
+                    let s = &seen[*id as usize];
+                    std::hash::BuildHasher::hash_one(content_hash, (&*s.series, s.field))
+                });
+                self.adopt(&Key::Series(id));
+                id
+            }
+        };
+        self.by_ptr.insert(ptr, id);
+        id
     }
 
     fn sample(
         &mut self,
-        bound: &compile::Bound,
-        series: &Arc<Series>,
+        bound: &Bound,
+        id: u32,
         value: f64,
+        last: Option<(Timestamp, f64)>,
         at: Timestamp,
         out: &mut AlertChanges,
     ) {
-        let rule = &self.rules[bound.rule];
-        let Some(condition) = rule.rule.as_ref().map(|r| &r.condition) else {
+        let idx = bound.rule;
+        let Some(condition) = self.rules[idx].rule.as_ref().map(|r| &r.condition) else {
             return;
         };
-        let subject = Subject::Series(series.clone());
-        match condition {
+        let (raise, hold, shown, limit) = match condition {
             Condition::Threshold { above, .. } => {
                 let over = |l: f64| if *above { value > l } else { value < l };
-                let (raise, hold) = (over(bound.limit), over(bound.clear));
-                self.step(bound.rule, subject, at, raise, hold, value, bound.limit, out, "");
+                (over(bound.limit), over(bound.clear), value, bound.limit)
             }
             Condition::State { values, .. } => {
                 let on = values.contains(&value);
-                self.step(bound.rule, subject, at, on, on, value, f64::NAN, out, "");
+                (on, on, value, f64::NAN)
             }
             Condition::Rate { by, per, .. } => {
-                let (by, per_ms) = (*by, per.as_millis() as f64);
-                let key = (bound.rule, subject.clone());
-                let prev = self.live.get(&key).and_then(|s| s.last);
-                let rate = prev
+                let rate = last
                     .filter(|(t, _)| at > *t)
-                    .map(|(t, v)| (value - v) / (at - t) as f64 * per_ms);
-                let on = rate.is_some_and(|r| if by > 0.0 { r > by } else { r < by });
-                let shown = rate.unwrap_or(f64::NAN);
-                self.step(bound.rule, subject, at, on, on, shown, by, out, "");
-                self.live
-                    .entry(key)
-                    .or_insert_with(|| State::new(at, value, by))
-                    .last = Some((at, value));
+                    .map(|(t, v)| (value - v) / (at - t) as f64 * per.as_millis() as f64);
+                let on = rate.is_some_and(|r| if *by > 0.0 { r > *by } else { r < *by });
+                (on, on, rate.unwrap_or(f64::NAN), *by)
             }
-            Condition::Absent { .. } => {
-                self.step(bound.rule, subject.clone(), at, false, false, value, f64::NAN, out, "");
-                self.live
-                    .entry((bound.rule, subject))
-                    .or_insert_with(|| State::new(at, value, f64::NAN))
-                    .last = Some((at, value));
-            }
-            Condition::Down | Condition::RackPower { .. } => {}
+            // A reading arrived: an absence that fired is over.
+            Condition::Absent { .. } => (false, false, value, f64::NAN),
+            Condition::Down | Condition::RackPower { .. } | Condition::PueDrift { .. } => return,
+        };
+        if !raise && self.active[idx] == 0 {
+            return;
         }
+        self.step(
+            idx,
+            &Key::Series(id),
+            at,
+            raise,
+            hold,
+            shown,
+            limit,
+            "",
+            out,
+        );
     }
 
     fn rack_power(
         &mut self,
+        place: &Place,
         rules: &DeviceRules,
-        rack: &str,
-        device: &Arc<str>,
         watts: f64,
         at: Timestamp,
         out: &mut AlertChanges,
     ) {
-        let Some(d) = rules.device.as_ref() else {
+        let Some(rack) = place.rack.as_ref() else {
             return;
         };
-        let key: Arc<str> = Arc::from(format!("{}/{rack}", d.site));
+        let device = &place.id;
+        let name: Arc<str> = Arc::from(format!("{}/{rack}", place.site));
+        let first = !self.racks.contains_key(&name);
         let sum = {
-            let per = self.racks.entry(key.clone()).or_default();
+            let per = self.racks.entry(name.clone()).or_default();
             per.insert(device.clone(), watts);
             per.values().sum::<f64>()
         };
+        let key = Key::Rack(name);
+        if first {
+            self.adopt(&key);
+        }
         for &(idx, budget) in &rules.rack_power {
             let Some(Condition::RackPower { fraction }) =
                 self.rules[idx].rule.as_ref().map(|r| &r.condition)
@@ -285,177 +460,233 @@ impl Engine {
                 continue;
             };
             let limit = budget * fraction;
-            let subject = Subject::Rack(key.clone());
-            self.step(idx, subject, at, sum > limit, sum > limit * 0.98, sum, limit, out, "");
+            // Resolves 2 % under the limit, so a rack hovering at its budget does not flap.
+            self.step(
+                idx,
+                &key,
+                at,
+                sum > limit,
+                sum > limit * 0.98,
+                sum,
+                limit,
+                "",
+                out,
+            );
+        }
+    }
+
+    /// A facility or IT meter's total: the site's PUE over each drift rule's window, against
+    /// its baseline; it resolves once back under half the tolerance.
+    fn pue_drift(
+        &mut self,
+        place: &Place,
+        rules: &DeviceRules,
+        watts: f64,
+        at: Timestamp,
+        out: &mut AlertChanges,
+    ) {
+        let Some(role) = place.role else {
+            return;
+        };
+        let device = &place.id;
+        let key = Key::Site(place.site.clone());
+        for &idx in &rules.pue {
+            let Some(Condition::PueDrift {
+                baseline,
+                tolerance_pct,
+                window,
+            }) = self.rules[idx].rule.as_ref().map(|r| r.condition.clone())
+            else {
+                continue;
+            };
+            if !self.pue.contains_key(&idx) {
+                self.adopt(&key);
+            }
+            let site = self.pue.entry(idx).or_default();
+            let Some(pue) = site.update(device, role, watts, at, window.as_millis() as i64) else {
+                continue;
+            };
+            let limit = baseline * (1.0 + tolerance_pct / 100.0);
+            let clear = baseline * (1.0 + tolerance_pct / 200.0);
+            self.step(idx, &key, at, pue > limit, pue > clear, pue, limit, "", out);
         }
     }
 
     /// Absence rules: series not seen for their `after`. Run on a timer.
     pub fn tick(&mut self, now: Timestamp, out: &mut AlertChanges) {
+        if self.absent.is_empty() {
+            return;
+        }
         let mut due = Vec::new();
-        for ((idx, subject), s) in &self.live {
-            let Some(Condition::Absent { after, .. }) =
-                self.rules[*idx].rule.as_ref().map(|r| &r.condition)
-            else {
+        for (id, s) in self.seen.iter().enumerate() {
+            let (Some((t, v)), true) = (s.last, s.absent != 0) else {
                 continue;
             };
-            let gone = s.last.is_some_and(|(t, _)| now - t > after.as_millis() as i64);
-            if gone && s.phase != Phase::Firing {
-                due.push((*idx, subject.clone(), s.last.map_or(f64::NAN, |l| l.1)));
+            for (i, &(idx, after)) in self.absent.iter().enumerate() {
+                if s.absent >> i & 1 == 1 && now - t > after {
+                    due.push((idx, id as u32, v));
+                }
             }
         }
-        for (idx, subject, value) in due {
-            self.step(idx, subject, now, true, true, value, f64::NAN, out, "no data");
+        for (idx, id, v) in due {
+            self.step(
+                idx,
+                &Key::Series(id),
+                now,
+                true,
+                true,
+                v,
+                f64::NAN,
+                "no data",
+                out,
+            );
         }
     }
 
     /// One observation of a subject: `raise` says the condition holds now; `hold` whether a
-    /// firing alert still holds (the hysteresis band). Moves the alert along and records changes.
+    /// firing alert still holds (the hysteresis band). Moves the alert along, recording changes.
     #[allow(clippy::too_many_arguments)]
     fn step(
         &mut self,
         idx: usize,
-        subject: Subject,
+        key: &Key,
         at: Timestamp,
         raise: bool,
         hold: bool,
         value: f64,
         limit: f64,
-        out: &mut AlertChanges,
         why: &str,
+        out: &mut AlertChanges,
     ) {
-        let key = (idx, subject);
-        if !self.live.contains_key(&key) && !self.restored.is_empty() {
-            let id = key.1.id();
-            if let Some(s) = self.restored.remove(&(idx, id)) {
-                self.live.insert(key.clone(), s);
+        let slot = (idx as u32, key.clone());
+        let hold_ms = self.rules[idx]
+            .rule
+            .as_ref()
+            .map_or(0, |r| r.hold.as_millis() as i64);
+        let Some(alert) = self.alerts.get_mut(&slot) else {
+            if raise {
+                self.active[idx] += 1;
+                self.alerts.insert(
+                    slot.clone(),
+                    Alert {
+                        phase: Phase::Pending,
+                        since: at,
+                        note: None,
+                    },
+                );
+                self.advance(&slot, at, hold_ms, value, limit, why, out);
             }
-        }
-        let rule = &self.rules[idx];
-        let hold_ms = rule.rule.as_ref().map_or(0, |r| r.hold.as_millis() as i64);
-        let state = match self.live.get_mut(&key) {
-            Some(s) => s,
-            None if !raise => return,
-            None => self
-                .live
-                .entry(key.clone())
-                .or_insert_with(|| State::new(at, value, limit)),
+            return;
         };
-        state.value = value;
-        if !limit.is_nan() {
-            state.limit = limit;
-        }
-        match state.phase {
-            Phase::Idle if raise => {
-                state.phase = Phase::Pending;
-                state.since = at;
-            }
+        match alert.phase {
             Phase::Pending if !raise => {
-                state.phase = Phase::Idle;
-                out.states.push(StateOp::Remove(rule.name.clone(), key.1.id()));
-                self.forget(&key);
-                return;
+                self.active[idx] -= 1;
+                self.alerts.remove(&slot);
+                out.states.push(StateOp::Remove(
+                    self.rules[idx].name.clone(),
+                    self.subject(key).id(),
+                ));
             }
             Phase::Firing if !hold => {
-                let note = state.note.take();
-                self.live.remove(&key);
-                let id = key.1.id();
-                out.states.push(StateOp::Remove(self.rules[idx].name.clone(), id.clone()));
+                self.active[idx] -= 1;
+                let note = self.alerts.remove(&slot).and_then(|a| a.note);
+                let (name, id) = (self.rules[idx].name.clone(), self.subject(key).id());
+                out.states.push(StateOp::Remove(name.clone(), id.clone()));
                 if let Some(n) = note {
-                    let name = self.rules[idx].name.clone();
-                    self.send_resolved(n, &name, &id, at, out);
+                    self.resolved(n, &name, &id, at, out);
                 }
-                return;
             }
-            _ => {}
-        }
-        if state.phase == Phase::Pending {
-            let ready = at - state.since >= hold_ms;
-            let (since, value, limit) = (state.since, state.value, state.limit);
-            if ready {
-                let n = note::render(
-                    &self.rules[idx],
-                    &key.1,
-                    self.devices_of(&key.1),
-                    since,
-                    value,
-                    limit,
-                    why,
-                    self.external_url.as_deref(),
-                );
-                if let Some(state) = self.live.get_mut(&key) {
-                    state.phase = Phase::Firing;
-                    state.note = Some(n.clone());
-                }
-                self.record(idx, &key.1, "firing", since, value, &n, at, out);
-            } else if hold_ms > 0 && at == since {
-                let n = note::render(
-                    &self.rules[idx],
-                    &key.1,
-                    self.devices_of(&key.1),
-                    since,
-                    value,
-                    limit,
-                    why,
-                    self.external_url.as_deref(),
-                );
-                out.states.push(StateOp::Upsert(row(&self.rules[idx].name, &key.1.id(), "pending", since, value, &n, None)));
-            }
+            Phase::Pending => self.advance(&slot, at, hold_ms, value, limit, why, out),
+            Phase::Firing => {}
         }
     }
 
-    /// Drops a subject that needs no memory.
-    fn forget(&mut self, key: &(usize, Subject)) {
-        let keep = matches!(
-            self.rules[key.0].rule.as_ref().map(|r| &r.condition),
-            Some(Condition::Rate { .. } | Condition::Absent { .. })
-        );
-        if !keep {
-            self.live.remove(key);
-        }
-    }
-
-    fn devices_of(&self, subject: &Subject) -> Option<&Device> {
-        let id = match subject {
-            Subject::Series(s) => s.tag("device")?,
-            Subject::Device(d) | Subject::Trap(d) => d,
-            Subject::Rack(_) => return None,
-        };
-        self.devices.get(id).map(|d| &**d)
-    }
-
-    /// A firing alert: its state row, history and a notification per receiver.
+    /// A pending alert: fires once it has held for the rule's `for`; recorded as pending when
+    /// it must wait, so a restart keeps its start.
     #[allow(clippy::too_many_arguments)]
-    fn record(
-        &self,
-        idx: usize,
-        subject: &Subject,
-        status: &str,
-        since: Timestamp,
-        value: f64,
-        n: &note::Note,
+    fn advance(
+        &mut self,
+        slot: &(u32, Key),
         at: Timestamp,
+        hold_ms: i64,
+        value: f64,
+        limit: f64,
+        why: &str,
         out: &mut AlertChanges,
     ) {
-        let name = &self.rules[idx].name;
-        let id = subject.id();
-        let json = serde_json::to_string(n).unwrap_or_default();
-        out.states.push(StateOp::Upsert(row(name, &id, status, since, value, n, None)));
-        out.log.push(kilowatch_store::AlertEvent {
-            at,
+        let Some(since) = self.alerts.get(slot).map(|a| a.since) else {
+            return;
+        };
+        let ready = at - since >= hold_ms;
+        if !ready && at != since {
+            return;
+        }
+        let idx = slot.0 as usize;
+        let subject = self.subject(&slot.1);
+        let device = self.device_of(&subject);
+        let n = note::render(
+            &self.rules[idx],
+            &subject,
+            device.as_deref(),
+            since,
+            value,
+            limit,
+            why,
+            self.external_url.as_deref(),
+        );
+        let (name, id) = (self.rules[idx].name.clone(), subject.id());
+        let json = serde_json::to_string(&n).unwrap_or_default();
+        let state = if ready { "firing" } else { "pending" };
+        out.states.push(StateOp::Upsert(AlertRow {
             rule: name.clone(),
+            subject: id.clone(),
+            state: state.to_owned(),
+            since,
+            value: value.is_finite().then_some(value),
+            note: json.clone(),
+            acked_by: None,
+        }));
+        if !ready {
+            return;
+        }
+        out.log.push(AlertEvent {
+            at,
+            rule: name,
             subject: id,
-            status: status.to_owned(),
+            status: "firing".to_owned(),
             note: json.clone(),
         });
         for r in &self.receivers {
             out.outbox.push((r.clone(), json.clone()));
         }
+        if let Some(a) = self.alerts.get_mut(slot) {
+            a.phase = Phase::Firing;
+            a.note = Some(n);
+        }
     }
 
-    fn send_resolved(
+    fn subject(&self, key: &Key) -> Subject {
+        match key {
+            Key::Series(id) => Subject::Series(self.seen[*id as usize].series.clone()),
+            Key::Device(d) => Subject::Device(d.clone()),
+            Key::Rack(r) => Subject::Rack(r.clone()),
+            Key::Site(s) => Subject::Site(s.clone()),
+            Key::Trap(t) => Subject::Trap(t.clone()),
+        }
+    }
+
+    fn device_of(&self, subject: &Subject) -> Option<Arc<Place>> {
+        let id = match subject {
+            Subject::Series(s) => s.tag("device")?,
+            Subject::Device(d) | Subject::Trap(d) => d,
+            Subject::Rack(_) | Subject::Site(_) => return None,
+        };
+        self.compiled.get(id).map(|d| d.place.clone())
+    }
+
+    fn resolved(
         &self,
-        mut n: note::Note,
+        mut n: Note,
         rule: &str,
         subject: &str,
         at: Timestamp,
@@ -464,7 +695,7 @@ impl Engine {
         n.status = crate::notify::Status::Resolved;
         n.ends_at = Some(at);
         let json = serde_json::to_string(&n).unwrap_or_default();
-        out.log.push(kilowatch_store::AlertEvent {
+        out.log.push(AlertEvent {
             at,
             rule: rule.to_owned(),
             subject: subject.to_owned(),
@@ -494,57 +725,27 @@ impl Engine {
             self.rules[idx].severity = *severity;
             self.rules[idx].summary = Some(ev.summary.clone());
         }
-        let subject = Subject::Trap(Arc::from(sender.as_str()));
-        self.step(idx, subject, ev.at, raise, raise, f64::NAN, f64::NAN, out, &ev.summary);
+        let key = Key::Trap(Arc::from(sender.as_str()));
+        self.adopt(&key);
+        self.step(
+            idx,
+            &key,
+            ev.at,
+            raise,
+            raise,
+            f64::NAN,
+            f64::NAN,
+            &ev.summary,
+            out,
+        );
     }
 
-    /// Alerts firing now, for Alertmanager's renewal and the TUI.
-    pub fn firing(&self) -> impl Iterator<Item = &note::Note> {
-        self.live
+    /// Alerts firing now (restored ones too).
+    pub fn firing(&self) -> impl Iterator<Item = &Note> {
+        self.alerts
             .values()
-            .chain(self.restored.values())
-            .filter(|s| s.phase == Phase::Firing)
-            .filter_map(|s| s.note.as_ref())
+            .chain(self.restored.values().flatten().map(|(_, a)| a))
+            .filter(|a| a.phase == Phase::Firing)
+            .filter_map(|a| a.note.as_ref())
     }
-}
-
-fn row(
-    rule: &str,
-    subject: &str,
-    state: &str,
-    since: Timestamp,
-    value: f64,
-    n: &note::Note,
-    acked_by: Option<String>,
-) -> AlertRow {
-    AlertRow {
-        rule: rule.to_owned(),
-        subject: subject.to_owned(),
-        state: state.to_owned(),
-        since,
-        value: value.is_finite().then_some(value),
-        note: serde_json::to_string(n).unwrap_or_default(),
-        acked_by,
-    }
-}
-
-/// A limit for one device: a number, or a share of its rating (`None` when it has none).
-pub(crate) fn resolve(limit: Limit, d: Option<&Device>) -> Option<f64> {
-    match limit {
-        Limit::Value(v) => Some(v),
-        Limit::Rating { rating, fraction } => Some(rating.of(d?)? * fraction),
-    }
-}
-
-/// The rule a user wrote or a rule set brought.
-pub(crate) fn user_rules(config: &Config) -> Vec<Rule> {
-    let mut rules = config.rules.clone();
-    for set in config.alerts.iter().flat_map(|a| &a.rule_sets) {
-        for r in crate::builtin::rules(*set) {
-            if !rules.iter().any(|x| x.name == r.name) {
-                rules.push(r);
-            }
-        }
-    }
-    rules
 }

@@ -9,6 +9,7 @@ pub mod deliver;
 pub mod eval;
 pub mod note;
 pub mod notify;
+mod pue_drift;
 pub mod run;
 
 #[cfg(test)]
@@ -130,7 +131,9 @@ pub fn start(
         )));
     }
     let tick = config.collector.interval.min(Duration::from_secs(10));
-    let eval = tokio::spawn(run::evaluate(engine, store, polls, traps, wake, clock, tick));
+    let eval = tokio::spawn(run::evaluate(
+        engine, store, polls, traps, wake, clock, tick,
+    ));
     Ok(Alerting {
         eval,
         deliveries,

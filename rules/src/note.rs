@@ -4,12 +4,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use kilowatch_core::config::Device;
 use kilowatch_core::event::{TrapEffect, TrapEvent};
 use kilowatch_core::model::{Series, Timestamp};
 use kilowatch_store::TrapRow;
 
-use crate::compile::Compiled;
+use crate::compile::{Compiled, Place};
 pub use crate::notify::{Note, Status};
 
 /// What an alert is about.
@@ -21,6 +20,8 @@ pub enum Subject {
     Device(Arc<str>),
     /// `site/rack` (rack budget).
     Rack(Arc<str>),
+    /// A site (PUE drift).
+    Site(Arc<str>),
     /// A trap's sender: its device id, or its IP when the inventory does not know it.
     Trap(Arc<str>),
 }
@@ -32,6 +33,7 @@ impl Subject {
             Subject::Series(s) => format!("series:{}", s.key()),
             Subject::Device(d) => format!("device:{d}"),
             Subject::Rack(r) => format!("rack:{r}"),
+            Subject::Site(s) => format!("site:{s}"),
             Subject::Trap(d) => format!("trap:{d}"),
         }
     }
@@ -48,7 +50,7 @@ fn show(v: f64) -> String {
 pub fn render(
     rule: &Compiled,
     subject: &Subject,
-    device: Option<&Device>,
+    device: Option<&Place>,
     since: Timestamp,
     value: f64,
     limit: f64,
@@ -60,12 +62,12 @@ pub fn render(
     labels.insert("rule".to_owned(), rule.name.clone());
     labels.insert("severity".to_owned(), rule.severity.name().to_owned());
     if let Some(d) = device {
-        labels.insert("site".into(), d.site.clone());
-        labels.insert("device".into(), d.id.clone());
-        labels.insert("profile".into(), d.profile.clone());
+        labels.insert("site".into(), d.site.to_string());
+        labels.insert("device".into(), d.id.to_string());
+        labels.insert("profile".into(), d.profile.to_string());
         for (k, v) in [("room", &d.room), ("rack", &d.rack)] {
             if let Some(v) = v {
-                labels.insert(k.into(), v.clone());
+                labels.insert(k.into(), v.to_string());
             }
         }
     }
@@ -87,8 +89,13 @@ pub fn render(
         Subject::Device(d) => {
             labels.insert("device".into(), d.to_string());
         }
+        Subject::Site(s) => {
+            labels.insert("site".into(), s.to_string());
+        }
         Subject::Trap(d) => {
-            labels.entry("device".into()).or_insert_with(|| d.to_string());
+            labels
+                .entry("device".into())
+                .or_insert_with(|| d.to_string());
             labels.insert("source".into(), "snmp-trap".into());
         }
     }
@@ -108,7 +115,11 @@ pub fn render(
     };
     let mut annotations = BTreeMap::new();
     let summary = rule.summary.as_deref().map(fill).unwrap_or_else(|| {
-        format!("{} on {}: {shown_value}", rule.name, subject.id())
+        let place: Vec<&str> = ["site", "rack", "device", "point"]
+            .iter()
+            .filter_map(|k| labels.get(*k).map(String::as_str))
+            .collect();
+        format!("{} on {}: {shown_value}", rule.name, place.join(" "))
     });
     annotations.insert("summary".to_owned(), summary);
     annotations.insert("value".to_owned(), shown_value);

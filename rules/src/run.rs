@@ -64,7 +64,10 @@ pub async fn evaluate(
     flush(&store, &mut out, &wake).await;
 }
 
-async fn next_traps(traps: &mut Option<mpsc::Receiver<TrapEvent>>, buf: &mut Vec<TrapEvent>) -> usize {
+async fn next_traps(
+    traps: &mut Option<mpsc::Receiver<TrapEvent>>,
+    buf: &mut Vec<TrapEvent>,
+) -> usize {
     match traps {
         Some(rx) => rx.recv_many(buf, TRAPS_PER_ROUND).await,
         None => std::future::pending().await,

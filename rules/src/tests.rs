@@ -56,8 +56,13 @@ webhook = [{ url = "http://127.0.0.1:9/hook" }]
 
 fn config(rules: &str) -> Config {
     let dir = std::path::Path::new(".");
-    Config::from_str(&format!("{SITE}\n{rules}"), "test.toml", dir, std::iter::empty())
-        .unwrap_or_else(|p| panic!("{p:#?}"))
+    Config::from_str(
+        &format!("{SITE}\n{rules}"),
+        "test.toml",
+        dir,
+        std::iter::empty(),
+    )
+    .unwrap_or_else(|p| panic!("{p:#?}"))
 }
 
 fn engine(c: &Config) -> Engine {
@@ -161,7 +166,10 @@ fn a_restart_restores_firing_alerts_without_notifying_them_again() {
     let s = series("pdu-a", Measurement::Ups, None);
     let feed = |e: &mut Engine, at: i64, v: f64| {
         let mut ch = AlertChanges::default();
-        e.on_batch(&poll("pdu-a", at, vec![(s.clone(), Field::LoadPct, v)]), &mut ch);
+        e.on_batch(
+            &poll("pdu-a", at, vec![(s.clone(), Field::LoadPct, v)]),
+            &mut ch,
+        );
         store.apply_alert_changes(&ch).unwrap();
         ch
     };
@@ -177,13 +185,23 @@ fn a_restart_restores_firing_alerts_without_notifying_them_again() {
     let mut ch = AlertChanges::default();
     second.restore(rows, 40_000, &mut ch);
     assert!(ch.outbox.is_empty());
-    assert_eq!(second.firing().count(), 1, "restored alerts are renewed at Alertmanager");
-    assert!(feed(&mut second, 40_000, 91.0).outbox.is_empty(), "notified again");
+    assert_eq!(
+        second.firing().count(),
+        1,
+        "restored alerts are renewed at Alertmanager"
+    );
+    assert!(
+        feed(&mut second, 40_000, 91.0).outbox.is_empty(),
+        "notified again"
+    );
     let ch = feed(&mut second, 50_000, 70.0);
     let resolved = notes(&ch, "am");
     assert_eq!(resolved.len(), 1);
     assert_eq!(resolved[0].status, Status::Resolved);
-    assert_eq!(resolved[0].starts_at, 0, "the original start survives the restart");
+    assert_eq!(
+        resolved[0].starts_at, 0,
+        "the original start survives the restart"
+    );
     assert!(store.alert_states().unwrap().is_empty());
     let log = store.alert_log(0, i64::MAX).unwrap();
     let statuses: Vec<&str> = log.iter().map(|e| e.status.as_str()).collect();
@@ -197,7 +215,12 @@ fn breaker_rule_uses_each_devices_rating() {
     let c = config("");
     let mut e = engine(&c);
     let mut ch = AlertChanges::default();
-    for (d, at) in [("pdu-a", 0), ("pdu-b", 0), ("pdu-a", 61_000), ("pdu-b", 61_000)] {
+    for (d, at) in [
+        ("pdu-a", 0),
+        ("pdu-b", 0),
+        ("pdu-a", 61_000),
+        ("pdu-b", 61_000),
+    ] {
         let s = series(d, Measurement::Power, Some("phase1"));
         e.on_batch(&poll(d, at, vec![(s, Field::CurrentA, 13.0)]), &mut ch);
     }
@@ -218,7 +241,10 @@ fn rack_budget_sums_the_racks_devices() {
         for (d, w) in [("pdu-a", 2_600.0), ("pdu-b", 2_600.0)] {
             let total = series(d, Measurement::Power, None);
             let outlet = series(d, Measurement::Power, Some("outlet1"));
-            let samples = vec![(total, Field::ActivePowerW, w), (outlet, Field::ActivePowerW, 9_000.0)];
+            let samples = vec![
+                (total, Field::ActivePowerW, w),
+                (outlet, Field::ActivePowerW, 9_000.0),
+            ];
             e.on_batch(&poll(d, at, samples), &mut ch);
         }
     }
@@ -259,7 +285,10 @@ scope = { device = "pdu-b" }
     let s = series("pdu-a", Measurement::Environment, Some("inlet"));
     let mut ch = AlertChanges::default();
     for (at, v) in [(0, 22.0), (60_000, 23.0), (120_000, 26.0)] {
-        e.on_batch(&poll("pdu-a", at, vec![(s.clone(), Field::TemperatureC, v)]), &mut ch);
+        e.on_batch(
+            &poll("pdu-a", at, vec![(s.clone(), Field::TemperatureC, v)]),
+            &mut ch,
+        );
     }
     let fired = notes(&ch, "am");
     assert_eq!(fired.len(), 1, "{fired:?}");
@@ -273,7 +302,14 @@ scope = { device = "pdu-b" }
     let fired = notes(&ch, "am");
     assert_eq!(fired.len(), 1, "{fired:?}");
     assert_eq!(fired[0].labels["alertname"], "no_temperature");
-    e.on_batch(&poll("pdu-a", 200_000, vec![(s.clone(), Field::TemperatureC, 26.0)]), &mut ch);
+    e.on_batch(
+        &poll(
+            "pdu-a",
+            200_000,
+            vec![(s.clone(), Field::TemperatureC, 26.0)],
+        ),
+        &mut ch,
+    );
     assert_eq!(notes(&ch, "am").last().unwrap().status, Status::Resolved);
 
     ch = AlertChanges::default();
@@ -283,5 +319,50 @@ scope = { device = "pdu-b" }
     let fired = notes(&ch, "am");
     assert_eq!(fired.len(), 1, "{fired:?}");
     assert_eq!(fired[0].labels["device"], "pdu-b");
-    assert!(fired[0].annotations["summary"].contains("timed out after 2s"), "{fired:?}");
+    assert!(
+        fired[0].annotations["summary"].contains("timed out after 2s"),
+        "{fired:?}"
+    );
+}
+
+/// PUE drift: the site's PUE over the window (facility 3,400 W over IT 2,000 W: 1.7) is more
+/// than 10 % over its 1.5 baseline; back at 1.5 for a window, it resolves.
+#[test]
+fn pue_drift_compares_the_windows_pue_with_the_sites_baseline() {
+    let c = config(
+        r#"
+[[rules]]
+name = "pue_drift"
+kind = "pue_drift"
+baseline = 1.5
+tolerance_pct = 10
+window = "1m"
+scope = { site = "hk1" }
+"#,
+    );
+    let mut e = engine(&c);
+    let mut ch = AlertChanges::default();
+    let feed = |e: &mut Engine, at: i64, facility: f64, ch: &mut AlertChanges| {
+        for (d, w) in [("pdu-a", 1_000.0), ("pdu-b", 1_000.0), ("main", facility)] {
+            let total = series(d, Measurement::Power, None);
+            e.on_batch(&poll(d, at, vec![(total, Field::ActivePowerW, w)]), ch);
+        }
+    };
+    for at in (0..=40_000).step_by(10_000) {
+        feed(&mut e, at, 3_400.0, &mut ch);
+    }
+    assert!(
+        ch.outbox.is_empty(),
+        "judged before the window was covered: {ch:?}"
+    );
+    feed(&mut e, 50_000, 3_400.0, &mut ch);
+    let fired = notes(&ch, "am");
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert_eq!(fired[0].labels["site"], "hk1");
+    assert_eq!(fired[0].annotations["value"], "1.7");
+    assert_eq!(fired[0].annotations["limit"], "1.65");
+    for at in (60_000..=130_000).step_by(10_000) {
+        feed(&mut e, at, 3_000.0, &mut ch);
+    }
+    assert_eq!(notes(&ch, "am").last().unwrap().status, Status::Resolved);
 }

@@ -98,7 +98,10 @@ impl<F: Fn() -> Reading> Bmc<F> {
             // A failed BMC's web server still up, its service not.
             return reply(
                 StatusCode::SERVICE_UNAVAILABLE,
-                error("Base.1.0.ServiceTemporarilyUnavailable", "the BMC has failed"),
+                error(
+                    "Base.1.0.ServiceTemporarilyUnavailable",
+                    "the BMC has failed",
+                ),
                 None,
             );
         };

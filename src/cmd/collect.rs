@@ -72,7 +72,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         &store,
         &data_dir,
     )?;
-    let mut pipeline = crate::pipeline::start(&config, store, clock, cancel.clone(), sink, metrics)?;
+    let mut pipeline =
+        crate::pipeline::start(&config, store, clock, cancel.clone(), sink, metrics)?;
     tracing::info!(devices = config.devices.len(), store = %config.store.path.display(), "collecting");
     // Only what a reload compares is kept: the inventory itself was 5 MB at 10,000 devices, and
     // a reload reads it afresh.

@@ -124,11 +124,16 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let timeout =
         humantime::format_duration(args.interval.mul_f64(0.8).min(Duration::from_secs(2)))
             .to_string();
-    let inventory = sim.inventory_toml(
+    let mut inventory = sim.inventory_toml(
         &format!("file:{}", secret_path.display()),
         "kilowatch.db",
         &interval,
         &timeout,
+    );
+    // The built-in rule sets, so the Alarms screen lists rule alerts (a failed device's after
+    // a minute) and the demo's config shows how they are switched on.
+    inventory.push_str(
+        "\n[alerts]\nrule_sets = [\"device-down\", \"ashrae-a1\", \"breaker-80\", \"rack-budget\", \"ups\"]\n",
     );
     let config_path = dir.join("demo.toml");
     std::fs::write(&config_path, inventory)
@@ -165,7 +170,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     if !args.headless {
         // The terminal UI on the simulated site; `q` stops everything.
-        let snapshots = crate::cmd::tui::spawn_loader(
+        let (snapshots, acks) = crate::cmd::tui::spawn_loader(
             Arc::new(config.clone()),
             store.clone(),
             Some(store.clone()),
@@ -180,7 +185,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             });
         }
         // Returns on `q` or when the duration ends; either way the terminal is restored.
-        kilowatch_tui::run(snapshots, cancel.clone()).await?;
+        kilowatch_tui::run(snapshots, acks, cancel.clone()).await?;
         cancel.cancel();
         pipeline.finish().await;
         sim.shutdown();

@@ -75,7 +75,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         max_gap_ms: args.max_gap.as_millis() as i64,
         ratings: &ratings,
     };
-    let rows = rows(&*store, &config, &ranges, TimeRange { from, to }, opts)?;
+    let mut rows = rows(&*store, &config, &ranges, TimeRange { from, to }, opts)?;
+    alert_events(
+        &config,
+        args.store.data.as_deref(),
+        TimeRange { from, to },
+        &mut rows,
+    )?;
 
     let mut body = String::new();
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
@@ -146,6 +152,43 @@ impl Row {
             .tag("rack", d.and_then(|d| d.rack.as_deref()))
             .tag("device", Some(device))
     }
+}
+
+/// Every alert change the collector's embedded store recorded in `range` (fired, resolved,
+/// acknowledged), as `alert_events` points for Grafana's annotations: `title` and `text` are
+/// what the annotation shows, the tags what a dashboard filters on.
+fn alert_events(
+    config: &Config,
+    data: Option<&std::path::Path>,
+    range: TimeRange,
+    out: &mut Vec<Row>,
+) -> anyhow::Result<()> {
+    let path = crate::cmd::store_path(config, data);
+    if !path.exists() {
+        return Ok(());
+    }
+    let store = kilowatch_store::SqliteStore::open(&path)?;
+    for e in store.alert_log(range.from, range.to)? {
+        let Ok(note) = serde_json::from_str::<kilowatch_rules::notify::Note>(&e.note) else {
+            continue;
+        };
+        let label = |k: &str| note.labels.get(k).map(String::as_str);
+        let summary = note.annotations.get("summary").cloned().unwrap_or_default();
+        let mut row = Row::new("alert_events", e.at)
+            .tag("alertname", Some(&e.rule))
+            .tag("status", Some(&e.status))
+            .tag("severity", label("severity"))
+            .tag("site", label("site"))
+            .tag("room", label("room"))
+            .tag("rack", label("rack"))
+            .tag("device", label("device"))
+            .tag("point", label("point"));
+        let title = format!("{} {}", e.status.to_uppercase(), e.rule);
+        row.fields.push(("title", FieldValue::String(title)));
+        row.fields.push(("text", FieldValue::String(summary)));
+        out.push(row);
+    }
+    Ok(())
 }
 
 /// The rows of every site over its own range (whole local days), then the estate-wide ones

@@ -17,7 +17,8 @@ use std::collections::BTreeMap;
 use kilowatch_core::model::{Field, Measurement, Timestamp};
 
 pub use embedded::{
-    AlertChanges, AlertEvent, AlertRow, Footprint, OutboxStats, QueuedNote, SqliteStore, StateOp, TrapRow,
+    AlertChanges, AlertEvent, AlertRow, Footprint, OutboxStats, QueuedNote, SqliteStore, StateOp,
+    TrapRow,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -151,4 +152,22 @@ pub struct DeviceStatus {
 pub trait StatusStore: Send + Sync {
     /// Every device's last poll, by device name.
     fn device_status(&self) -> Result<Vec<DeviceStatus>, StoreError>;
+    /// Alerts pending or firing (a store without alerting has none).
+    fn alert_states(&self) -> Result<Vec<AlertRow>, StoreError> {
+        Ok(Vec::new())
+    }
+    /// The newest `limit` traps received, newest first.
+    fn recent_traps(&self, _limit: usize) -> Result<Vec<TrapRow>, StoreError> {
+        Ok(Vec::new())
+    }
+    /// Records that `by` acknowledged an alert; false when it is no longer active.
+    fn acknowledge(
+        &self,
+        _rule: &str,
+        _subject: &str,
+        _by: &str,
+        _at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        Ok(false)
+    }
 }

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::alertmanager::{Alertmanager, Hook, Posted};
-use crate::common::influxd::free_port;
+use crate::common::influxd::{Influxd, blocking, free_port};
 use crate::common::process::{self, BIN};
 
 /// `kilowatch collect` running until dropped (SIGKILL) or [`Collector::stop`] (SIGTERM).
@@ -62,7 +62,12 @@ impl Drop for Collector {
 
 /// A simulated site whose `pdu-r01` fails `fail_after` into the run and answers again
 /// `restore_after` later, polled every second with a 500 ms timeout, with `alerts` appended.
-fn site(dir: &Path, fail_after: &str, restore_after: &str, alerts: &str) -> (process::Sim, PathBuf) {
+fn site(
+    dir: &Path,
+    fail_after: &str,
+    restore_after: &str,
+    alerts: &str,
+) -> (process::Sim, PathBuf) {
     let inv = dir.join("kw.toml");
     let args = [
         "sim",
@@ -80,7 +85,11 @@ fn site(dir: &Path, fail_after: &str, restore_after: &str, alerts: &str) -> (pro
 }
 
 /// The alert objects of every POST a hook got until `until` says stop or `within` passes.
-fn collect_posts(hook: &Hook, within: Duration, mut until: impl FnMut(&[Posted]) -> bool) -> Vec<Posted> {
+fn collect_posts(
+    hook: &Hook,
+    within: Duration,
+    mut until: impl FnMut(&[Posted]) -> bool,
+) -> Vec<Posted> {
     let deadline = Instant::now() + within;
     let mut posts = Vec::new();
     while Instant::now() < deadline && !until(&posts) {
@@ -147,8 +156,16 @@ scope = {{ device = "pdu-r01" }}
     // timeout (0.5 s), with a second of slack for polling Alertmanager.
     let deadline = Instant::now() + Duration::from_secs(30);
     let (seen, starts) = loop {
-        assert!(Instant::now() < deadline, "pdu_down never reached Alertmanager:\n{}", std::fs::read_to_string(&log).unwrap());
-        if let Some(a) = am.alerts().into_iter().find(|a| a["labels"]["alertname"] == "pdu_down") {
+        assert!(
+            Instant::now() < deadline,
+            "pdu_down never reached Alertmanager:\n{}",
+            std::fs::read_to_string(&log).unwrap()
+        );
+        if let Some(a) = am
+            .alerts()
+            .into_iter()
+            .find(|a| a["labels"]["alertname"] == "pdu_down")
+        {
             break (now_ms(), rfc3339_ms(&a["startsAt"]));
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -158,11 +175,24 @@ scope = {{ device = "pdu-r01" }}
         "fired {} ms after the first failed poll",
         seen - starts
     );
-    let a = am.alerts().into_iter().find(|a| a["labels"]["alertname"] == "pdu_down").unwrap();
-    for (k, v) in [("device", "pdu-r01"), ("site", "hk1"), ("rack", "r01"), ("severity", "critical"), ("rule", "pdu_down")] {
+    let a = am
+        .alerts()
+        .into_iter()
+        .find(|a| a["labels"]["alertname"] == "pdu_down")
+        .unwrap();
+    for (k, v) in [
+        ("device", "pdu-r01"),
+        ("site", "sim"),
+        ("rack", "r01"),
+        ("severity", "critical"),
+        ("rule", "pdu_down"),
+    ] {
         assert_eq!(a["labels"][k], v, "label {k}: {a}");
     }
-    assert_eq!(a["generatorURL"], "http://grafana.example/d/kilowatch?alert=pdu_down&device=pdu-r01");
+    assert_eq!(
+        a["generatorURL"],
+        "http://grafana.example/d/kilowatch?alert=pdu_down&device=pdu-r01"
+    );
 
     // Killed outright while the alert fires, and started again at once.
     process::kill(first.pid(), "KILL");
@@ -187,11 +217,19 @@ scope = {{ device = "pdu-r01" }}
         "resolved {} ms after the device came back",
         ended - back_at_least
     );
-    assert!(arrived - ended < 2_000, "resolved notification took {} ms", arrived - ended);
+    assert!(
+        arrived - ended < 2_000,
+        "resolved notification took {} ms",
+        arrived - ended
+    );
     // A little longer, to catch any duplicate the restart might send.
     let more = collect_posts(&hook, Duration::from_secs(4), |_| false);
     let all: Vec<Posted> = posts.into_iter().chain(more).collect();
-    assert_eq!(statuses(&all, "pdu_down"), ["firing", "resolved"], "webhook got: {all:?}");
+    assert_eq!(
+        statuses(&all, "pdu_down"),
+        ["firing", "resolved"],
+        "webhook got: {all:?}"
+    );
 
     let am_posts = collect_posts(&am_hook, Duration::from_secs(3), |_| false);
     let am_sent: Vec<String> = am_posts
@@ -199,14 +237,73 @@ scope = {{ device = "pdu-r01" }}
         .filter(|p| p.body["groupLabels"]["alertname"] == "pdu_down")
         .map(|p| p.body["status"].as_str().unwrap_or("?").to_owned())
         .collect();
-    assert_eq!(am_sent, ["firing", "resolved"], "Alertmanager notified: {am_posts:?}");
+    assert_eq!(
+        am_sent,
+        ["firing", "resolved"],
+        "Alertmanager notified: {am_posts:?}"
+    );
     assert!(
-        !am.alerts().iter().any(|a| a["labels"]["alertname"] == "pdu_down"),
+        !am.alerts()
+            .iter()
+            .any(|a| a["labels"]["alertname"] == "pdu_down"),
         "still active at Alertmanager: {:?}",
         am.alerts()
     );
     let log = second.stop();
     assert!(log.contains("restored pending and firing alerts"), "{log}");
+
+    // `publish` writes the history for the dashboards' annotation query, which then returns
+    // the two changes as Grafana would show them.
+    let influx = Influxd::start();
+    let out = Command::new(BIN)
+        .args(["publish", "--config"])
+        .arg(&inv)
+        .args(["--influx", &influx.url(), "--from", "1h"])
+        .env("KILOWATCH_SIM_COMMUNITY", "kilowatch-sim")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "publish: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dashboard: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("dashboards/provisioning/dashboards/kilowatch/kilowatch-power-chain.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let annotation = &dashboard["annotations"]["list"][0];
+    let q = annotation["query"]
+        .as_str()
+        .unwrap()
+        .replace("$site", "sim")
+        .replace("$timeFilter", "time > now() - 1h");
+    let rows = blocking(|| influx.reader().query(&q)).unwrap();
+    let shown: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r[1].as_str().unwrap().to_owned(),
+                r[5].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("FIRING pdu_down".to_owned(), "pdu-r01".to_owned()),
+            ("RESOLVED pdu_down".to_owned(), "pdu-r01".to_owned())
+        ],
+        "{rows:?}"
+    );
+    assert_eq!(annotation["titleColumn"], "title");
+    assert!(
+        rows[0][2].as_str().unwrap().contains("pdu-r01"),
+        "text: {rows:?}"
+    );
 }
 
 /// Alertmanager down for 60 s while a device fails and comes back: the firing and the resolved
@@ -236,7 +333,7 @@ scope = {{ device = "pdu-r01" }}
     std::thread::sleep(Duration::from_secs(4));
     am.stop();
     let down_at = Instant::now();
-    let db = dir.path().join("kw.db");
+    let db = dir.path().join("kilowatch.db");
     // Both changes are made, and queued, while it is down.
     let queued = |status: &str| {
         let conn = rusqlite::Connection::open(&db).unwrap();
@@ -248,15 +345,24 @@ scope = {{ device = "pdu-r01" }}
         .unwrap_or(0)
     };
     while queued("resolved") == 0 {
-        assert!(down_at.elapsed() < Duration::from_secs(55), "no resolve while Alertmanager was down");
+        assert!(
+            down_at.elapsed() < Duration::from_secs(55),
+            "no resolve while Alertmanager was down"
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
     assert_eq!(queued("firing"), 1);
     let outbox = |conn: &rusqlite::Connection| {
-        conn.query_row("SELECT COUNT(*) FROM notify_outbox", [], |r| r.get::<_, i64>(0))
-            .unwrap()
+        conn.query_row("SELECT COUNT(*) FROM notify_outbox", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap()
     };
-    assert_eq!(outbox(&rusqlite::Connection::open(&db).unwrap()), 2, "firing and resolved wait in the outbox");
+    assert_eq!(
+        outbox(&rusqlite::Connection::open(&db).unwrap()),
+        2,
+        "firing and resolved wait in the outbox"
+    );
     std::thread::sleep(Duration::from_secs(60).saturating_sub(down_at.elapsed()));
     am.restart();
     // Alertmanager logs each alert it receives, active or resolved.
@@ -266,15 +372,30 @@ scope = {{ device = "pdu-r01" }}
             .log_since_restart()
             .lines()
             .filter(|l| l.contains("Received alert") && l.contains("pdu_down"))
-            .map(|l| if l.contains("[resolved]") { "resolved".into() } else { "active".into() })
+            .map(|l| {
+                if l.contains("[resolved]") {
+                    "resolved".into()
+                } else {
+                    "active".into()
+                }
+            })
             .collect();
         if got.len() >= 2 || Instant::now() > deadline {
             break got;
         }
         std::thread::sleep(Duration::from_millis(200));
     };
-    assert_eq!(received, ["active", "resolved"], "Alertmanager log:\n{}", am.log());
-    assert_eq!(outbox(&rusqlite::Connection::open(&db).unwrap()), 0, "the outbox is empty once delivered");
+    assert_eq!(
+        received,
+        ["active", "resolved"],
+        "Alertmanager log:\n{}",
+        am.log()
+    );
+    assert_eq!(
+        outbox(&rusqlite::Connection::open(&db).unwrap()),
+        0,
+        "the outbox is empty once delivered"
+    );
     let log = collector.stop();
     assert_eq!(
         log.matches("could not deliver alerts").count(),
@@ -287,11 +408,22 @@ scope = {{ device = "pdu-r01" }}
 /// A sent trap: `snmptrap` (net-snmp) as a UPS would send it.
 fn snmptrap(port: u16, args: &[&str]) {
     let out = Command::new("snmptrap")
-        .args(["-v", "2c", "-c", "kw-trap-c0mm", &format!("127.0.0.1:{port}"), ""])
+        .args([
+            "-v",
+            "2c",
+            "-c",
+            "kw-trap-c0mm",
+            &format!("127.0.0.1:{port}"),
+            "",
+        ])
         .args(args)
         .output()
         .unwrap();
-    assert!(out.status.success(), "snmptrap: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "snmptrap: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 const UPS_ON_BATTERY: &str = "1.3.6.1.2.1.33.2.1";
@@ -318,7 +450,10 @@ queue = {queue}
 /// Waits for the collector to log that its trap listener is up.
 fn wait_for_listener(log: &Path) {
     let t0 = Instant::now();
-    while !std::fs::read_to_string(log).unwrap_or_default().contains("trap listener started") {
+    while !std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .contains("trap listener started")
+    {
         assert!(t0.elapsed() < Duration::from_secs(20), "no trap listener");
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -336,29 +471,70 @@ fn an_on_battery_trap_is_firing_at_alertmanager_within_a_second() {
     let log = dir.path().join("collect.log");
     let collector = Collector::start(&inv, &log);
     wait_for_listener(&log);
-    snmptrap(port, &[UPS_ON_BATTERY, "1.3.6.1.2.1.33.1.2.2.0", "i", "42", "1.3.6.1.2.1.33.1.2.3.0", "i", "17"]);
+    snmptrap(
+        port,
+        &[
+            UPS_ON_BATTERY,
+            "1.3.6.1.2.1.33.1.2.2.0",
+            "i",
+            "42",
+            "1.3.6.1.2.1.33.1.2.3.0",
+            "i",
+            "17",
+        ],
+    );
     let sent = Instant::now();
     let alert = loop {
-        if let Some(a) = am.alerts().into_iter().find(|a| a["labels"]["alertname"] == "ups_on_battery") {
+        if let Some(a) = am
+            .alerts()
+            .into_iter()
+            .find(|a| a["labels"]["alertname"] == "ups_on_battery")
+        {
             break a;
         }
-        assert!(sent.elapsed() < Duration::from_secs(5), "no alert:\n{}", std::fs::read_to_string(&log).unwrap());
+        assert!(
+            sent.elapsed() < Duration::from_secs(5),
+            "no alert:\n{}",
+            std::fs::read_to_string(&log).unwrap()
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     let took = sent.elapsed();
-    assert!(took < Duration::from_secs(1), "trap to Alertmanager took {took:?}");
+    assert!(
+        took < Duration::from_secs(1),
+        "trap to Alertmanager took {took:?}"
+    );
     assert_eq!(alert["labels"]["source"], "snmp-trap");
     let summary = alert["annotations"]["summary"].as_str().unwrap();
-    assert!(summary.contains("42") && summary.contains("17"), "summary: {summary}");
+    assert!(
+        summary.contains("42") && summary.contains("17"),
+        "summary: {summary}"
+    );
     // upsTrapAlarmEntryRemoved with upsAlarmDescr = upsAlarmOnBattery ends it.
-    snmptrap(port, &[UPS_ALARM_REMOVED, "1.3.6.1.2.1.33.1.6.2.1.2.1", "o", "1.3.6.1.2.1.33.1.6.3.2"]);
+    snmptrap(
+        port,
+        &[
+            UPS_ALARM_REMOVED,
+            "1.3.6.1.2.1.33.1.6.2.1.2.1",
+            "o",
+            "1.3.6.1.2.1.33.1.6.3.2",
+        ],
+    );
     let t0 = Instant::now();
-    while am.alerts().iter().any(|a| a["labels"]["alertname"] == "ups_on_battery") {
-        assert!(t0.elapsed() < Duration::from_secs(5), "not resolved: {:?}", am.alerts());
+    while am
+        .alerts()
+        .iter()
+        .any(|a| a["labels"]["alertname"] == "ups_on_battery")
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "not resolved: {:?}",
+            am.alerts()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let log = collector.stop();
-    let conn = rusqlite::Connection::open(dir.path().join("kw.db")).unwrap();
+    let conn = rusqlite::Connection::open(dir.path().join("kilowatch.db")).unwrap();
     let effects: Vec<String> = conn
         .prepare("SELECT effect FROM trap_log ORDER BY seq")
         .unwrap()
@@ -366,14 +542,21 @@ fn an_on_battery_trap_is_firing_at_alertmanager_within_a_second() {
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    assert_eq!(effects, ["raise ups_on_battery", "clear ups_on_battery"], "{log}");
+    assert_eq!(
+        effects,
+        ["raise ups_on_battery", "clear ups_on_battery"],
+        "{log}"
+    );
 }
 
 /// One v2c trap datagram as `snmptrap` encodes it, caught on a socket of our own.
 fn captured_trap(trap_oid: &str) -> Vec<u8> {
     let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    snmptrap(sock.local_addr().unwrap().port(), &[trap_oid, "1.3.6.1.2.1.1.5.0", "s", "storm"]);
+    snmptrap(
+        sock.local_addr().unwrap().port(),
+        &[trap_oid, "1.3.6.1.2.1.1.5.0", "s", "storm"],
+    );
     let mut buf = [0u8; 1500];
     let n = sock.recv(&mut buf).unwrap();
     buf[..n].to_vec()
@@ -416,9 +599,13 @@ fn a_storm_of_ten_thousand_traps_is_counted_and_kept_in_bounded_memory() {
         sock.send_to(&datagram, ("127.0.0.1", port)).unwrap();
     }
     let count = || {
-        rusqlite::Connection::open(dir.path().join("kw.db"))
+        rusqlite::Connection::open(dir.path().join("kilowatch.db"))
             .unwrap()
-            .query_row("SELECT COUNT(*) FROM trap_log WHERE effect='unknown'", [], |r| r.get::<_, i64>(0))
+            .query_row(
+                "SELECT COUNT(*) FROM trap_log WHERE effect='unknown'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
             .unwrap_or(0)
     };
     let t1 = Instant::now();
@@ -428,7 +615,10 @@ fn a_storm_of_ten_thousand_traps_is_counted_and_kept_in_bounded_memory() {
     }
     let log = collector.stop();
     assert_eq!(count(), 10_000, "traps stored:\n{log}");
-    let counts = log.lines().rfind(|l| l.contains("trap listener counts")).unwrap_or_default();
+    let counts = log
+        .lines()
+        .rfind(|l| l.contains("trap listener counts"))
+        .unwrap_or_default();
     for want in ["received=10000", "decoded=10000", "dropped=0"] {
         assert!(counts.contains(want), "{want} in: {counts}");
     }

@@ -62,6 +62,8 @@ fn main() {
         }],
         devices,
         alarms: Vec::new(),
+        rule_alerts: Vec::new(),
+        traps: Vec::new(),
     };
     let mut app = App::default();
     app.set_snapshot(snapshot);

@@ -62,6 +62,10 @@ pub struct App {
     pub sort: SortBy,
     pub help: bool,
     pub colouring: Colouring,
+    /// The selected rule alert on the Alarms screen.
+    pub alert: usize,
+    /// An acknowledgement asked for, as (rule, subject), until the loop sends it on.
+    pub ack: Option<(String, String)>,
     pub quit: bool,
 }
 
@@ -78,6 +82,8 @@ impl Default for App {
             sort: SortBy::State,
             help: false,
             colouring: Colouring::Power,
+            alert: 0,
+            ack: None,
             quit: false,
         }
     }
@@ -128,6 +134,14 @@ impl App {
                     SortBy::Age => SortBy::Id,
                 }
             }
+            Action::Acknowledge => {
+                if self.screen == Screen::Alarms
+                    && let Some(a) = self.snapshot.rule_alerts.get(self.alert)
+                    && a.acked_by.is_none()
+                {
+                    self.ack = Some((a.rule.clone(), a.subject.clone()));
+                }
+            }
             Action::ToggleColouring => {
                 self.colouring = match self.colouring {
                     Colouring::Power => Colouring::Inlet,
@@ -141,6 +155,9 @@ impl App {
         self.snapshot = s;
         self.site = self.site.min(self.snapshot.sites.len().saturating_sub(1));
         self.rack = self.rack.min(self.racks().len().saturating_sub(1));
+        self.alert = self
+            .alert
+            .min(self.snapshot.rule_alerts.len().saturating_sub(1));
     }
 
     fn move_by(&mut self, d: isize) {
@@ -154,6 +171,7 @@ impl App {
                 let n = self.visible_devices().len();
                 (&mut self.device, n)
             }
+            Screen::Alarms => (&mut self.alert, self.snapshot.rule_alerts.len()),
             _ => return,
         };
         if len == 0 {
@@ -280,6 +298,37 @@ mod tests {
         );
         a.update(Action::Back);
         assert_eq!(a.screen, Screen::Site);
+    }
+
+    #[test]
+    fn a_selected_alert_is_acknowledged_once_and_only_on_the_alarms_screen() {
+        use crate::snapshot::RuleAlert;
+        let mut a = app();
+        let alert = |rule: &str, acked: Option<&str>| RuleAlert {
+            rule: rule.into(),
+            subject: format!("device:{rule}"),
+            firing: true,
+            acked_by: acked.map(Into::into),
+            ..Default::default()
+        };
+        let mut s = a.snapshot.clone();
+        s.rule_alerts = vec![
+            alert("ups_on_battery", None),
+            alert("pdu_down", Some("ops")),
+        ];
+        a.set_snapshot(s);
+        a.update(Action::Acknowledge);
+        assert_eq!(a.ack, None, "not from the overview");
+        a.screen = Screen::Alarms;
+        a.update(Action::Down);
+        a.update(Action::Acknowledge);
+        assert_eq!(a.ack, None, "already acknowledged");
+        a.update(Action::Up);
+        a.update(Action::Acknowledge);
+        assert_eq!(
+            a.ack,
+            Some(("ups_on_battery".into(), "device:ups_on_battery".into()))
+        );
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub enum Action {
     Sort,
     Help,
     ToggleColouring,
+    /// Acknowledge the selected alert (Alarms screen).
+    Acknowledge,
     /// A character typed into the filter.
     Type(char),
     Backspace,
@@ -55,6 +57,7 @@ pub fn action(key: &KeyEvent, mode: Mode) -> Option<Action> {
         KeyCode::Char('s') => Action::Sort,
         KeyCode::Char('?') => Action::Help,
         KeyCode::Char('c') => Action::ToggleColouring,
+        KeyCode::Char('a') => Action::Acknowledge,
         _ => return None,
     })
 }
@@ -68,6 +71,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("/", "filter devices"),
     ("s", "sort devices (next column)"),
     ("c", "colour racks by power or inlet temperature"),
+    ("a", "acknowledge the selected alert (Alarms)"),
     ("?", "this help"),
     ("q", "quit"),
 ];

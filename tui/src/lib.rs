@@ -23,9 +23,11 @@ use crate::theme::Theme;
 /// Frames at most this often, whatever arrives.
 const FRAME: Duration = Duration::from_millis(100);
 
-/// Runs the UI until `q` (or `cancel`); snapshots arrive on `snapshots`.
+/// Runs the UI until `q` (or `cancel`); snapshots arrive on `snapshots`; acknowledgements of
+/// alerts, as (rule, subject), go to `acks` when the store takes them.
 pub async fn run(
     mut snapshots: mpsc::Receiver<Snapshot>,
+    acks: Option<mpsc::Sender<(String, String)>>,
     cancel: CancellationToken,
 ) -> std::io::Result<()> {
     let mut terminal = ratatui::init();
@@ -62,6 +64,9 @@ pub async fn run(
                     if let Some(a) = action(&k, app.mode) {
                         app.update(a);
                         dirty = true;
+                    }
+                    if let (Some(ack), Some(tx)) = (app.ack.take(), &acks) {
+                        let _ = tx.try_send(ack);
                     }
                 }
                 Some(Event::Resize(..)) => dirty = true,

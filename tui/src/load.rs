@@ -362,5 +362,8 @@ pub fn snapshot(
         sites,
         devices,
         alarms,
+        // The collector's rule alerts come from its store's alert state (see `kilowatch tui`).
+        rule_alerts: Vec::new(),
+        traps: Vec::new(),
     })
 }

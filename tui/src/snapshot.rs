@@ -13,6 +13,40 @@ pub struct Snapshot {
     pub sites: Vec<SiteView>,
     pub devices: Vec<DeviceView>,
     pub alarms: Vec<Alarm>,
+    /// Alerts of the collector's rules, pending or firing, firing first.
+    pub rule_alerts: Vec<RuleAlert>,
+    /// The newest traps received, known or not, newest first.
+    pub traps: Vec<TrapView>,
+}
+
+/// A trap as received: who sent it, what it was, what it meant.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrapView {
+    pub at: i64,
+    pub source: String,
+    /// The MIB name when a map knows it, else the trap OID.
+    pub what: String,
+    /// `raise ALERT`, `clear ALERT`, `notice info`, `unknown`.
+    pub effect: String,
+    pub summary: String,
+}
+
+/// An alert of a rule (`[[rules]]`, a rule set, a trap), as the collector's store keeps it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RuleAlert {
+    pub rule: String,
+    /// The store's name for what it is about (`device:ups-1`), for acknowledging.
+    pub subject: String,
+    pub firing: bool,
+    pub severity: String,
+    /// Where: site / rack / device / point, as far as known.
+    pub place: String,
+    pub summary: String,
+    pub value: String,
+    pub since: i64,
+    pub acked_by: Option<String>,
+    /// A link to the evidence, when `[alerts] external_url` is set.
+    pub link: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -307,16 +307,141 @@ fn devices(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
     );
 }
 
+/// The rules' alerts (selectable, to acknowledge) above the alarms the view works out itself.
 fn alarms(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
+    let alerts = &app.snapshot.rule_alerts;
+    let [top, detail, bottom] = Layout::vertical([
+        Constraint::Length((alerts.len() as u16 + 3).clamp(4, area.height / 2)),
+        Constraint::Length(4),
+        Constraint::Min(4),
+    ])
+    .areas(area);
+    rule_alerts(app, theme, f, top);
+    let lines = match alerts.get(app.alert) {
+        Some(a) => vec![
+            Line::from(a.summary.clone()),
+            Line::from(
+                a.link
+                    .as_deref()
+                    .map(|l| format!("evidence: {l}"))
+                    .unwrap_or_default(),
+            ),
+        ],
+        None => vec![Line::from("no rule alerts pending or firing")],
+    };
+    f.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title("Selected · a acknowledges"),
+        ),
+        detail,
+    );
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(bottom);
+    derived_alarms(app, theme, f, left);
+    traps(app, theme, f, right);
+}
+
+/// The newest traps, known or not: an unknown one is shown as it came (its OID and varbinds).
+fn traps(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
+    let now = app.snapshot.at;
+    let rows = app.snapshot.traps.iter().map(|t| {
+        let style = if t.effect.starts_with("raise") {
+            theme.warn()
+        } else {
+            Style::default()
+        };
+        Row::new(vec![
+            ago(now, t.at),
+            t.source.clone(),
+            t.what.clone(),
+            t.summary.clone(),
+        ])
+        .style(style)
+    });
+    f.render_widget(
+        Table::new(
+            rows,
+            [
+                Constraint::Length(10),
+                Constraint::Length(14),
+                Constraint::Min(14),
+                Constraint::Min(20),
+            ],
+        )
+        .header(Row::new(["when", "from", "trap", "summary"]).style(theme.title()))
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(format!("Traps: last {}", app.snapshot.traps.len())),
+        ),
+        area,
+    );
+}
+
+fn ago(now: i64, since: i64) -> String {
+    let s = (now - since).max(0) / 1000;
+    format!("{}m{}s ago", s / 60, s % 60)
+}
+
+fn rule_alerts(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
+    let now = app.snapshot.at;
+    let alerts = &app.snapshot.rule_alerts;
+    let rows = alerts.iter().enumerate().map(|(i, a)| {
+        let state = match (&a.acked_by, a.firing) {
+            (Some(by), _) => format!("ack {by}"),
+            (None, true) => "FIRING".to_owned(),
+            (None, false) => "pending".to_owned(),
+        };
+        let style = if i == app.alert {
+            theme.selected()
+        } else if !a.firing || a.acked_by.is_some() {
+            Style::default()
+        } else if a.severity == "critical" {
+            theme.bad()
+        } else {
+            theme.warn()
+        };
+        Row::new(vec![
+            state,
+            a.severity.clone(),
+            a.rule.clone(),
+            a.place.clone(),
+            a.value.clone(),
+            ago(now, a.since),
+        ])
+        .style(style)
+    });
+    let firing = alerts.iter().filter(|a| a.firing).count();
+    f.render_widget(
+        Table::new(
+            rows,
+            [
+                Constraint::Length(12),
+                Constraint::Length(9),
+                Constraint::Min(16),
+                Constraint::Min(16),
+                Constraint::Length(14),
+                Constraint::Length(12),
+            ],
+        )
+        .header(
+            Row::new(["state", "severity", "alert", "where", "value", "since"])
+                .style(theme.title()),
+        )
+        .block(Block::default().borders(Borders::ALL).title(format!(
+            "Rule alerts: {firing} firing, {} pending",
+            alerts.len() - firing
+        ))),
+        area,
+    );
+}
+
+fn derived_alarms(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
     let now = app.snapshot.at;
     let rows = app.snapshot.alarms.iter().map(|a| {
-        let ago = (now - a.since).max(0) / 1000;
-        Row::new(vec![
-            a.subject.clone(),
-            a.text.clone(),
-            format!("{}m{}s ago", ago / 60, ago % 60),
-        ])
-        .style(if a.critical {
+        Row::new(vec![a.subject.clone(), a.text.clone(), ago(now, a.since)]).style(if a.critical {
             theme.bad()
         } else {
             theme.warn()

@@ -5,7 +5,8 @@
 use kilowatch_tui::app::{App, Screen};
 use kilowatch_tui::keymap::Action;
 use kilowatch_tui::snapshot::{
-    Alarm, DeviceView, PduView, RackView, RoomView, ServerView, SiteView, Snapshot,
+    Alarm, DeviceView, PduView, RackView, RoomView, RuleAlert, ServerView, SiteView, Snapshot,
+    TrapView,
 };
 use kilowatch_tui::theme::Theme;
 use kilowatch_tui::view;
@@ -84,6 +85,25 @@ fn snapshot() -> Snapshot {
             subject: "rack r01".into(),
             text: "inlet 28.5 °C above the ASHRAE recommended 27 °C".into(),
             since: 880_000,
+        }],
+        rule_alerts: vec![RuleAlert {
+            rule: "ups_on_battery".into(),
+            subject: "trap:ups-1".into(),
+            firing: true,
+            severity: "critical".into(),
+            place: "hk1 / ups-1".into(),
+            summary: "UPS on battery for 42 s, 17 min of battery left".into(),
+            value: "no data".into(),
+            since: 940_000,
+            acked_by: None,
+            link: Some("http://grafana.example/d/kw?alert=ups_on_battery".into()),
+        }],
+        traps: vec![TrapView {
+            at: 970_000,
+            source: "10.0.0.9".into(),
+            what: "1.3.6.1.4.1.99999.0.7".into(),
+            effect: "unknown".into(),
+            summary: "unknown trap 1.3.6.1.4.1.99999.0.7".into(),
         }],
     }
 }
@@ -177,9 +197,25 @@ fn devices_lists_down_first_with_its_error_and_filters() {
 
 #[test]
 fn alarms_show_since_when_and_help_lists_every_key() {
-    let s = draw(&app_on(Screen::Alarms), 80, 24);
+    let s = draw(&app_on(Screen::Alarms), 100, 30);
     // Raised at 880 s, snapshot at 1,000 s: 2 minutes ago.
     assert!(s.contains("rack r01") && s.contains("2m0s ago"), "{s}");
+    // The rule alert with its state, place and age, and the selected one's evidence.
+    assert!(s.contains("Rule alerts: 1 firing, 0 pending"), "{s}");
+    assert!(
+        s.contains("FIRING") && s.contains("hk1 / ups-1") && s.contains("1m0s ago"),
+        "{s}"
+    );
+    assert!(
+        s.contains("17 min of battery left") && s.contains("evidence: http://grafana.example"),
+        "{s}"
+    );
+    // An unknown trap is shown as it came, with when and from whom.
+    assert!(
+        s.contains("Traps: last 1") && s.contains("10.0.0.9") && s.contains("0m30s ago"),
+        "{s}"
+    );
+    assert!(s.contains("1.3.6.1.4.1.99999"), "{s}");
     let mut a = app_on(Screen::Overview);
     a.update(Action::Help);
     let s = draw(&a, 80, 24);

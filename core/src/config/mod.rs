@@ -18,6 +18,7 @@ mod devices;
 mod env;
 mod inventory;
 mod raw;
+mod rules;
 mod sections;
 mod sites;
 
@@ -31,14 +32,12 @@ use toml::de::DeTable;
 use crate::profile::{ProfileSet, line_of};
 use crate::secret::Secret;
 
-pub use alerts::{
-    AlertsConfig, Condition, EmailConfig, Limit, Rating, Rule, RuleSet, Scope, TrapsConfig,
-    WebhookConfig,
-};
+pub use alerts::{AlertsConfig, EmailConfig, RuleSet, TrapsConfig, WebhookConfig};
 pub use inventory::{
     Auth, Device, IpmiCipherSuite, IpmiPrivilege, Rack, RedfishAuth, Room, Site, TlsTrust, V3Auth,
     V3Priv, V3Security,
 };
+pub use rules::{Condition, Limit, Rating, Rule, Scope};
 
 use checker::{Checker, index_spans};
 
@@ -194,7 +193,7 @@ impl Config {
         let devices = devices::check_devices(&mut c, doc.remove("devices"), &known);
         sites::check_pue_meters(&mut c, &sites, &written_roles);
         let alerts = alerts::check_alerts(&mut c, doc.remove("alerts"));
-        let rules = alerts::check_rules(&mut c, doc.remove("rules"), &sites, &devices);
+        let rules = rules::check_rules(&mut c, doc.remove("rules"), &sites, &devices);
         let traps = alerts::check_traps(&mut c, doc.remove("traps"), &auths);
 
         if !c.problems.is_empty() {

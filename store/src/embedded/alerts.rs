@@ -280,7 +280,11 @@ impl SqliteStore {
     }
 
     /// The oldest `limit` notifications waiting for `receiver`.
-    pub fn queued_notes(&self, receiver: &str, limit: usize) -> Result<Vec<QueuedNote>, StoreError> {
+    pub fn queued_notes(
+        &self,
+        receiver: &str,
+        limit: usize,
+    ) -> Result<Vec<QueuedNote>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(

@@ -28,6 +28,24 @@ pub(super) fn put(stmt: &mut CachedStatement<'_>, b: &Batch) -> rusqlite::Result
 }
 
 impl StatusStore for SqliteStore {
+    fn alert_states(&self) -> Result<Vec<crate::AlertRow>, StoreError> {
+        SqliteStore::alert_states(self)
+    }
+
+    fn recent_traps(&self, limit: usize) -> Result<Vec<crate::TrapRow>, StoreError> {
+        SqliteStore::recent_traps(self, limit)
+    }
+
+    fn acknowledge(
+        &self,
+        rule: &str,
+        subject: &str,
+        by: &str,
+        at: kilowatch_core::model::Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.acknowledge_alert(rule, subject, by, at)
+    }
+
     fn device_status(&self) -> Result<Vec<DeviceStatus>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn
