@@ -104,16 +104,26 @@ pub fn rules(config: &Config) -> Vec<Compiled> {
 }
 
 /// Every inventory device's place and rules, devices with equal rules sharing them.
-pub fn devices(rules: &[Compiled], config: &Config) -> HashMap<Arc<str>, (Arc<Place>, Arc<DeviceRules>)> {
+pub fn devices(
+    rules: &[Compiled],
+    config: &Config,
+) -> HashMap<Arc<str>, (Arc<Place>, Arc<DeviceRules>)> {
     let budgets: HashMap<(&str, &str), f64> = config
         .sites
         .iter()
-        .flat_map(|s| s.rooms.iter().flat_map(move |r| r.racks.iter().map(move |k| (s, k))))
+        .flat_map(|s| {
+            s.rooms
+                .iter()
+                .flat_map(move |r| r.racks.iter().map(move |k| (s, k)))
+        })
         .filter_map(|(s, k)| Some(((s.id.as_str(), k.id.as_str()), k.power_budget_w?)))
         .collect();
     let mut names: HashMap<String, Arc<str>> = HashMap::new();
     let mut name = |s: &str| -> Arc<str> {
-        names.entry(s.to_owned()).or_insert_with(|| Arc::from(s)).clone()
+        names
+            .entry(s.to_owned())
+            .or_insert_with(|| Arc::from(s))
+            .clone()
     };
     // By their printed form: `Debug` prints every limit exactly (shortest round trip).
     let mut tables: HashMap<String, Arc<DeviceRules>> = HashMap::new();

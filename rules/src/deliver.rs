@@ -104,15 +104,27 @@ pub async fn run(
     }
 }
 
+/// Why a queue could not be drained this time; it is tried again.
+#[derive(Debug, thiserror::Error)]
+enum DrainError {
+    #[error(transparent)]
+    Store(#[from] kilowatch_store::StoreError),
+    #[error(transparent)]
+    Delivery(#[from] crate::notify::DeliveryError),
+    #[error("the store task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
 /// Delivers one batch of the queue: `Ok(true)` when there was one and it went (or was refused
 /// for good and logged), `Ok(false)` when the queue is empty.
-async fn drain(outlet: &Outlet, store: &Arc<SqliteStore>, clock: &Clock) -> Result<bool, String> {
+async fn drain(
+    outlet: &Outlet,
+    store: &Arc<SqliteStore>,
+    clock: &Clock,
+) -> Result<bool, DrainError> {
     let s = store.clone();
     let queue = outlet.queue.clone();
-    let rows = tokio::task::spawn_blocking(move || s.queued_notes(&queue, PER_DELIVERY))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
+    let rows = tokio::task::spawn_blocking(move || s.queued_notes(&queue, PER_DELIVERY)).await??;
     let Some(last) = rows.last().map(|r| r.seq) else {
         return Ok(false);
     };
@@ -130,7 +142,7 @@ async fn drain(outlet: &Outlet, store: &Arc<SqliteStore>, clock: &Clock) -> Resu
     if !notes.is_empty() {
         match outlet.receiver.deliver(&notes).await {
             Ok(()) => {}
-            Err(e) if e.retryable() => return Err(e.to_string()),
+            Err(e) if e.retryable() => return Err(e.into()),
             Err(e) => tracing::error!(
                 receiver = %outlet.receiver.name(),
                 error = %e,
@@ -141,10 +153,7 @@ async fn drain(outlet: &Outlet, store: &Arc<SqliteStore>, clock: &Clock) -> Resu
     }
     let s = store.clone();
     let queue = outlet.queue.clone();
-    tokio::task::spawn_blocking(move || s.notes_delivered(&queue, last))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
+    tokio::task::spawn_blocking(move || s.notes_delivered(&queue, last)).await??;
     Ok(true)
 }
 

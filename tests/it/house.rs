@@ -11,6 +11,7 @@ const LIBRARY_CRATES: &[&str] = &[
     "analyzer",
     "sim",
     "tui",
+    "rules",
 ];
 
 fn root() -> PathBuf {

@@ -245,7 +245,7 @@ impl TrapMap {
             let summary = match template(&t.summary) {
                 Ok(pieces) => pieces,
                 Err(m) => {
-                    bad("summary", m);
+                    bad("summary", m.to_string());
                     Vec::new()
                 }
             };
@@ -397,8 +397,19 @@ fn clip(v: &str) -> String {
     }
 }
 
+/// Why a summary template was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum TemplateError {
+    #[error("'{{' without '}}' in '{0}'")]
+    Unclosed(String),
+    #[error("'{{{0}}}' must hold a dotted OID to quote")]
+    NotOid(String),
+    #[error("'}}' without '{{' in '{0}'")]
+    Unopened(String),
+}
+
 /// `text {1.3.6.1...} text` into pieces; every placeholder must be an OID.
-fn template(s: &str) -> Result<Vec<Piece>, String> {
+fn template(s: &str) -> Result<Vec<Piece>, TemplateError> {
     let mut pieces = Vec::new();
     let mut rest = s;
     while let Some(open) = rest.find('{') {
@@ -408,15 +419,14 @@ fn template(s: &str) -> Result<Vec<Piece>, String> {
         let after = &rest[open + 1..];
         let close = after
             .find('}')
-            .ok_or_else(|| format!("'{{' without '}}' in '{s}'"))?;
+            .ok_or_else(|| TemplateError::Unclosed(s.to_owned()))?;
         let inner = &after[..close];
-        let oid = parse_oid(inner)
-            .ok_or_else(|| format!("'{{{inner}}}' must hold a dotted OID to quote"))?;
+        let oid = parse_oid(inner).ok_or_else(|| TemplateError::NotOid(inner.to_owned()))?;
         pieces.push(Piece::Varbind(oid));
         rest = &after[close + 1..];
     }
     if rest.contains('}') {
-        return Err(format!("'}}' without '{{' in '{s}'"));
+        return Err(TemplateError::Unopened(s.to_owned()));
     }
     if !rest.is_empty() {
         pieces.push(Piece::Text(rest.to_string()));

@@ -603,3 +603,77 @@ fn outbox_batches_are_bounded_by_points() {
         [7, 8, 9, 10]
     );
 }
+
+/// An alert's state, its history and its notifications go in one transaction; acknowledging
+/// an active alert is recorded in both, and a queue is drained up to what was delivered.
+#[test]
+fn alert_changes_acknowledgements_and_the_notifier_outbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("kw.db")).unwrap();
+    let row = AlertRow {
+        rule: "ups_on_battery".into(),
+        subject: "device:ups-1".into(),
+        state: "firing".into(),
+        since: 1_000,
+        value: Some(1.0),
+        note: "{}".into(),
+        acked_by: None,
+    };
+    let changes = AlertChanges {
+        states: vec![StateOp::Upsert(row.clone())],
+        log: vec![AlertEvent {
+            at: 1_000,
+            rule: row.rule.clone(),
+            subject: row.subject.clone(),
+            status: "firing".into(),
+            note: "{}".into(),
+        }],
+        outbox: vec![("am".into(), "n1".into()), ("hook".into(), "n1".into())],
+        ..Default::default()
+    };
+    store.apply_alert_changes(&changes).unwrap();
+    assert_eq!(store.alert_states().unwrap(), [row.clone()]);
+    assert!(
+        store
+            .acknowledge_alert("ups_on_battery", "device:ups-1", "ops", 2_000)
+            .unwrap()
+    );
+    assert!(
+        !store
+            .acknowledge_alert("ups_on_battery", "device:ups-2", "ops", 2_000)
+            .unwrap()
+    );
+    assert_eq!(
+        store.alert_states().unwrap()[0].acked_by.as_deref(),
+        Some("ops")
+    );
+    let log = store.alert_log(0, 10_000).unwrap();
+    let statuses: Vec<&str> = log.iter().map(|e| e.status.as_str()).collect();
+    assert_eq!(statuses, ["firing", "acknowledged"]);
+    // A later upsert (the alert renewed) keeps the acknowledgement.
+    let again = AlertChanges {
+        states: vec![StateOp::Upsert(row.clone())],
+        ..Default::default()
+    };
+    store.apply_alert_changes(&again).unwrap();
+    assert_eq!(
+        store.alert_states().unwrap()[0].acked_by.as_deref(),
+        Some("ops")
+    );
+
+    let am = store.queued_notes("am", 10).unwrap();
+    assert_eq!(am.len(), 1);
+    store.notes_delivered("am", am[0].seq).unwrap();
+    assert!(store.queued_notes("am", 10).unwrap().is_empty());
+    assert_eq!(
+        store.queued_notes("hook", 10).unwrap().len(),
+        1,
+        "each receiver its own queue"
+    );
+    let removed = AlertChanges {
+        states: vec![StateOp::Remove(row.rule.clone(), row.subject.clone())],
+        ..Default::default()
+    };
+    store.apply_alert_changes(&removed).unwrap();
+    assert!(store.alert_states().unwrap().is_empty());
+}

@@ -12,11 +12,13 @@
 //! `for`) → resolved (the value came back past the rule's `clear` level). A restart restores
 //! pending and firing alerts from the store, so it neither forgets nor re-notifies them.
 
+mod groups;
+mod traps;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use kilowatch_core::config::{Condition, Config};
-use kilowatch_core::event::{TrapEffect, TrapEvent};
 use kilowatch_core::model::{Batch, Field, Series, Timestamp};
 use kilowatch_store::{AlertChanges, AlertEvent, AlertRow, StateOp};
 
@@ -118,7 +120,14 @@ impl Engine {
             .into_iter()
             .map(|(id, (place, rules))| {
                 let slots = Vec::new();
-                (id, DeviceState { place, rules, slots })
+                (
+                    id,
+                    DeviceState {
+                        place,
+                        rules,
+                        slots,
+                    },
+                )
             })
             .collect();
         let absent = rules
@@ -213,15 +222,6 @@ impl Engine {
         self.rules.iter().position(|r| r.name == name)
     }
 
-    /// The rule a trap-raised alert is filed under (one per alert name).
-    fn trap_rule(&mut self, name: &str) -> usize {
-        self.rule_index(name).unwrap_or_else(|| {
-            self.rules.push(Compiled::trap(name));
-            self.active.push(0);
-            self.rules.len() - 1
-        })
-    }
-
     /// Takes back the restored alerts of a subject seen for the first time.
     fn adopt(&mut self, key: &Key) {
         if self.restored.is_empty() {
@@ -288,7 +288,7 @@ impl Engine {
             let (id, admitted) = (slot.id, slot.admitted);
             let seen = &mut self.seen[id as usize];
             let last = if rules.remembers[sample.field as usize] {
-                std::mem::replace(&mut seen.last, Some((b.at, sample.value)))
+                seen.last.replace((b.at, sample.value))
             } else {
                 None
             };
@@ -428,88 +428,6 @@ impl Engine {
             "",
             out,
         );
-    }
-
-    fn rack_power(
-        &mut self,
-        place: &Place,
-        rules: &DeviceRules,
-        watts: f64,
-        at: Timestamp,
-        out: &mut AlertChanges,
-    ) {
-        let Some(rack) = place.rack.as_ref() else {
-            return;
-        };
-        let device = &place.id;
-        let name: Arc<str> = Arc::from(format!("{}/{rack}", place.site));
-        let first = !self.racks.contains_key(&name);
-        let sum = {
-            let per = self.racks.entry(name.clone()).or_default();
-            per.insert(device.clone(), watts);
-            per.values().sum::<f64>()
-        };
-        let key = Key::Rack(name);
-        if first {
-            self.adopt(&key);
-        }
-        for &(idx, budget) in &rules.rack_power {
-            let Some(Condition::RackPower { fraction }) =
-                self.rules[idx].rule.as_ref().map(|r| &r.condition)
-            else {
-                continue;
-            };
-            let limit = budget * fraction;
-            // Resolves 2 % under the limit, so a rack hovering at its budget does not flap.
-            self.step(
-                idx,
-                &key,
-                at,
-                sum > limit,
-                sum > limit * 0.98,
-                sum,
-                limit,
-                "",
-                out,
-            );
-        }
-    }
-
-    /// A facility or IT meter's total: the site's PUE over each drift rule's window, against
-    /// its baseline; it resolves once back under half the tolerance.
-    fn pue_drift(
-        &mut self,
-        place: &Place,
-        rules: &DeviceRules,
-        watts: f64,
-        at: Timestamp,
-        out: &mut AlertChanges,
-    ) {
-        let Some(role) = place.role else {
-            return;
-        };
-        let device = &place.id;
-        let key = Key::Site(place.site.clone());
-        for &idx in &rules.pue {
-            let Some(Condition::PueDrift {
-                baseline,
-                tolerance_pct,
-                window,
-            }) = self.rules[idx].rule.as_ref().map(|r| r.condition.clone())
-            else {
-                continue;
-            };
-            if !self.pue.contains_key(&idx) {
-                self.adopt(&key);
-            }
-            let site = self.pue.entry(idx).or_default();
-            let Some(pue) = site.update(device, role, watts, at, window.as_millis() as i64) else {
-                continue;
-            };
-            let limit = baseline * (1.0 + tolerance_pct / 100.0);
-            let clear = baseline * (1.0 + tolerance_pct / 200.0);
-            self.step(idx, &key, at, pue > limit, pue > clear, pue, limit, "", out);
-        }
     }
 
     /// Absence rules: series not seen for their `after`. Run on a timer.
@@ -705,39 +623,6 @@ impl Engine {
         for r in &self.receivers {
             out.outbox.push((r.clone(), json.clone()));
         }
-    }
-
-    /// A trap: kept in the trap log; a known one raises or clears its alert on the sender.
-    pub fn on_trap(&mut self, ev: &TrapEvent, out: &mut AlertChanges) {
-        let sender = self
-            .by_host
-            .get(&ev.source)
-            .cloned()
-            .unwrap_or_else(|| ev.source.to_string());
-        out.traps.push(note::trap_row(ev, &sender));
-        let (name, raise) = match &ev.effect {
-            TrapEffect::Raise { alert, .. } => (alert, true),
-            TrapEffect::Clear { alert } => (alert, false),
-            TrapEffect::Notice { .. } | TrapEffect::Unknown => return,
-        };
-        let idx = self.trap_rule(name);
-        if let TrapEffect::Raise { severity, .. } = &ev.effect {
-            self.rules[idx].severity = *severity;
-            self.rules[idx].summary = Some(ev.summary.clone());
-        }
-        let key = Key::Trap(Arc::from(sender.as_str()));
-        self.adopt(&key);
-        self.step(
-            idx,
-            &key,
-            ev.at,
-            raise,
-            raise,
-            f64::NAN,
-            f64::NAN,
-            &ev.summary,
-            out,
-        );
     }
 
     /// Alerts firing now (restored ones too).
