@@ -632,7 +632,7 @@ fn alert_changes_acknowledgements_and_the_notifier_outbox() {
         ..Default::default()
     };
     store.apply_alert_changes(&changes).unwrap();
-    assert_eq!(store.alert_states().unwrap(), [row.clone()]);
+    assert_eq!(store.alert_states().unwrap(), std::slice::from_ref(&row));
     assert!(
         store
             .acknowledge_alert("ups_on_battery", "device:ups-1", "ops", 2_000)
