@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use crate::common::alertmanager::{Alertmanager, Hook, Posted};
 use crate::common::influxd::{Influxd, blocking, free_port};
 use crate::common::process::{self, BIN};
+use crate::common::smtp::Smtpd;
 
 /// `kilowatch collect` running until dropped (SIGKILL) or [`Collector::stop`] (SIGTERM).
 struct Collector {
@@ -130,11 +131,13 @@ fn device_down_fires_once_and_resolves_once_across_a_collector_restart() {
     let am_hook = Hook::start();
     let am = Alertmanager::start(&am_hook.url());
     let hook = Hook::start();
+    let smtpd = Smtpd::start();
     let alerts = format!(
         r#"
 [alerts]
 alertmanager = [{{ url = "{}" }}]
 webhook = [{{ url = "{}" }}]
+email = {{ smtp = "{}", from = "kilowatch@example.org", to = ["noc@example.org"] }}
 resend = "2s"
 external_url = "http://grafana.example/d/kilowatch"
 
@@ -146,7 +149,8 @@ severity = "critical"
 scope = {{ device = "pdu-r01" }}
 "#,
         am.url(),
-        hook.url()
+        hook.url(),
+        smtpd.url()
     );
     let (_sim, inv) = site(dir.path(), "6s", "14s", &alerts);
     let log = dir.path().join("collect.log");
@@ -251,6 +255,14 @@ scope = {{ device = "pdu-r01" }}
     );
     let log = second.stop();
     assert!(log.contains("restored pending and firing alerts"), "{log}");
+    // The mail receiver got the same two, one mail each.
+    let subjects: Vec<String> = smtpd.mails().into_iter().map(|m| m.subject).collect();
+    assert_eq!(subjects.len(), 2, "{subjects:?}");
+    assert!(
+        subjects[0].starts_with("[FIRING:1] pdu_down")
+            && subjects[1].starts_with("[RESOLVED] pdu_down"),
+        "{subjects:?}"
+    );
 
     // `publish` writes the history for the dashboards' annotation query, which then returns
     // the two changes as Grafana would show them.

@@ -337,10 +337,10 @@ fn alarms(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
         ),
         detail,
     );
-    let [left, right] =
-        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(bottom);
-    derived_alarms(app, theme, f, left);
-    traps(app, theme, f, right);
+    let [upper, lower] =
+        Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(bottom);
+    derived_alarms(app, theme, f, upper);
+    traps(app, theme, f, lower);
 }
 
 /// The newest traps, known or not: an unknown one is shown as it came (its OID and varbinds).
@@ -365,8 +365,8 @@ fn traps(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
             rows,
             [
                 Constraint::Length(10),
-                Constraint::Length(14),
-                Constraint::Min(14),
+                Constraint::Length(16),
+                Constraint::Length(24),
                 Constraint::Min(20),
             ],
         )
