@@ -302,21 +302,19 @@ impl Engine {
                 }
             }
         }
-        if !rules.rack_power.is_empty()
+        // Rack and site rules read the device's whole-device power (no point: not an outlet).
+        if !(rules.rack_power.is_empty() && rules.pue.is_empty())
             && let Some(total) = b
                 .samples
                 .iter()
                 .find(|s| s.field == Field::ActivePowerW && s.series.tag("point").is_none())
         {
-            self.rack_power(&place, &rules, total.value, b.at, out);
-        }
-        if !rules.pue.is_empty()
-            && let Some(total) = b
-                .samples
-                .iter()
-                .find(|s| s.field == Field::ActivePowerW && s.series.tag("point").is_none())
-        {
-            self.pue_drift(&place, &rules, total.value, b.at, out);
+            if !rules.rack_power.is_empty() {
+                self.rack_power(&place, &rules, total.value, b.at, out);
+            }
+            if !rules.pue.is_empty() {
+                self.pue_drift(&place, &rules, total.value, b.at, out);
+            }
         }
         if let Some(d) = self.compiled.get_mut(&b.device) {
             d.slots = slots;
