@@ -366,3 +366,43 @@ scope = { site = "hk1" }
     }
     assert_eq!(notes(&ch, "am").last().unwrap().status, Status::Resolved);
 }
+
+/// A reload builds new plans, so the same series arrives under a new `Arc`: it is the same
+/// subject (no second notification), and a partial poll that shifts samples loses nothing.
+#[test]
+fn a_series_under_a_new_arc_or_at_a_new_place_is_the_same_subject() {
+    let c = config(LOAD);
+    let mut e = engine(&c);
+    let mut ch = AlertChanges::default();
+    let load = series("pdu-a", Measurement::Ups, None);
+    let other = series("pdu-a", Measurement::Ups, Some("bypass"));
+    e.on_batch(
+        &poll("pdu-a", 0, vec![(load.clone(), Field::LoadPct, 90.0)]),
+        &mut ch,
+    );
+    e.on_batch(
+        &poll("pdu-a", 30_000, vec![(load, Field::LoadPct, 90.0)]),
+        &mut ch,
+    );
+    assert_eq!(notes(&ch, "am").len(), 1);
+    // New plans: an equal series, a new allocation, first in the poll behind another one.
+    let reloaded = series("pdu-a", Measurement::Ups, None);
+    let samples = vec![
+        (other.clone(), Field::LoadPct, 10.0),
+        (reloaded.clone(), Field::LoadPct, 91.0),
+    ];
+    e.on_batch(&poll("pdu-a", 40_000, samples), &mut ch);
+    assert_eq!(
+        notes(&ch, "am").len(),
+        1,
+        "notified again after a reload: {ch:?}"
+    );
+    e.on_batch(
+        &poll("pdu-a", 50_000, vec![(reloaded, Field::LoadPct, 70.0)]),
+        &mut ch,
+    );
+    let all = notes(&ch, "am");
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[1].status, Status::Resolved);
+    assert_eq!(all[1].starts_at, 0);
+}

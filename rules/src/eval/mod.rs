@@ -3,9 +3,9 @@
 //! history, and one notification per receiver, written in one transaction.
 //!
 //! Cost follows the samples a rule can see (BENCHMARKS.md, issue 20): a device's rules are
-//! compiled once, on its first poll, into a table by field; each series is numbered on first
-//! sight by its `Arc` (a pointer hash), so looking up what a rule remembers never hashes tag
-//! strings; a threshold that is not crossed and has no alert pending or firing costs one
+//! compiled once into a table by field; each series is numbered on first sight (by content)
+//! and found again by its place in its device's poll, compared by `Arc`, so a poll hashes no
+//! tag strings; a threshold that is not crossed and has no alert pending or firing costs one
 //! comparison. Rate and absence rules share one remembered reading per series.
 //!
 //! An alert goes inactive → pending (its condition holds) → firing (it held for the rule's
@@ -71,10 +71,11 @@ struct DeviceState {
     slots: Vec<Slot>,
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 struct Slot {
-    /// The series' `Arc` address (0: empty) and field.
-    ptr: usize,
+    /// The series last found here (held, so its address is not reused while compared), and
+    /// its field.
+    series: Option<Arc<Series>>,
     field: Option<Field>,
     id: u32,
     admitted: u64,
@@ -87,13 +88,11 @@ pub struct Engine {
     /// Trap senders by IP: the inventory's device at that address.
     by_host: HashMap<std::net::IpAddr, String>,
     compiled: hashbrown::HashMap<Arc<str>, DeviceState>,
-    /// Series numbers by the address of their `Arc` (the collector builds a series once per
-    /// plan), and by content for a series met again under a new `Arc` (a reload builds new
-    /// plans). Every `Arc` whose address is a key is held in `held`, so no address is reused.
-    by_ptr: hashbrown::HashMap<(usize, Field), u32>,
+    /// Series numbers by content (indexes into `seen`, hashed through it): looked up only when
+    /// a poll's sample is not where its slot says (a device's first poll, a partial poll, a
+    /// reload's new plans).
     by_content: hashbrown::HashTable<u32>,
     content_hash: hashbrown::DefaultHashBuilder,
-    held: Vec<Arc<Series>>,
     /// Absence rules (index and `after` in ms); a series' `absent` bits index this.
     absent: Vec<(usize, i64)>,
     seen: Vec<Seen>,
@@ -145,10 +144,8 @@ impl Engine {
             rules,
             by_host: compile::trap_senders(&config.devices),
             compiled,
-            by_ptr: Default::default(),
             by_content: Default::default(),
             content_hash: Default::default(),
-            held: Vec::new(),
             seen: Vec::new(),
             alerts: Default::default(),
             restored: HashMap::new(),
@@ -268,9 +265,12 @@ impl Engine {
             if slots.len() <= i {
                 slots.resize(i + 1, Slot::default());
             }
-            let ptr = Arc::as_ptr(&sample.series) as usize;
             let slot = &mut slots[i];
-            if slot.ptr != ptr || slot.field != Some(sample.field) {
+            let here = slot
+                .series
+                .as_ref()
+                .is_some_and(|s| Arc::ptr_eq(s, &sample.series));
+            if !here || slot.field != Some(sample.field) {
                 let admitted = bounds
                     .iter()
                     .take(64)
@@ -279,7 +279,7 @@ impl Engine {
                     .fold(0u64, |m, (i, _)| m | 1 << i);
                 let id = self.number(&sample.series, sample.field, bounds, admitted);
                 *slot = Slot {
-                    ptr,
+                    series: Some(sample.series.clone()),
                     field: Some(sample.field),
                     id,
                     admitted,
@@ -329,10 +329,6 @@ impl Engine {
         bounds: &[Bound],
         admitted: u64,
     ) -> u32 {
-        let ptr = (Arc::as_ptr(series) as usize, field);
-        if let Some(id) = self.by_ptr.get(&ptr) {
-            return *id;
-        }
         let hash =
             |s: &Series, f: Field| std::hash::BuildHasher::hash_one(&self.content_hash, (s, f));
         let h = hash(series, field);
@@ -344,13 +340,8 @@ impl Engine {
                 s.field == field && *s.series == **series
             })
             .copied();
-        let id = match known {
-            // Met again under a new `Arc` (a reload): the same series, held so that its address
-            // stays its own.
-            Some(id) => {
-                self.held.push(series.clone());
-                id
-            }
+        match known {
+            Some(id) => id,
             None => {
                 let id = self.seen.len() as u32;
                 let absent = bounds
@@ -374,9 +365,7 @@ impl Engine {
                 self.adopt(&Key::Series(id));
                 id
             }
-        };
-        self.by_ptr.insert(ptr, id);
-        id
+        }
     }
 
     fn sample(
