@@ -198,7 +198,26 @@ scope = {{ device = "pdu-r01" }}
         "http://grafana.example/d/kilowatch?alert=pdu_down&device=pdu-r01"
     );
 
-    // Killed outright while the alert fires, and started again at once.
+    // Killed outright while the alert fires, once every receiver has taken the firing
+    // notification, and started again at once. (Killed while a receiver is taking it, the
+    // notification is sent again after the restart: delivery is at least once.)
+    let db = dir.path().join("kilowatch.db");
+    let t0 = Instant::now();
+    while rusqlite::Connection::open(&db)
+        .and_then(|c| {
+            c.query_row("SELECT COUNT(*) FROM notify_outbox", [], |r| {
+                r.get::<_, i64>(0)
+            })
+        })
+        .unwrap_or(1)
+        > 0
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "notifications not delivered"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     process::kill(first.pid(), "KILL");
     drop(first);
     let second = Collector::start(&inv, &log);
