@@ -407,8 +407,8 @@ fn version_name(auth: &Auth) -> &'static str {
     }
 }
 
-/// The USM security parameters for snmp2.
-fn usm(user: &str, security: &V3Security) -> v3::Security {
+/// The USM security parameters for snmp2 (the trap listener's too).
+pub(crate) fn usm(user: &str, security: &V3Security) -> v3::Security {
     let auth_protocol = |p: V3Auth| match p {
         V3Auth::Md5 => v3::AuthProtocol::Md5,
         V3Auth::Sha1 => v3::AuthProtocol::Sha1,

@@ -80,6 +80,8 @@ pub struct Place {
     pub site: Arc<str>,
     pub room: Option<Arc<str>>,
     pub rack: Option<Arc<str>>,
+    /// `site/rack`, the subject of rack rules: made once, not per poll.
+    pub rack_key: Option<Arc<str>>,
     pub profile: Arc<str>,
     pub role: Option<Role>,
 }
@@ -143,6 +145,7 @@ pub fn devices(
             site: name(&d.site),
             room: d.room.as_deref().map(&mut name),
             rack: d.rack.as_deref().map(&mut name),
+            rack_key: d.rack.as_deref().map(|r| name(&format!("{}/{r}", d.site))),
             profile: name(&d.profile),
             role: d.role,
         };

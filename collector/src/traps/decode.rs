@@ -12,7 +12,7 @@
 use std::net::Ipv4Addr;
 use std::time::Instant;
 
-use kilowatch_core::config::{Auth, V3Auth, V3Priv, V3Security};
+use kilowatch_core::config::{Auth, V3Security};
 use kilowatch_core::secret::Secret;
 use snmp2::{AsnReader, MessageType, Pdu, Value, v3};
 
@@ -509,45 +509,12 @@ fn hex(b: &[u8]) -> String {
     s
 }
 
-/// The USM parameters for snmp2, as the poller builds them (collector/src/snmp.rs), plus the
-/// key extension AES-192/256 need with a short hash (net-snmp uses Blumenthal's).
+/// The USM parameters for snmp2, as the poller builds them, plus the key extension AES-192/256
+/// need with a short hash (net-snmp uses Blumenthal's).
 fn usm(user: &str, security: &V3Security) -> v3::Security {
-    let auth_protocol = |p: V3Auth| match p {
-        V3Auth::Md5 => v3::AuthProtocol::Md5,
-        V3Auth::Sha1 => v3::AuthProtocol::Sha1,
-        V3Auth::Sha224 => v3::AuthProtocol::Sha224,
-        V3Auth::Sha256 => v3::AuthProtocol::Sha256,
-        V3Auth::Sha384 => v3::AuthProtocol::Sha384,
-        V3Auth::Sha512 => v3::AuthProtocol::Sha512,
-    };
+    let usm = crate::snmp::usm(user, security);
     match security {
-        V3Security::NoAuthNoPriv => {
-            v3::Security::new(user.as_bytes(), b"").with_auth(v3::Auth::NoAuthNoPriv)
-        }
-        V3Security::AuthNoPriv { protocol, key } => {
-            v3::Security::new(user.as_bytes(), key.expose().as_bytes())
-                .with_auth_protocol(auth_protocol(*protocol))
-                .with_auth(v3::Auth::AuthNoPriv)
-        }
-        V3Security::AuthPriv {
-            protocol,
-            key,
-            cipher,
-            priv_key,
-        } => {
-            let cipher = match cipher {
-                V3Priv::Des => v3::Cipher::Des,
-                V3Priv::Aes128 => v3::Cipher::Aes128,
-                V3Priv::Aes192 => v3::Cipher::Aes192,
-                V3Priv::Aes256 => v3::Cipher::Aes256,
-            };
-            v3::Security::new(user.as_bytes(), key.expose().as_bytes())
-                .with_auth_protocol(auth_protocol(*protocol))
-                .with_key_extension_method(v3::KeyExtension::Blumenthal)
-                .with_auth(v3::Auth::AuthPriv {
-                    cipher,
-                    privacy_password: priv_key.expose().as_bytes().to_vec(),
-                })
-        }
+        V3Security::AuthPriv { .. } => usm.with_key_extension_method(v3::KeyExtension::Blumenthal),
+        _ => usm,
     }
 }

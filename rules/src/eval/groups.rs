@@ -1,8 +1,6 @@
 //! Rules over groups of devices: a rack's power against its budget, and a site's PUE against
 //! its baseline.
 
-use std::sync::Arc;
-
 use kilowatch_core::config::Condition;
 use kilowatch_core::model::Timestamp;
 use kilowatch_store::AlertChanges;
@@ -19,11 +17,10 @@ impl Engine {
         at: Timestamp,
         out: &mut AlertChanges,
     ) {
-        let Some(rack) = place.rack.as_ref() else {
+        let Some(name) = place.rack_key.clone() else {
             return;
         };
         let device = &place.id;
-        let name: Arc<str> = Arc::from(format!("{}/{rack}", place.site));
         let first = !self.racks.contains_key(&name);
         let sum = {
             let per = self.racks.entry(name.clone()).or_default();
