@@ -165,8 +165,10 @@ fn help_lists_every_command() {
 
 #[test]
 fn influxdb_away_shows_on_metrics_and_nothing_is_lost_from_the_store() {
-    // Nothing listens on this port: every write fails, so the outbox must grow and say so.
-    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+    // Nothing listens on this port: every write fails, so the outbox must grow and say so. The
+    // address is not 127.0.0.1, where every peer and collector of the parallel tests binds, so
+    // the port cannot be taken by one of them in the meantime (it was, once: a /metrics server).
+    let dead = std::net::TcpListener::bind("127.0.0.3:0")
         .unwrap()
         .local_addr()
         .unwrap();

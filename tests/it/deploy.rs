@@ -160,7 +160,8 @@ fn sighup_reloads_the_inventory_and_keeps_the_outbox() {
     std::fs::write(&config, without.join("\n[[devices]]\n")).unwrap();
     let data = dir.path().join("data");
     let log = dir.path().join("collect.log");
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+    // Not 127.0.0.1, where the parallel tests bind: nobody takes this port meanwhile.
+    let closed = std::net::TcpListener::bind("127.0.0.3:0")
         .unwrap()
         .local_addr()
         .unwrap();

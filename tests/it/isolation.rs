@@ -11,8 +11,9 @@ use kilowatch_sim::SimConfig;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dead_and_slow_devices_do_not_delay_the_others() {
-    // A UDP port that was bound and released: nothing listens there.
-    let dead = std::net::UdpSocket::bind("127.0.0.1:0")
+    // A UDP port that was bound and released: nothing listens there (not on 127.0.0.1, where
+    // the parallel tests bind, so none of them can take it meanwhile).
+    let dead = std::net::UdpSocket::bind("127.0.0.3:0")
         .unwrap()
         .local_addr()
         .unwrap();

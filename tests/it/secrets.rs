@@ -69,7 +69,12 @@ fn no_secret_leaks_under_faults() {
 
     let data = dir.path().join("data");
     let metrics_port = free_port();
-    let influx = format!("http://kw@127.0.0.1:{}?db=kilowatch", free_port());
+    // A dead InfluxDB off 127.0.0.1, so no parallel test's server can take its port meanwhile.
+    let dead = std::net::TcpListener::bind("127.0.0.3:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let influx = format!("http://kw@{dead}?db=kilowatch");
     let env = [
         ("KILOWATCH_SIM_COMMUNITY", COMMUNITY),
         ("KW_V3_AUTH", V3_AUTH),
