@@ -47,6 +47,8 @@ enum Command {
     /// Write the analyzer's figures (daily PUE, energy, capacity, idle servers) to InfluxDB for
     /// the Grafana dashboards.
     Publish(cmd::publish::Args),
+    /// The estate's collectors from their heartbeats: silent, behind, devices down.
+    Fleet(cmd::fleet::Args),
     /// Validate a config file: exit 0, or exit 2 listing every problem with file, line and key.
     CheckConfig {
         /// The inventory file (TOML).
@@ -70,6 +72,7 @@ fn main() -> ExitCode {
         Command::Probe(args) => runtime().and_then(|rt| rt.block_on(cmd::probe::run(args))),
         Command::Discover(args) => runtime().and_then(|rt| rt.block_on(cmd::discover::run(args))),
         Command::Pue(args) => cmd::pue::run(args),
+        Command::Fleet(args) => cmd::fleet::run(args),
         Command::Publish(args) => cmd::publish::run(args),
         Command::Import(args) => cmd::import::run(args),
         Command::Report(which) => cmd::report::run(which),

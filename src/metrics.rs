@@ -1,10 +1,12 @@
-//! Self-monitoring of the InfluxDB path: queue depth, oldest unsent age, write latency,
-//! retries, rejected and dropped points — stored as `collector` samples every interval, and
-//! served as Prometheus text on `--metrics-listen` (loopback by default in deployments).
+//! Self-monitoring: the collector's heartbeat (version, devices up and polled, the last
+//! acknowledged write) and its sink's outbox (queue depth, oldest unsent age, write latency,
+//! retries, rejected and dropped points), stored as `collector` samples every interval, so
+//! `kilowatch fleet` reads them from the central engine; the outbox's are also served as
+//! Prometheus text on `--metrics-listen` (loopback by default in deployments).
 
 use std::fmt::Write;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use kilowatch_core::clock::Clock;
@@ -15,20 +17,26 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-/// What is watched: one sink's counters and its outbox.
+/// What is watched: the collector's devices, and its sink's counters and outbox.
 #[derive(Debug, Clone)]
 pub struct Watched {
-    /// `collector.name`: several collectors' health can share one InfluxDB.
+    /// `collector.name`: several collectors' health can share one central engine.
     pub collector: String,
+    /// The sites this collector polls, comma-separated (a tag of the heartbeat).
+    pub sites: String,
     pub store: Arc<SqliteStore>,
-    pub sink_name: String,
-    pub stats: Arc<SinkStats>,
+    /// The sink's name and counters, when the collector forwards.
+    pub sink: Option<(String, Arc<SinkStats>)>,
     pub clock: Clock,
+    /// Devices this collector polls now; a reload changes it.
+    pub devices: Arc<AtomicUsize>,
+    /// How often the heartbeat is written.
+    pub every: Duration,
 }
 
-/// (field, value) pairs, the same for samples and for /metrics.
-fn readings(w: &Watched) -> Vec<(Field, f64)> {
-    let outbox = w.store.outbox_stats(&w.sink_name).unwrap_or_else(|e| {
+/// The outbox's (field, value) pairs, the same for samples and for /metrics.
+fn outbox_readings(w: &Watched, sink_name: &str, stats: &SinkStats) -> Vec<(Field, f64)> {
+    let outbox = w.store.outbox_stats(sink_name).unwrap_or_else(|e| {
         tracing::warn!(error = %e, "could not read the outbox's gauges");
         Default::default()
     });
@@ -41,37 +49,75 @@ fn readings(w: &Watched) -> Vec<(Field, f64)> {
         (Field::QueueAgeS, age_s),
         (
             Field::WriteMs,
-            w.stats.last_write_us.load(Ordering::Relaxed) as f64 / 1000.0,
+            stats.last_write_us.load(Ordering::Relaxed) as f64 / 1000.0,
         ),
-        (
-            Field::Retries,
-            w.stats.retries.load(Ordering::Relaxed) as f64,
-        ),
+        (Field::Retries, stats.retries.load(Ordering::Relaxed) as f64),
         (
             Field::Rejected,
-            w.stats.rejected_points.load(Ordering::Relaxed) as f64,
+            stats.rejected_points.load(Ordering::Relaxed) as f64,
         ),
         (Field::Dropped, outbox.dropped_points as f64),
     ]
 }
 
-/// Stores the readings as `collector` samples (device `kilowatch`) every `every`.
-pub async fn record(w: Watched, every: Duration, cancel: CancellationToken) {
-    let series = Arc::new(Series::new(
-        Measurement::Collector,
-        vec![
-            ("device", "kilowatch".into()),
-            ("collector", w.collector.clone()),
-            ("sink", w.sink_name.clone()),
-        ],
-    ));
-    let mut tick = tokio::time::interval(every);
+/// The heartbeat: what `kilowatch fleet` shows of a collector. Up devices are those whose last
+/// poll, within three intervals, answered; a device not polled that long is not counted up.
+fn heartbeat(w: &Watched) -> Vec<(Field, f64)> {
+    let now = w.clock.now_ms();
+    let recent = now - 3 * w.every.as_millis() as i64;
+    let up = match kilowatch_store::StatusStore::device_status(&*w.store) {
+        // The heartbeat's own status row (device `kilowatch`) is not a device.
+        Ok(rows) => rows
+            .iter()
+            .filter(|d| d.up && d.ts >= recent && d.device != "kilowatch")
+            .count(),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not count the devices up for the heartbeat");
+            0
+        }
+    };
+    let mut out = vec![
+        // The period on the clock that stamps the samples (an accelerated run's too).
+        (Field::HeartbeatS, w.every.as_secs_f64() * w.clock.speed()),
+        (Field::DevicesUp, up as f64),
+        (
+            Field::DevicesTotal,
+            w.devices.load(Ordering::Relaxed) as f64,
+        ),
+    ];
+    if let Some((name, stats)) = &w.sink {
+        // Never written yet: no age (a number would claim a write that did not happen).
+        let last = *stats.last_ok.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(t) = last {
+            out.push((Field::LastWriteAgeS, t.elapsed().as_secs_f64()));
+        }
+        out.extend(outbox_readings(w, name, stats));
+    }
+    out
+}
+
+/// Stores the heartbeat (and the outbox's gauges) as `collector` samples of device `kilowatch`
+/// every `w.every`; they reach the central engine through the outbox like any reading.
+pub async fn record(w: Watched, cancel: CancellationToken) {
+    let mut tags = vec![
+        ("device", "kilowatch".into()),
+        ("collector", w.collector.clone()),
+        ("version", env!("CARGO_PKG_VERSION").into()),
+    ];
+    if !w.sites.is_empty() {
+        tags.push(("sites", w.sites.clone()));
+    }
+    if let Some((name, _)) = &w.sink {
+        tags.push(("sink", name.clone()));
+    }
+    let series = Arc::new(Series::new(Measurement::Collector, tags));
+    let mut tick = tokio::time::interval(w.every);
     loop {
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = tick.tick() => {}
         }
-        let samples = readings(&w)
+        let samples = heartbeat(&w)
             .into_iter()
             .map(|(field, value)| Sample {
                 series: series.clone(),
@@ -141,8 +187,11 @@ fn exposition(w: &Watched) -> String {
         ),
     };
     let mut out = String::new();
-    let sink = w.sink_name.replace('\\', "\\\\").replace('"', "\\\"");
-    for (field, value) in readings(w) {
+    let Some((name, stats)) = &w.sink else {
+        return out;
+    };
+    let sink = name.replace('\\', "\\\\").replace('"', "\\\"");
+    for (field, value) in outbox_readings(w, name, stats) {
         let (kind, text) = help(field);
         let name = format!("kilowatch_outbox_{}", field.name());
         let _ = writeln!(

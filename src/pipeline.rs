@@ -3,6 +3,7 @@
 //! remote engine ([`kilowatch_sink::Forwarder`]).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::Context;
 use kilowatch_collector::schedule::{self, DeviceTask, Schedule};
@@ -25,9 +26,13 @@ pub type Sink = Forwarder<InfluxSink>;
 #[derive(Debug)]
 pub struct Pipeline {
     writer: JoinHandle<()>,
-    sink: Option<(JoinHandle<()>, CancellationToken)>,
+    sink: Option<JoinHandle<()>>,
     /// The device polling, replaced whole on a reload; its token is a child of the caller's.
     collector: (JoinHandle<()>, CancellationToken),
+    /// Stops the heartbeat (and the sink, when there is one).
+    heartbeat_stop: CancellationToken,
+    /// Devices polled now, for the heartbeat.
+    devices: Arc<AtomicUsize>,
     /// Alert rules and delivery, when the config has any; they end after the writer.
     alerting: Option<kilowatch_rules::Alerting>,
     cancel: CancellationToken,
@@ -83,35 +88,42 @@ pub fn start(
     let writer = tokio::spawn(writer::run(rx, store.clone(), retention, clock, committed));
     // The sink stops only after the writer has committed the last batches, so its final
     // flush sees them.
-    let every = config.collector.interval;
+    let devices = Arc::new(AtomicUsize::new(config.devices.len()));
+    let watched = crate::metrics::Watched {
+        collector: config.collector.name.clone(),
+        sites: polled_sites(config),
+        store: store.clone(),
+        sink: sink.as_ref().map(|s| (s.name(), s.stats.clone())),
+        clock,
+        devices: devices.clone(),
+        every: config.collector.interval,
+    };
+    // The heartbeat stops with the sink (after the writer), so the last one is forwarded.
+    let heartbeat_stop = CancellationToken::new();
+    tokio::spawn(crate::metrics::record(
+        watched.clone(),
+        heartbeat_stop.clone(),
+    ));
     let sink = sink.map(|sink| {
-        let stop = CancellationToken::new();
-        let token = stop.clone();
-        let watched = crate::metrics::Watched {
-            collector: config.collector.name.clone(),
-            store: store.clone(),
-            sink_name: sink.name(),
-            stats: sink.stats.clone(),
-            clock,
-        };
-        tokio::spawn(crate::metrics::record(watched.clone(), every, stop.clone()));
+        let token = heartbeat_stop.clone();
         if let Some(listener) = metrics_listen.and_then(|l| {
             l.set_nonblocking(true).ok()?;
             tokio::net::TcpListener::from_std(l).ok()
         }) {
-            tokio::spawn(crate::metrics::serve(listener, watched, stop.clone()));
+            tokio::spawn(crate::metrics::serve(listener, watched, token.clone()));
         }
-        let handle = tokio::spawn(async move {
+        tokio::spawn(async move {
             let target = sink.name();
             if let Err(e) = sink.run(token).await {
-                tracing::error!(target = %target, error = %e, "InfluxDB sink stopped");
+                tracing::error!(target = %target, error = %e, "sink stopped");
             }
-        });
-        (handle, stop)
+        })
     });
     Ok(Pipeline {
         writer,
         sink,
+        heartbeat_stop,
+        devices,
         collector,
         alerting,
         cancel,
@@ -128,6 +140,7 @@ impl Pipeline {
         token.cancel();
         let _ = old.await;
         let tasks = DeviceTask::all(config);
+        self.devices.store(config.devices.len(), Ordering::Relaxed);
         self.collector = spawn_collector(config, tasks, self.tx.clone(), self.clock, &self.cancel);
     }
 
@@ -137,6 +150,7 @@ impl Pipeline {
         let Pipeline {
             writer,
             sink,
+            heartbeat_stop,
             collector,
             alerting,
             tx,
@@ -148,15 +162,24 @@ impl Pipeline {
         if let Some(a) = alerting {
             a.finish().await;
         }
-        if let Some((handle, stop)) = sink {
-            stop.cancel();
+        heartbeat_stop.cancel();
+        if let Some(handle) = sink {
             let _ = handle.await;
         }
     }
 }
 
-/// The InfluxDB sink: `--influx URL` over the config's `[influx]`; secrets from the config, else
-/// from KILOWATCH_INFLUX_TOKEN / KILOWATCH_INFLUX_PASSWORD. The outbox is enabled.
+/// The sites whose devices this collector polls, sorted and comma-separated.
+fn polled_sites(config: &Config) -> String {
+    let sites: std::collections::BTreeSet<&str> =
+        config.devices.iter().map(|d| d.site.as_str()).collect();
+    sites.into_iter().collect::<Vec<_>>().join(",")
+}
+
+/// The sink to the central engine: `--influx URL` over the config's `[influx]`. InfluxDB:
+/// secrets from the config, else from KILOWATCH_INFLUX_TOKEN / KILOWATCH_INFLUX_PASSWORD;
+/// VictoriaMetrics (`vm://`, `vm+https://`, the same line protocol through the same outbox):
+/// a bearer token from the config's `token`, else KILOWATCH_VM_TOKEN. The outbox is enabled.
 pub fn influx_sink(
     flag: Option<&str>,
     config: Option<&kilowatch_core::config::InfluxConfig>,
@@ -167,19 +190,29 @@ pub fn influx_sink(
         return Ok(None);
     };
     let env = crate::cmd::env_secret;
-    let token = config
-        .and_then(|c| c.token.clone())
-        .or_else(|| env("KILOWATCH_INFLUX_TOKEN"));
-    let password = config
-        .and_then(|c| c.password.clone())
-        .or_else(|| env("KILOWATCH_INFLUX_PASSWORD"));
+    let victoria = kilowatch_sink::victoria::is_victoria_url(url);
+    let token = config.and_then(|c| c.token.clone()).or_else(|| {
+        env(if victoria {
+            "KILOWATCH_VM_TOKEN"
+        } else {
+            "KILOWATCH_INFLUX_TOKEN"
+        })
+    });
+    let password = (!victoria)
+        .then(|| {
+            config
+                .and_then(|c| c.password.clone())
+                .or_else(|| env("KILOWATCH_INFLUX_PASSWORD"))
+        })
+        .flatten();
     let target = InfluxTarget::parse(url, token, password).context("--influx")?;
+    let engine = target.engine();
     if target.cleartext_over_network() {
-        tracing::warn!(target = %target, "InfluxDB over plain http to another machine: its password or token and every reading cross the network in clear; use https:// (with ?ca= for a site CA)");
+        tracing::warn!(target = %target, "{engine} over plain http to another machine: its password or token and every reading cross the network in clear; use {} (with ?ca= for a site CA)", if victoria { "vm+https://" } else { "https://" });
     }
     store.enable_outbox(config.map_or(1 << 30, |c| c.max_outbox_bytes));
     let opts = Options::new(data_dir.join("influx-quarantine.lp"));
     let name = target.to_string();
-    let sink = InfluxSink::new(target).with_context(|| format!("InfluxDB sink to {name}"))?;
+    let sink = InfluxSink::new(target).with_context(|| format!("{engine} sink to {name}"))?;
     Ok(Some(Forwarder::new(sink, store.clone(), opts)))
 }

@@ -4,6 +4,7 @@ pub mod capacity;
 pub mod clean;
 pub mod consolidation;
 pub mod energy;
+pub mod fleet;
 pub mod kpi;
 pub mod pue;
 pub mod report;

@@ -10,6 +10,7 @@ pub mod modbus;
 pub mod plan;
 pub mod redfish;
 pub mod schedule;
+pub mod share;
 pub mod snmp;
 pub mod snmp_mux;
 pub mod traps;

@@ -103,6 +103,10 @@ fields! {
     Retries => "retries", Collector, Counter;
     Rejected => "rejected", Collector, Counter;
     Dropped => "dropped", Collector, Counter;
+    HeartbeatS => "heartbeat_s", Collector, Gauge;
+    DevicesUp => "devices_up", Collector, Gauge;
+    DevicesTotal => "devices_total", Collector, Gauge;
+    LastWriteAgeS => "last_write_age_s", Collector, Gauge;
 }
 
 impl Field {

@@ -56,6 +56,8 @@ pub struct Stats {
     pub retries: AtomicU64,
     /// Last successful write's latency, in microseconds.
     pub last_write_us: AtomicU64,
+    /// When the last write was acknowledged (for the collector's heartbeat).
+    pub last_ok: std::sync::Mutex<Option<std::time::Instant>>,
     pub healthy: AtomicBool,
 }
 
@@ -148,6 +150,8 @@ impl<S: Sink> Forwarder<S> {
                     self.stats
                         .last_write_us
                         .store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+                    *self.stats.last_ok.lock().unwrap_or_else(|p| p.into_inner()) =
+                        Some(std::time::Instant::now());
                     self.stats.healthy.store(true, Ordering::Relaxed);
                 }
                 Outcome::Rejected(reason) => {

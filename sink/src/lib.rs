@@ -5,11 +5,14 @@
 //!
 //! - [`influx`]: InfluxDB 1.x/2.x (and VictoriaMetrics' InfluxDB endpoint): line protocol, the
 //!   sink, one-shot writes of computed figures, and reading back with InfluxQL.
+//! - [`victoria`]: VictoriaMetrics as the central engine (`vm://`, `vm+https://`): written
+//!   through the same sink, read back through its Prometheus API.
 //!
 //! The store knows nothing of sinks: it hands them readings in its own encoding, by series.
 
 pub mod forward;
 pub mod influx;
+pub mod victoria;
 
 use std::future::Future;
 

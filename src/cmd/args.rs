@@ -29,7 +29,8 @@ impl StoreArgs {
     }
 }
 
-/// Where an analysis reads: the embedded store, or InfluxDB with `--influx`.
+/// Where an analysis reads: the embedded store, or a remote engine with `--source URL`
+/// (VictoriaMetrics or InfluxDB) or `--influx URL` (InfluxDB, as before).
 #[derive(Debug, clap::Args)]
 pub struct SourceArgs {
     #[command(flatten)]
@@ -39,6 +40,13 @@ pub struct SourceArgs {
     /// comes from stored samples only.
     #[arg(long)]
     pub influx: Option<String>,
+    /// Read from a central engine instead of the embedded store: VictoriaMetrics as
+    /// `vm://HOST:PORT[/PREFIX]` or `vm+https://HOST[:PORT][/PREFIX][?ca=PATH]` (a cluster:
+    /// vmselect's `vm://HOST:8481/select/0/prometheus`; bearer token from KILOWATCH_VM_TOKEN),
+    /// or an InfluxDB URL as `--influx` takes it. Device health then comes from stored samples
+    /// only.
+    #[arg(long, value_name = "URL", conflicts_with = "influx")]
+    pub source: Option<String>,
 }
 
 impl SourceArgs {
@@ -46,7 +54,12 @@ impl SourceArgs {
         self.store.load()
     }
 
+    /// The remote engine's URL (`--source` or `--influx`); `None`: the embedded store.
+    pub fn remote(&self) -> Option<&str> {
+        self.source.as_deref().or(self.influx.as_deref())
+    }
+
     pub fn open(&self, config: &Config) -> anyhow::Result<Box<dyn ReadStore>> {
-        super::read_store(config, self.influx.as_deref(), self.store.data.as_deref())
+        super::read_store(config, self.remote(), self.store.data.as_deref())
     }
 }

@@ -13,15 +13,22 @@ use tokio_util::sync::CancellationToken;
 pub struct Args {
     #[command(flatten)]
     store: crate::cmd::args::StoreArgs,
-    /// Also forward to InfluxDB: `http://HOST:PORT?db=NAME` (v1 /write, optional `rp=`, user
-    /// as `http://USER@HOST...`) or `http://HOST:PORT?org=ORG&bucket=BUCKET` (v2). The token or
-    /// password comes from KILOWATCH_INFLUX_TOKEN / KILOWATCH_INFLUX_PASSWORD, never the URL.
-    #[arg(long)]
+    /// Also forward to a central engine. InfluxDB: `http://HOST:PORT?db=NAME` (v1 /write,
+    /// optional `rp=`, user as `http://USER@HOST...`) or `http://HOST:PORT?org=ORG&bucket=BUCKET`
+    /// (v2); the token or password comes from KILOWATCH_INFLUX_TOKEN / KILOWATCH_INFLUX_PASSWORD.
+    /// VictoriaMetrics: `vm://HOST:PORT[/PREFIX]` or `vm+https://HOST[:PORT][/PREFIX][?ca=PATH]`
+    /// (a cluster: vminsert's `vm://HOST:8480/insert/0/influx`); a bearer token from
+    /// KILOWATCH_VM_TOKEN. Never a credential in the URL.
+    #[arg(long, visible_alias = "central")]
     influx: Option<String>,
     /// Serve self-monitoring of the InfluxDB path as Prometheus text at http://ADDR/metrics
     /// (e.g. 127.0.0.1:9901).
     #[arg(long, requires = "influx")]
     metrics_listen: Option<std::net::SocketAddr>,
+    /// Poll only this site's devices (repeatable; overrides `collector.sites`), so one estate
+    /// inventory serves a collector per site.
+    #[arg(long = "site", value_name = "SITE")]
+    sites: Vec<String>,
     /// Stamp readings on a clock this many times faster than real time, from now on: for
     /// accelerated soak runs against a simulator (a day of compaction and retention in
     /// minutes). Polling keeps the inventory's real interval.
@@ -34,6 +41,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
+    if !args.sites.is_empty()
+        && let Err(code) = only_sites(&mut config, &args.sites)
+    {
+        return Ok(code);
+    }
+    narrow(&mut config);
     let store_path = args.store.store_path(&config);
     if let Some(dir) = store_path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
@@ -78,6 +91,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Only what a reload compares is kept: the inventory itself was 5 MB at 10,000 devices, and
     // a reload reads it afresh.
     let running = Running {
+        sites: args.sites.clone(),
         store: config.store.path.clone(),
         influx: config.influx.is_some(),
         data_dir: data_dir.clone(),
@@ -99,6 +113,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 /// What a reload needs of the configuration the collector started with.
 struct Running {
+    /// `--site`, applied to every reload.
+    sites: Vec<String>,
     store: std::path::PathBuf,
     influx: bool,
     data_dir: std::path::PathBuf,
@@ -114,6 +130,13 @@ async fn reload(
 ) {
     match kilowatch_core::config::Config::load(path) {
         Ok(mut new) => {
+            if !running.sites.is_empty() && only_sites(&mut new, &running.sites).is_err() {
+                tracing::error!(
+                    "reload refused: a --site is no longer in the inventory; still polling the previous one"
+                );
+                return;
+            }
+            narrow(&mut new);
             crate::cmd::auto::resolve(&mut new, &running.data_dir).await;
             if new.store.path != running.store || new.influx.is_some() != running.influx {
                 tracing::warn!("reload: [store] and [influx] changes take effect after a restart");
@@ -126,5 +149,39 @@ async fn reload(
                 tracing::error!(problem = %p, "reload refused; still polling the previous inventory");
             }
         }
+    }
+}
+
+/// `--site`: the sites must be in the inventory (exit 2 naming the one that is not).
+fn only_sites(
+    config: &mut kilowatch_core::config::Config,
+    sites: &[String],
+) -> Result<(), ExitCode> {
+    if let Some(s) = sites
+        .iter()
+        .find(|s| !config.sites.iter().any(|k| &k.id == *s))
+    {
+        let known: Vec<&str> = config.sites.iter().map(|k| k.id.as_str()).collect();
+        eprintln!(
+            "--site {s}: no such site in {}; it has {}",
+            config.path.display(),
+            known.join(", ")
+        );
+        return Err(ExitCode::from(2));
+    }
+    config.collector.sites = sites.to_vec();
+    Ok(())
+}
+
+/// Keeps this collector's devices: its sites', and its share among `collector.peers`.
+fn narrow(config: &mut kilowatch_core::config::Config) {
+    let others = kilowatch_collector::share::keep_mine(config);
+    if others > 0 {
+        tracing::info!(
+            collector = %config.collector.name,
+            polled = config.devices.len(),
+            left_to_others = others,
+            "polling this collector's share of the inventory"
+        );
     }
 }

@@ -50,8 +50,9 @@ pub struct Args {
     /// When `--fail-device` fails.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     fail_after: Duration,
-    /// Also forward to InfluxDB (see `kilowatch collect --help`).
-    #[arg(long)]
+    /// Also forward to InfluxDB or VictoriaMetrics (`vm://HOST:PORT`; see `kilowatch collect
+    /// --help`).
+    #[arg(long, visible_alias = "central")]
     influx: Option<String>,
     /// Serve self-monitoring of the InfluxDB path as Prometheus text at http://ADDR/metrics
     /// (e.g. 127.0.0.1:9901).

@@ -4,6 +4,7 @@ pub mod check_config;
 pub mod collect;
 pub mod demo;
 pub mod discover;
+pub mod fleet;
 pub mod import;
 pub mod probe;
 pub mod publish;
@@ -19,6 +20,7 @@ use kilowatch_core::config::Config;
 use kilowatch_core::secret::Secret;
 use kilowatch_sink::influx::query::InfluxReader;
 use kilowatch_sink::influx::target::InfluxTarget;
+use kilowatch_sink::victoria::VictoriaReader;
 use kilowatch_store::{ReadStore, SqliteStore};
 
 /// The embedded store's file: `DIR/kilowatch.db` with `--data DIR`, else the config's `[store] path`.
@@ -47,26 +49,36 @@ pub fn env_secret(name: &str) -> Option<Secret> {
         .map(Secret::new)
 }
 
-/// The InfluxDB named by `--influx`, with its token or password from the environment.
-pub fn influx_reader(url: &str) -> anyhow::Result<InfluxReader> {
+/// The remote engine named by `--source`/`--influx`: VictoriaMetrics for `vm://` and
+/// `vm+https://` (bearer token from KILOWATCH_VM_TOKEN), else InfluxDB (token or password from
+/// KILOWATCH_INFLUX_TOKEN / KILOWATCH_INFLUX_PASSWORD). Errors name the target, never a secret.
+pub fn remote_reader(url: &str) -> anyhow::Result<Box<dyn ReadStore>> {
+    if kilowatch_sink::victoria::is_victoria_url(url) {
+        let target = InfluxTarget::parse(url, env_secret("KILOWATCH_VM_TOKEN"), None)
+            .context("--source/--influx")?;
+        let name = target.to_string();
+        let reader = VictoriaReader::new(target).with_context(|| format!("reading from {name}"))?;
+        return Ok(Box::new(reader));
+    }
     let target = InfluxTarget::parse(
         url,
         env_secret("KILOWATCH_INFLUX_TOKEN"),
         env_secret("KILOWATCH_INFLUX_PASSWORD"),
     )
-    .context("--influx")?;
+    .context("--influx/--source")?;
     let name = target.to_string();
-    InfluxReader::new(target).with_context(|| format!("reading from {name}"))
+    let reader = InfluxReader::new(target).with_context(|| format!("reading from {name}"))?;
+    Ok(Box::new(reader))
 }
 
-/// Where analyses read: InfluxDB with `--influx`, else the embedded store.
+/// Where analyses read: a remote engine with `--source`/`--influx`, else the embedded store.
 pub fn read_store(
     config: &Config,
-    influx: Option<&str>,
+    remote: Option<&str>,
     data: Option<&std::path::Path>,
 ) -> anyhow::Result<Box<dyn ReadStore>> {
-    Ok(match influx {
-        Some(url) => Box::new(influx_reader(url)?),
+    Ok(match remote {
+        Some(url) => remote_reader(url)?,
         None => Box::new(SqliteStore::open(&store_path(config, data))?),
     })
 }

@@ -23,12 +23,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     let cancel = CancellationToken::new();
-    let (snapshots, acks) = match &args.source.influx {
+    let (snapshots, acks) = match args.source.remote() {
         Some(url) => {
-            let reader = crate::cmd::influx_reader(url)?;
+            let reader = crate::cmd::remote_reader(url)?;
             spawn_loader(
                 Arc::new(config),
-                Arc::new(reader),
+                Arc::from(reader),
                 None,
                 Clock::System,
                 cancel.clone(),

@@ -1,8 +1,8 @@
 //! Kilowatch storage: the interfaces readers use ([`ReadStore`], [`StatusStore`]), the embedded
 //! store ([`embedded`]) with its on-disk formats ([`samples`], [`chunk`], [`rollup`]), the
 //! writer loop that commits the collector's polls and times the store's upkeep ([`writer`]),
-//! and parsing imported history ([`import`]). Remote engines (InfluxDB) live in the
-//! `kilowatch-sink` crate, which reads the outbox; nothing here knows them.
+//! and parsing imported history ([`import`]). Remote engines (InfluxDB, VictoriaMetrics) live in
+//! the `kilowatch-sink` crate, which reads the outbox; nothing here knows them.
 
 pub mod chunk;
 pub mod embedded;
@@ -15,6 +15,8 @@ pub mod writer;
 use std::collections::BTreeMap;
 
 use kilowatch_core::model::{Field, Measurement, Timestamp};
+
+pub use samples::aggregate;
 
 pub use embedded::{
     AlertChanges, AlertEvent, AlertRow, Footprint, OutboxStats, QueuedNote, SqliteStore, StateOp,
@@ -124,7 +126,7 @@ pub struct Window {
 }
 
 /// What the analyzer, reports and TUI read through. The embedded store implements it, and so
-/// will the InfluxDB backend.
+/// do the remote engines' readers (InfluxDB, VictoriaMetrics).
 pub trait ReadStore: Send + Sync {
     fn find(&self, selector: &Selector) -> Result<Vec<SeriesRef>, StoreError>;
     fn read(

@@ -485,8 +485,10 @@ pub(crate) fn raw_from(conn: &Connection) -> Result<i64> {
         .unwrap_or(i64::MIN))
 }
 
-/// Aggregates points (oldest first) into epoch-aligned windows stamped with their start.
-pub(crate) fn aggregate(points: &[Point], w: Window) -> Vec<Point> {
+/// Aggregates points (oldest first) into epoch-aligned windows stamped with their start: each
+/// window `[start, start + every)` that holds a point gives one, empty windows none. Public so a
+/// remote engine's reader can give the embedded store's figures exactly.
+pub fn aggregate(points: &[Point], w: Window) -> Vec<Point> {
     let every = w.every_ms.max(1);
     let mut out = Vec::new();
     let mut i = 0;

@@ -106,6 +106,7 @@ fn the_demo_tui_in_tmux() {
         "Devices:",
         "Alarms:",
         "PUE3 hourly (sim)",
+        "Collectors: 1 (0 silent)",
         "Sites (PUE is energy-based)",
     ] {
         tmux.keys("Tab");

@@ -64,6 +64,7 @@ fn main() {
         alarms: Vec::new(),
         rule_alerts: Vec::new(),
         traps: Vec::new(),
+        fleet: Vec::new(),
     };
     let mut app = App::default();
     app.set_snapshot(snapshot);

@@ -11,15 +11,17 @@ pub enum Screen {
     Devices,
     Alarms,
     Trends,
+    Fleet,
 }
 
-pub const SCREENS: [Screen; 6] = [
+pub const SCREENS: [Screen; 7] = [
     Screen::Overview,
     Screen::Site,
     Screen::Rack,
     Screen::Devices,
     Screen::Alarms,
     Screen::Trends,
+    Screen::Fleet,
 ];
 
 impl Screen {
@@ -31,6 +33,7 @@ impl Screen {
             Screen::Devices => "Devices",
             Screen::Alarms => "Alarms",
             Screen::Trends => "Trends",
+            Screen::Fleet => "Fleet",
         }
     }
 }
@@ -279,10 +282,10 @@ mod tests {
             a.update(Action::NextScreen);
             seen.push(a.screen);
         }
-        assert_eq!(&seen[..6], &SCREENS);
+        assert_eq!(&seen[..SCREENS.len()], &SCREENS);
         assert_eq!(a.screen, Screen::Overview);
         a.update(Action::PrevScreen);
-        assert_eq!(a.screen, Screen::Trends);
+        assert_eq!(a.screen, Screen::Fleet);
     }
 
     #[test]

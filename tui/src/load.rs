@@ -81,6 +81,9 @@ fn from_samples(
     })
 }
 
+/// Heartbeat periods without one before a collector is called silent (as `kilowatch fleet`).
+const FLEET_SILENT_AFTER: f64 = 2.0;
+
 /// `interval_ms`: the collector's poll interval, to call a device stale after three.
 pub fn snapshot(
     store: &dyn ReadStore,
@@ -365,5 +368,6 @@ pub fn snapshot(
         // The collector's rule alerts come from its store's alert state (see `kilowatch tui`).
         rule_alerts: Vec::new(),
         traps: Vec::new(),
+        fleet: kilowatch_analyzer::fleet::collectors(store, now, FLEET_SILENT_AFTER)?,
     })
 }

@@ -17,6 +17,9 @@ pub struct Snapshot {
     pub rule_alerts: Vec<RuleAlert>,
     /// The newest traps received, known or not, newest first.
     pub traps: Vec<TrapView>,
+    /// The collectors whose heartbeats the source holds (one, from a collector's own store;
+    /// the estate's, from a central engine).
+    pub fleet: Vec<kilowatch_analyzer::fleet::Collector>,
 }
 
 /// A trap as received: who sent it, what it was, what it meant.

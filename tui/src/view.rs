@@ -36,6 +36,7 @@ pub fn render(app: &App, theme: &Theme, f: &mut Frame) {
         Screen::Devices => devices(app, theme, f, body),
         Screen::Alarms => alarms(app, theme, f, body),
         Screen::Trends => trends(app, f, body),
+        Screen::Fleet => fleet(app, theme, f, body),
     }
     let hint = match app.mode {
         Mode::Filter => format!("filter: {}▏ (Enter/Esc done)", app.filter),
@@ -462,6 +463,66 @@ fn derived_alarms(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
                 .borders(Borders::ALL)
                 .title(format!("Alarms: {} active", app.snapshot.alarms.len())),
         ),
+        area,
+    );
+}
+
+/// The collectors and their heartbeats: silent in red, behind or with devices down in amber.
+fn fleet(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
+    use kilowatch_analyzer::fleet::State;
+    let fleet = &app.snapshot.fleet;
+    let rows = fleet.iter().map(|c| {
+        let (state, style) = match c.state {
+            State::Ok => ("ok", Style::default()),
+            State::Degraded => ("degraded", theme.warn()),
+            State::Behind => ("behind", theme.warn()),
+            State::Silent => ("SILENT", theme.bad()),
+        };
+        let n = |v: Option<f64>| fmt(v, 0);
+        Row::new(vec![
+            c.collector.clone(),
+            c.sites.clone(),
+            state.to_owned(),
+            format!("{:.0} s", c.heartbeat_age_s),
+            format!("{}/{}", n(c.devices_up), n(c.devices_total)),
+            n(c.outbox_points),
+            n(c.outbox_oldest_s),
+            c.reason.clone().unwrap_or_default(),
+        ])
+        .style(style)
+    });
+    let silent = fleet.iter().filter(|c| c.state == State::Silent).count();
+    f.render_widget(
+        Table::new(
+            rows,
+            [
+                Constraint::Min(12),
+                Constraint::Length(12),
+                Constraint::Length(9),
+                Constraint::Length(10),
+                Constraint::Length(9),
+                Constraint::Length(8),
+                Constraint::Length(9),
+                Constraint::Min(16),
+            ],
+        )
+        .header(
+            Row::new([
+                "collector",
+                "sites",
+                "state",
+                "heartbeat",
+                "devices",
+                "outbox",
+                "oldest s",
+                "why",
+            ])
+            .style(theme.title()),
+        )
+        .block(Block::default().borders(Borders::ALL).title(format!(
+            "Collectors: {} ({silent} silent) · heartbeats in this source",
+            fleet.len()
+        ))),
         area,
     );
 }

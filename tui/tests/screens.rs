@@ -2,6 +2,7 @@
 //! shown are checked against values computed here by hand.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+use kilowatch_analyzer::fleet::{Collector, State};
 use kilowatch_tui::app::{App, Screen};
 use kilowatch_tui::keymap::Action;
 use kilowatch_tui::snapshot::{
@@ -105,6 +106,32 @@ fn snapshot() -> Snapshot {
             effect: "unknown".into(),
             summary: "unknown trap 1.3.6.1.4.1.99999.0.7".into(),
         }],
+        fleet: vec![
+            collector("dc01-a", State::Ok, None),
+            collector(
+                "dc02-a",
+                State::Silent,
+                Some("no heartbeat for 95 s (one every 10 s)"),
+            ),
+        ],
+    }
+}
+
+fn collector(name: &str, state: State, reason: Option<&str>) -> Collector {
+    Collector {
+        collector: name.into(),
+        sites: name[..4].into(),
+        version: "0.1.0".into(),
+        state,
+        reason: reason.map(str::to_owned),
+        last_heartbeat: 990_000,
+        heartbeat_age_s: if state == State::Silent { 95.0 } else { 4.0 },
+        heartbeat_s: 10.0,
+        devices_up: Some(42.0),
+        devices_total: Some(42.0),
+        outbox_points: Some(0.0),
+        outbox_oldest_s: None,
+        last_write_age_s: Some(3.0),
     }
 }
 
@@ -235,4 +262,17 @@ fn trends_draw_without_panicking_even_when_tiny() {
     for (w, h) in [(20, 5), (1, 1), (200, 60)] {
         let _ = draw(&a, w, h);
     }
+}
+
+#[test]
+fn fleet_lists_collectors_with_a_silent_one_named_and_why() {
+    let s = draw(&app_on(Screen::Fleet), 120, 20);
+    assert!(s.contains("Collectors: 2 (1 silent)"), "{s}");
+    let silent = s.lines().find(|l| l.contains("dc02-a")).unwrap_or_default();
+    assert!(
+        silent.contains("SILENT") && silent.contains("95 s") && silent.contains("no heartbeat"),
+        "{s}"
+    );
+    let ok = s.lines().find(|l| l.contains("dc01-a")).unwrap_or_default();
+    assert!(ok.contains("ok") && ok.contains("42/42"), "{s}");
 }

@@ -103,6 +103,13 @@ pub struct CollectorConfig {
     pub timeout: Duration,
     pub max_concurrent_polls: usize,
     pub snmp: SnmpLimits,
+    /// Poll only the devices of these sites (empty: every site in the inventory), so one
+    /// estate inventory can serve a collector per site.
+    pub sites: Vec<String>,
+    /// Collectors that split the devices between them by rendezvous hashing of device ids;
+    /// `name` is one of them. Empty: this collector polls all of its sites' devices (two such
+    /// collectors on one site are a failover pair; the central engine deduplicates).
+    pub peers: Vec<String>,
 }
 
 /// How much one SNMP request may ask for; lower them for agents that choke on big requests.
@@ -191,6 +198,7 @@ impl Config {
             profiles: &profiles,
         };
         let devices = devices::check_devices(&mut c, doc.remove("devices"), &known);
+        sections::check_share(&mut c, &collector, &sites);
         sites::check_pue_meters(&mut c, &sites, &written_roles);
         let alerts = alerts::check_alerts(&mut c, doc.remove("alerts"));
         let rules = rules::check_rules(&mut c, doc.remove("rules"), &sites, &devices);

@@ -19,6 +19,8 @@ pub(super) struct RawCollector {
     pub(super) max_concurrent_polls: Option<usize>,
     pub(super) snmp_max_repetitions: Option<u32>,
     pub(super) snmp_max_varbinds: Option<usize>,
+    pub(super) sites: Option<Vec<String>>,
+    pub(super) peers: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::auths::load_secret;
 use super::checker::Checker;
 use super::raw::{RawCollector, RawInflux, RawStore};
-use super::{CollectorConfig, InfluxConfig, Problem, SnmpLimits, StoreConfig};
+use super::{CollectorConfig, InfluxConfig, Problem, Site, SnmpLimits, StoreConfig};
 use crate::profile::ProfileSet;
 
 /// `[collector]`, with defaults: 10 s interval, 2 s timeout, 64 polls at once.
@@ -25,6 +25,8 @@ pub(super) fn check_collector(c: &mut Checker<'_>, v: Option<toml::Value>) -> Co
             .and_then(|r| r.timeout)
             .unwrap_or(Duration::from_secs(2)),
         max_concurrent_polls: raw.and_then(|r| r.max_concurrent_polls).unwrap_or(64),
+        sites: raw.and_then(|r| r.sites.clone()).unwrap_or_default(),
+        peers: raw.and_then(|r| r.peers.clone()).unwrap_or_default(),
         snmp: SnmpLimits {
             max_repetitions: raw
                 .and_then(|r| r.snmp_max_repetitions)
@@ -53,6 +55,40 @@ pub(super) fn check_collector(c: &mut Checker<'_>, v: Option<toml::Value>) -> Co
         c.push("collector.max_concurrent_polls", "must be at least 1");
     }
     collector
+}
+
+/// `collector.sites` names sites of the inventory; `collector.peers` names this collector once
+/// and no peer twice (a typo would silently leave a share of the devices unpolled).
+pub(super) fn check_share(c: &mut Checker<'_>, collector: &CollectorConfig, sites: &[Site]) {
+    for s in &collector.sites {
+        if !sites.iter().any(|k| &k.id == s) {
+            c.push(
+                "collector.sites",
+                format!("no site '{s}' in the inventory's [[sites]]"),
+            );
+        }
+    }
+    let p = &collector.peers;
+    if p.is_empty() {
+        return;
+    }
+    if !p.contains(&collector.name) {
+        c.push(
+            "collector.peers",
+            format!(
+                "this collector's name '{}' (collector.name) is not among its peers",
+                collector.name
+            ),
+        );
+    }
+    for (i, a) in p.iter().enumerate() {
+        if p[..i].contains(a) {
+            c.push("collector.peers", format!("'{a}' is listed twice"));
+        }
+        if a.trim().is_empty() {
+            c.push("collector.peers", "a peer's name is empty");
+        }
+    }
 }
 
 /// The machine's host name (Linux), else `kilowatch`.
@@ -148,7 +184,9 @@ pub(super) fn check_influx(c: &mut Checker<'_>, v: Option<toml::Value>) -> Optio
 enum InfluxUrlError {
     #[error("not a URL ({0})")]
     NotUrl(#[source] url::ParseError),
-    #[error("scheme '{scheme}' is not http or https")]
+    #[error(
+        "scheme '{scheme}' is not http or https (InfluxDB) or vm or vm+https (VictoriaMetrics)"
+    )]
     Scheme { scheme: String },
     #[error("a password in the URL is refused: use 'password = \"env:NAME\"'")]
     Password,
@@ -163,7 +201,8 @@ enum InfluxUrlError {
 /// The `[influx] url` checks that need no network: scheme, and v1 or v2 parameters.
 fn check_influx_url(s: &str) -> Result<(), InfluxUrlError> {
     let url = url::Url::parse(s).map_err(InfluxUrlError::NotUrl)?;
-    if !matches!(url.scheme(), "http" | "https") {
+    let victoria = matches!(url.scheme(), "vm" | "vm+https");
+    if !victoria && !matches!(url.scheme(), "http" | "https") {
         return Err(InfluxUrlError::Scheme {
             scheme: url.scheme().to_owned(),
         });
@@ -172,7 +211,8 @@ fn check_influx_url(s: &str) -> Result<(), InfluxUrlError> {
         return Err(InfluxUrlError::Password);
     }
     let has = |k: &str| url.query_pairs().any(|(n, _)| n == k);
-    if has("db") == (has("org") && has("bucket")) {
+    // VictoriaMetrics takes no database: its labels are the series' tags.
+    if !victoria && has("db") == (has("org") && has("bucket")) {
         return Err(InfluxUrlError::NoApi);
     }
     for (k, v) in url.query_pairs() {

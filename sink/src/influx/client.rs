@@ -127,6 +127,27 @@ impl BlockingClient {
         self.answer(req, "")
     }
 
+    /// Posts a form (`application/x-www-form-urlencoded`) to `url`, e.g. VictoriaMetrics'
+    /// `/api/v1/export`: a long series selector fits in a body where a URL might not.
+    pub fn post_form(&self, url: url::Url, form: &[(&str, &str)]) -> Result<Answer, InfluxError> {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let mut req = self
+            .http
+            .post(url)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body);
+        if let Some(auth) = self.target.authorization() {
+            req = req.header("Authorization", auth);
+        }
+        let fail = |e: reqwest::Error| self.error(transport(e));
+        let resp = req.send().map_err(fail)?;
+        let status = resp.status().as_u16();
+        let body = resp.text().map_err(fail)?;
+        Ok(Answer { status, body })
+    }
+
     fn answer(
         &self,
         req: reqwest::blocking::RequestBuilder,

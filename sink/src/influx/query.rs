@@ -42,7 +42,8 @@ struct ResultSeries {
     values: Vec<Vec<serde_json::Value>>,
 }
 
-const MEASUREMENTS: &[Measurement] = &[
+/// Every measurement, in the order `find` visits them.
+pub(crate) const MEASUREMENTS: &[Measurement] = &[
     Measurement::Power,
     Measurement::Ups,
     Measurement::Cooling,
@@ -54,7 +55,15 @@ const MEASUREMENTS: &[Measurement] = &[
 ];
 
 impl InfluxReader {
+    /// Refuses a VictoriaMetrics target: it answers no InfluxQL (read it with
+    /// [`crate::victoria::VictoriaReader`]).
     pub fn new(target: InfluxTarget) -> Result<InfluxReader, InfluxError> {
+        if target.is_victoria() {
+            return Err(InfluxError::WrongEngine {
+                target: target.to_string(),
+                wanted: "InfluxQL",
+            });
+        }
         Ok(InfluxReader {
             client: BlockingClient::new(target, std::time::Duration::from_secs(30))?,
             tag_keys: Mutex::new(HashMap::new()),
@@ -230,8 +239,9 @@ fn points(rows: Vec<Vec<serde_json::Value>>) -> Vec<Point> {
         .collect()
 }
 
-/// The same key the embedded store uses (`measurement,k=v,...`, sorted, unescaped).
-fn canonical_key(m: Measurement, tags: &BTreeMap<String, String>) -> String {
+/// The same key the embedded store uses (`measurement,k=v,...`, sorted, unescaped): what
+/// `Series::key` builds, from tags read back as strings (a test holds the two equal).
+pub(crate) fn canonical_key(m: Measurement, tags: &BTreeMap<String, String>) -> String {
     let mut key = m.name().to_owned();
     for (k, v) in tags {
         key.push(',');

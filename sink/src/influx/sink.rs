@@ -1,5 +1,6 @@
 //! The InfluxDB sink: the outbox's readings as line protocol (millisecond timestamps) to
-//! `/write` or `/api/v2/write`, and what InfluxDB's answers mean for the [`Forwarder`]:
+//! `/write` or `/api/v2/write` (VictoriaMetrics: `{prefix}/write`, the same sender and answers),
+//! and what the answers mean for the [`Forwarder`]:
 //!
 //! - 2xx: acknowledged.
 //! - 400/413/422 (the data itself is refused, e.g. a field type conflict): rejected, to
@@ -52,7 +53,7 @@ impl Sink for InfluxSink {
     }
 
     fn engine(&self) -> &'static str {
-        "InfluxDB"
+        self.client.target.engine()
     }
 
     fn encode(&self, rows: &[OutboxRow], out: &mut String) -> Vec<EncodeError> {

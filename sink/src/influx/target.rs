@@ -1,6 +1,12 @@
-//! Where an InfluxDB sink writes and reads: v1 (`/write`, `db`, `rp`) or v2 (`/api/v2/write`,
-//! `org`, `bucket`), from a URL such as `http://host:8086?db=kilowatch` or
-//! `http://host:8086?org=ops&bucket=kilowatch`. Credentials never travel in the URL.
+//! Where a line-protocol sink writes and reads: InfluxDB v1 (`/write`, `db`, `rp`) or v2
+//! (`/api/v2/write`, `org`, `bucket`), from a URL such as `http://host:8086?db=kilowatch` or
+//! `http://host:8086?org=ops&bucket=kilowatch`; or VictoriaMetrics from `vm://HOST:PORT[/PREFIX]`
+//! (plain HTTP) or `vm+https://HOST[:PORT][/PREFIX][?ca=PATH]`: line protocol to
+//! `{PREFIX}/write` (no `db`, so VictoriaMetrics adds no `db` label), reads from
+//! `{PREFIX}/api/v1/...` ([`crate::victoria`]). A VictoriaMetrics cluster takes writes at
+//! vminsert and answers at vmselect: `vm://vminsert:8480/insert/0/influx` for `collect`,
+//! `vm://vmselect:8481/select/0/prometheus` for reading (tenant 0). Credentials never travel in
+//! the URL: VictoriaMetrics gets a bearer token from the caller (`KILOWATCH_VM_TOKEN`).
 
 use std::fmt;
 
@@ -14,6 +20,28 @@ pub enum InfluxApi {
     V1 { db: String, rp: Option<String> },
     /// `/api/v2/write` (InfluxDB 2.x, 3.x, VictoriaMetrics).
     V2 { org: String, bucket: String },
+    /// VictoriaMetrics as the central engine (`vm://`, `vm+https://`): `{prefix}/write` without
+    /// `db`, read back through its Prometheus API (`{prefix}/api/v1/...`).
+    Victoria,
+}
+
+/// VictoriaMetrics' own HTTP port, for a `vm://` URL without one.
+pub const VICTORIA_PORT: u16 = 8428;
+
+/// Whether `url` names VictoriaMetrics (`vm://` or `vm+https://`), so a caller can pick its
+/// credential (`KILOWATCH_VM_TOKEN`) before parsing.
+pub fn is_victoria_url(url: &str) -> bool {
+    victoria_scheme(url).is_some()
+}
+
+/// `Some(true)` for `vm+https://`, `Some(false)` for `vm://`, any letter case.
+fn victoria_scheme(url: &str) -> Option<bool> {
+    let (scheme, _) = url.trim_start().split_once("://")?;
+    match scheme.to_ascii_lowercase().as_str() {
+        "vm" => Some(false),
+        "vm+https" => Some(true),
+        _ => None,
+    }
 }
 
 #[derive(Clone, PartialEq)]
@@ -45,18 +73,27 @@ impl fmt::Display for InfluxTarget {
             InfluxApi::V2 { org, bucket } => {
                 write!(f, "influxdb v2 {host}:{port} org '{org}' bucket '{bucket}'")
             }
+            // The prefix tells a cluster's tenants (and so the outbox cursors) apart.
+            InfluxApi::Victoria => {
+                let prefix = self.base.path().trim_end_matches('/');
+                write!(f, "victoriametrics {host}:{port}{prefix}")
+            }
         }
     }
 }
 
 impl InfluxTarget {
     /// Parses the `--influx` URL. `token` and `password` come from the environment
-    /// (`KILOWATCH_INFLUX_TOKEN`, `KILOWATCH_INFLUX_PASSWORD`) or the config's secrets.
+    /// (`KILOWATCH_INFLUX_TOKEN`, `KILOWATCH_INFLUX_PASSWORD`; for VictoriaMetrics the caller
+    /// passes `KILOWATCH_VM_TOKEN` as `token`) or the config's secrets.
     pub fn parse(
         s: &str,
         token: Option<Secret>,
         password: Option<Secret>,
     ) -> Result<InfluxTarget, InfluxError> {
+        if let Some(https) = victoria_scheme(s) {
+            return InfluxTarget::parse_victoria(s, https, token);
+        }
         let url = url::Url::parse(s)?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(InfluxError::Scheme(url.scheme().to_owned()));
@@ -79,21 +116,7 @@ impl InfluxTarget {
                 return Err(InfluxError::UnknownParameter(k.into_owned()));
             }
         }
-        let ca = match q("ca") {
-            Some(path) => {
-                let pem = std::fs::read(&path).map_err(|e| InfluxError::CaFile {
-                    path: path.clone(),
-                    kind: e.kind(),
-                })?;
-                match reqwest::Certificate::from_pem_bundle(&pem) {
-                    Ok(certs) if !certs.is_empty() => {}
-                    Ok(_) => return Err(InfluxError::CaEmpty { path }),
-                    Err(source) => return Err(InfluxError::CaPem { path, source }),
-                }
-                Some(pem)
-            }
-            None => None,
-        };
+        let ca = q("ca").map(read_ca).transpose()?;
         let user = (!url.username().is_empty()).then(|| url.username().to_owned());
         let mut base = url.clone();
         base.set_query(None);
@@ -109,6 +132,56 @@ impl InfluxTarget {
             secret,
             ca_pem: ca,
         })
+    }
+
+    /// `vm://HOST[:PORT][/PREFIX]` (HTTP, port 8428 by default) or
+    /// `vm+https://HOST[:PORT][/PREFIX][?ca=PATH]`; the only credential is a bearer token.
+    fn parse_victoria(
+        s: &str,
+        https: bool,
+        token: Option<Secret>,
+    ) -> Result<InfluxTarget, InfluxError> {
+        // Parsed under its own scheme first: an `http` URL would drop an explicit `:80`.
+        let url = url::Url::parse(s.trim())?;
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(InfluxError::CredentialsInVictoriaUrl);
+        }
+        let Some(host) = url.host_str().filter(|h| !h.is_empty()) else {
+            return Err(InfluxError::NoHost);
+        };
+        let mut ca = None;
+        for (k, v) in url.query_pairs() {
+            match k.as_ref() {
+                "ca" if https => ca = Some(read_ca(v.into_owned())?),
+                _ => return Err(InfluxError::VictoriaParameter(k.into_owned())),
+            }
+        }
+        let (scheme, port) = if https {
+            ("https", url.port().unwrap_or(443))
+        } else {
+            ("http", url.port().unwrap_or(VICTORIA_PORT))
+        };
+        let prefix = url.path().trim_end_matches('/');
+        let base = url::Url::parse(&format!("{scheme}://{host}:{port}{prefix}"))?;
+        Ok(InfluxTarget {
+            base,
+            api: InfluxApi::Victoria,
+            user: None,
+            secret: token,
+            ca_pem: ca,
+        })
+    }
+
+    /// The engine, as people call it in messages.
+    pub fn engine(&self) -> &'static str {
+        match self.api {
+            InfluxApi::Victoria => "VictoriaMetrics",
+            InfluxApi::V1 { .. } | InfluxApi::V2 { .. } => "InfluxDB",
+        }
+    }
+
+    pub fn is_victoria(&self) -> bool {
+        self.api == InfluxApi::Victoria
     }
 
     /// Plain HTTP to another machine: credentials and readings cross the network in clear.
@@ -137,7 +210,7 @@ impl InfluxTarget {
 
     pub fn write_url(&self) -> url::Url {
         let mut u = self.endpoint(match self.api {
-            InfluxApi::V1 { .. } => "write",
+            InfluxApi::V1 { .. } | InfluxApi::Victoria => "write",
             InfluxApi::V2 { .. } => "api/v2/write",
         });
         {
@@ -153,6 +226,8 @@ impl InfluxTarget {
                     q.append_pair("org", org);
                     q.append_pair("bucket", bucket);
                 }
+                // No `db`: VictoriaMetrics would keep it as a label on every series.
+                InfluxApi::Victoria => {}
             }
             q.append_pair("precision", "ms");
         }
@@ -174,6 +249,7 @@ impl InfluxTarget {
                 InfluxApi::V2 { bucket, .. } => {
                     p.append_pair("db", bucket);
                 }
+                InfluxApi::Victoria => {}
             }
             p.append_pair("epoch", "ms");
             p.append_pair("q", q);
@@ -185,7 +261,8 @@ impl InfluxTarget {
         self.endpoint("ping")
     }
 
-    fn endpoint(&self, path: &str) -> url::Url {
+    /// `path` under the URL's prefix, e.g. `api/v1/series` for VictoriaMetrics' reads.
+    pub fn endpoint(&self, path: &str) -> url::Url {
         let mut u = self.base.clone();
         let prefix = u.path().trim_end_matches('/').to_owned();
         u.set_path(&format!("{prefix}/{path}"));
@@ -196,11 +273,25 @@ impl InfluxTarget {
     pub fn authorization(&self) -> Option<String> {
         let secret = self.secret.as_ref()?;
         Some(match (&self.api, &self.user) {
+            (InfluxApi::Victoria, _) => format!("Bearer {}", secret.expose()),
             (InfluxApi::V1 { .. }, Some(user)) => {
                 format!("Basic {}", base64(&format!("{user}:{}", secret.expose())))
             }
             _ => format!("Token {}", secret.expose()),
         })
+    }
+}
+
+/// A site CA (`?ca=PATH`): the file's PEM, checked to hold a certificate.
+fn read_ca(path: String) -> Result<Vec<u8>, InfluxError> {
+    let pem = std::fs::read(&path).map_err(|e| InfluxError::CaFile {
+        path: path.clone(),
+        kind: e.kind(),
+    })?;
+    match reqwest::Certificate::from_pem_bundle(&pem) {
+        Ok(certs) if !certs.is_empty() => Ok(pem),
+        Ok(_) => Err(InfluxError::CaEmpty { path }),
+        Err(source) => Err(InfluxError::CaPem { path, source }),
     }
 }
 
@@ -256,5 +347,116 @@ mod tests {
         assert!(!t.write_url().as_str().contains("kw@"));
         assert!(InfluxTarget::parse("http://kw:pw@h:8086?db=x", None, None).is_err());
         assert!(InfluxTarget::parse("http://h:8086?database=x", None, None).is_err());
+    }
+
+    #[test]
+    fn victoria_urls_write_without_db_and_read_under_the_prefix() {
+        let t = InfluxTarget::parse("vm://127.0.0.1:8428", None, None).unwrap();
+        assert!(t.is_victoria() && t.engine() == "VictoriaMetrics");
+        assert_eq!(
+            t.write_url().as_str(),
+            "http://127.0.0.1:8428/write?precision=ms"
+        );
+        assert_eq!(
+            t.endpoint("api/v1/export").as_str(),
+            "http://127.0.0.1:8428/api/v1/export"
+        );
+        assert_eq!(t.to_string(), "victoriametrics 127.0.0.1:8428");
+        assert_eq!(t.authorization(), None);
+        // A cluster: vminsert's and vmselect's prefixes, and the default port.
+        let t = InfluxTarget::parse("VM://vminsert:8480/insert/0/influx/", None, None).unwrap();
+        assert_eq!(
+            t.write_url().as_str(),
+            "http://vminsert:8480/insert/0/influx/write?precision=ms"
+        );
+        assert_eq!(
+            t.to_string(),
+            "victoriametrics vminsert:8480/insert/0/influx"
+        );
+        let t = InfluxTarget::parse("vm://vmselect:8481/select/0/prometheus", None, None).unwrap();
+        assert_eq!(
+            t.endpoint("api/v1/series").as_str(),
+            "http://vmselect:8481/select/0/prometheus/api/v1/series"
+        );
+        let t = InfluxTarget::parse("vm://vm.example", None, None).unwrap();
+        assert_eq!(
+            t.write_url().as_str(),
+            "http://vm.example:8428/write?precision=ms"
+        );
+        assert!(t.cleartext_over_network());
+        // An explicit :80 stays 80 (an http URL would have dropped it as the default).
+        let t = InfluxTarget::parse("vm://h:80", None, None).unwrap();
+        assert_eq!(t.to_string(), "victoriametrics h:80");
+        let t = InfluxTarget::parse("vm://[::1]:9428", None, None).unwrap();
+        assert_eq!(
+            t.write_url().as_str(),
+            "http://[::1]:9428/write?precision=ms"
+        );
+        assert!(!t.cleartext_over_network());
+        assert!(is_victoria_url("vm+https://h") && !is_victoria_url("http://h?db=x"));
+    }
+
+    #[test]
+    fn victoria_over_https_takes_a_token_and_a_site_ca_only() {
+        let t = InfluxTarget::parse(
+            "vm+https://vm.example/vmauth",
+            Some(Secret::new("s3cret")),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            t.write_url().as_str(),
+            "https://vm.example/vmauth/write?precision=ms"
+        );
+        assert_eq!(t.authorization().as_deref(), Some("Bearer s3cret"));
+        assert_eq!(t.to_string(), "victoriametrics vm.example:443/vmauth");
+        assert!(!format!("{t:?}").contains("s3cret"));
+
+        let dir = std::env::temp_dir().join(format!("kw-vm-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let junk = dir.join("junk.pem");
+        std::fs::write(&junk, "not a certificate").unwrap();
+        let e = InfluxTarget::parse(
+            &format!("vm+https://h:8443?ca={}", junk.display()),
+            None,
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("junk.pem") && e.contains("not a PEM certificate"),
+            "{e}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        let e = InfluxTarget::parse("vm+https://h?ca=/no/such.pem", None, None).unwrap_err();
+        assert!(matches!(e, InfluxError::CaFile { .. }), "{e}");
+    }
+
+    #[test]
+    fn victoria_urls_refuse_credentials_and_influx_parameters() {
+        for url in [
+            "vm://user:pw@127.0.0.1:8428",
+            "vm://user@127.0.0.1:8428",
+            "vm+https://:pw@h",
+        ] {
+            let e = InfluxTarget::parse(url, None, None).unwrap_err();
+            assert!(
+                matches!(e, InfluxError::CredentialsInVictoriaUrl),
+                "{url}: {e}"
+            );
+            assert!(!e.to_string().contains("pw"), "{e}");
+        }
+        for url in [
+            "vm://h:8428?db=kw",
+            "vm://h:8428?ca=/etc/ssl/ca.pem",
+            "vm+https://h?org=a&bucket=b",
+        ] {
+            let e = InfluxTarget::parse(url, None, None).unwrap_err();
+            assert!(matches!(e, InfluxError::VictoriaParameter(_)), "{url}: {e}");
+        }
+        let e = InfluxTarget::parse("vmx://h:8428", None, None).unwrap_err();
+        assert!(e.to_string().contains("vm or vm+https"), "{e}");
+        assert!(InfluxTarget::parse("vm://", None, None).is_err());
+        assert!(InfluxTarget::parse("vm://:8428/x", None, None).is_err());
     }
 }

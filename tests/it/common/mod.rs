@@ -7,6 +7,7 @@ pub mod alertmanager;
 pub mod influxd;
 pub mod process;
 pub mod smtp;
+pub mod victoria;
 
 use std::path::Path;
 use std::sync::Arc;
