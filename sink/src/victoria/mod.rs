@@ -12,8 +12,8 @@
 //!   the left (`(t - d, t]`) and stamped at step-aligned ends, so its mean/min/max/last would
 //!   differ from the embedded store's at every window edge; this way both give the same
 //!   figures for the same samples.
-//! - `latest`: the newest sample at or before the time, looking back an hour, then two days,
-//!   then all time.
+//! - `latest`: the newest sample at or before the time, looking back five minutes, an hour,
+//!   two days, then all time.
 //!
 //! VictoriaMetrics keeps about 12 significant decimal digits of a value, so figures agree with
 //! the embedded store's to that precision, not bit for bit. A tag value with a double backslash
@@ -35,8 +35,9 @@ use crate::influx::target::InfluxTarget;
 pub use crate::influx::target::is_victoria_url;
 use wire::{Answered, Garbled};
 
-/// How far back `latest` looks, in turn, before it asks for all time.
-const LOOKBACK_MS: [i64; 2] = [3_600_000, 2 * 86_400_000];
+/// How far back `latest` looks, in turn, before it asks for all time: five minutes first, as a
+/// live view asks for series polled every few seconds and wants one sample, not an hour's.
+const LOOKBACK_MS: [i64; 3] = [300_000, 3_600_000, 2 * 86_400_000];
 
 /// Reads a `vm://` or `vm+https://` target (for a cluster, vmselect's
 /// `vm://vmselect:8481/select/0/prometheus`).
