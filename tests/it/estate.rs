@@ -451,16 +451,19 @@ mod central {
         let rules =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("dashboards/vmalert/kilowatch-fleet.yml");
         let port = crate::common::influxd::free_port();
-        let mut vmalert = Command::new(vmalert_bin)
-            .arg(format!("-datasource.url={}", vm.http()))
-            .arg(format!("-notifier.url={}", am.url()))
-            .arg(format!("-rule={}", rules.display()))
-            .arg(format!("-httpListenAddr=127.0.0.1:{port}"))
-            .arg("-evaluationInterval=1s")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.path().join("vmalert.log")).unwrap())
-            .spawn()
-            .unwrap();
+        // Killed on drop (a failed assertion too), like the collectors.
+        let vmalert = super::Collect(
+            Command::new(vmalert_bin)
+                .arg(format!("-datasource.url={}", vm.http()))
+                .arg(format!("-notifier.url={}", am.url()))
+                .arg(format!("-rule={}", rules.display()))
+                .arg(format!("-httpListenAddr=127.0.0.1:{port}"))
+                .arg("-evaluationInterval=1s")
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(dir.path().join("vmalert.log")).unwrap())
+                .spawn()
+                .unwrap(),
+        );
         let vmalert_log =
             || std::fs::read_to_string(dir.path().join("vmalert.log")).unwrap_or_default();
 
@@ -486,8 +489,7 @@ mod central {
             );
             std::thread::sleep(Duration::from_millis(250));
         };
-        let _ = vmalert.kill();
-        let _ = vmalert.wait();
+        drop(vmalert);
         assert_eq!(fired["labels"]["collector"], "dc-sim-7", "{fired}");
         assert_eq!(fired["labels"]["sites"], "sim", "{fired}");
         assert_eq!(fired["labels"]["severity"], "critical", "{fired}");
