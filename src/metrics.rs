@@ -64,18 +64,16 @@ fn outbox_readings(w: &Watched, sink_name: &str, stats: &SinkStats) -> Vec<(Fiel
 /// poll, within three intervals, answered; a device not polled that long is not counted up.
 fn heartbeat(w: &Watched) -> Vec<(Field, f64)> {
     let now = w.clock.now_ms();
-    let recent = now - 3 * w.every.as_millis() as i64;
-    let up = match kilowatch_store::StatusStore::device_status(&*w.store) {
-        // The heartbeat's own status row (device `kilowatch`) is not a device.
-        Ok(rows) => rows
-            .iter()
-            .filter(|d| d.up && d.ts >= recent && d.device != "kilowatch")
-            .count(),
-        Err(e) => {
+    let period_ms = w.every.as_secs_f64() * 1000.0 * w.clock.speed();
+    let recent = now - (3.0 * period_ms) as i64;
+    // The heartbeat's own status row (device `kilowatch`) is not a device.
+    let up = w
+        .store
+        .devices_up_since(recent, "kilowatch")
+        .unwrap_or_else(|e| {
             tracing::warn!(error = %e, "could not count the devices up for the heartbeat");
             0
-        }
-    };
+        });
     let mut out = vec![
         // The period on the clock that stamps the samples (an accelerated run's too).
         (Field::HeartbeatS, w.every.as_secs_f64() * w.clock.speed()),

@@ -47,6 +47,27 @@ fn collect(inv: &Path, data: &Path, name: &str, peers: Option<&str>, args: &[&st
     Collect(cmd.spawn().unwrap())
 }
 
+/// Runs `kilowatch ARGS` (the sim's community set, for commands that load its inventory) and
+/// returns its stdout; a failure shows its stderr.
+fn kw(args: &[&std::ffi::OsStr]) -> Vec<u8> {
+    let out = Command::new(BIN)
+        .env("KILOWATCH_SIM_COMMUNITY", "kilowatch-sim")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "kilowatch {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// `args` as the `&OsStr`s [`kw`] takes.
+macro_rules! os {
+    ($($a:expr),* $(,)?) => { &[$(std::ffi::OsStr::new($a)),*] };
+}
+
 /// The devices a collector's store has polled (its heartbeat's own `kilowatch` aside).
 fn polled(data: &Path) -> BTreeSet<String> {
     let store = SqliteStore::open(&data.join("kilowatch.db")).unwrap();
@@ -179,9 +200,10 @@ mod central {
     use std::process::{Command, Stdio};
     use std::time::{Duration, Instant};
 
-    use super::{collect, devices_of, process};
+    use std::ffi::OsStr;
+
+    use super::{collect, devices_of, kw, process};
     use crate::common::alertmanager::{Alertmanager, Hook};
-    use crate::common::process::BIN;
     use crate::common::victoria::Victoria;
 
     fn now_ms() -> i64 {
@@ -193,16 +215,7 @@ mod central {
     }
 
     fn fleet_central(vm: &Victoria) -> serde_json::Value {
-        let out = Command::new(BIN)
-            .args(["fleet", "--json", "--source", &vm.url()])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
+        serde_json::from_slice(&kw(os!["fleet", "--json", "--source", &vm.url()])).unwrap()
     }
 
     /// `kilowatch pue --json` over `[from, to)` from `source` args; the one site's report.
@@ -212,20 +225,11 @@ mod central {
 
     /// `kilowatch pue --json` over `[from, to)`: every site's report.
     fn pue_all(inv: &Path, source: &[&str], from: i64, to: i64) -> serde_json::Value {
-        let out = Command::new(BIN)
-            .env("KILOWATCH_SIM_COMMUNITY", "kilowatch-sim")
-            .args(["pue", "--json", "--config"])
-            .arg(inv)
-            .args(source)
-            .args(["--from", &rfc3339(from), "--to", &rfc3339(to)])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "pue {source:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
+        let (from, to) = (rfc3339(from), rfc3339(to));
+        let mut args: Vec<&OsStr> = os!["pue", "--json", "--config", inv].to_vec();
+        args.extend(source.iter().map(OsStr::new));
+        args.extend(os!["--from", &from, "--to", &to]);
+        serde_json::from_slice(&kw(&args)).unwrap()
     }
 
     /// Two collectors poll one site into one VictoriaMetrics (deduplicating at the poll
@@ -275,27 +279,23 @@ mod central {
         // a was dead for (back - killed) of the window: its own store has that hole (its E_DC
         // still covers it, from the meter's energy counter, exact across gaps).
         let dead = (back - killed) as f64 / (to - from) as f64;
+        let (f, t) = (rfc3339(from), rfc3339(to));
         let polls = |data: &Path| {
-            let out = Command::new(BIN)
-                .args([
-                    "store",
-                    "export",
-                    "--field",
-                    "active_power_w",
-                    "--tag",
-                    "role=facility",
-                ])
-                .arg("--data")
-                .arg(data)
-                .args(["--from", &rfc3339(from), "--to", &rfc3339(to)])
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            String::from_utf8_lossy(&out.stdout).lines().skip(1).count() as f64
+            let csv = kw(os![
+                "store",
+                "export",
+                "--field",
+                "active_power_w",
+                "--tag",
+                "role=facility",
+                "--data",
+                data,
+                "--from",
+                &f,
+                "--to",
+                &t
+            ]);
+            String::from_utf8_lossy(&csv).lines().skip(1).count() as f64
         };
         let (pa, pb) = (polls(&da), polls(&db));
         assert!(
@@ -386,20 +386,22 @@ mod central {
             }
         }
 
-        let cons = Command::new(BIN)
-            .env("KILOWATCH_SIM_COMMUNITY", "kilowatch-sim")
-            .args(["report", "consolidation", "--format", "json", "--config"])
-            .arg(&inv)
-            .args(["--source", &vm.url()])
-            .args(["--from", &rfc3339(from), "--to", &rfc3339(to)])
-            .output()
-            .unwrap();
-        assert!(
-            cons.status.success(),
-            "{}",
-            String::from_utf8_lossy(&cons.stderr)
-        );
-        let cons: serde_json::Value = serde_json::from_slice(&cons.stdout).unwrap();
+        let (f, t) = (rfc3339(from), rfc3339(to));
+        let cons = kw(os![
+            "report",
+            "consolidation",
+            "--format",
+            "json",
+            "--config",
+            &inv,
+            "--source",
+            &vm.url(),
+            "--from",
+            &f,
+            "--to",
+            &t
+        ]);
+        let cons: serde_json::Value = serde_json::from_slice(&cons).unwrap();
         for plan in cons["sites"].as_array().unwrap() {
             let site = plan["site"].as_str().unwrap().to_owned();
             let cat = plan["pue_category"].to_string();
