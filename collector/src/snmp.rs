@@ -121,11 +121,11 @@ impl SnmpDriver {
         Ok((oid, descr))
     }
 
-    /// Whether the device has anything inside `subtree`: one GETNEXT.
-    pub(crate) async fn answers(&mut self, subtree: &[u32]) -> Result<bool, DriverError> {
-        let rows = self.request(Request::GetNext(subtree)).await?;
-        Ok(rows.first().is_some_and(|(oid, value)| {
-            oid.starts_with(subtree) && !matches!(value, SnmpValue::Missing(_))
+    /// The first OID the device holds after `oid` (one GETNEXT); `None` at the end of its MIB.
+    pub(crate) async fn next_oid(&mut self, oid: &[u32]) -> Result<Option<Vec<u32>>, DriverError> {
+        let rows = self.request(Request::GetNext(oid)).await?;
+        Ok(rows.into_iter().next().and_then(|(next, value)| {
+            (!matches!(value, SnmpValue::Missing(_))).then_some(next)
         }))
     }
 

@@ -124,7 +124,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             let found = kilowatch_collector::detect::detect(d, &profiles)
                 .await
                 .context("read sysObjectID")?;
-            tracing::debug!(requests = found.requests, "module detection");
+            // On stderr, so `--json` stays one document: scripts/measure-devices counts it.
+            eprintln!("detection: {} requests", found.requests);
             if found.modules.is_empty() {
                 let oid: Vec<String> = found.sys_object_id.iter().map(u32::to_string).collect();
                 eprintln!("no profile matches this device");

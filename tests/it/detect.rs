@@ -69,6 +69,43 @@ fn issue_17_a_device_that_speaks_no_mib_we_read_is_still_named_unknown() {
     );
 }
 
+/// A device speaking three modules (a standard MIB, a nested standard one, a vendor table) is
+/// read through all three, and detection skips through what the device holds: a handful of
+/// requests, not one per `detect` subtree of the 40-odd profiles.
+#[test]
+fn issue_17_detection_finds_every_module_in_a_few_requests() {
+    let out = probe("unknown-vendor-gateway");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    for module in [
+        "profile rfc1628-ups: answers 1.3.6.1.2.1.33.1",
+        "profile entity-sensor: answers 1.3.6.1.2.1.99.1.1",
+        "profile liebert-environmental: answers 1.3.6.1.4.1.476.1.42.3.4",
+    ] {
+        assert!(stderr.contains(module), "{module} missing: {stderr}");
+    }
+    let modules = stderr.lines().filter(|l| l.starts_with("profile ")).count();
+    assert_eq!(modules, 3, "only the modules it answers: {stderr}");
+    let requests: usize = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("detection: ")?.strip_suffix(" requests"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("probe states the detection cost: {stderr}"));
+    // One GET, then at most one GETNEXT per answered subtree and per gap between them.
+    assert!(requests <= 1 + 2 * 3 + 1, "{requests} requests: {stderr}");
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let value = |field: &str| {
+        rows.iter()
+            .find(|r| r["field"] == field)
+            .and_then(|r| r["value"].as_f64())
+            .unwrap_or_else(|| panic!("no {field}: {rows:?}"))
+    };
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
+    assert!(close(value("battery_charge_pct"), 88.0));
+    assert!(close(value("temperature_c"), 24.1));
+    assert!(close(value("return_temp_c"), 23.6));
+}
+
 /// ENTITY-SENSOR-MIB rows state their own SI prefix and decimal places: a kW, a mA and a
 /// two-decimal reading come out in W, A and V, named by ENTITY-MIB, and the fan (rpm, no
 /// canonical field) is not read as anything else.
