@@ -28,6 +28,8 @@ pub struct Plan {
     /// The device's tags, held once for all its series.
     base_tags: TagSet,
     role: Option<Role>,
+    /// The inventory's `temperature_at`: what an unplaced temperature feeds.
+    temperature_at: Option<Field>,
 }
 
 #[derive(Debug, Clone)]
@@ -173,6 +175,7 @@ impl Plan {
             kind: PlanKind::Snmp(SnmpPlan::default()),
             base_tags,
             role: device.role,
+            temperature_at: device.temperature_at,
         };
         plan.kind = match (profile, &device.address) {
             (Profile::Snmp(p), _) => PlanKind::Snmp(plan.compile_snmp(p)),
@@ -184,6 +187,12 @@ impl Plan {
             (Profile::Ipmi(p), _) => PlanKind::Ipmi(plan.compile_ipmi(p)),
         };
         plan
+    }
+
+    /// A profile's unplaced `temperature_c` becomes the place the inventory gives the device
+    /// (`temperature_at = "inlet"`); every other field is what the profile says.
+    fn placed(&self, field: Field) -> Field {
+        field.placed(self.temperature_at)
     }
 
     /// The series for `field` at `point`; the device's role tags only its un-pointed power.
@@ -327,7 +336,7 @@ impl Plan {
                 } else {
                     SnmpSource::Get(slot)
                 },
-                field: m.field,
+                field: self.placed(m.field),
                 scale: m.scale,
                 point_prefix: if per_row {
                     Some(m.point.as_deref().unwrap_or_default().to_owned())
@@ -337,7 +346,11 @@ impl Plan {
                 aggregate: m.aggregate,
             });
             plan.series.push((!per_row).then(|| {
-                self.series_wrapping(m.field, m.point.clone(), m.wraps_at.map(|w| w * m.scale))
+                self.series_wrapping(
+                    self.placed(m.field),
+                    m.point.clone(),
+                    m.wraps_at.map(|w| w * m.scale),
+                )
             }));
         }
         SnmpPlan {
@@ -436,9 +449,9 @@ impl Plan {
                 add: m.offset,
                 scale_factor: m.scale_factor.and_then(|sf| locate(m.table, sf, 1)),
                 invalid: m.invalid.clone(),
-                field: m.field,
+                field: self.placed(m.field),
                 series: self.series_wrapping(
-                    m.field,
+                    self.placed(m.field),
                     m.point.clone(),
                     m.wraps_at.map(|w| w * m.scale),
                 ),

@@ -77,6 +77,9 @@ fields! {
     CurrentA => "current_a", Power, Gauge;
     PowerFactor => "power_factor", Power, Gauge;
     FrequencyHz => "frequency_hz", Power, Gauge;
+    ReactivePowerVar => "reactive_power_var", Power, Gauge;
+    ReactiveEnergyKvarh => "reactive_energy_kvarh", Power, Counter;
+    ApparentEnergyKvah => "apparent_energy_kvah", Power, Counter;
     LoadPct => "load_pct", Ups, Gauge;
     BatteryChargePct => "battery_charge_pct", Ups, Gauge;
     RuntimeS => "runtime_s", Ups, Gauge;
@@ -85,6 +88,16 @@ fields! {
     ReturnTempC => "return_temp_c", Cooling, Gauge;
     FanSpeedPct => "fan_speed_pct", Cooling, Gauge;
     CoolingPowerW => "cooling_power_w", Cooling, Gauge;
+    CoolingOutputPct => "cooling_output_pct", Cooling, Gauge;
+    FanSpeedRpm => "fan_speed_rpm", Cooling, Gauge;
+    ChwSupplyTempC => "chw_supply_temp_c", Cooling, Gauge;
+    ChwReturnTempC => "chw_return_temp_c", Cooling, Gauge;
+    FlowM3h => "flow_m3h", Cooling, Gauge;
+    PressureKpa => "pressure_kpa", Cooling, Gauge;
+    SetpointTempC => "setpoint_temp_c", Cooling, Gauge;
+    InletTempC => "inlet_temp_c", Environment, Gauge;
+    OutletTempC => "outlet_temp_c", Environment, Gauge;
+    OutdoorTempC => "outdoor_temp_c", Environment, Gauge;
     TemperatureC => "temperature_c", Environment, Gauge;
     HumidityPct => "humidity_pct", Environment, Gauge;
     DewPointC => "dew_point_c", Environment, Gauge;
@@ -114,6 +127,12 @@ impl Field {
     pub fn unit(self) -> &'static str {
         const UNITS: &[(&str, &str)] = &[
             ("_kwh", "kWh"),
+            ("_kvarh", "kvarh"),
+            ("_kvah", "kVAh"),
+            ("_var", "var"),
+            ("_rpm", "rpm"),
+            ("_m3h", "m³/h"),
+            ("_kpa", "kPa"),
             ("_va", "VA"),
             ("_pct", "%"),
             ("_ms", "ms"),
@@ -133,6 +152,15 @@ impl Field {
                 .iter()
                 .find(|(suffix, _)| name.ends_with(suffix))
                 .map_or("count", |(_, u)| u),
+        }
+    }
+
+    /// This field once the inventory has placed a device's temperatures (`temperature_at`):
+    /// an unplaced `temperature_c` becomes that place's field; every other field stays.
+    pub fn placed(self, temperature_at: Option<Field>) -> Field {
+        match (self, temperature_at) {
+            (Field::TemperatureC, Some(place)) => place,
+            _ => self,
         }
     }
 

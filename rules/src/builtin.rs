@@ -9,9 +9,6 @@ use kilowatch_core::config::{Condition, Limit, Rating, Rule, RuleSet, Scope};
 use kilowatch_core::event::Severity;
 use kilowatch_core::model::Field;
 
-/// Probes whose point names one of these measure exhaust or return air, not the IT inlet.
-const NOT_INLET: &[&str] = &["outlet", "exhaust", "return", "hot"];
-
 fn rule(name: &str, condition: Condition, hold_s: u64, severity: Severity, summary: &str) -> Rule {
     Rule {
         name: name.to_owned(),
@@ -46,15 +43,13 @@ pub fn rules(set: RuleSet) -> Vec<Rule> {
         )],
         RuleSet::Ashrae(class) => {
             let (name, allowable) = ALLOWABLE[usize::from(class.clamp(1, 4)) - 1];
-            let inlet = |mut r: Rule| {
-                r.scope.not_points = NOT_INLET.iter().map(|s| (*s).to_owned()).collect();
-                r
-            };
+            // Rack-inlet air only: a device states it (Redfish Intake, an IPMI air-inlet entity,
+            // a MIB's inlet sensor) or the inventory places a probe (`temperature_at`).
             vec![
-                inlet(rule(
+                rule(
                     "inlet_above_recommended",
                     threshold(
-                        Field::TemperatureC,
+                        Field::InletTempC,
                         true,
                         v(RECOMMENDED.max_c),
                         v(RECOMMENDED.max_c - 0.5),
@@ -62,11 +57,11 @@ pub fn rules(set: RuleSet) -> Vec<Rule> {
                     300,
                     Warning,
                     "inlet {point} at {value} °C, above the ASHRAE recommended {limit} °C",
-                )),
-                inlet(rule(
+                ),
+                rule(
                     "inlet_below_recommended",
                     threshold(
-                        Field::TemperatureC,
+                        Field::InletTempC,
                         false,
                         v(RECOMMENDED.min_c),
                         v(RECOMMENDED.min_c + 0.5),
@@ -74,11 +69,11 @@ pub fn rules(set: RuleSet) -> Vec<Rule> {
                     300,
                     Warning,
                     "inlet {point} at {value} °C, below the ASHRAE recommended {limit} °C",
-                )),
-                inlet(rule(
+                ),
+                rule(
                     &format!("inlet_outside_{}", name.to_lowercase()),
                     threshold(
-                        Field::TemperatureC,
+                        Field::InletTempC,
                         true,
                         v(allowable.max_c),
                         v(allowable.max_c - 0.5),
@@ -86,7 +81,7 @@ pub fn rules(set: RuleSet) -> Vec<Rule> {
                     60,
                     Critical,
                     "inlet {point} at {value} °C, above the allowable {limit} °C",
-                )),
+                ),
             ]
         }
         RuleSet::Breaker80 => {

@@ -406,3 +406,43 @@ fn a_series_under_a_new_arc_or_at_a_new_place_is_the_same_subject() {
     assert_eq!(all[1].status, Status::Resolved);
     assert_eq!(all[1].starts_at, 0);
 }
+
+/// The ASHRAE set holds rack-inlet air to the inlet ranges and nothing else: a 60 °C board
+/// temperature of unknown place never fires an inlet alert, a 33 °C inlet fires both.
+#[test]
+fn ashrae_rules_watch_inlet_air_only() {
+    let site = SITE.replace(
+        r#"rule_sets = ["breaker-80", "rack-budget"]"#,
+        r#"rule_sets = ["ashrae-a1"]"#,
+    );
+    let c = Config::from_str(
+        &site,
+        "test.toml",
+        std::path::Path::new("."),
+        std::iter::empty(),
+    )
+    .unwrap_or_else(|p| panic!("{p:#?}"));
+    let mut e = engine(&c);
+    let inlet = series("pdu-a", Measurement::Environment, Some("inlet"));
+    let board = series("pdu-b", Measurement::Environment, Some("board"));
+    let mut ch = AlertChanges::default();
+    for k in 0..=6 {
+        let at = k * 60_000;
+        let a = vec![(inlet.clone(), Field::InletTempC, 33.0)];
+        e.on_batch(&poll("pdu-a", at, a), &mut ch);
+        let b = vec![(board.clone(), Field::TemperatureC, 60.0)];
+        e.on_batch(&poll("pdu-b", at, b), &mut ch);
+    }
+    let mut fired: Vec<(String, String)> = notes(&ch, "am")
+        .iter()
+        .map(|n| (n.labels["alertname"].clone(), n.labels["device"].clone()))
+        .collect();
+    fired.sort();
+    assert_eq!(
+        fired,
+        [
+            ("inlet_above_recommended".to_owned(), "pdu-a".to_owned()),
+            ("inlet_outside_a1".to_owned(), "pdu-a".to_owned()),
+        ]
+    );
+}

@@ -462,6 +462,8 @@ impl RunningSim {
             // Ratings for capacity checks: 16 A branch breakers, the CRAC's rated capacity.
             match d.profile {
                 "apc-rpdu2" => s.push_str("breaker_a = 16.0\n"),
+                // The sensor probe's cables run to the racks' inlets: the installer says so.
+                "akcp-sensorprobe" => s.push_str("temperature_at = \"inlet\"\n"),
                 "kilowatch-sim-crac" => {
                     let _ = writeln!(s, "rated_cooling_w = {:.1}", c.rated_cooling_w);
                 }

@@ -110,7 +110,9 @@ pub fn parse_csv_ordered<R: std::io::Read>(
             continue;
         }
         let device = config.devices.iter().find(|d| d.id == record[1]);
-        let field = Field::from_name(&record[2]);
+        // A probe the inventory places (`temperature_at`) is imported where it is, as collected.
+        let field =
+            Field::from_name(&record[2]).map(|f| f.placed(device.and_then(|d| d.temperature_at)));
         let ts = parse_rfc3339(&record[0]).or_else(|e| {
             // A local time with no offset (as BMS exports write them) is the device's site's.
             let (Some(d), Some(f)) = (device, field) else {
@@ -254,6 +256,7 @@ pub fn parse_lp(
                 ));
                 continue;
             }
+            let field = field.placed(device.temperature_at);
             let Some(value) = v
                 .trim_end_matches('i')
                 .parse::<f64>()

@@ -96,3 +96,123 @@ fn sim_model_rack_range(site: &common::Site, range: TimeRange) -> Vec<(f64, f64)
     }
     out
 }
+
+/// Issue 17: only rack-inlet air is held to ASHRAE's inlet ranges. A probe the inventory places
+/// at the inlets (`temperature_at = "inlet"`) is; a probe of unknown place (`temperature_c`)
+/// is not, and when nothing else is there the report says "no data" and why instead of a
+/// compliance figure built from a hot-aisle or board temperature.
+#[test]
+fn thermal_compliance_uses_only_inlet_temperatures() {
+    const SITE: &str = r#"
+[auths.probes]
+version = "v2c"
+community = "env:KILOWATCH_TEST_COMMUNITY"
+
+[[sites]]
+id = "hk1"
+timezone = "Asia/Hong_Kong"
+[[sites.rooms]]
+id = "hall-1"
+[[sites.rooms.racks]]
+id = "r01"
+
+[[devices]]
+id = "probe-inlet"
+site = "hk1"
+room = "hall-1"
+rack = "r01"
+profile = "akcp-sensorprobe"
+address = "snmp://127.0.0.3:1"
+auth = "probes"
+temperature_at = "inlet"
+
+[[devices]]
+id = "probe-somewhere"
+site = "hk1"
+room = "hall-1"
+profile = "akcp-sensorprobe"
+address = "snmp://127.0.0.3:2"
+auth = "probes"
+"#;
+    let run = |placed: bool| {
+        let dir = tempfile::tempdir().unwrap();
+        let site = if placed {
+            SITE.to_owned()
+        } else {
+            SITE.replace("temperature_at = \"inlet\"\n", "")
+        };
+        let cfg = dir.path().join("site.toml");
+        std::fs::write(&cfg, site).unwrap();
+        // Four readings a minute apart: one of the inlet's four is above 27 °C; the other probe
+        // reads 45 °C (hot aisle) throughout.
+        let mut csv = String::from("time,device,field,value\n");
+        for (i, inlet) in [22.0, 24.0, 26.0, 28.5].iter().enumerate() {
+            let t = format!("2025-03-01T00:0{i}:00Z");
+            csv.push_str(&format!("{t},probe-inlet,temperature_c,{inlet}\n"));
+            csv.push_str(&format!("{t},probe-somewhere,temperature_c,45\n"));
+        }
+        let file = dir.path().join("t.csv");
+        std::fs::write(&file, csv).unwrap();
+        let (cfg, data) = (cfg.to_str().unwrap(), dir.path().to_str().unwrap());
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kilowatch"))
+            .env("KILOWATCH_TEST_COMMUNITY", "test")
+            .args(["import", "--config", cfg, "--data", data, "--csv"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report = |format: &str| {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_kilowatch"))
+                .env("KILOWATCH_TEST_COMMUNITY", "test")
+                .args(["report", "capacity", "--config", cfg, "--data", data])
+                .args([
+                    "--from",
+                    "2025-03-01T00:00:00Z",
+                    "--to",
+                    "2025-03-01T01:00:00Z",
+                ])
+                .args(["--format", format])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8(out.stdout).unwrap()
+        };
+        (report("json"), report("md"))
+    };
+
+    let (json, md) = run(true);
+    let r: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let inlets = r["inlets"].as_array().unwrap();
+    assert_eq!(inlets.len(), 1, "only the placed probe: {inlets:?}");
+    assert_eq!(inlets[0]["device"], "probe-inlet");
+    let c = &inlets[0]; // the compliance figures sit beside the sensor's name
+    assert_eq!(c["samples"], 4);
+    assert!(
+        (c["above_recommended_pct"].as_f64().unwrap() - 25.0).abs() < 1e-9,
+        "{c}"
+    );
+    assert!(
+        (c["worst_high_c"].as_f64().unwrap() - 28.5).abs() < 1e-9,
+        "{c}"
+    );
+    assert_eq!(r["unplaced_temperatures"], 1);
+    assert!(!md.contains("No data: no rack-inlet"), "{md}");
+
+    let (json, md) = run(false);
+    let r: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(r["inlets"].as_array().unwrap().len(), 0, "{json}");
+    assert_eq!(r["unplaced_temperatures"], 2);
+    assert!(
+        md.contains("No data: no rack-inlet temperature was read in this window.")
+            && md.contains("2 temperature series do not say where they are measured"),
+        "{md}"
+    );
+}

@@ -110,7 +110,7 @@ fn issue_19_probe_reads_each_sensor_as_ipmitool_does() {
     // What the ipmi-dcmi profile selects from this SDR, by sensor name. Exhaust Temp is read by
     // ipmitool but by no rule.
     let mut expect: Vec<(&str, &str, Option<&str>)> = vec![
-        ("Inlet Temp", "temperature_c", Some("inlet")),
+        ("Inlet Temp", "inlet_temp_c", Some("inlet")),
         ("PS1 Input Power", "power_w", Some("psu1")),
         ("PS2 Input Power", "power_w", Some("psu2")),
     ];
@@ -269,7 +269,7 @@ async fn issue_19_collect_keeps_its_session_and_opens_a_new_one_when_the_bmc_dro
         );
         let got = samples
             .iter()
-            .find(|s| s.field == Field::TemperatureC && s.series.tag("point") == Some("inlet"))
+            .find(|s| s.field == Field::InletTempC && s.series.tag("point") == Some("inlet"))
             .unwrap_or_else(|| panic!("poll {poll}: no inlet temperature; {problems:?}"));
         assert!((got.value - inlet).abs() < 0.0005);
         let Driver::Ipmi(d) = &task.driver else {

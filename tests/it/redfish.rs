@@ -175,13 +175,17 @@ fn expected(m: &Mockup) -> Vec<(String, &'static str, String, f64)> {
             .link(c, "ThermalSubsystem")
             .and_then(|t| m.link(&t, "ThermalMetrics"));
         let thermal = m.link(c, "Thermal");
-        for (context, point) in [("Intake", "inlet"), ("Exhaust", "exhaust")] {
+        // The schema states where the air is measured: Intake is rack-inlet air, Exhaust outlet.
+        for (context, point, field) in [
+            ("Intake", "inlet", "inlet_temp_c"),
+            ("Exhaust", "exhaust", "outlet_temp_c"),
+        ] {
             let summary =
                 reading(metrics.as_ref().and_then(|t| {
                     t.pointer(&format!("/TemperatureSummaryCelsius/{context}/Reading"))
                 }));
             if let Some(t) = summary {
-                out.push((id.clone(), "temperature_c", point.to_owned(), t));
+                out.push((id.clone(), field, point.to_owned(), t));
                 continue;
             }
             let rows: Vec<(String, f64)> = thermal
@@ -203,7 +207,7 @@ fn expected(m: &Mockup) -> Vec<(String, &'static str, String, f64)> {
                 } else {
                     point.to_owned()
                 };
-                out.push((id.clone(), "temperature_c", p, t));
+                out.push((id.clone(), field, p, t));
             }
         }
     }
@@ -410,7 +414,7 @@ fn issue_19_a_wrong_password_is_an_error_naming_the_device_and_not_the_password(
         let got = rows(&probe(&url, &args, &[("KW_RF_PASS", &right)]));
         // sushy-emulator's Thermal template: "Chassis Intake Temp", PhysicalContext Intake, 25.
         assert_eq!(
-            got.get(&("temperature_c".to_owned(), "inlet".to_owned())),
+            got.get(&("inlet_temp_c".to_owned(), "inlet".to_owned())),
             Some(&25.0),
             "{got:?}"
         );

@@ -257,7 +257,7 @@ pub fn snapshot(
                 }
                 // Inlet: sensors tagged with this rack, or named after it.
                 let mut inlet: Option<f64> = None;
-                for s in store.find(&Selector::field(Field::TemperatureC).tag("site", sid))? {
+                for s in store.find(&Selector::field(Field::InletTempC).tag("site", sid))? {
                     let named = s.tag("rack") == Some(rack.id.as_str())
                         || s.tag("point").is_some_and(|p| p.contains(&rack.id));
                     if named && let Some(p) = store.latest(&s, now)? {

@@ -30,6 +30,9 @@ pub struct CapacityReport {
     pub cooling: Vec<CoolingCapacity>,
     pub rooms: Vec<RoomCapacity>,
     pub inlets: Vec<InletCompliance>,
+    /// Temperature series whose place no device or inventory states (`temperature_c`): not
+    /// inlets, so thermal compliance leaves them out, and says so when there is nothing else.
+    pub unplaced_temperatures: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -387,7 +390,9 @@ pub fn capacity_report(
     }
 
     let mut inlets = Vec::new();
-    for s in store.find(&Selector::field(Field::TemperatureC))? {
+    // Only rack-inlet air is held to ASHRAE's inlet ranges: a CPU, a PDU's board or a probe of
+    // unknown place would make the compliance figures wrong, not fuller.
+    for s in store.find(&Selector::field(Field::InletTempC))? {
         let temps: Vec<f64> = store
             .read(&s, range, None)?
             .into_iter()
@@ -402,6 +407,7 @@ pub fn capacity_report(
             compliance: thermal::compliance(&temps),
         });
     }
+    let unplaced_temperatures = store.find(&Selector::field(Field::TemperatureC))?.len();
     Ok(CapacityReport {
         racks,
         breakers,
@@ -409,6 +415,7 @@ pub fn capacity_report(
         cooling,
         rooms,
         inlets,
+        unplaced_temperatures,
     })
 }
 
@@ -421,7 +428,7 @@ fn room_rci(
 ) -> Result<(Vec<f64>, Vec<f64>, usize), StoreError> {
     let sensors = windowed(
         store,
-        &Selector::field(Field::TemperatureC)
+        &Selector::field(Field::InletTempC)
             .tag("site", site)
             .tag("room", room),
         range,

@@ -156,6 +156,18 @@ pub fn to_markdown(r: &CapacityReport, from: &str, to: &str) -> String {
             f(c.worst_high_c)
         );
     }
+    if r.inlets.is_empty() {
+        out.push_str("\nNo data: no rack-inlet temperature was read in this window.");
+        if r.unplaced_temperatures > 0 {
+            let _ = write!(
+                out,
+                " {} temperature series do not say where they are measured (`temperature_c`); \
+                 set `temperature_at = \"inlet\"` on the devices whose probes hang at rack inlets.",
+                r.unplaced_temperatures
+            );
+        }
+        out.push('\n');
+    }
     out
 }
 
@@ -196,6 +208,7 @@ mod tests {
                 intakes: 0,
             }],
             inlets: vec![],
+            unplaced_temperatures: 0,
         }
     }
 

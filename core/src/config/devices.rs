@@ -10,7 +10,7 @@ use super::checker::{Checker, table_entries};
 use super::inventory::{Auth, Device, Site};
 use super::raw::{RawDevice, RawRole};
 use crate::address::{Address, Credential};
-use crate::model::{Category, Role};
+use crate::model::{Category, Field, Role};
 use crate::profile::ProfileSet;
 
 /// What a device is checked against.
@@ -75,6 +75,15 @@ pub(super) fn check_devices(
     devices
 }
 
+/// Where an installer may say a device's unplaced temperatures are measured, and the field
+/// they then feed (`room` keeps them unplaced).
+const TEMPERATURE_PLACES: &[(&str, Field)] = &[
+    ("inlet", Field::InletTempC),
+    ("outlet", Field::OutletTempC),
+    ("outdoor", Field::OutdoorTempC),
+    ("room", Field::TemperatureC),
+];
+
 /// One device; `None` when any check failed (each failure is a problem).
 fn check_device(
     c: &mut Checker<'_>,
@@ -97,6 +106,24 @@ fn check_device(
     let (auth, auth_ok) = resolve_auth(c, key, raw.auth.as_deref(), address.as_ref(), known.auths);
     ok &= auth_ok;
     let role = resolve_role(c, key, raw.role, raw.category);
+    let temperature_at = match raw.temperature_at.as_deref() {
+        None => None,
+        Some(place) => match TEMPERATURE_PLACES.iter().find(|(p, _)| *p == place) {
+            Some((_, field)) => Some(*field),
+            None => {
+                let known: Vec<_> = TEMPERATURE_PLACES.iter().map(|(p, _)| *p).collect();
+                c.push(
+                    &format!("{key}.temperature_at"),
+                    format!(
+                        "unknown place '{place}'; expected one of {}",
+                        known.join(", ")
+                    ),
+                );
+                ok = false;
+                None
+            }
+        },
+    };
     let address = address.filter(|_| ok)?;
     Some(Device {
         id: raw.id,
@@ -115,6 +142,7 @@ fn check_device(
         rated_cooling_w: raw.rated_cooling_w,
         rated_power_w: raw.rated_power_w,
         height_u: raw.height_u,
+        temperature_at,
         server: raw.server,
         outlet: raw.outlet.and_then(|o| {
             o.split_once('/')

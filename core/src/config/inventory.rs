@@ -220,6 +220,11 @@ pub struct Device {
     /// The PDU outlet feeding this server, as (PDU device, point): `outlet = "pdu-r01/outlet3"`.
     /// Its power stands for the server's when neither the server nor a BMC reads it.
     pub outlet: Option<(String, String)>,
+    /// Where the temperatures this device does not place itself (`temperature_c`: a probe on
+    /// a cable) are measured, as the installer knows: `inlet` makes them rack-inlet readings
+    /// for the thermal analysis, `outlet` and `outdoor` likewise. Unset, they stay unplaced
+    /// and thermal compliance does not use them.
+    pub temperature_at: Option<crate::model::Field>,
 }
 
 impl Device {
@@ -250,6 +255,7 @@ impl Device {
             height_u: None,
             server: None,
             outlet: None,
+            temperature_at: None,
         }
     }
 

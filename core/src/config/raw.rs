@@ -119,6 +119,7 @@ pub(super) struct RawDevice {
     pub(super) height_u: Option<f64>,
     pub(super) server: Option<String>,
     pub(super) outlet: Option<String>,
+    pub(super) temperature_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
