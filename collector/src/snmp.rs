@@ -124,9 +124,10 @@ impl SnmpDriver {
     /// The first OID the device holds after `oid` (one GETNEXT); `None` at the end of its MIB.
     pub(crate) async fn next_oid(&mut self, oid: &[u32]) -> Result<Option<Vec<u32>>, DriverError> {
         let rows = self.request(Request::GetNext(oid)).await?;
-        Ok(rows.into_iter().next().and_then(|(next, value)| {
-            (!matches!(value, SnmpValue::Missing(_))).then_some(next)
-        }))
+        Ok(rows
+            .into_iter()
+            .next()
+            .and_then(|(next, value)| (!matches!(value, SnmpValue::Missing(_))).then_some(next)))
     }
 
     /// Walks one table column: GETBULK (v2c) or GETNEXT (v1) until the column ends.
