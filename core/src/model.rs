@@ -105,6 +105,7 @@ fields! {
     MemUtilPct => "mem_util_pct", Server, Gauge;
     PowerW => "power_w", Server, Gauge;
     UptimeS => "uptime_s", Device, Gauge;
+    Status => "status", Device, Gauge;
     RxBytes => "rx_bytes", Network, Counter;
     TxBytes => "tx_bytes", Network, Counter;
     PollMs => "poll_ms", Collector, Gauge;
@@ -147,6 +148,8 @@ impl Field {
         let name = self.name();
         match self {
             Field::OnBattery | Field::Up => "0/1",
+            // A code of the device's own enumeration: the profile's `states` name it.
+            Field::Status => "state",
             Field::PowerFactor => "",
             _ => UNITS
                 .iter()

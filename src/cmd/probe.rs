@@ -79,6 +79,33 @@ struct Row {
     tags: std::collections::BTreeMap<&'static str, String>,
     /// What the value was read from: an OID, or `input 52` for a Modbus register.
     source: String,
+    /// For a `status`: what its code means, from the profile's `states`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<String>,
+}
+
+/// The name a `status` row's code has in the profile metric it was read by.
+fn state_name(
+    profile: &kilowatch_core::profile::Profile,
+    source: &str,
+    code: f64,
+) -> Option<String> {
+    let kilowatch_core::profile::Profile::Snmp(p) = profile else {
+        return None;
+    };
+    p.metrics
+        .iter()
+        .filter(|m| m.field == kilowatch_core::model::Field::Status)
+        .find(|m| {
+            m.oid.as_deref() == Some(source)
+                || m.walk.as_deref().is_some_and(|w| {
+                    source
+                        .strip_prefix(w)
+                        .is_some_and(|rest| rest.starts_with('.'))
+                })
+        })
+        .and_then(|m| m.state_name(code))
+        .map(str::to_owned)
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -205,7 +232,6 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
         for (s, source) in samples.iter().zip(sources) {
             let row = Row {
-                source,
                 measurement: s.field.measurement().name(),
                 field: s.field.name(),
                 value: s.value,
@@ -216,6 +242,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                     .filter(|(k, _)| *k != "device" && *k != "site")
                     .map(|(k, v)| (k, v.to_owned()))
                     .collect(),
+                state: (s.field == kilowatch_core::model::Field::Status)
+                    .then(|| state_name(profile, &source, s.value))
+                    .flatten(),
+                source,
             };
             if !rows
                 .iter()
@@ -235,8 +265,13 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
         for r in &rows {
             let tags: Vec<String> = r.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let state = r
+                .state
+                .as_deref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default();
             println!(
-                "{:<12} {:<20} {:>14.3} {:<5} {:<24} {}",
+                "{:<12} {:<20} {:>14.3} {:<5} {:<24} {}{state}",
                 r.measurement,
                 r.field,
                 r.value,

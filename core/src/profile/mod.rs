@@ -100,6 +100,20 @@ pub struct SnmpMetric {
     /// Added after scaling: `value = raw [/ divisor] * scale + offset` (e.g. 100 - idle %).
     #[serde(default)]
     pub offset: f64,
+    /// For `status`: what each code of the MIB's enumeration means (`{ "1" = "normal" }`).
+    /// The code is stored; the names are how `probe` and alerts say it.
+    #[serde(default)]
+    pub states: BTreeMap<String, String>,
+}
+
+impl SnmpMetric {
+    /// The name the MIB gives a `status` code, if the profile lists it.
+    pub fn state_name(&self, code: f64) -> Option<&str> {
+        self.states
+            .iter()
+            .find(|(k, _)| k.parse::<f64>().is_ok_and(|c| c == code))
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// A cell value to select rows by: a number, or text (an OID value such as
@@ -281,6 +295,17 @@ impl Profile {
                         problems.push(format!(
                             "{key}: 'where_column' and 'name_contains' only apply to 'walk'"
                         ));
+                    }
+                    if !m.states.is_empty() && m.field != Field::Status {
+                        problems.push(format!("{key}: 'states' only applies to field 'status'"));
+                    }
+                    if m.field == Field::Status && m.states.is_empty() {
+                        problems.push(format!(
+                            "{key}: a 'status' needs 'states': what each code means, from the MIB"
+                        ));
+                    }
+                    for code in m.states.keys().filter(|k| k.parse::<i64>().is_err()) {
+                        problems.push(format!("{key}: states key '{code}' is not an integer code"));
                     }
                     if !m.name_contains.is_empty() && m.point_name.is_none() {
                         problems.push(format!("{key}: 'name_contains' needs 'point_name'"));
