@@ -28,6 +28,18 @@ impl Clock {
         }
     }
 
+    /// An accelerated clock on which simulated and real time agreed at `epoch`: every process
+    /// given the same epoch and speed reads the same simulated time (a collector pair and its
+    /// simulator), whenever each started.
+    pub fn accelerated_since(epoch: Timestamp, speed: f64) -> Clock {
+        let now = system_now_ms();
+        Clock::Accelerated {
+            real_origin: Instant::now(),
+            sim_origin: epoch + ((now - epoch) as f64 * speed) as i64,
+            speed,
+        }
+    }
+
     pub fn now_ms(&self) -> Timestamp {
         match *self {
             Clock::System => system_now_ms(),
@@ -57,6 +69,18 @@ fn system_now_ms() -> Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clocks_since_one_epoch_agree_whenever_they_start() {
+        let epoch = system_now_ms() - 10_000;
+        let a = Clock::accelerated_since(epoch, 60.0);
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let b = Clock::accelerated_since(epoch, 60.0);
+        let (ta, tb) = (a.now_ms(), b.now_ms());
+        // Ten real seconds after the epoch at 60x: ten simulated minutes on, on both clocks.
+        assert!(ta >= epoch + 600_000, "{ta}");
+        assert!((ta - tb).abs() < 200, "{ta} vs {tb}");
+    }
 
     #[test]
     fn accelerated_clock_runs_faster() {

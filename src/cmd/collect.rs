@@ -34,6 +34,16 @@ pub struct Args {
     /// minutes). Polling keeps the inventory's real interval.
     #[arg(long, default_value_t = 1.0, hide_default_value = true)]
     speed: f64,
+    /// With --speed: the instant (RFC 3339) at which simulated and real time agree, so that
+    /// processes given the same one share a clock (a collector pair and its simulator, `sim
+    /// --speed-epoch`); default: this start.
+    #[arg(long, value_name = "TIME", value_parser = parse_epoch, requires = "speed")]
+    speed_epoch: Option<i64>,
+}
+
+/// An RFC 3339 instant as ms since the Unix epoch.
+pub(crate) fn parse_epoch(s: &str) -> Result<i64, String> {
+    kilowatch_core::timefmt::parse_rfc3339(s).map_err(|e| e.to_string())
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -64,6 +74,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     let clock = if args.speed == 1.0 {
         Clock::System
+    } else if let Some(epoch) = args.speed_epoch {
+        Clock::accelerated_since(epoch, args.speed)
     } else {
         Clock::accelerated(args.speed)
     };

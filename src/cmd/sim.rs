@@ -13,6 +13,13 @@ pub struct Args {
     /// slow_devices, slow_delay). Defaults are used for anything left out.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Run the physics this many times faster than real time (overrides the config's `speed`).
+    #[arg(long)]
+    speed: Option<f64>,
+    /// With a speed: the instant (RFC 3339) at which simulated and real time agree; give
+    /// `collect --speed-epoch` the same one so the collector stamps on the simulator's clock.
+    #[arg(long, value_name = "TIME", value_parser = super::collect::parse_epoch)]
+    speed_epoch: Option<i64>,
     /// Write a collector inventory for the simulated devices here.
     #[arg(long)]
     inventory: Option<PathBuf>,
@@ -135,7 +142,7 @@ async fn run_scale(
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let config: SimConfig = match &args.config {
+    let mut config: SimConfig = match &args.config {
         Some(path) => {
             let src = std::fs::read_to_string(path)
                 .with_context(|| format!("read '{}'", path.display()))?;
@@ -143,8 +150,13 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         None => SimConfig::default(),
     };
+    if let Some(speed) = args.speed {
+        config.speed = speed;
+    }
     let clock = if (config.speed - 1.0).abs() < f64::EPSILON {
         Clock::System
+    } else if let Some(epoch) = args.speed_epoch {
+        Clock::accelerated_since(epoch, config.speed)
     } else {
         Clock::accelerated(config.speed)
     };

@@ -233,31 +233,39 @@ mod central {
     }
 
     /// Two collectors poll one site into one VictoriaMetrics (deduplicating at the poll
-    /// interval). Member a is killed for a third of the window and comes back. Central E_DC
-    /// keeps ≥ 99 % coverage and equals what b alone measured (not doubled), a's own store shows
-    /// the hole, and VictoriaMetrics keeps about one sample per interval, not two.
+    /// interval) for a simulated hour: the simulator and both collectors run on one clock at
+    /// 60x (`--speed-epoch`), a poll every simulated minute. Member a is killed for five
+    /// simulated minutes and comes back. Central E_DC keeps ≥ 99 % coverage over the hour and
+    /// equals what b alone measured (not doubled), a's own store shows the hole, and
+    /// VictoriaMetrics keeps about one sample a minute, not two.
     #[test]
     fn a_pair_keeps_coverage_whole_and_energy_single_when_one_member_dies() {
+        const SPEED: f64 = 60.0;
         // Queries for the last 30 s are answered as of 30 s ago by default: not for this count.
-        let vm = Victoria::start_with(&["-dedup.minScrapeInterval=1s", "-search.latencyOffset=1s"]);
+        let vm = Victoria::start_with(&["-dedup.minScrapeInterval=60s", "-search.latencyOffset=1s"]);
         let dir = tempfile::tempdir().unwrap();
         let inv = dir.path().join("kw.toml");
-        let (_sim, _) = process::sim(&["sim"], &inv, "1s");
-        let central = ["--influx", &vm.url()];
+        let epoch = now_ms();
+        let shared = ["--speed", "60", "--speed-epoch", &rfc3339(epoch)];
+        let sim_now = || epoch + ((now_ms() - epoch) as f64 * SPEED) as i64;
+        let (_sim, _) = process::sim(&[&["sim"][..], &shared].concat(), &inv, "1s");
+        let url = vm.url();
+        let central = [&["--influx", &url][..], &shared].concat();
         let (da, db) = (dir.path().join("a"), dir.path().join("b"));
         let a = collect(&inv, &da, "pair-a", None, &central);
         let b = collect(&inv, &db, "pair-b", None, &central);
         std::thread::sleep(Duration::from_secs(4));
-        let from = now_ms();
-        std::thread::sleep(Duration::from_secs(15));
+        let from = sim_now();
+        std::thread::sleep(Duration::from_secs(25));
         process::kill(a.0.id(), "KILL");
         drop(a);
-        let killed = now_ms();
-        std::thread::sleep(Duration::from_secs(15));
+        let killed = sim_now();
+        std::thread::sleep(Duration::from_secs(5));
         let a = collect(&inv, &da, "pair-a", None, &central);
-        let back = now_ms();
-        std::thread::sleep(Duration::from_secs(15));
-        let to = now_ms();
+        let back = sim_now();
+        std::thread::sleep(Duration::from_secs(30));
+        let to = sim_now();
+        assert!(to - from >= 3_540_000, "an hour: {} s", (to - from) / 1000);
         std::thread::sleep(Duration::from_secs(2));
         a.stop();
         b.stop();
@@ -304,7 +312,7 @@ mod central {
         );
         assert!(cov(&only_a) > 0.0);
 
-        // VictoriaMetrics' dedup: one sample per 1 s interval where both members sent one.
+        // VictoriaMetrics' dedup: one sample per simulated minute where both members sent one.
         let q = format!(
             "{}/api/v1/query?query=count_over_time(power_active_power_w{{role=\"facility\"}}[{}s])&time={}",
             vm.http(),
@@ -318,12 +326,12 @@ mod central {
             .unwrap_or_else(|| panic!("{answer}"))
             .parse()
             .unwrap();
-        let seconds = (to - from) as f64 / 1000.0;
+        let minutes = (to - from) as f64 / 60_000.0;
         assert!(
-            count <= seconds * 1.15,
-            "{count} samples in {seconds} s: not deduplicated"
+            count <= minutes * 1.15,
+            "{count} samples in {minutes} simulated minutes: not deduplicated"
         );
-        assert!(count >= seconds * 0.9, "{count} samples in {seconds} s");
+        assert!(count >= minutes * 0.9, "{count} samples in {minutes} minutes");
     }
 
     /// An estate of three simulated sites, a collector per site (`--site`), all writing to one
