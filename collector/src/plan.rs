@@ -108,7 +108,7 @@ pub(crate) struct SnmpEntry {
     pub name_contains: Vec<String>,
     /// Rows kept only if this column (index into `walks`) holds one of the values.
     pub where_column: Option<(usize, Vec<Match>)>,
-    pub invalid: Vec<f64>,
+    pub invalid: Unavailable,
     /// The divisor: a GET (for a scalar) or a column (for a walk, same row).
     pub divisor: Option<SnmpSource>,
     /// Columns (index into `walks`) stating each row's decimal places and SI prefix.
@@ -150,9 +150,30 @@ pub(crate) struct ModbusEntry {
     pub add: f64,
     /// (block, offset) of the scale-factor register.
     pub scale_factor: Option<(usize, u16)>,
-    pub invalid: Vec<f64>,
+    pub invalid: Unavailable,
     pub field: Field,
     pub series: Arc<Series>,
+}
+
+/// What a profile says "not available" looks like: listed raw values, or anything outside the
+/// raw range a real reading lies in.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Unavailable {
+    values: Vec<f64>,
+    valid: Option<[f64; 2]>,
+}
+
+impl Unavailable {
+    fn new(values: &[f64], valid: Option<[f64; 2]>) -> Unavailable {
+        Unavailable {
+            values: values.to_vec(),
+            valid,
+        }
+    }
+
+    pub(crate) fn contains(&self, raw: &f64) -> bool {
+        self.values.contains(raw) || self.valid.is_some_and(|[lo, hi]| *raw < lo || *raw > hi)
+    }
 }
 
 impl Plan {
@@ -324,7 +345,7 @@ impl Plan {
                 offset: m.offset,
                 name_contains: m.name_contains.iter().map(|n| n.to_lowercase()).collect(),
                 where_column,
-                invalid: m.invalid.clone(),
+                invalid: Unavailable::new(&m.invalid, m.valid_range),
                 index_suffix: m
                     .index_suffix
                     .as_deref()
@@ -448,7 +469,7 @@ impl Plan {
                 scale: m.scale,
                 add: m.offset,
                 scale_factor: m.scale_factor.and_then(|sf| locate(m.table, sf, 1)),
-                invalid: m.invalid.clone(),
+                invalid: Unavailable::new(&m.invalid, m.valid_range),
                 field: self.placed(m.field),
                 series: self.series_wrapping(
                     self.placed(m.field),

@@ -112,6 +112,15 @@ impl SnmpDriver {
             .await?;
         let oid = match rows.first().map(|(_, v)| v) {
             Some(SnmpValue::Oid(o)) => o.clone(),
+            // Some agents send sysObjectID as text ("1.3.6.1.4.1.232.165.7"): read it as the OID
+            // it spells, so the profile for the family still matches.
+            Some(SnmpValue::Bytes(b)) => String::from_utf8_lossy(b)
+                .trim()
+                .trim_start_matches('.')
+                .split('.')
+                .map(str::parse::<u32>)
+                .collect::<Result<Vec<u32>, _>>()
+                .unwrap_or_default(),
             _ => Vec::new(),
         };
         let descr = match rows.get(1).map(|(_, v)| v) {

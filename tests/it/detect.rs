@@ -52,6 +52,19 @@ fn issue_17_a_ups_of_an_unknown_vendor_is_read_through_the_ups_mib_it_answers() 
         95.0
     ));
     assert!(close(value("runtime_s", "1.3.6.1.2.1.33.1.2.3.0"), 2520.0));
+    // Status enumerations are kept as codes, named by UPS-MIB's enumeration.
+    let state = |source: &str| {
+        let r = rows
+            .iter()
+            .find(|r| r["field"] == "status" && r["source"] == source)
+            .unwrap_or_else(|| panic!("no status from {source}: {rows:?}"));
+        (
+            r["value"].as_f64().unwrap(),
+            r["state"].as_str().unwrap_or_default().to_owned(),
+        )
+    };
+    assert_eq!(state("1.3.6.1.2.1.33.1.2.1.0"), (2.0, "normal".to_owned()));
+    assert_eq!(state("1.3.6.1.2.1.33.1.4.1.0"), (3.0, "normal".to_owned()));
 }
 
 #[test]
@@ -216,5 +229,72 @@ fn issue_17_collect_polls_an_auto_profile_device_and_detects_it_once() {
     assert!(
         values.iter().all(|v| *v == 950.0),
         "UPS-MIB output power: {csv}"
+    );
+}
+
+/// A sysObjectID sent as text is read as the OID it spells, so the family's profile matches.
+#[test]
+fn issue_17_a_sysobjectid_sent_as_text_still_names_the_profile() {
+    let out = probe("text-sysobjectid");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("profile rfc1628-ups: sysObjectID 1.3.6.1.2.1.33.99"),
+        "{stderr}"
+    );
+}
+
+/// `valid_range`: a raw value outside the range the MIB gives real readings is no data.
+#[test]
+fn issue_17_values_outside_the_valid_range_are_no_data() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("acme-gateway.toml"),
+        r#"protocol = "snmp"
+description = "Environment sensor, Acme gateway (test)"
+[[metrics]]
+field = "temperature_c"
+walk = "1.3.6.1.4.1.99999.4.1.2"
+scale = 0.1
+point = "probe"
+valid_range = [0, 1000]
+"#,
+    )
+    .unwrap();
+    let url = format!(
+        "snmp://unknown-vendor-gateway@{}",
+        env("KILOWATCH_TEST_SNMPSIM")
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_kilowatch"))
+        .args([
+            "probe",
+            &url,
+            "--json",
+            "--profile",
+            "acme-gateway",
+            "--profiles",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let temps: Vec<(f64, &str)> = rows
+        .iter()
+        .filter(|r| r["field"] == "temperature_c")
+        .map(|r| {
+            (
+                r["value"].as_f64().unwrap(),
+                r["tags"]["point"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(temps.len(), 1, "{rows:?}");
+    assert!(
+        (temps[0].0 - 21.5).abs() < 1e-9 && temps[0].1 == "probe2",
+        "{temps:?}"
     );
 }

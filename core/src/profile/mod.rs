@@ -86,6 +86,9 @@ pub struct SnmpMetric {
     /// Raw values meaning "no sensor" or "not available" (e.g. -1), dropped before scaling.
     #[serde(default)]
     pub invalid: Vec<f64>,
+    /// The raw range a real reading lies in, where the MIB says so ("a negative value means
+    /// not available"): anything outside is no data.
+    pub valid_range: Option<[f64; 2]>,
     /// For a counter: the raw value at which it wraps to zero (4294967296 for a Counter32).
     pub wraps_at: Option<f64>,
     /// Divide by this OID (scalar) or column (walk, same row): used / size ratios.
@@ -166,6 +169,8 @@ pub struct ModbusMetric {
     /// Raw values that mean "not available" (e.g. SunSpec int16 0x8000 = -32768).
     #[serde(default)]
     pub invalid: Vec<f64>,
+    /// The raw range a real reading lies in; anything outside is "not available".
+    pub valid_range: Option<[f64; 2]>,
     /// Added after scaling.
     #[serde(default)]
     pub offset: f64,
@@ -295,6 +300,11 @@ impl Profile {
                         problems.push(format!(
                             "{key}: 'where_column' and 'name_contains' only apply to 'walk'"
                         ));
+                    }
+                    if let Some([lo, hi]) = m.valid_range
+                        && !(lo <= hi)
+                    {
+                        problems.push(format!("{key}: valid_range [{lo}, {hi}] is empty"));
                     }
                     if !m.states.is_empty() && m.field != Field::Status {
                         problems.push(format!("{key}: 'states' only applies to field 'status'"));
