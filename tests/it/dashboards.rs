@@ -21,9 +21,9 @@ use serde_json::Value;
 
 /// The classic dashboard model version the JSON is written for (dashboards/README.md says which
 /// Grafana versions that is).
-const SCHEMA_VERSION: u64 = 42;
+pub(crate) const SCHEMA_VERSION: u64 = 42;
 /// Links and bookmarks use these: a dashboard keeps its uid for good.
-const UIDS: &[&str] = &[
+pub(crate) const UIDS: &[&str] = &[
     "kilowatch-capacity",
     "kilowatch-collector",
     "kilowatch-estate",
@@ -31,7 +31,7 @@ const UIDS: &[&str] = &[
     "kilowatch-servers",
     "kilowatch-thermal",
 ];
-const PANEL_TYPES: &[&str] = &[
+pub(crate) const PANEL_TYPES: &[&str] = &[
     "bargauge",
     "histogram",
     "stat",
@@ -41,11 +41,11 @@ const PANEL_TYPES: &[&str] = &[
 ];
 /// Grafana's provisioning directory in its packages and images, where README tells users to put
 /// `dashboards/provisioning`.
-const GRAFANA_PROVISIONING: &str = "/etc/grafana/provisioning";
+pub(crate) const GRAFANA_PROVISIONING: &str = "/etc/grafana/provisioning";
 /// Sink self-monitoring series (`collector`, device `kilowatch`) carry no site tag.
 const SINK_SERIES: &str = "\"device\" = 'kilowatch'";
 
-fn dir() -> PathBuf {
+pub(crate) fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("dashboards")
 }
 
@@ -84,31 +84,31 @@ struct InfluxJsonData {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct ProviderFile {
-    api_version: u32,
-    providers: Vec<Provider>,
+pub(crate) struct ProviderFile {
+    pub(crate) api_version: u32,
+    pub(crate) providers: Vec<Provider>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct Provider {
-    name: String,
-    org_id: u32,
-    folder: String,
-    folder_uid: String,
+pub(crate) struct Provider {
+    pub(crate) name: String,
+    pub(crate) org_id: u32,
+    pub(crate) folder: String,
+    pub(crate) folder_uid: String,
     #[serde(rename = "type")]
-    kind: String,
-    disable_deletion: bool,
-    allow_ui_updates: bool,
-    update_interval_seconds: u32,
-    options: ProviderOptions,
+    pub(crate) kind: String,
+    pub(crate) disable_deletion: bool,
+    pub(crate) allow_ui_updates: bool,
+    pub(crate) update_interval_seconds: u32,
+    pub(crate) options: ProviderOptions,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct ProviderOptions {
-    path: String,
-    folders_from_files_structure: bool,
+pub(crate) struct ProviderOptions {
+    pub(crate) path: String,
+    pub(crate) folders_from_files_structure: bool,
 }
 
 // ---- the parts of the dashboard model the checks rely on (required: a missing one fails) ----
@@ -252,7 +252,7 @@ struct Provisioned {
     dashboards: Vec<(PathBuf, Dashboard)>,
 }
 
-fn yaml(path: &Path) -> Value {
+pub(crate) fn yaml(path: &Path) -> Value {
     fn json(y: &yaml_rust2::Yaml) -> Value {
         use yaml_rust2::Yaml;
         match y {
@@ -279,7 +279,7 @@ fn yaml(path: &Path) -> Value {
     json(&docs[0])
 }
 
-fn yaml_files(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn yaml_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -346,7 +346,7 @@ fn provisioned() -> Provisioned {
 }
 
 /// `$NAME` and `${NAME}` references, the two forms Grafana expands in provisioning files.
-fn env_refs(s: &str) -> Vec<String> {
+pub(crate) fn env_refs(s: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest = s;
     while let Some(i) = rest.find('$') {
@@ -422,7 +422,7 @@ fn identifiers(expr: &str) -> Vec<(&str, bool)> {
 
 /// The columns a query returns after `time`, named as the unit rule reads them: the alias, or
 /// the field the expression reads.
-fn columns(q: &str) -> Vec<String> {
+pub(crate) fn columns(q: &str) -> Vec<String> {
     let (list, _) = selects(q)[0];
     top_level(list)
         .into_iter()
@@ -439,7 +439,7 @@ fn columns(q: &str) -> Vec<String> {
 
 /// The unit a column's name carries (field names end in their unit, ARCHITECTURE.md); `None`
 /// for counts and text.
-fn unit_of(column: &str) -> Option<&'static str> {
+pub(crate) fn unit_of(column: &str) -> Option<&'static str> {
     column.rsplit('_').find_map(|token| {
         Some(match token {
             "w" => "watt",
@@ -458,7 +458,7 @@ fn unit_of(column: &str) -> Option<&'static str> {
     })
 }
 
-fn variables_used(q: &str) -> BTreeSet<String> {
+pub(crate) fn variables_used(q: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for (i, _) in q.match_indices('$') {
         let name: String = q[i + 1..]
@@ -709,7 +709,7 @@ fn the_query_reading_helpers_read_what_grafana_sends() {
 // ---- against a real InfluxDB ----
 
 #[cfg(feature = "peers")]
-mod live {
+pub(crate) mod live {
     use super::*;
     use std::process::{Child, Command, Stdio};
     use std::time::{Duration, Instant};
@@ -719,11 +719,11 @@ mod live {
     use kilowatch_core::timefmt::{format_rfc3339, parse_rfc3339};
     use kilowatch_sim::{RunningSim, SimConfig};
 
-    const HK_MS: i64 = 8 * 3_600_000;
-    const DAY_MS: i64 = 86_400_000;
+    pub(crate) const HK_MS: i64 = 8 * 3_600_000;
+    pub(crate) const DAY_MS: i64 = 86_400_000;
     /// Two sites, so rankings and the site variable have something to tell apart; each with
     /// its own emission factor (kg/kWh) and tariff (HKD/kWh).
-    const SITES: &[(&str, f64, f64)] = &[("north", 0.71, 1.1), ("south", 0.39, 1.3)];
+    pub(crate) const SITES: &[(&str, f64, f64)] = &[("north", 0.71, 1.1), ("south", 0.39, 1.3)];
 
     /// InfluxDB's answer to one statement.
     #[derive(Debug, Deserialize)]
@@ -872,7 +872,7 @@ mod live {
     }
 
     /// A sane value for a column shown in `unit`: what a user would accept on a dashboard.
-    fn sane(unit: &str, column: &str, v: f64) -> bool {
+    pub(crate) fn sane(unit: &str, column: &str, v: f64) -> bool {
         match unit {
             // The only unitless figure shown is PUE.
             "none" => v > 1.0 && v <= 3.0,
@@ -890,7 +890,7 @@ mod live {
         }
     }
 
-    fn kilowatch(args: &[&str]) -> std::process::Output {
+    pub(crate) fn kilowatch(args: &[&str]) -> std::process::Output {
         let out = Command::new(env!("CARGO_BIN_EXE_kilowatch"))
             .args(args)
             .output()
@@ -903,7 +903,7 @@ mod live {
         out
     }
 
-    fn stop(mut child: Child) {
+    pub(crate) fn stop(mut child: Child) {
         // SIGTERM, as systemd stops the collector: it flushes the outbox before exiting.
         let pid = child.id().to_string();
         assert!(

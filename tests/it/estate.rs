@@ -242,7 +242,8 @@ mod central {
     fn a_pair_keeps_coverage_whole_and_energy_single_when_one_member_dies() {
         const SPEED: f64 = 60.0;
         // Queries for the last 30 s are answered as of 30 s ago by default: not for this count.
-        let vm = Victoria::start_with(&["-dedup.minScrapeInterval=60s", "-search.latencyOffset=1s"]);
+        let vm =
+            Victoria::start_with(&["-dedup.minScrapeInterval=60s", "-search.latencyOffset=1s"]);
         let dir = tempfile::tempdir().unwrap();
         let inv = dir.path().join("kw.toml");
         let epoch = now_ms();
@@ -331,7 +332,10 @@ mod central {
             count <= minutes * 1.15,
             "{count} samples in {minutes} simulated minutes: not deduplicated"
         );
-        assert!(count >= minutes * 0.9, "{count} samples in {minutes} minutes");
+        assert!(
+            count >= minutes * 0.9,
+            "{count} samples in {minutes} minutes"
+        );
     }
 
     /// An estate of three simulated sites, a collector per site (`--site`), all writing to one

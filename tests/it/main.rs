@@ -12,6 +12,7 @@ mod check_config;
 mod clock;
 mod consolidation;
 mod dashboards;
+mod dashboards_vm;
 mod data_dir;
 mod demo_cli;
 mod deploy;
