@@ -116,6 +116,9 @@ pub(crate) struct SnmpEntry {
     pub si_prefix: Option<usize>,
     pub offset: f64,
     pub aggregate: Option<Aggregate>,
+    /// The device's unit setting (a GET, or a column matched by row or row prefix) and the
+    /// values meaning °F.
+    pub fahrenheit: Option<(SnmpSource, Vec<Match>)>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -338,7 +341,30 @@ impl Plan {
                 }),
                 (None, _) => None,
             };
+            let fahrenheit = m.fahrenheit_when.as_ref().and_then(|u| {
+                let source = match (&u.oid, &u.column) {
+                    (Some(o), _) => parse_oid(o).map(|oid| {
+                        let mut key = oid.clone();
+                        key.push(0);
+                        SnmpSource::Get(*index.entry(key).or_insert_with(|| {
+                            plan.gets.push(oid);
+                            plan.gets.len() - 1
+                        }))
+                    }),
+                    (None, Some(c)) => parse_oid(c).map(|col| {
+                        let mut key = col.clone();
+                        key.push(1);
+                        SnmpSource::Walk(*index.entry(key).or_insert_with(|| {
+                            plan.walks.push(col);
+                            plan.walks.len() - 1
+                        }))
+                    }),
+                    (None, None) => None,
+                };
+                source.map(|s| (s, u.equals.clone()))
+            });
             plan.entries.push(SnmpEntry {
+                fahrenheit,
                 divisor,
                 precision,
                 si_prefix,

@@ -163,7 +163,6 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.scale_snmp.is_some() || args.scale_redfish > 0 {
         return run_scale(&args, args.scale_snmp.unwrap_or(0), &config, clock).await;
     }
-    let mut config = config;
     if let Some(p) = args.servers {
         config.server_protocol = p.into();
     }

@@ -298,3 +298,60 @@ valid_range = [0, 1000]
         "{temps:?}"
     );
 }
+
+/// `fahrenheit_when`: a device that states temperatures in °C or °F as a setting says (one
+/// setting for the device, or one per PDU above its sensor table) is read in °C either way.
+#[test]
+fn issue_17_temperatures_follow_the_unit_setting_the_device_states() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("acme-units.toml"),
+        r#"protocol = "snmp"
+description = "Environment sensor, Acme gateway units (test)"
+[[metrics]]
+field = "temperature_c"
+oid = "1.3.6.1.4.1.99999.4.1.4.1"
+point = "probe"
+fahrenheit_when = { oid = "1.3.6.1.4.1.99999.4.1.3.0", equals = [2] }
+
+[[metrics]]
+field = "temperature_c"
+walk = "1.3.6.1.4.1.99999.4.1.6"
+point = "pdu"
+fahrenheit_when = { column = "1.3.6.1.4.1.99999.4.1.5", equals = [2] }
+"#,
+    )
+    .unwrap();
+    let url = format!(
+        "snmp://unknown-vendor-gateway@{}",
+        env("KILOWATCH_TEST_SNMPSIM")
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_kilowatch"))
+        .args([
+            "probe",
+            &url,
+            "--json",
+            "--profile",
+            "acme-units",
+            "--profiles",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let at = |point: &str| {
+        rows.iter()
+            .find(|r| r["tags"]["point"] == point)
+            .and_then(|r| r["value"].as_f64())
+            .unwrap_or_else(|| panic!("no {point}: {rows:?}"))
+    };
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
+    assert!(close(at("probe"), 25.0), "77 °F is 25 °C: {rows:?}");
+    assert!(close(at("pdu1.1"), 22.0), "PDU 1 states °C: {rows:?}");
+    assert!(close(at("pdu2.1"), 20.0), "PDU 2 states °F: {rows:?}");
+}

@@ -6,7 +6,7 @@ use kilowatch_core::model::Sample;
 use kilowatch_core::profile::{Aggregate, Match};
 
 use super::{RowSeries, SnmpValue, Trace, dotted, push};
-use crate::plan::{Plan, SnmpPlan, SnmpSource};
+use crate::plan::{Plan, SnmpEntry, SnmpPlan, SnmpSource};
 
 #[allow(clippy::too_many_arguments)] // one call site; the pieces are what decoding needs
 pub(super) fn decode_snmp(
@@ -30,7 +30,8 @@ pub(super) fn decode_snmp(
                         else {
                             continue;
                         };
-                        if push(out, p.series[i].as_ref(), e.field, x * e.scale + e.offset) {
+                        let v = celsius(e, gets, walks, &[], x * e.scale + e.offset);
+                        if push(out, p.series[i].as_ref(), e.field, v) {
                             trace.push(|| dotted(&p.gets[g]));
                         }
                     }
@@ -82,7 +83,8 @@ pub(super) fn decode_snmp(
                                 continue;
                             };
                             if let Some(x) = divide(x, divisor) {
-                                values.push((row, index, x * stated * e.scale + e.offset));
+                                let v = x * stated * e.scale + e.offset;
+                                values.push((row, index, celsius(e, gets, walks, row, v)));
                             }
                         }
                         Err(err) => problems.push(format!(
@@ -140,6 +142,34 @@ pub(super) fn decode_snmp(
 }
 
 /// The divisor's value: the GET, or the same row of the divisor column.
+/// `v` in °C: converted from °F when the device's unit setting for this row says so (the
+/// setting's own row, or the row of the table above it whose index begins this row's).
+fn celsius(
+    e: &SnmpEntry,
+    gets: &[SnmpValue],
+    walks: &[Vec<(Vec<u32>, SnmpValue)>],
+    row: &[u32],
+    v: f64,
+) -> f64 {
+    let Some((source, fahrenheit)) = &e.fahrenheit else {
+        return v;
+    };
+    let setting = match *source {
+        SnmpSource::Get(g) => gets.get(g),
+        SnmpSource::Walk(w) => walks.get(w).and_then(|col| {
+            col.iter()
+                .filter(|(i, _)| row.starts_with(i))
+                .max_by_key(|(i, _)| i.len())
+                .map(|(_, v)| v)
+        }),
+    };
+    if setting.is_some_and(|s| fahrenheit.iter().any(|f| matches(s, f))) {
+        (v - 32.0) * 5.0 / 9.0
+    } else {
+        v
+    }
+}
+
 fn cell(
     d: SnmpSource,
     gets: &[SnmpValue],

@@ -103,10 +103,23 @@ pub struct SnmpMetric {
     /// Added after scaling: `value = raw [/ divisor] * scale + offset` (e.g. 100 - idle %).
     #[serde(default)]
     pub offset: f64,
+    /// A temperature the device states in °C or °F as a setting says: when that setting (a
+    /// scalar `oid`, or a `column` whose row is this row or the table above it) holds one of
+    /// `equals`, the reading is in °F and converted.
+    pub fahrenheit_when: Option<UnitSwitch>,
     /// For `status`: what each code of the MIB's enumeration means (`{ "1" = "normal" }`).
     /// The code is stored; the names are how `probe` and alerts say it.
     #[serde(default)]
     pub states: BTreeMap<String, String>,
+}
+
+/// Where a device says which unit a reading is in, and the values meaning the other unit.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnitSwitch {
+    pub oid: Option<String>,
+    pub column: Option<String>,
+    pub equals: Vec<Match>,
 }
 
 impl SnmpMetric {
@@ -302,9 +315,23 @@ impl Profile {
                         ));
                     }
                     if let Some([lo, hi]) = m.valid_range
-                        && !(lo <= hi)
+                        && lo.partial_cmp(&hi).is_none_or(std::cmp::Ordering::is_gt)
                     {
                         problems.push(format!("{key}: valid_range [{lo}, {hi}] is empty"));
+                    }
+                    if let Some(u) = &m.fahrenheit_when {
+                        match (&u.oid, &u.column) {
+                            (Some(o), None) | (None, Some(o)) if parse_oid(o).is_some() => {}
+                            _ => problems.push(format!(
+                                "{key}: fahrenheit_when needs exactly one numeric 'oid' (a scalar) or 'column'"
+                            )),
+                        }
+                        if u.equals.is_empty() {
+                            problems.push(format!("{key}: fahrenheit_when needs 'equals'"));
+                        }
+                        if !m.field.name().ends_with("_c") {
+                            problems.push(format!("{key}: fahrenheit_when is for a °C field"));
+                        }
                     }
                     if !m.states.is_empty() && m.field != Field::Status {
                         problems.push(format!("{key}: 'states' only applies to field 'status'"));
