@@ -20,6 +20,8 @@ fn canonical(class: &str) -> Option<(&'static [&'static str], f64)> {
                 "active_power_w",
                 "power_w",
                 "apparent_power_va",
+                // LibreNMS files reactive power (var) under its power class too.
+                "reactive_power_var",
                 "cooling_power_w",
             ],
             1.0,

@@ -242,7 +242,7 @@ mod tests {
                     "dcmi power reading (current)".into()
                 ),
                 (
-                    "temperature_c".into(),
+                    "inlet_temp_c".into(),
                     Some("inlet".into()),
                     24.0,
                     "sensor 'Inlet Temp' #1".into()
@@ -291,7 +291,7 @@ mod tests {
         // The refused DCMI reading is no problem: the system power sensor stood in for it.
         assert_eq!(
             problems,
-            vec!["temperature_c sensor 'Inlet Temp' #1: reading unavailable".to_owned()]
+            vec!["inlet_temp_c sensor 'Inlet Temp' #1: reading unavailable".to_owned()]
         );
         // Without that sensor, the refusal is the problem that explains the missing power.
         let (rows, problems) = run(&Readings::Ipmi {
