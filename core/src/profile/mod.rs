@@ -529,24 +529,30 @@ impl ProfileSet {
     /// SNMP.
     pub fn merged(&self, modules: &[&str]) -> Option<Profile> {
         let mut first: Option<SnmpProfile> = None;
-        let mut keys = std::collections::HashSet::new();
+        // What earlier modules read: a later module does not read it again. A module's own
+        // metrics all stay, even several for one field and point (three tables of one MIB).
+        let mut taken = std::collections::HashSet::new();
         let mut metrics = Vec::new();
         for name in modules {
             let Profile::Snmp(p) = self.profiles.get(*name)? else {
                 return None;
             };
             first.get_or_insert_with(|| p.clone());
-            for m in &p.metrics {
-                let key = (
+            let key = |m: &SnmpMetric| {
+                (
                     m.field,
                     m.point.clone(),
                     m.aggregate.is_some(),
                     m.walk.is_some(),
-                );
-                if keys.insert(key) {
-                    metrics.push(m.clone());
-                }
-            }
+                )
+            };
+            let own: Vec<&SnmpMetric> = p
+                .metrics
+                .iter()
+                .filter(|m| !taken.contains(&key(m)))
+                .collect();
+            taken.extend(p.metrics.iter().map(key));
+            metrics.extend(own.into_iter().cloned());
         }
         let mut merged = first?;
         merged.description = format!("{} (auto: {})", merged.description, modules.join(" + "));
@@ -619,6 +625,38 @@ pub fn line_of(src: &str, offset: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `profile = "auto"` merges a device's modules: a module keeps every metric of its own
+    /// (apc-environmental reads temperatures from three tables at one point prefix), and a later
+    /// module does not read a field at a point an earlier one reads.
+    #[test]
+    fn merged_modules_keep_their_own_metrics_and_yield_to_earlier_ones() {
+        let (set, problems) = ProfileSet::load(&[]);
+        assert!(problems.is_empty(), "{problems:?}");
+        let Some(Profile::Snmp(env)) = set.get("apc-environmental") else {
+            panic!("no apc-environmental");
+        };
+        let temps = |p: &SnmpProfile| {
+            p.metrics
+                .iter()
+                .filter(|m| m.field == Field::TemperatureC)
+                .count()
+        };
+        assert!(temps(env) >= 3);
+        let Some(Profile::Snmp(m)) = set.merged(&["apc-environmental"]) else {
+            panic!("merge failed");
+        };
+        assert_eq!(temps(&m), temps(env), "a module's own tables all stay");
+        let Some(Profile::Snmp(twice)) = set.merged(&["apc-environmental", "apc-environmental"])
+        else {
+            panic!("merge failed");
+        };
+        assert_eq!(
+            twice.metrics.len(),
+            env.metrics.len(),
+            "a later module yields"
+        );
+    }
 
     #[test]
     fn builtin_profiles_all_load() {
