@@ -136,6 +136,22 @@ pub fn rules(set: RuleSet) -> Vec<Rule> {
                 Warning,
                 "{device} battery at {value} %, under {limit} %",
             ),
+            // The UPS's own judgement of its battery (UPS-MIB upsBatteryStatus, read as `status`
+            // at point `battery`): batteryLow(3) or batteryDepleted(4).
+            {
+                let mut r = rule(
+                    "ups_battery_status_low",
+                    Condition::State {
+                        field: Field::Status,
+                        values: vec![3.0, 4.0],
+                    },
+                    0,
+                    Critical,
+                    "{device} reports its battery low or depleted (upsBatteryStatus {value})",
+                );
+                r.scope.tags.insert("point".into(), vec!["battery".into()]);
+                r
+            },
         ],
     }
 }

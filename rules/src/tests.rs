@@ -446,3 +446,40 @@ fn ashrae_rules_watch_inlet_air_only() {
         ]
     );
 }
+
+/// The UPS set names a UPS whose own battery status (UPS-MIB, `status` at point `battery`) is
+/// low or depleted; a normal battery, or a low code at another status point, is no alert.
+#[test]
+fn ups_rules_name_a_battery_the_ups_itself_reports_low() {
+    let site = SITE.replace(
+        r#"rule_sets = ["breaker-80", "rack-budget"]"#,
+        r#"rule_sets = ["ups"]"#,
+    );
+    let c = Config::from_str(
+        &site,
+        "test.toml",
+        std::path::Path::new("."),
+        std::iter::empty(),
+    )
+    .unwrap_or_else(|p| panic!("{p:#?}"));
+    let mut e = engine(&c);
+    let battery = series("pdu-a", Measurement::Device, Some("battery"));
+    let source = series("pdu-b", Measurement::Device, Some("output_source"));
+    let mut ch = AlertChanges::default();
+    let batch = |dev: &str, at: i64, s: &Arc<Series>, v: f64| {
+        poll(dev, at, vec![(s.clone(), Field::Status, v)])
+    };
+    e.on_batch(&batch("pdu-a", 0, &battery, 2.0), &mut ch);
+    e.on_batch(&batch("pdu-b", 0, &source, 3.0), &mut ch);
+    assert!(notes(&ch, "am").is_empty(), "normal: no alert");
+    e.on_batch(&batch("pdu-a", 60_000, &battery, 3.0), &mut ch);
+    e.on_batch(&batch("pdu-b", 60_000, &source, 4.0), &mut ch);
+    let fired: Vec<(String, String)> = notes(&ch, "am")
+        .iter()
+        .map(|n| (n.labels["alertname"].clone(), n.labels["device"].clone()))
+        .collect();
+    assert_eq!(
+        fired,
+        [("ups_battery_status_low".to_owned(), "pdu-a".to_owned())]
+    );
+}
