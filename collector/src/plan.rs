@@ -293,34 +293,35 @@ impl Plan {
                 (None, Some(w)) => (w, true),
                 (None, None) => continue,
             };
-            let Some(oid) = parse_oid(oid_text) else {
-                continue;
-            };
-            let list = if is_walk {
-                &mut plan.walks
-            } else {
-                &mut plan.gets
-            };
-            let key = {
-                let mut k = oid.clone();
-                k.push(u32::from(is_walk));
-                k
-            };
-            let slot = *index.entry(key).or_insert_with(|| {
-                list.push(oid);
-                list.len() - 1
-            });
-            let per_row = is_walk && m.aggregate.is_none();
-            let mut column = |oid: &str| {
-                parse_oid(oid).map(|col| {
-                    let mut key = col.clone();
-                    key.push(1);
+            // Every OID a metric names is requested once per poll, however many metrics use it:
+            // a scalar in `gets`, a column in `walks`.
+            let mut slot_of = |text: &str, walk: bool| {
+                parse_oid(text).map(|oid| {
+                    let mut key = oid.clone();
+                    key.push(u32::from(walk));
+                    let list = if walk {
+                        &mut plan.walks
+                    } else {
+                        &mut plan.gets
+                    };
                     *index.entry(key).or_insert_with(|| {
-                        plan.walks.push(col);
-                        plan.walks.len() - 1
+                        list.push(oid);
+                        list.len() - 1
                     })
                 })
             };
+            let source = |walk: bool, slot: usize| {
+                if walk {
+                    SnmpSource::Walk(slot)
+                } else {
+                    SnmpSource::Get(slot)
+                }
+            };
+            let Some(slot) = slot_of(oid_text, is_walk) else {
+                continue;
+            };
+            let per_row = is_walk && m.aggregate.is_none();
+            let mut column = |oid: &str| slot_of(oid, true);
             let names = m.point_name.as_deref().and_then(&mut column);
             let precision = m.precision_column.as_deref().and_then(&mut column);
             let si_prefix = m.si_prefix_column.as_deref().and_then(&mut column);
@@ -329,39 +330,19 @@ impl Plan {
                 .as_deref()
                 .and_then(&mut column)
                 .map(|c| (c, m.where_equals.clone()));
-            let divisor = match (&m.divide_by, is_walk) {
-                (Some(d), true) => column(d).map(SnmpSource::Walk),
-                (Some(d), false) => parse_oid(d).map(|oid| {
-                    let mut key = oid.clone();
-                    key.push(0);
-                    SnmpSource::Get(*index.entry(key).or_insert_with(|| {
-                        plan.gets.push(oid);
-                        plan.gets.len() - 1
-                    }))
-                }),
-                (None, _) => None,
-            };
+            // A divisor is a scalar for a scalar, the same row of a column for a walk.
+            let divisor = m
+                .divide_by
+                .as_deref()
+                .and_then(|d| slot_of(d, is_walk))
+                .map(|d| source(is_walk, d));
             let fahrenheit = m.fahrenheit_when.as_ref().and_then(|u| {
-                let source = match (&u.oid, &u.column) {
-                    (Some(o), _) => parse_oid(o).map(|oid| {
-                        let mut key = oid.clone();
-                        key.push(0);
-                        SnmpSource::Get(*index.entry(key).or_insert_with(|| {
-                            plan.gets.push(oid);
-                            plan.gets.len() - 1
-                        }))
-                    }),
-                    (None, Some(c)) => parse_oid(c).map(|col| {
-                        let mut key = col.clone();
-                        key.push(1);
-                        SnmpSource::Walk(*index.entry(key).or_insert_with(|| {
-                            plan.walks.push(col);
-                            plan.walks.len() - 1
-                        }))
-                    }),
-                    (None, None) => None,
+                let (text, walk) = match (&u.oid, &u.column) {
+                    (Some(o), _) => (o, false),
+                    (None, Some(c)) => (c, true),
+                    (None, None) => return None,
                 };
-                source.map(|s| (s, u.equals.clone()))
+                slot_of(text, walk).map(|s| (source(walk, s), u.equals.clone()))
             });
             plan.entries.push(SnmpEntry {
                 fahrenheit,
@@ -378,11 +359,7 @@ impl Plan {
                     .and_then(parse_oid_tail)
                     .unwrap_or_default(),
                 names,
-                source: if is_walk {
-                    SnmpSource::Walk(slot)
-                } else {
-                    SnmpSource::Get(slot)
-                },
+                source: source(is_walk, slot),
                 field: self.placed(m.field),
                 scale: m.scale,
                 point_prefix: if per_row {

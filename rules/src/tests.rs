@@ -65,6 +65,21 @@ fn config(rules: &str) -> Config {
     .unwrap_or_else(|p| panic!("{p:#?}"))
 }
 
+/// The test site with only these built-in rule sets (a TOML array).
+fn with_rule_sets(sets: &str) -> Config {
+    let site = SITE.replace(
+        r#"rule_sets = ["breaker-80", "rack-budget"]"#,
+        &format!("rule_sets = {sets}"),
+    );
+    Config::from_str(
+        &site,
+        "test.toml",
+        std::path::Path::new("."),
+        std::iter::empty(),
+    )
+    .unwrap_or_else(|p| panic!("{p:#?}"))
+}
+
 fn engine(c: &Config) -> Engine {
     Engine::new(c, vec!["am".into(), "hook".into()])
 }
@@ -411,17 +426,7 @@ fn a_series_under_a_new_arc_or_at_a_new_place_is_the_same_subject() {
 /// temperature of unknown place never fires an inlet alert, a 33 °C inlet fires both.
 #[test]
 fn ashrae_rules_watch_inlet_air_only() {
-    let site = SITE.replace(
-        r#"rule_sets = ["breaker-80", "rack-budget"]"#,
-        r#"rule_sets = ["ashrae-a1"]"#,
-    );
-    let c = Config::from_str(
-        &site,
-        "test.toml",
-        std::path::Path::new("."),
-        std::iter::empty(),
-    )
-    .unwrap_or_else(|p| panic!("{p:#?}"));
+    let c = with_rule_sets(r#"["ashrae-a1"]"#);
     let mut e = engine(&c);
     let inlet = series("pdu-a", Measurement::Environment, Some("inlet"));
     let board = series("pdu-b", Measurement::Environment, Some("board"));
@@ -451,17 +456,7 @@ fn ashrae_rules_watch_inlet_air_only() {
 /// low or depleted; a normal battery, or a low code at another status point, is no alert.
 #[test]
 fn ups_rules_name_a_battery_the_ups_itself_reports_low() {
-    let site = SITE.replace(
-        r#"rule_sets = ["breaker-80", "rack-budget"]"#,
-        r#"rule_sets = ["ups"]"#,
-    );
-    let c = Config::from_str(
-        &site,
-        "test.toml",
-        std::path::Path::new("."),
-        std::iter::empty(),
-    )
-    .unwrap_or_else(|p| panic!("{p:#?}"));
+    let c = with_rule_sets(r#"["ups"]"#);
     let mut e = engine(&c);
     let battery = series("pdu-a", Measurement::Device, Some("battery"));
     let source = series("pdu-b", Measurement::Device, Some("output_source"));

@@ -890,6 +890,82 @@ pub(crate) mod live {
         }
     }
 
+    /// `kilowatch publish` into the engine at `url` for every site over `[start, end)`: the
+    /// first site analysed from its embedded store, the second from the engine itself.
+    pub(crate) fn publish_sites(work: &Path, url: &str, start: i64, end: i64) {
+        let (from_arg, to_arg) = (format_rfc3339(start), format_rfc3339(end));
+        for (i, (site, ..)) in SITES.iter().enumerate() {
+            let dir = work.join(site);
+            let config = dir.join("site.toml");
+            let mut args = vec![
+                "publish", "--influx", url, "--from", &from_arg, "--to", &to_arg,
+            ];
+            args.extend([
+                "--config",
+                config.to_str().unwrap(),
+                "--data",
+                dir.to_str().unwrap(),
+            ]);
+            if i == 1 {
+                args.push("--read-influx");
+            }
+            let out = kilowatch(&args);
+            assert!(String::from_utf8_lossy(&out.stdout).contains("kpi_daily"));
+        }
+    }
+
+    /// The start of the Hong Kong month `start` falls in: management's "this month so far".
+    pub(crate) fn month_start(start: i64) -> i64 {
+        let local = format_rfc3339(start + HK_MS);
+        parse_rfc3339(&format!("{}-01T00:00:00+08:00", &local[..7])).unwrap()
+    }
+
+    /// What every variant's panels must show together: one outbox line per collector, power
+    /// falling along the chain, and the estate PUE equal to the analyzer's over the same days.
+    pub(crate) fn assert_figures_agree(
+        work: &Path,
+        (start, end): (i64, i64),
+        outboxes: &BTreeSet<String>,
+        chain: &BTreeMap<String, f64>,
+        estate_pue: &BTreeMap<(String, String), f64>,
+    ) {
+        // One outbox line per collector: their health does not mix in one series.
+        let named: BTreeSet<String> = SITES.iter().map(|(s, ..)| format!("kw-{s}")).collect();
+        assert_eq!(*outboxes, named, "outbox depth series by collector");
+        // Power only falls along the chain: utility (A) feeds the UPS input (B), which loses some
+        // before its output (C).
+        assert!(
+            chain["A"] > chain["B"] && chain["B"] > chain["C"] && chain["C"] > 0.0,
+            "power chain now: {chain:?}"
+        );
+        // The estate PUE is the analyzer's PUE over the same days, from either store.
+        let day = (start + HK_MS).div_euclid(DAY_MS) * DAY_MS - HK_MS;
+        for (site, ..) in SITES {
+            let dir = work.join(site);
+            let out = kilowatch(&[
+                "pue",
+                "--json",
+                "--config",
+                dir.join("site.toml").to_str().unwrap(),
+                "--data",
+                dir.to_str().unwrap(),
+                "--from",
+                &format_rfc3339(day),
+                "--to",
+                &format_rfc3339(end),
+            ]);
+            let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+            for cat in ["1", "3"] {
+                let want = report[0]["pue"][cat]["pue"].as_f64().unwrap();
+                let got = estate_pue[&((*site).to_owned(), cat.to_owned())];
+                assert!(
+                    ((got - want) / want).abs() < 0.005,
+                    "{site} PUE{cat}: dashboard {got}, analyzer {want}"
+                );
+            }
+        }
+    }
+
     pub(crate) fn kilowatch(args: &[&str]) -> std::process::Output {
         let out = Command::new(env!("CARGO_BIN_EXE_kilowatch"))
             .args(args)
@@ -1119,31 +1195,10 @@ pub(crate) mod live {
         }
 
         // One site analysed from its embedded store, the other from InfluxDB itself.
-        let url = influx.url();
-        let (from_arg, to_arg) = (format_rfc3339(start), format_rfc3339(end));
-        for (i, (site, ..)) in SITES.iter().enumerate() {
-            let dir = work.path().join(site);
-            let config = dir.join("site.toml");
-            let mut args = vec![
-                "publish", "--influx", &url, "--from", &from_arg, "--to", &to_arg,
-            ];
-            args.extend([
-                "--config",
-                config.to_str().unwrap(),
-                "--data",
-                dir.to_str().unwrap(),
-            ]);
-            if i == 1 {
-                args.push("--read-influx");
-            }
-            let out = kilowatch(&args);
-            assert!(String::from_utf8_lossy(&out.stdout).contains("kpi_daily"));
-        }
+        publish_sites(work.path(), &influx.url(), start, end);
 
         // The dashboards' time range: this month so far (Hong Kong), as management picks it.
-        let local = format_rfc3339(start + HK_MS);
-        let month = parse_rfc3339(&format!("{}-01T00:00:00+08:00", &local[..7])).unwrap();
-        let range = (month, end + 60_000);
+        let range = (month_start(start), end + 60_000);
         let mut problems = Vec::new();
         let mut runs = 0;
         let mut estate_pue: BTreeMap<(String, String), f64> = BTreeMap::new();
@@ -1191,42 +1246,7 @@ pub(crate) mod live {
             problems.join("\n")
         );
         assert!(runs >= 100, "only {runs} queries ran");
-        // One outbox line per collector: their health does not mix in one series.
-        let named: BTreeSet<String> = SITES.iter().map(|(s, ..)| format!("kw-{s}")).collect();
-        assert_eq!(outboxes, named, "outbox depth series by collector");
-        // Power only falls along the chain: utility (A) feeds the UPS input (B), which loses some
-        // before its output (C).
-        assert!(
-            chain["A"] > chain["B"] && chain["B"] > chain["C"] && chain["C"] > 0.0,
-            "power chain now: {chain:?}"
-        );
-
-        // The estate PUE is the analyzer's PUE over the same days, from either store.
-        let day = (start + HK_MS).div_euclid(DAY_MS) * DAY_MS - HK_MS;
-        for (site, ..) in SITES {
-            let dir = work.path().join(site);
-            let out = kilowatch(&[
-                "pue",
-                "--json",
-                "--config",
-                dir.join("site.toml").to_str().unwrap(),
-                "--data",
-                dir.to_str().unwrap(),
-                "--from",
-                &format_rfc3339(day),
-                "--to",
-                &format_rfc3339(end),
-            ]);
-            let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-            for cat in ["1", "3"] {
-                let want = report[0]["pue"][cat]["pue"].as_f64().unwrap();
-                let got = estate_pue[&((*site).to_owned(), cat.to_owned())];
-                assert!(
-                    ((got - want) / want).abs() < 0.005,
-                    "{site} PUE{cat}: dashboard {got}, analyzer {want}"
-                );
-            }
-        }
+        assert_figures_agree(work.path(), (start, end), &outboxes, &chain, &estate_pue);
         drop(influx);
     }
 }

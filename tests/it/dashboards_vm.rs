@@ -672,9 +672,11 @@ mod live {
 
     use crate::common::influxd::blocking;
     use crate::common::victoria::Victoria;
-    use crate::dashboards::live::{DAY_MS, HK_MS, SITES, kilowatch, sane, stop};
+    use crate::dashboards::live::{
+        SITES, assert_figures_agree, month_start, publish_sites, sane, stop,
+    };
     use kilowatch_core::clock::Clock;
-    use kilowatch_core::timefmt::{format_rfc3339, parse_rfc3339};
+    use kilowatch_core::timefmt::format_rfc3339;
     use kilowatch_sim::{RunningSim, SimConfig};
 
     /// The simulators and collectors run on one accelerated clock whose simulated time meets
@@ -1143,33 +1145,12 @@ mod live {
         }
 
         // One site analysed from its embedded store, the other from VictoriaMetrics itself.
-        let url = vm.url();
-        let (from_arg, to_arg) = (format_rfc3339(start), format_rfc3339(end));
-        for (i, (site, ..)) in SITES.iter().enumerate() {
-            let dir = work.path().join(site);
-            let config = dir.join("site.toml");
-            let mut args = vec![
-                "publish", "--influx", &url, "--from", &from_arg, "--to", &to_arg,
-            ];
-            args.extend([
-                "--config",
-                config.to_str().unwrap(),
-                "--data",
-                dir.to_str().unwrap(),
-            ]);
-            if i == 1 {
-                args.push("--read-influx");
-            }
-            let out = kilowatch(&args);
-            assert!(String::from_utf8_lossy(&out.stdout).contains("kpi_daily"));
-        }
+        publish_sites(work.path(), &vm.url(), start, end);
         vm.flush();
 
         // The dashboards' range: from the start of the month the collection began in (Hong
         // Kong), as management picks "this month so far", to now.
-        let local = format_rfc3339(start + HK_MS);
-        let month = parse_rfc3339(&format!("{}-01T00:00:00+08:00", &local[..7])).unwrap();
-        let range = (month, now_ms());
+        let range = (month_start(start), now_ms());
         let mut problems = Vec::new();
         let mut runs = 0;
         let mut estate_pue: BTreeMap<(String, String), f64> = BTreeMap::new();
@@ -1229,42 +1210,7 @@ mod live {
             problems.join("\n")
         );
         assert!(runs >= 140, "only {runs} queries ran");
-        // One outbox line per collector: their health does not mix in one series.
-        let named: BTreeSet<String> = SITES.iter().map(|(s, ..)| format!("kw-{s}")).collect();
-        assert_eq!(outboxes, named, "outbox depth series by collector");
-        // Power only falls along the chain: utility (A) feeds the UPS input (B), which loses
-        // some before its output (C).
-        assert!(
-            chain["A"] > chain["B"] && chain["B"] > chain["C"] && chain["C"] > 0.0,
-            "power chain now: {chain:?}"
-        );
-
-        // The estate PUE is the analyzer's PUE over the same days, from either store.
-        let day = (start + HK_MS).div_euclid(DAY_MS) * DAY_MS - HK_MS;
-        for (site, ..) in SITES {
-            let dir = work.path().join(site);
-            let out = kilowatch(&[
-                "pue",
-                "--json",
-                "--config",
-                dir.join("site.toml").to_str().unwrap(),
-                "--data",
-                dir.to_str().unwrap(),
-                "--from",
-                &format_rfc3339(day),
-                "--to",
-                &format_rfc3339(end),
-            ]);
-            let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-            for cat in ["1", "3"] {
-                let want = report[0]["pue"][cat]["pue"].as_f64().unwrap();
-                let got = estate_pue[&((*site).to_owned(), cat.to_owned())];
-                assert!(
-                    ((got - want) / want).abs() < 0.005,
-                    "{site} PUE{cat}: dashboard {got}, analyzer {want}"
-                );
-            }
-        }
+        assert_figures_agree(work.path(), (start, end), &outboxes, &chain, &estate_pue);
         drop(vm);
     }
 }

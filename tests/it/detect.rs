@@ -18,6 +18,27 @@ fn probe(community: &str) -> std::process::Output {
         .unwrap()
 }
 
+/// `probe --json` of the gateway recording with one profile written for the test, named NAME.
+fn probe_gateway_with(name: &str, profile: &str) -> Vec<serde_json::Value> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(format!("{name}.toml")), profile).unwrap();
+    let url = format!(
+        "snmp://unknown-vendor-gateway@{}",
+        env("KILOWATCH_TEST_SNMPSIM")
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_kilowatch"))
+        .args(["probe", &url, "--json", "--profile", name, "--profiles"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 #[test]
 fn issue_17_a_ups_of_an_unknown_vendor_is_read_through_the_ups_mib_it_answers() {
     let out = probe("unknown-vendor-ups");
@@ -246,9 +267,8 @@ fn issue_17_a_sysobjectid_sent_as_text_still_names_the_profile() {
 /// `valid_range`: a raw value outside the range the MIB gives real readings is no data.
 #[test]
 fn issue_17_values_outside_the_valid_range_are_no_data() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("acme-gateway.toml"),
+    let rows = probe_gateway_with(
+        "acme-gateway",
         r#"protocol = "snmp"
 description = "Environment sensor, Acme gateway (test)"
 [[metrics]]
@@ -258,30 +278,7 @@ scale = 0.1
 point = "probe"
 valid_range = [0, 1000]
 "#,
-    )
-    .unwrap();
-    let url = format!(
-        "snmp://unknown-vendor-gateway@{}",
-        env("KILOWATCH_TEST_SNMPSIM")
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_kilowatch"))
-        .args([
-            "probe",
-            &url,
-            "--json",
-            "--profile",
-            "acme-gateway",
-            "--profiles",
-        ])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     let temps: Vec<(f64, &str)> = rows
         .iter()
         .filter(|r| r["field"] == "temperature_c")
@@ -303,9 +300,8 @@ valid_range = [0, 1000]
 /// setting for the device, or one per PDU above its sensor table) is read in °C either way.
 #[test]
 fn issue_17_temperatures_follow_the_unit_setting_the_device_states() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("acme-units.toml"),
+    let rows = probe_gateway_with(
+        "acme-units",
         r#"protocol = "snmp"
 description = "Environment sensor, Acme gateway units (test)"
 [[metrics]]
@@ -320,30 +316,7 @@ walk = "1.3.6.1.4.1.99999.4.1.6"
 point = "pdu"
 fahrenheit_when = { column = "1.3.6.1.4.1.99999.4.1.5", equals = [2] }
 "#,
-    )
-    .unwrap();
-    let url = format!(
-        "snmp://unknown-vendor-gateway@{}",
-        env("KILOWATCH_TEST_SNMPSIM")
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_kilowatch"))
-        .args([
-            "probe",
-            &url,
-            "--json",
-            "--profile",
-            "acme-units",
-            "--profiles",
-        ])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     let at = |point: &str| {
         rows.iter()
             .find(|r| r["tags"]["point"] == point)
