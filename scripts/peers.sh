@@ -36,8 +36,10 @@ PEERS_PIP_REQUIREMENTS=(
 )
 # influxdb (1.x) and victoria-metrics (an /api/v2/write implementation): the sink tests start
 # their own servers from these binaries, because they stop and restart them.
-# chromium: the HTML report test opens the report in headless Chromium.
-PEERS_DEBS=(snmpd snmp influxdb victoria-metrics chromium tmux faketime openssl)
+# chromium: the HTML report test opens the report in headless Chromium, and prints PDFs with it.
+# fonts-wqy-microhei: a small CJK font with Traditional Chinese, so zh-HK PDFs have no tofu;
+# poppler-utils: pdffonts and pdftoppm, to check the PDFs as a reader would see them.
+PEERS_DEBS=(snmpd snmp influxdb victoria-metrics chromium tmux faketime openssl fonts-wqy-microhei poppler-utils)
 # ipmi_sim (a BMC over RMCP+) and ipmitool, which the IPMI tests read it with too.
 PEERS_DEBS+=(openipmi ipmitool)
 # Alertmanager (its v2 API and webhooks) for the alert-notification tests.

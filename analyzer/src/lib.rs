@@ -1,5 +1,6 @@
 //! Kilowatch's analyzer: energy per metering point and PUE, read through `ReadStore` only.
 
+pub mod annual;
 pub mod capacity;
 pub mod clean;
 pub mod consolidation;

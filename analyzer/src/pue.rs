@@ -292,6 +292,33 @@ pub fn role_energy_windows(
     Ok(out)
 }
 
+/// The total of a counter `field` (water m³, heat kWh) over `range` for every meter of `role`
+/// in `site`, cleaned as energy counters are (wraps, resets, spikes bridged and reported).
+pub fn role_counter(
+    store: &dyn ReadStore,
+    site: &str,
+    role: Role,
+    field: Field,
+    range: TimeRange,
+    opts: Options<'_>,
+) -> Result<Vec<MeterEnergy>, StoreError> {
+    let counters = store.find(
+        &Selector::field(field)
+            .tag("site", site)
+            .tag("role", role.tag())
+            .without("point"),
+    )?;
+    let mut out = Vec::new();
+    for c in &counters {
+        let clean = read_counter(store, c, &[range], opts)?;
+        out.push(MeterEnergy {
+            device: c.tag("device").unwrap_or_default().to_owned(),
+            energy: energy::counter_energy(&clean, range),
+        });
+    }
+    Ok(out)
+}
+
 /// PUE of `site` over `range` for every IT category that has meters.
 pub fn site_pue(
     store: &dyn ReadStore,

@@ -32,10 +32,16 @@ impl Clock {
     /// given the same epoch and speed reads the same simulated time (a collector pair and its
     /// simulator), whenever each started.
     pub fn accelerated_since(epoch: Timestamp, speed: f64) -> Clock {
+        Clock::accelerated_from(epoch, epoch, speed)
+    }
+
+    /// As [`Clock::accelerated_since`], with simulated time reading `sim_at_epoch` at the real
+    /// instant `epoch`: a past year replayed in minutes, on one clock for every process.
+    pub fn accelerated_from(epoch: Timestamp, sim_at_epoch: Timestamp, speed: f64) -> Clock {
         let now = system_now_ms();
         Clock::Accelerated {
             real_origin: Instant::now(),
-            sim_origin: epoch + ((now - epoch) as f64 * speed) as i64,
+            sim_origin: sim_at_epoch + ((now - epoch) as f64 * speed) as i64,
             speed,
         }
     }

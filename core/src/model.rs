@@ -19,6 +19,7 @@ pub enum Measurement {
     Server,
     Device,
     Network,
+    Water,
     Collector,
 }
 
@@ -32,6 +33,7 @@ impl Measurement {
             Measurement::Server => "server",
             Measurement::Device => "device",
             Measurement::Network => "network",
+            Measurement::Water => "water",
             Measurement::Collector => "collector",
         }
     }
@@ -95,6 +97,11 @@ fields! {
     FlowM3h => "flow_m3h", Cooling, Gauge;
     PressureKpa => "pressure_kpa", Cooling, Gauge;
     SetpointTempC => "setpoint_temp_c", Cooling, Gauge;
+    HeatEnergyKwh => "heat_energy_kwh", Cooling, Counter;
+    HeatPowerW => "heat_power_w", Cooling, Gauge;
+    WaterM3 => "water_m3", Water, Counter;
+    WaterFlowM3h => "water_flow_m3h", Water, Gauge;
+    FuelLevelL => "fuel_level_l", Power, Gauge;
     InletTempC => "inlet_temp_c", Environment, Gauge;
     OutletTempC => "outlet_temp_c", Environment, Gauge;
     OutdoorTempC => "outdoor_temp_c", Environment, Gauge;
@@ -133,6 +140,8 @@ impl Field {
             ("_var", "var"),
             ("_rpm", "rpm"),
             ("_m3h", "m³/h"),
+            ("_m3", "m³"),
+            ("_l", "L"),
             ("_kpa", "kPa"),
             ("_va", "VA"),
             ("_pct", "%"),
@@ -193,6 +202,27 @@ pub enum Role {
     Cooling,
     Lighting,
     Other,
+    /// On-site renewable generation whose attributes the data centre keeps (REF, kpis.md §4).
+    Renewable,
+    /// Heat exported across the boundary and used there (ERF, kpis.md §5).
+    HeatReuse,
+    /// Heat the cooling plant removes, from a heat meter on its loop (CER).
+    HeatRemoved,
+    /// Water entering the site (WUE); `true` when it is potable (fresh) water.
+    Water(bool),
+    /// A standby generator's fuel tank (on-site fuel for CUE).
+    Generator,
+}
+
+impl Role {
+    /// Roles whose meters measure the site's electricity (the PUE chain). The others meter
+    /// water, heat, fuel or generation and are never summed into E_DC or E_IT.
+    pub fn is_electrical(self) -> bool {
+        matches!(
+            self,
+            Role::Facility | Role::It(_) | Role::Cooling | Role::Lighting | Role::Other
+        )
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -218,7 +248,9 @@ impl Category {
 }
 
 impl Role {
-    /// The `role` tag value: `facility`, `it1`, `it2`, `it3`, `cooling`, `lighting`, `other`.
+    /// The `role` tag value: `facility`, `it1`..`it3`, `cooling`, `lighting`, `other`, and the
+    /// meters beside the PUE chain: `renewable`, `heat_reuse`, `heat_removed`, `water`,
+    /// `potable_water`, `generator`.
     pub fn tag(self) -> &'static str {
         match self {
             Role::Facility => "facility",
@@ -228,6 +260,12 @@ impl Role {
             Role::Cooling => "cooling",
             Role::Lighting => "lighting",
             Role::Other => "other",
+            Role::Renewable => "renewable",
+            Role::HeatReuse => "heat_reuse",
+            Role::HeatRemoved => "heat_removed",
+            Role::Water(false) => "water",
+            Role::Water(true) => "potable_water",
+            Role::Generator => "generator",
         }
     }
 
@@ -240,6 +278,12 @@ impl Role {
             "cooling" => Role::Cooling,
             "lighting" => Role::Lighting,
             "other" => Role::Other,
+            "renewable" => Role::Renewable,
+            "heat_reuse" => Role::HeatReuse,
+            "heat_removed" => Role::HeatRemoved,
+            "water" => Role::Water(false),
+            "potable_water" => Role::Water(true),
+            "generator" => Role::Generator,
             _ => return None,
         })
     }
@@ -511,6 +555,12 @@ mod tests {
             Role::Cooling,
             Role::Lighting,
             Role::Other,
+            Role::Renewable,
+            Role::HeatReuse,
+            Role::HeatRemoved,
+            Role::Water(false),
+            Role::Water(true),
+            Role::Generator,
         ] {
             assert_eq!(Role::from_tag(r.tag()), Some(r));
         }

@@ -51,6 +51,9 @@ pub struct SimConfig {
     /// How long an idle Redfish session lasts before the BMC drops it.
     #[serde(with = "humantime_serde_opt")]
     pub session_ttl: Duration,
+    /// Also serve the meters beyond electricity (issue 22): potable and recycled water meters,
+    /// a heat meter on the heat-reuse loop and the rooftop PV inverter, all over Modbus.
+    pub site_meters: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -95,6 +98,7 @@ impl Default for SimConfig {
             emission_factor_kg_per_kwh: None,
             server_protocol: ServerProtocol::Snmp,
             session_ttl: Duration::from_secs(600),
+            site_meters: false,
         }
     }
 }
@@ -142,6 +146,12 @@ pub(crate) enum Kind {
     Pdu(usize),
     Server(usize, usize),
     Environment,
+    /// A water meter: potable (cooling-tower make-up) or recycled (humidifiers).
+    WaterMeter {
+        potable: bool,
+    },
+    HeatMeter,
+    PvInverter,
 }
 
 /// One running simulated device.
@@ -164,6 +174,10 @@ pub(crate) struct Counters {
     pub(crate) lighting_kwh: f64,
     pub(crate) cooling_kwh: f64,
     pub(crate) rack_kwh: Vec<f64>,
+    pub(crate) potable_m3: f64,
+    pub(crate) recycled_m3: f64,
+    pub(crate) reuse_kwh: f64,
+    pub(crate) pv_kwh: f64,
 }
 
 pub(crate) struct Shared {
@@ -183,6 +197,10 @@ impl Shared {
             c.facility_kwh += e.facility_kwh;
             c.lighting_kwh += e.lighting_kwh;
             c.cooling_kwh += e.cooling_kwh;
+            c.potable_m3 += e.potable_m3;
+            c.recycled_m3 += e.recycled_m3;
+            c.reuse_kwh += e.reuse_kwh;
+            c.pv_kwh += e.pv_kwh;
             // Split rack energy by the racks' shares at the interval's midpoint.
             let mid = self.model.state((c.at + now) / 2);
             let total: f64 = mid.rack_w.iter().sum();
@@ -201,6 +219,10 @@ impl Shared {
             lighting_kwh: c.lighting_kwh,
             cooling_kwh: c.cooling_kwh,
             rack_kwh: c.rack_kwh.clone(),
+            potable_m3: c.potable_m3,
+            recycled_m3: c.recycled_m3,
+            reuse_kwh: c.reuse_kwh,
+            pv_kwh: c.pv_kwh,
         };
         drop(c);
         (now, self.model.state(now), snapshot)
@@ -249,6 +271,10 @@ impl RunningSim {
                 rack_kwh: (0..config.racks)
                     .map(|r| 5_000.0 + 731.0 * r as f64)
                     .collect(),
+                potable_m3: 1_204.5,
+                recycled_m3: 310.25,
+                reuse_kwh: 20_480.0,
+                pv_kwh: 7_316.0,
             }),
             model,
             clock,
@@ -268,6 +294,14 @@ impl RunningSim {
             }
         }
         kinds.push(Kind::Environment);
+        if config.site_meters {
+            kinds.extend([
+                Kind::WaterMeter { potable: true },
+                Kind::WaterMeter { potable: false },
+                Kind::HeatMeter,
+                Kind::PvInverter,
+            ]);
+        }
 
         let mut devices = Vec::with_capacity(kinds.len());
         let mut stops = std::collections::HashMap::new();
@@ -299,6 +333,22 @@ impl RunningSim {
                 _ => None,
             };
             let (address, profile, role) = match kind {
+                Kind::WaterMeter { .. } | Kind::HeatMeter | Kind::PvInverter => {
+                    let listener = TcpListener::bind(bind).await?;
+                    let addr = listener.local_addr()?;
+                    let (profile, role) = images::site_meter(kind);
+                    let meter = images::SiteMeter::new(kind, profile)?;
+                    let sh = shared.clone();
+                    let image = move || meter.image(&sh);
+                    tokio::spawn(modbus_server::serve(
+                        listener,
+                        1,
+                        image,
+                        delay.clone(),
+                        device_cancel.clone(),
+                    ));
+                    (format!("modbus://{addr}/1"), profile, Some((role, None)))
+                }
                 Kind::FacilityMeter | Kind::LightingMeter | Kind::Crac => {
                     let listener = TcpListener::bind(bind).await?;
                     let addr = listener.local_addr()?;
@@ -476,7 +526,13 @@ impl RunningSim {
                 let _ = writeln!(s, "auth = \"sim-bmc\"");
             }
             if let Some((role, cat)) = d.role {
-                let _ = writeln!(s, "role = {role:?}");
+                match role {
+                    "potable_water" => s.push_str("role = \"water\"\npotable = true\n"),
+                    "water" => s.push_str("role = \"water\"\npotable = false\n"),
+                    _ => {
+                        let _ = writeln!(s, "role = {role:?}");
+                    }
+                }
                 if let Some(cat) = cat {
                     let _ = writeln!(s, "category = {cat}");
                 }
@@ -538,5 +594,9 @@ pub(crate) fn device_id(kind: Kind) -> String {
         Kind::Pdu(r) => format!("pdu-{}", rack_id(r)),
         Kind::Server(r, s) => format!("srv-{}-{:02}", rack_id(r), s + 1),
         Kind::Environment => "env-1".into(),
+        Kind::WaterMeter { potable: true } => "water-makeup".into(),
+        Kind::WaterMeter { potable: false } => "water-recycled".into(),
+        Kind::HeatMeter => "heat-reuse".into(),
+        Kind::PvInverter => "pv-roof".into(),
     }
 }

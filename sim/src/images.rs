@@ -238,3 +238,81 @@ pub(crate) fn redfish_reading(kind: Kind, sh: &Shared) -> Reading {
         exhaust_c: inlet + 0.025 * w,
     }
 }
+
+/// The profile and inventory role of each meter beyond electricity.
+pub(crate) fn site_meter(kind: Kind) -> (&'static str, &'static str) {
+    match kind {
+        Kind::WaterMeter { potable: true } => (WATER_PROFILE, "potable_water"),
+        Kind::WaterMeter { potable: false } => (WATER_PROFILE, "water"),
+        Kind::HeatMeter => (HEAT_PROFILE, "heat_reuse"),
+        _ => (PV_PROFILE, "renewable"),
+    }
+}
+
+/// The vendor maps the simulated meters speak (config/profiles, written from vendor documents).
+const WATER_PROFILE: &str = "siemens-sitrans-mag6000";
+const HEAT_PROFILE: &str = "aquametro-calec-st";
+const PV_PROFILE: &str = "sunspec-inverter-103";
+
+/// A meter served from its real register map, with values from the physics model.
+pub(crate) struct SiteMeter {
+    kind: Kind,
+    profile: kilowatch_core::profile::ModbusProfile,
+}
+
+impl SiteMeter {
+    pub(crate) fn new(kind: Kind, profile: &str) -> std::io::Result<SiteMeter> {
+        let (set, _) = kilowatch_core::profile::ProfileSet::load(&[]);
+        match set.get(profile) {
+            Some(kilowatch_core::profile::Profile::Modbus(p)) => Ok(SiteMeter {
+                kind,
+                profile: p.clone(),
+            }),
+            _ => Err(std::io::Error::other(format!(
+                "built-in profile '{profile}' is missing or not a Modbus profile"
+            ))),
+        }
+    }
+
+    pub(crate) fn image(&self, sh: &Shared) -> Registers {
+        use kilowatch_core::model::Field;
+        let (_, st, c) = sh.now();
+        let kind = self.kind;
+        crate::register_image::encode(&self.profile, |field, point| {
+            Some(match (kind, field) {
+                (Kind::WaterMeter { potable }, Field::WaterM3) => {
+                    if potable {
+                        c.potable_m3
+                    } else {
+                        c.recycled_m3
+                    }
+                }
+                (Kind::WaterMeter { potable }, Field::WaterFlowM3h) => {
+                    if potable {
+                        st.makeup_m3h
+                    } else {
+                        st.recycled_m3h
+                    }
+                }
+                (Kind::HeatMeter, Field::HeatEnergyKwh) => c.reuse_kwh,
+                (Kind::HeatMeter, Field::HeatPowerW) => st.reuse_w,
+                (Kind::HeatMeter, Field::FlowM3h) => st.reuse_flow_m3h,
+                (Kind::HeatMeter, Field::SupplyTempC) => crate::physics::REUSE_SUPPLY_C,
+                (Kind::HeatMeter, Field::ReturnTempC) => crate::physics::REUSE_RETURN_C,
+                (Kind::PvInverter, Field::EnergyKwh) => c.pv_kwh,
+                (Kind::PvInverter, Field::ActivePowerW) => st.pv_w,
+                (Kind::PvInverter, Field::VoltageV) => VOLTS,
+                (Kind::PvInverter, Field::CurrentA) => {
+                    let per = if point == Some("sum") || point.is_none() {
+                        1.0
+                    } else {
+                        3.0
+                    };
+                    st.pv_w / VOLTS / per
+                }
+                (Kind::PvInverter, Field::FrequencyHz) => 50.0,
+                _ => return None,
+            })
+        })
+    }
+}

@@ -10,6 +10,7 @@ pub mod latency;
 pub mod modbus_server;
 pub mod physics;
 pub mod redfish_server;
+mod register_image;
 pub mod scale;
 pub mod snmp_agent;
 

@@ -31,7 +31,24 @@ pub struct Model {
     pub cooling_fan_w: f64,
     /// Multiplies the cooling plant's COP: below 1 an old or badly run plant, above 1 a good one.
     pub cop_scale: f64,
+    /// Peak output of the rooftop PV array behind the facility meter, W.
+    pub pv_peak_w: f64,
+    /// Share of the heat rejected through the evaporative cooling tower (the rest is dry).
+    pub tower_share: f64,
+    /// Share of the heat a neighbouring building takes for hot water at midday.
+    pub reuse_share: f64,
 }
+
+/// Cooling-tower make-up water per kWh of heat it rejects: evaporation (latent heat of water,
+/// 2.45 MJ/kg, so 1.47 L/kWh) plus blow-down at four cycles of concentration (a third more).
+const MAKEUP_L_PER_KWH: f64 = 1.47 * 4.0 / 3.0;
+/// Humidifier feed from the recycled (non-potable) supply, L/h, highest in the dry winter.
+const HUMIDIFIER_L_PER_H: f64 = 0.8;
+/// The heat-reuse loop's temperatures: what the heat pump delivers and gets back, °C.
+pub const REUSE_SUPPLY_C: f64 = 45.0;
+pub const REUSE_RETURN_C: f64 = 35.0;
+/// Volumetric heat capacity of water, kWh per m³ per K.
+const WATER_KWH_PER_M3K: f64 = 1.163;
 
 /// Instantaneous state of the whole site.
 #[derive(Debug, Clone, Default)]
@@ -51,6 +68,14 @@ pub struct State {
     /// Inlet temperature per rack.
     pub inlet_c: Vec<f64>,
     pub facility_w: f64,
+    /// Potable make-up water into the cooling tower, and recycled water to the humidifiers, m³/h.
+    pub makeup_m3h: f64,
+    pub recycled_m3h: f64,
+    /// Heat exported to the neighbour's hot-water loop, W, and that loop's flow, m³/h.
+    pub reuse_w: f64,
+    pub reuse_flow_m3h: f64,
+    /// Rooftop PV output, W.
+    pub pv_w: f64,
 }
 
 /// Energy per metering point over a window, from the model itself.
@@ -63,6 +88,10 @@ pub struct Energies {
     pub racks_kwh: f64,
     pub cooling_kwh: f64,
     pub lighting_kwh: f64,
+    pub potable_m3: f64,
+    pub recycled_m3: f64,
+    pub reuse_kwh: f64,
+    pub pv_kwh: f64,
 }
 
 impl Model {
@@ -100,6 +129,9 @@ impl Model {
             lighting_w: 350.0,
             cooling_fan_w: 250.0,
             cop_scale: 1.0,
+            pv_peak_w: 1500.0,
+            tower_share: 0.6,
+            reuse_share: 0.25,
         }
     }
 
@@ -150,6 +182,15 @@ impl Model {
         st.inlet_c = (0..self.racks.len())
             .map(|i| st.supply_c + 2.0 + 0.6 * i as f64 + 1.5 * load)
             .collect();
+        let season = (2.0 * PI * (doy - 172.0) / 365.25).cos(); // 1 at midsummer
+        st.makeup_m3h = st.heat_w / 1000.0 * self.tower_share * MAKEUP_L_PER_KWH / 1000.0;
+        st.recycled_m3h = HUMIDIFIER_L_PER_H * (1.0 - 0.5 * season) / 1000.0;
+        // Office hot water is drawn 07:00-19:00, most at midday.
+        let day_curve = |start: f64| ((PI * (hour - start) / 12.0).sin()).max(0.0);
+        st.reuse_w = self.reuse_share * st.heat_w * day_curve(7.0);
+        st.reuse_flow_m3h =
+            st.reuse_w / 1000.0 / (WATER_KWH_PER_M3K * (REUSE_SUPPLY_C - REUSE_RETURN_C));
+        st.pv_w = self.pv_peak_w * day_curve(6.0) * (0.75 + 0.25 * season);
         st
     }
 
@@ -169,6 +210,10 @@ impl Model {
             e.racks_kwh += (prev.rack_w.iter().sum::<f64>() + next.rack_w.iter().sum::<f64>()) * h;
             e.cooling_kwh += (prev.cooling_w + next.cooling_w) * h;
             e.lighting_kwh += (prev.lighting_w + next.lighting_w) * h;
+            e.potable_m3 += (prev.makeup_m3h + next.makeup_m3h) * h * 1000.0;
+            e.recycled_m3 += (prev.recycled_m3h + next.recycled_m3h) * h * 1000.0;
+            e.reuse_kwh += (prev.reuse_w + next.reuse_w) * h;
+            e.pv_kwh += (prev.pv_w + next.pv_w) * h;
             prev = next;
             t = next_t;
         }

@@ -39,6 +39,10 @@ pub struct Args {
     /// --speed-epoch`); default: this start.
     #[arg(long, value_name = "TIME", value_parser = parse_epoch, requires = "speed")]
     speed_epoch: Option<i64>,
+    /// With --speed-epoch: the simulated time at that instant (default: the epoch itself), e.g.
+    /// 2025-01-01T00:00:00+08:00 to replay a past year; give sim and collect the same one.
+    #[arg(long, value_name = "TIME", value_parser = parse_epoch, requires = "speed_epoch")]
+    sim_start: Option<i64>,
 }
 
 /// An RFC 3339 instant as ms since the Unix epoch.
@@ -75,7 +79,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let clock = if args.speed == 1.0 {
         Clock::System
     } else if let Some(epoch) = args.speed_epoch {
-        Clock::accelerated_since(epoch, args.speed)
+        Clock::accelerated_from(epoch, args.sim_start.unwrap_or(epoch), args.speed)
     } else {
         Clock::accelerated(args.speed)
     };

@@ -1,3 +1,4 @@
+pub mod annual;
 pub mod args;
 pub mod auto;
 pub mod check_config;
@@ -6,6 +7,7 @@ pub mod demo;
 pub mod discover;
 pub mod fleet;
 pub mod import;
+pub mod pdf;
 pub mod probe;
 pub mod publish;
 pub mod pue;

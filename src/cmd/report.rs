@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use kilowatch_analyzer::pue::Options;
 use kilowatch_analyzer::report::{self, Report};
+use kilowatch_core::i18n::{Lang, Tr};
 use kilowatch_store::TimeRange;
 
 #[derive(Debug, clap::Subcommand)]
@@ -18,6 +19,9 @@ pub enum Which {
     /// Server profiles, comatose servers, hosts needed per site (racked within budgets), savings
     /// through each site's PUE, ranked site moves, and verification against a baseline.
     Consolidation(ConsolidationArgs),
+    /// The EU data-centre data set of a year per site (Delegated Regulation (EU) 2024/1364), each
+    /// field measured, entered or missing, with PUE, WUE, ERF, REF, CUE, CER and ITEUsv.
+    Annual(crate::cmd::annual::Args),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -26,6 +30,27 @@ pub enum Format {
     Csv,
     Md,
     Html,
+    /// The HTML document printed by headless Chromium.
+    Pdf,
+}
+
+/// `--lang`: the language of a report's text.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LangArgs {
+    /// Language of the report: "en" or "zh-HK" (Traditional Chinese) [default: the inventory's
+    /// `lang`, else LC_ALL / LC_MESSAGES / LANG, else English]
+    #[arg(long, value_name = "LANG", value_parser = parse_lang)]
+    pub lang: Option<Lang>,
+}
+
+fn parse_lang(s: &str) -> Result<Lang, String> {
+    Lang::parse(s).ok_or_else(|| format!("'{s}' is not a language kilowatch has; use en or zh-HK"))
+}
+
+impl LangArgs {
+    pub fn tr(&self, config: &kilowatch_core::config::Config) -> Tr {
+        Tr::new(self.lang.or(config.lang).unwrap_or_else(Lang::from_env))
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -36,6 +61,8 @@ pub struct Args {
     window: crate::cmd::window::WindowArgs,
     #[arg(long, value_enum, default_value = "md")]
     format: Format,
+    #[command(flatten)]
+    lang: LangArgs,
     /// Write here instead of stdout; Markdown also writes its SVG charts beside this file, and
     /// CSV every meter event to FILE-events.csv beside it.
     #[arg(long)]
@@ -159,13 +186,14 @@ fn consolidation(a: ConsolidationArgs) -> anyhow::Result<ExitCode> {
         let b = serde_json::to_string_pretty(&c::Baseline::from_report(&r))?;
         std::fs::write(path, b).with_context(|| format!("write '{}'", path.display()))?;
     }
+    let tr = args.lang.tr(&config);
     let text = match args.format {
         Format::Json => c::to_json(&r)?,
         Format::Md => c::to_markdown(&r),
         Format::Csv => c::to_csv(&r)?,
-        Format::Html => c::to_html(&r),
+        Format::Html | Format::Pdf => c::to_html(&r, &tr),
     };
-    emit(&text, args.out.as_ref())?;
+    emit_as(&text, args.format, args.out.as_ref())?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -186,10 +214,29 @@ fn capacity(args: Args) -> anyhow::Result<ExitCode> {
         Format::Json => c::to_json(&r)?,
         Format::Csv => c::to_csv(&r)?,
         Format::Md => c::to_markdown(&r, &from, &to),
-        Format::Html => c::to_html(&r, &from, &to),
+        Format::Html | Format::Pdf => c::to_html(&r, &from, &to),
     };
-    emit(&text, args.out.as_ref())?;
+    emit_as(&text, args.format, args.out.as_ref())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A report to `out` or stdout: as written, or for `--format pdf` printed from its HTML.
+pub fn emit_as(text: &str, format: Format, out: Option<&PathBuf>) -> anyhow::Result<()> {
+    if format != Format::Pdf {
+        return emit(text, out);
+    }
+    let pdf = crate::cmd::pdf::print(text)?;
+    match out {
+        Some(path) => {
+            std::fs::write(path, pdf).with_context(|| format!("write '{}'", path.display()))
+        }
+        None => {
+            use std::io::Write;
+            std::io::stdout()
+                .write_all(&pdf)
+                .context("write the PDF to stdout")
+        }
+    }
 }
 
 /// A report's text to `out`, or to stdout.
@@ -210,6 +257,7 @@ pub fn run(which: Which) -> anyhow::Result<ExitCode> {
         Which::Pue(a) => pue(a),
         Which::Capacity(a) => capacity(a),
         Which::Consolidation(a) => consolidation(a),
+        Which::Annual(a) => crate::cmd::annual::run(a),
     }
 }
 
@@ -237,11 +285,16 @@ fn pue(args: Args) -> anyhow::Result<ExitCode> {
         |done, _| bar.set_position(done as u64),
     )?;
     bar.finish_and_clear();
-    write(&report, args.format, args.out.as_ref())?;
+    write(
+        &report,
+        args.format,
+        &args.lang.tr(&config),
+        args.out.as_ref(),
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn write(report: &Report, format: Format, out: Option<&PathBuf>) -> anyhow::Result<()> {
+fn write(report: &Report, format: Format, tr: &Tr, out: Option<&PathBuf>) -> anyhow::Result<()> {
     let stem = out
         .and_then(|o| o.file_stem())
         .map_or("report".into(), |s| s.to_string_lossy().into_owned());
@@ -258,7 +311,7 @@ fn write(report: &Report, format: Format, out: Option<&PathBuf>) -> anyhow::Resu
             }
             report::to_csv(report)?
         }
-        Format::Html => report::to_html(report),
+        Format::Html | Format::Pdf => report::to_html(report, tr),
         Format::Md => {
             for s in &report.sites {
                 if let Some(path) = beside(chart_name(s)) {
@@ -269,5 +322,5 @@ fn write(report: &Report, format: Format, out: Option<&PathBuf>) -> anyhow::Resu
             report::to_markdown(report, chart_name)
         }
     };
-    emit(&text, out)
+    emit_as(&text, format, out)
 }

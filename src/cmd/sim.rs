@@ -20,6 +20,10 @@ pub struct Args {
     /// `collect --speed-epoch` the same one so the collector stamps on the simulator's clock.
     #[arg(long, value_name = "TIME", value_parser = super::collect::parse_epoch)]
     speed_epoch: Option<i64>,
+    /// With --speed-epoch: the simulated time at that instant (default: the epoch itself), e.g.
+    /// 2025-01-01T00:00:00+08:00 to replay a past year; give sim and collect the same one.
+    #[arg(long, value_name = "TIME", value_parser = super::collect::parse_epoch, requires = "speed_epoch")]
+    sim_start: Option<i64>,
     /// Write a collector inventory for the simulated devices here.
     #[arg(long)]
     inventory: Option<PathBuf>,
@@ -156,7 +160,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let clock = if (config.speed - 1.0).abs() < f64::EPSILON {
         Clock::System
     } else if let Some(epoch) = args.speed_epoch {
-        Clock::accelerated_since(epoch, config.speed)
+        Clock::accelerated_from(epoch, args.sim_start.unwrap_or(epoch), config.speed)
     } else {
         Clock::accelerated(config.speed)
     };

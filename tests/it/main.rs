@@ -7,6 +7,7 @@
 mod common;
 
 mod alerts;
+mod annual;
 mod capacity;
 mod check_config;
 mod clock;

@@ -214,7 +214,7 @@ fn histogram(values: impl Iterator<Item = f64>) -> Vec<(String, f64)> {
 
 /// One self-contained HTML file: charts (IT power before and after, savings by site, CPU and
 /// memory distributions) as inline SVG, then the full Markdown text so nothing is lost.
-pub fn to_html(r: &ConsolidationReport) -> String {
+pub fn to_html(r: &ConsolidationReport, tr: &kilowatch_core::i18n::Tr) -> String {
     let before_after: Vec<(String, f64, f64)> = r
         .sites
         .iter()
@@ -232,28 +232,38 @@ pub fn to_html(r: &ConsolidationReport) -> String {
     );
     let mem = histogram(r.servers.iter().filter_map(|p| p.mem_pct.map(|m| m.p99)));
     let figure = |svg: String, caption: &str| {
-        format!("<figure>{svg}<figcaption>{caption}</figcaption></figure>\n")
+        format!(
+            "<figure>{svg}<figcaption>{}</figcaption></figure>\n",
+            esc(caption)
+        )
     };
-    format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Kilowatch consolidation report</title>\n<style>body{{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}}</style></head><body>\n<h1>Consolidation report</h1>\n{}{}{}{}<pre>{}</pre>\n</body></html>\n",
+    let title = tr.t("report-consolidation-title");
+    let body = format!(
+        "<h1>{}</h1>\n{}{}{}{}<section><h2>{}</h2><pre>{}</pre></section>\n",
+        esc(&title),
         figure(
             paired_bar_chart_svg(&before_after, "IT kW"),
-            "IT power by site, kW: now (grey) and after consolidation (green)"
+            &tr.t("caption-it-before-after")
         ),
         figure(
             bar_chart_svg(&savings, "MWh/yr"),
-            "Facility energy saved by site, MWh a year"
+            &tr.t("caption-savings-by-site")
         ),
         figure(
             bar_chart_svg(&cpu, "servers"),
-            &format!(
-                "Servers by CPU p{:.0} (%)",
-                r.assumptions.percentile * 100.0
+            &tr.args(
+                "caption-servers-by-cpu",
+                &[("p", &format!("{:.0}", r.assumptions.percentile * 100.0))]
             )
         ),
-        figure(bar_chart_svg(&mem, "servers"), "Servers by memory p99 (%)"),
+        figure(
+            bar_chart_svg(&mem, "servers"),
+            &tr.t("caption-servers-by-mem")
+        ),
+        esc(&tr.t("heading-plan")),
         esc(&to_markdown(r))
-    )
+    );
+    crate::report::document(tr, &title, &body)
 }
 
 /// One row per site: the contracted figures, for spreadsheets, through the `csv` crate (any

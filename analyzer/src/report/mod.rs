@@ -19,7 +19,7 @@ use crate::pue::{self, Options, Pue};
 
 mod render;
 pub(crate) use render::{bar_chart_svg, csv_text, esc, paired_bar_chart_svg};
-pub use render::{daily_chart_svg, events_csv, to_csv, to_html, to_json, to_markdown};
+pub use render::{daily_chart_svg, document, events_csv, to_csv, to_html, to_json, to_markdown};
 
 /// Default accuracies when the inventory states none (pue.md §7.4): revenue-grade boundary
 /// meters ±2 %, UPS/PDU/sub-meter readings ±5 %. Reports say when they were assumed.

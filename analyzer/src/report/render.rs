@@ -3,6 +3,8 @@
 
 use std::fmt::Write;
 
+use kilowatch_core::i18n::Tr;
+
 use super::{EventKind, Report, SiteReport};
 
 /// Pretty JSON of the whole report, every event included.
@@ -185,22 +187,57 @@ fn event_meaning(kind: EventKind) -> &'static str {
 }
 
 /// One self-contained HTML file with inline SVG charts.
-pub fn to_html(r: &Report) -> String {
+/// The stylesheet every HTML report shares: readable on screen, and printed (or turned into
+/// PDF by Chromium) on A4 with running headers, tables kept whole, and a font stack that
+/// carries Traditional Chinese (Noto Sans CJK, WenQuanYi, PingFang, Microsoft JhengHei).
+const STYLE: &str = "body{font-family:'Noto Sans','Noto Sans CJK TC','Noto Sans CJK HK','WenQuanYi Micro Hei','WenQuanYi Zen Hei','PingFang HK','Microsoft JhengHei',sans-serif;max-width:62rem;margin:2rem auto;padding:0 1rem;color:#111;line-height:1.4}\
+h1{font-size:1.6rem}h2{font-size:1.25rem;border-bottom:1px solid #888;margin-top:2rem}h3{font-size:1.05rem}\
+table{border-collapse:collapse;margin:.5rem 0 1rem}td,th{border:1px solid #999;padding:.25rem .5rem;vertical-align:top}th{background:#eee;text-align:left}\
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}.src-entered{font-style:italic}.src-missing{color:#a00}\
+figure{margin:1rem 0}figcaption{font-size:.9rem;color:#333}p.window{color:#333}\
+@page{size:A4;margin:18mm 14mm}\
+@media print{body{max-width:none;margin:0;font-size:10pt}nav{page-break-after:always}section{page-break-before:always}table,figure{page-break-inside:avoid}thead{display:table-header-group}a{color:inherit;text-decoration:none}}";
+
+/// A complete HTML document in the reader's language around `body`.
+pub fn document(tr: &Tr, title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title>\n<style>{STYLE}</style></head><body>\n{body}<footer><p>{}</p></footer>\n</body></html>\n",
+        tr.lang().tag(),
+        esc(title),
+        esc(&tr.t("made-by"))
+    )
+}
+
+pub fn to_html(r: &Report, tr: &Tr) -> String {
     let md_table = to_markdown(r, |_| String::new());
-    let mut out = String::from(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Kilowatch PUE report</title>\n<style>body{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}table{border-collapse:collapse}td,th{border:1px solid #999;padding:.3rem .6rem;text-align:right}</style></head><body>\n",
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "<h1>{}</h1><p class=\"window\">{}</p>",
+        esc(&tr.t("report-pue-title")),
+        esc(&tr.args("window", &[("from", &r.from), ("to", &r.to)]))
     );
     let _ = writeln!(
         out,
-        "<h1>PUE report</h1><p>Window: {} to {}</p>",
-        esc(&r.from),
-        esc(&r.to)
+        "<table><thead><tr>{}</tr></thead><tbody>",
+        [
+            "col-site",
+            "col-label",
+            "col-pue",
+            "col-interval",
+            "col-dcie",
+            "col-edc-kwh",
+            "col-eit-kwh",
+            "col-coverage"
+        ]
+        .iter()
+        .map(|k| format!("<th>{}</th>", esc(&tr.t(k))))
+        .collect::<String>()
     );
-    out.push_str("<table><tr><th>site</th><th>label</th><th>PUE</th><th>95 % interval</th><th>DCiE</th><th>E_DC kWh</th><th>E_IT kWh</th><th>coverage</th></tr>\n");
     for s in &r.sites {
         let _ = writeln!(
             out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1} %</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{:.1}</td><td class=\"num\">{:.1}</td><td class=\"num\">{:.1} %</td></tr>",
             esc(&s.site),
             esc(&s.label),
             s.pue.map_or(esc(&s.status), |p| format!("{p:.3}")),
@@ -214,32 +251,53 @@ pub fn to_html(r: &Report) -> String {
             s.coverage * 100.0
         );
     }
-    out.push_str("</table>\n");
+    out.push_str("</tbody></table>\n");
     for s in &r.sites {
-        let _ = writeln!(out, "<h2>{} — {}</h2>", esc(&s.name), esc(&s.label));
         let _ = writeln!(
             out,
-            "<figure>{}<figcaption>Daily PUE ({})</figcaption></figure>",
+            "<section><h2>{} — {}</h2>",
+            esc(&s.name),
+            esc(&s.label)
+        );
+        let _ = writeln!(
+            out,
+            "<figure>{}<figcaption>{} ({})</figcaption></figure>",
             daily_chart_svg(s),
+            esc(&tr.t("caption-daily-pue")),
             esc(&s.label)
         );
         let _ = writeln!(
             out,
-            "<figure>{}<figcaption>Energy breakdown ({})</figcaption></figure>",
+            "<figure>{}<figcaption>{} ({})</figcaption></figure>",
             breakdown_chart_svg(s),
+            esc(&tr.t("caption-breakdown")),
             esc(&s.label)
         );
         let _ = writeln!(
             out,
-            "<figure>{}<figcaption>Monthly facility energy</figcaption></figure>",
-            monthly_chart_svg(s)
+            "<figure>{}<figcaption>{}</figcaption></figure>",
+            monthly_chart_svg(s),
+            esc(&tr.t("caption-monthly-energy"))
         );
-        out.push_str("<table><tr><th>month</th><th>E_DC kWh</th><th>E_IT kWh</th><th>CO2 kg</th><th>cost HKD</th></tr>\n");
+        let _ = writeln!(
+            out,
+            "<table><thead><tr>{}</tr></thead>",
+            [
+                "col-month",
+                "col-edc-kwh",
+                "col-eit-kwh",
+                "col-co2-kg",
+                "col-cost-hkd"
+            ]
+            .iter()
+            .map(|k| format!("<th>{}</th>", esc(&tr.t(k))))
+            .collect::<String>()
+        );
         for m in &s.monthly {
             let f = |v: Option<f64>| v.map_or("—".to_owned(), |v| format!("{v:.0}"));
             let _ = writeln!(
                 out,
-                "<tr><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td class=\"num\">{:.1}</td><td class=\"num\">{:.1}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
                 m.month,
                 m.facility_kwh,
                 m.it_kwh,
@@ -247,7 +305,7 @@ pub fn to_html(r: &Report) -> String {
                 f(m.cost_hkd)
             );
         }
-        out.push_str("</table>\n");
+        out.push_str("</table></section>\n");
     }
     // The notes (breakdown, factors, events) as preformatted text, so nothing is lost.
     let notes = md_table
@@ -257,10 +315,11 @@ pub fn to_html(r: &Report) -> String {
         .join("\n## ");
     let _ = writeln!(
         out,
-        "<h2>Notes</h2><pre>## {}</pre>\n</body></html>",
+        "<section><h2>{}</h2><pre>## {}</pre></section>",
+        esc(&tr.t("heading-notes")),
         esc(&notes)
     );
-    out
+    document(tr, &tr.t("report-pue-title"), &out)
 }
 
 const DAY_MS: i64 = 86_400_000;

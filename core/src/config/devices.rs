@@ -105,7 +105,7 @@ fn check_device(
     ok &= protocol_ok;
     let (auth, auth_ok) = resolve_auth(c, key, raw.auth.as_deref(), address.as_ref(), known.auths);
     ok &= auth_ok;
-    let role = resolve_role(c, key, raw.role, raw.category);
+    let role = resolve_role(c, key, raw.role, raw.category, raw.potable);
     let temperature_at = match raw.temperature_at.as_deref() {
         None => None,
         Some(place) => match TEMPERATURE_PLACES.iter().find(|(p, _)| *p == place) {
@@ -318,7 +318,14 @@ fn resolve_role(
     key: &str,
     role: Option<RawRole>,
     category: Option<i64>,
+    potable: Option<bool>,
 ) -> Option<Role> {
+    if potable.is_some() && !matches!(role, Some(RawRole::Water)) {
+        c.push(
+            &format!("{key}.potable"),
+            "'potable' only applies to role = \"water\"",
+        );
+    }
     let only_it = |c: &mut Checker<'_>| {
         c.push(
             &format!("{key}.category"),
@@ -356,5 +363,10 @@ fn resolve_role(
         (Some(RawRole::Cooling), None) => Some(Role::Cooling),
         (Some(RawRole::Lighting), None) => Some(Role::Lighting),
         (Some(RawRole::Other), None) => Some(Role::Other),
+        (Some(RawRole::Renewable), None) => Some(Role::Renewable),
+        (Some(RawRole::HeatReuse), None) => Some(Role::HeatReuse),
+        (Some(RawRole::HeatRemoved), None) => Some(Role::HeatRemoved),
+        (Some(RawRole::Water), None) => Some(Role::Water(potable.unwrap_or(false))),
+        (Some(RawRole::Generator), None) => Some(Role::Generator),
     }
 }

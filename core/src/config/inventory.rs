@@ -3,6 +3,7 @@
 //! device's site, room and rack exist, its address matches its profile's protocol, and its
 //! secrets are loaded (and print as `<redacted>`).
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -171,6 +172,18 @@ pub struct Site {
     /// months and years are the ones reports, `publish` and the TUI's "today" use.
     pub timezone: crate::calendar::TimeZone,
     pub rooms: Vec<Room>,
+    /// The electricity utility (`CLP`, `HKE`, ...): its emission factor for each year.
+    pub utility: Option<String>,
+    /// Values entered for reporting years (`[[sites.years]]`), by data-set field id.
+    pub years: BTreeMap<i32, BTreeMap<String, Entered>>,
+}
+
+/// A value entered in the inventory rather than measured: every output marks it so.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(untagged)]
+pub enum Entered {
+    Number(f64),
+    Text(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -34,8 +34,8 @@ use crate::secret::Secret;
 
 pub use alerts::{AlertsConfig, EmailConfig, RuleSet, TrapsConfig, WebhookConfig};
 pub use inventory::{
-    Auth, Device, IpmiCipherSuite, IpmiPrivilege, Rack, RedfishAuth, Room, Site, TlsTrust, V3Auth,
-    V3Priv, V3Security,
+    Auth, Device, Entered, IpmiCipherSuite, IpmiPrivilege, Rack, RedfishAuth, Room, Site, TlsTrust,
+    V3Auth, V3Priv, V3Security,
 };
 pub use rules::{Condition, Limit, Rating, Rule, Scope};
 
@@ -82,6 +82,11 @@ pub struct Config {
     pub rules: Vec<Rule>,
     /// The SNMP trap listener (`[traps]`), when on.
     pub traps: Option<TrapsConfig>,
+    /// Grid emission factors per utility and year: the built-in table plus
+    /// `[[emission_factors]]`.
+    pub emission_factors: crate::reporting::FactorTable,
+    /// `lang = "zh-HK"`: the language of reports and the TUI when `--lang` does not say.
+    pub lang: Option<crate::i18n::Lang>,
 }
 
 /// `[influx]`: where to forward, with credentials as secrets and the outbox's disk cap.
@@ -191,7 +196,18 @@ impl Config {
         let influx = sections::check_influx(&mut c, doc.remove("influx"));
         let written_roles = sites::roles_as_written(doc.get("devices"));
         let auths = auths::check_auths(&mut c, doc.remove("auths"));
-        let sites = sites::check_sites(&mut c, doc.remove("sites"));
+        let emission_factors = sites::check_factors(&mut c, doc.remove("emission_factors"));
+        let lang = match doc.remove("lang") {
+            None => None,
+            Some(v) => match v.as_str().and_then(crate::i18n::Lang::parse) {
+                Some(l) => Some(l),
+                None => {
+                    c.push("lang", format!("expected \"en\" or \"zh-HK\", found {v}"));
+                    None
+                }
+            },
+        };
+        let sites = sites::check_sites(&mut c, doc.remove("sites"), &emission_factors);
         let known = devices::Known {
             sites: &sites,
             auths: &auths,
@@ -222,6 +238,8 @@ impl Config {
             alerts,
             rules,
             traps,
+            emission_factors,
+            lang,
         })
     }
 

@@ -78,8 +78,12 @@ pub(super) struct RawSite {
     pub(super) emission_factor_kg_per_kwh: Option<f64>,
     pub(super) tariff_hkd_per_kwh: Option<f64>,
     pub(super) timezone: Option<String>,
+    pub(super) utility: Option<String>,
     #[serde(default)]
     pub(super) rooms: Vec<RawRoom>,
+    /// `[[sites.years]]`: values entered for a reporting year, keyed by data-set field id.
+    #[serde(default)]
+    pub(super) years: Vec<std::collections::BTreeMap<String, toml::Value>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -120,16 +124,22 @@ pub(super) struct RawDevice {
     pub(super) server: Option<String>,
     pub(super) outlet: Option<String>,
     pub(super) temperature_at: Option<String>,
+    pub(super) potable: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub(super) enum RawRole {
     Facility,
     It,
     Cooling,
     Lighting,
     Other,
+    Renewable,
+    HeatReuse,
+    HeatRemoved,
+    Water,
+    Generator,
 }
 
 pub(super) fn de_duration_opt<'de, D: serde::Deserializer<'de>>(
@@ -144,6 +154,8 @@ pub(super) fn de_duration_opt<'de, D: serde::Deserializer<'de>>(
 }
 
 pub(super) const TOP_KEYS: &[&str] = &[
+    "emission_factors",
+    "lang",
     "collector",
     "store",
     "influx",

@@ -51,6 +51,7 @@ pub(crate) const MEASUREMENTS: &[Measurement] = &[
     Measurement::Server,
     Measurement::Device,
     Measurement::Network,
+    Measurement::Water,
     Measurement::Collector,
 ];
 

@@ -1,0 +1,198 @@
+//! What the meters say about one site's year: the energies, water and heat the annual data set
+//! asks for, each with its coverage, and the server utilisation behind ITEUsv.
+
+use kilowatch_core::calendar::{self, TimeZone};
+use kilowatch_core::config::{Config, Site};
+use kilowatch_core::model::{Category, Field, Role};
+use kilowatch_store::{Aggregate, ReadStore, Selector, StoreError, TimeRange, Window};
+
+use crate::energy;
+use crate::pue::{self, MeterEnergy, Options};
+
+/// A quantity summed over a role's meters, with the worst meter's coverage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metered {
+    pub value: f64,
+    pub coverage: f64,
+    pub meters: Vec<String>,
+}
+
+impl Metered {
+    fn of(meters: &[MeterEnergy]) -> Option<Metered> {
+        let total = energy::sum(&meters.iter().map(|m| m.energy.clone()).collect::<Vec<_>>())?;
+        Some(Metered {
+            value: total.kwh,
+            coverage: meters.iter().map(|m| m.energy.coverage).fold(1.0, f64::min),
+            meters: meters.iter().map(|m| m.device.clone()).collect(),
+        })
+    }
+}
+
+/// Everything measured for one site and year; `None` where no meter of that role has data.
+#[derive(Debug, Clone, Default)]
+pub struct Measured {
+    pub e_dc: Option<Metered>,
+    /// E_IT at the category the regulation prefers (1, then 2, then 3), and that category.
+    pub e_it: Option<(Metered, Category)>,
+    pub onsite_renewable: Option<Metered>,
+    pub heat_reused: Option<Metered>,
+    pub heat_removed: Option<Metered>,
+    pub cooling: Option<Metered>,
+    pub water: Option<Metered>,
+    pub potable: Option<Metered>,
+    /// Mean supply temperature of the heat-reuse loop, °C.
+    pub reuse_supply_c: Option<f64>,
+    /// Mean of the cooling units' set points, °C.
+    pub setpoint_c: Option<f64>,
+    /// Mean CPU utilisation per server over the year (ITEUsv), and per local month.
+    pub server_cpu: Vec<(String, f64)>,
+    pub monthly_cpu: Vec<(String, Option<f64>)>,
+}
+
+pub fn measure(
+    store: &dyn ReadStore,
+    config: &Config,
+    site: &Site,
+    range: TimeRange,
+    opts: Options<'_>,
+) -> Result<Measured, StoreError> {
+    let energy = |role| -> Result<Option<Metered>, StoreError> {
+        Ok(Metered::of(&pue::role_energy(
+            store, &site.id, role, range, opts,
+        )?))
+    };
+    let counter = |role, field| -> Result<Option<Metered>, StoreError> {
+        Ok(Metered::of(&pue::role_counter(
+            store, &site.id, role, field, range, opts,
+        )?))
+    };
+    let mut e_it = None;
+    for cat in [Category::One, Category::Two, Category::Three] {
+        if let Some(m) = energy(Role::It(cat))? {
+            e_it = Some((m, cat));
+            break;
+        }
+    }
+    let water_total = {
+        let mut meters = pue::role_counter(
+            store,
+            &site.id,
+            Role::Water(false),
+            Field::WaterM3,
+            range,
+            opts,
+        )?;
+        meters.extend(pue::role_counter(
+            store,
+            &site.id,
+            Role::Water(true),
+            Field::WaterM3,
+            range,
+            opts,
+        )?);
+        Metered::of(&meters)
+    };
+    let reuse_devices: Vec<&str> = config
+        .devices
+        .iter()
+        .filter(|d| d.site == site.id && d.role == Some(Role::HeatReuse))
+        .map(|d| d.id.as_str())
+        .collect();
+    let (server_cpu, monthly_cpu) = utilisation(store, &site.id, &site.timezone, range)?;
+    Ok(Measured {
+        e_dc: energy(Role::Facility)?,
+        e_it,
+        onsite_renewable: energy(Role::Renewable)?,
+        heat_reused: counter(Role::HeatReuse, Field::HeatEnergyKwh)?,
+        heat_removed: counter(Role::HeatRemoved, Field::HeatEnergyKwh)?,
+        cooling: energy(Role::Cooling)?,
+        water: water_total,
+        potable: counter(Role::Water(true), Field::WaterM3)?,
+        reuse_supply_c: mean_of(store, &site.id, Field::SupplyTempC, &reuse_devices, range)?,
+        setpoint_c: mean_of(store, &site.id, Field::SetpointTempC, &[], range)?,
+        server_cpu,
+        monthly_cpu,
+    })
+}
+
+const DAY_MS: i64 = 86_400_000;
+
+/// The time mean of `field` over `range` across the site's series (only `devices`' when given),
+/// from daily means so a year reads 365 points a series.
+fn mean_of(
+    store: &dyn ReadStore,
+    site: &str,
+    field: Field,
+    devices: &[&str],
+    range: TimeRange,
+) -> Result<Option<f64>, StoreError> {
+    let mut sum = 0.0;
+    let mut n = 0usize;
+    for s in store.find(&Selector::field(field).tag("site", site))? {
+        if !devices.is_empty() && !devices.iter().any(|d| s.tag("device") == Some(d)) {
+            continue;
+        }
+        let window = Window {
+            every_ms: DAY_MS,
+            aggregate: Aggregate::Mean,
+        };
+        for p in store.read(&s, range, Some(window))? {
+            if p.value.is_finite() {
+                sum += p.value;
+                n += 1;
+            }
+        }
+    }
+    Ok((n > 0).then(|| sum / n as f64))
+}
+
+/// ITEUsv's inputs (kpis.md §6): each server's mean CPU utilisation over the year, from hourly
+/// means, and the mean over servers of each local month.
+#[allow(clippy::type_complexity)]
+fn utilisation(
+    store: &dyn ReadStore,
+    site: &str,
+    tz: &TimeZone,
+    range: TimeRange,
+) -> Result<(Vec<(String, f64)>, Vec<(String, Option<f64>)>), StoreError> {
+    let months = calendar::months(tz, range.from, range.to, 24);
+    let mut per_server = Vec::new();
+    let mut month_sums = vec![(0.0, 0usize); months.len()];
+    for s in store.find(&Selector::field(Field::CpuUtilPct).tag("site", site))? {
+        let hourly = store.read(
+            &s,
+            range,
+            Some(Window {
+                every_ms: 3_600_000,
+                aggregate: Aggregate::Mean,
+            }),
+        )?;
+        let values: Vec<f64> = hourly
+            .iter()
+            .map(|p| p.value)
+            .filter(|v| v.is_finite())
+            .collect();
+        if values.is_empty() {
+            continue;
+        }
+        let device = s.tag("device").unwrap_or_default().to_owned();
+        per_server.push((device, values.iter().sum::<f64>() / values.len() as f64));
+        for (slot, m) in month_sums.iter_mut().zip(&months) {
+            let in_month: Vec<f64> = hourly
+                .iter()
+                .filter(|p| p.ts >= m.from && p.ts < m.to && p.value.is_finite())
+                .map(|p| p.value)
+                .collect();
+            if !in_month.is_empty() {
+                slot.0 += in_month.iter().sum::<f64>() / in_month.len() as f64;
+                slot.1 += 1;
+            }
+        }
+    }
+    let monthly = months
+        .iter()
+        .zip(month_sums)
+        .map(|(m, (sum, n))| (m.label.clone(), (n > 0).then(|| sum / n as f64)))
+        .collect();
+    Ok((per_server, monthly))
+}
