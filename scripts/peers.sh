@@ -347,6 +347,8 @@ peers_start_snmpsim() {
 peers_start_modbus() {
   local venv=$1 port=$2 maps=("$SHARED"/fixtures/modbus/*.toml)
   [[ -e ${maps[0]} ]] || peers_die "no modbus maps in $SHARED/fixtures/modbus"
+  # The project's own maps (water, heat, PV: tests/data/modbus) on unit ids 8 and up.
+  maps+=("$ROOT"/tests/data/modbus/*.toml)
   # All maps on one port, each device on its own unit id (as behind a gateway).
   peers_spawn modbus "$venv/bin/python" "$SHARED/fixtures/modbus/serve.py" \
     --host 127.0.0.1 --port "$port" "${maps[@]}"

@@ -62,6 +62,7 @@ fn main() {
             power_headroom_kw: 50.0 * next(),
             space_headroom_u: 400.0 * next(),
             cooling_headroom_kw: 50.0 * next(),
+            emission_factor_kg_per_kwh: Some(0.37),
         });
     }
     let packed = t.elapsed();

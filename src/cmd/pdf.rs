@@ -64,8 +64,7 @@ pub fn print(html: &str) -> anyhow::Result<Vec<u8>> {
             out.status,
             String::from_utf8_lossy(&out.stderr)
                 .lines()
-                .filter(|l| !l.trim().is_empty())
-                .last()
+                .rfind(|l| !l.trim().is_empty())
                 .unwrap_or("no message")
         ),
     }

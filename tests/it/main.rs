@@ -36,6 +36,7 @@ mod peers;
 mod redfish;
 mod report_csv;
 mod report_html;
+mod report_pdf;
 mod secrets;
 mod sim_cli;
 mod snmpv3;

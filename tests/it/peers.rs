@@ -433,3 +433,58 @@ async fn memory_and_cpu_ratios_from_a_recorded_linux_host() {
     let (ucd, _) = read_once(&url, Some("linux-netsnmp-powermon"), "ucd-snmp").await;
     assert_eq!(find(&ucd, Field::CpuUtilPct, None), Some(52.0));
 }
+
+// ---- pymodbus: the meters beyond electricity (issue 22), from tests/data/modbus ----
+
+/// Each map in tests/data/modbus is served by pymodbus on its own unit id; each profile reads
+/// it into the physical values the vendor's document gives for the fixture's raw words.
+#[tokio::test]
+async fn reads_the_water_heat_and_pv_maps_served_by_pymodbus() {
+    type Want<'a> = &'a [(Field, Option<&'a str>, f64)];
+    let cases: [(&str, u8, Want); 3] = [
+        (
+            "sunspec-inverter-103",
+            8,
+            &[
+                (Field::ActivePowerW, None, 4210.0),
+                (Field::EnergyKwh, None, 12345.6),
+                (Field::VoltageV, Some("l1"), 230.4),
+                (Field::VoltageV, Some("l3"), 229.8),
+                (Field::CurrentA, Some("l2"), 6.07),
+                (Field::FrequencyHz, None, 50.01),
+            ],
+        ),
+        (
+            "aquametro-calec-st",
+            9,
+            &[
+                (Field::HeatEnergyKwh, None, 152340.5),
+                (Field::HeatPowerW, None, 48000.0),
+                (Field::FlowM3h, None, 8.25),
+                (Field::SupplyTempC, None, 12.5),
+                (Field::ReturnTempC, None, 17.5),
+            ],
+        ),
+        (
+            "siemens-sitrans-mag6000",
+            10,
+            &[
+                (Field::WaterM3, None, 18234.5625),
+                (Field::WaterFlowM3h, None, 1.7578125),
+            ],
+        ),
+    ];
+    for (profile, unit, want) in cases {
+        let url = format!("modbus://{}/{unit}", env("KILOWATCH_TEST_MODBUS"));
+        let (samples, problems) = read_once(&url, None, profile).await;
+        assert!(problems.is_empty(), "{profile}: {problems:?}");
+        for (field, point, value) in want {
+            let got = find(&samples, *field, *point)
+                .unwrap_or_else(|| panic!("{profile}: no {field} {point:?}"));
+            assert!(
+                (got - value).abs() <= value.abs() * 1e-9,
+                "{profile} {field} {point:?}: {got}, the map says {value}"
+            );
+        }
+    }
+}

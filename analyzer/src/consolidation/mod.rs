@@ -290,6 +290,7 @@ pub fn consolidation_report(
                 power_headroom_kw,
                 space_headroom_u: space - heights,
                 cooling_headroom_kw,
+                emission_factor_kg_per_kwh: site.emission_factor_kg_per_kwh,
             });
         }
         report.measured.push(measure);

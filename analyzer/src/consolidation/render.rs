@@ -161,15 +161,16 @@ pub fn to_markdown(r: &ConsolidationReport) -> String {
             c.space_headroom_u
         );
     }
-    out.push_str("\n## Site moves (feasible first; saving = IT kW × (PUE from − PUE to) × 8,760 h)\n\n| rank | from | to | saving kWh/yr | feasible | binding constraint |\n| --- | --- | --- | --- | --- | --- |\n");
+    out.push_str("\n## Site moves (feasible first; saving = IT kW × (PUE from − PUE to) × 8,760 h; CO2e at each site's own grid factor, the moved load at the target's)\n\n| rank | from | to | saving kWh/yr | t CO2e/yr | feasible | binding constraint |\n| --- | --- | --- | --- | --- | --- | --- |\n");
     for (i, m) in r.site_moves.iter().enumerate() {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {:.0} | {} | {} |",
+            "| {} | {} | {} | {:.0} | {} | {} | {} |",
             i + 1,
             m.from,
             m.to,
             m.savings_kwh_per_year,
+            opt(m.savings_tco2e_per_year, 1),
             if m.feasible { "yes" } else { "no" },
             m.binding_constraint
         );
@@ -380,7 +381,10 @@ mod tests {
             measured: vec![],
             verification: None,
         };
-        let html = to_html(&r);
+        let html = to_html(
+            &r,
+            &kilowatch_core::i18n::Tr::new(kilowatch_core::i18n::Lang::En),
+        );
         assert!(
             html.contains("hk&lt;1&gt;") && !html.contains("hk<1>"),
             "site names are escaped"

@@ -20,6 +20,8 @@ pub struct SiteCapacity {
     pub power_headroom_kw: f64,
     pub space_headroom_u: f64,
     pub cooling_headroom_kw: f64,
+    /// Its grid emission factor (its utility's): energy a move brings here is emitted at it.
+    pub emission_factor_kg_per_kwh: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -29,6 +31,9 @@ pub struct SiteMove {
     /// Facility energy saved per year: the closed site's whole E_DC minus the moved IT energy at
     /// the target's PUE.
     pub savings_kwh_per_year: f64,
+    /// CO2e saved a year: the closed site's emissions at its own factor less the moved load's
+    /// at the target's PUE and the target's factor (CLP and HK Electric differ by half).
+    pub savings_tco2e_per_year: Option<f64>,
     /// The tightest of power, space and cooling at the target (the one with the least slack).
     pub binding_constraint: String,
     pub feasible: bool,
@@ -60,10 +65,15 @@ pub fn rank_site_moves(sites: &[SiteCapacity]) -> Vec<SiteMove> {
                 .unwrap_or(("power", 0.0, 0.0));
             let feasible = slack.iter().all(|(_, s, _)| *s >= 0.0);
             let savings = a.it_kw * a.pue * 8760.0 - a.it_kw * b.pue * 8760.0;
+            let co2 = match (a.emission_factor_kg_per_kwh, b.emission_factor_kg_per_kwh) {
+                (Some(fa), Some(fb)) => Some(a.it_kw * 8760.0 * (a.pue * fa - b.pue * fb) / 1000.0),
+                _ => None,
+            };
             moves.push(SiteMove {
                 from: a.site.clone(),
                 to: b.site.clone(),
                 savings_kwh_per_year: savings,
+                savings_tco2e_per_year: co2,
                 binding_constraint: if feasible {
                     binding.to_owned()
                 } else {
@@ -95,6 +105,7 @@ mod tests {
             power_headroom_kw: power,
             space_headroom_u: 500.0,
             cooling_headroom_kw: cooling,
+            emission_factor_kg_per_kwh: None,
         };
         let sites = [
             site("old", 2.0, 50.0, 10.0, 10.0),
@@ -117,5 +128,29 @@ mod tests {
             !to_hot.feasible && to_hot.binding_constraint.starts_with("cooling"),
             "{to_hot:?}"
         );
+    }
+
+    #[test]
+    fn a_move_across_utilities_is_emitted_at_the_destinations_factor() {
+        // Same PUE at both: no energy saved, but HK Electric's 0.81 against CLP's 0.37 halves
+        // the move's emissions one way and doubles them the other.
+        let site = |s: &str, ef: f64| SiteCapacity {
+            site: s.into(),
+            pue: 1.6,
+            it_kw: 40.0,
+            rack_u_used: 100.0,
+            power_headroom_kw: 500.0,
+            space_headroom_u: 500.0,
+            cooling_headroom_kw: 500.0,
+            emission_factor_kg_per_kwh: Some(ef),
+        };
+        let moves = rank_site_moves(&[site("island", 0.81), site("kowloon", 0.37)]);
+        let find = |from: &str| moves.iter().find(|m| m.from == from).unwrap();
+        let (east, west) = (find("island"), find("kowloon"));
+        assert_eq!(east.savings_kwh_per_year, 0.0);
+        // 40 kW x 8,760 h x 1.6 x (0.81 - 0.37) kg/kWh = 246.7 t a year.
+        let t = 40.0 * 8760.0 * 1.6 * (0.81 - 0.37) / 1000.0;
+        assert!((east.savings_tco2e_per_year.unwrap() - t).abs() < 1e-9);
+        assert!((west.savings_tco2e_per_year.unwrap() + t).abs() < 1e-9);
     }
 }

@@ -490,6 +490,8 @@ mod tests {
             tariff_hkd_per_kwh: None,
             timezone: kilowatch_core::calendar::TimeZone::UTC,
             rooms: Vec::new(),
+            utility: None,
+            years: Default::default(),
         };
         let mut s = SiteReport::no_data(
             &site,
