@@ -8,13 +8,13 @@ mod traps;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Data-centre telemetry and energy efficiency: polls meters, UPSs, PDUs, cooling, sensors and
 /// servers over SNMP and Modbus, stores the readings and works out PUE.
 #[derive(Debug, Parser)]
 #[command(name = "kilowatch", version, about, long_about = None)]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -57,7 +57,13 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let tr = kilowatch_core::i18n::Tr::new(cmd::help::lang_of(&args));
+    let matches = cmd::help::localized(Cli::command(), &tr).get_matches_from(args);
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
     // A full-screen UI owns the terminal: its logs go to a file instead.
     let ui = matches!(&cli.command, Command::Tui(_))
         || matches!(&cli.command, Command::Demo(a) if !a.headless());

@@ -1,12 +1,21 @@
 //! Report, TUI and help texts in English or Traditional Chinese (Hong Kong), from Fluent
-//! catalogues (`i18n/<lang>/kilowatch.ftl`, Project Fluent's format, read by `fluent-bundle`).
+//! catalogues (`i18n/<lang>/{kilowatch,tui,cli}.ftl`: reports, the terminal UI, `--help`;
+//! Project Fluent's format, read by `fluent-bundle`).
 //! The language comes from `--lang`, else the inventory, else `LC_ALL` / `LC_MESSAGES` / `LANG`.
 
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 
-const EN: &str = include_str!("../../i18n/en/kilowatch.ftl");
-const ZH_HK: &str = include_str!("../../i18n/zh-HK/kilowatch.ftl");
+const EN: &[&str] = &[
+    include_str!("../../i18n/en/kilowatch.ftl"),
+    include_str!("../../i18n/en/tui.ftl"),
+    include_str!("../../i18n/en/cli.ftl"),
+];
+const ZH_HK: &[&str] = &[
+    include_str!("../../i18n/zh-HK/kilowatch.ftl"),
+    include_str!("../../i18n/zh-HK/tui.ftl"),
+    include_str!("../../i18n/zh-HK/cli.ftl"),
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub enum Lang {
@@ -52,7 +61,7 @@ impl Lang {
         }
     }
 
-    fn source(self) -> &'static str {
+    fn sources(self) -> &'static [&'static str] {
         match self {
             Lang::En => EN,
             Lang::ZhHk => ZH_HK,
@@ -80,8 +89,10 @@ fn bundle(lang: Lang) -> FluentBundle<FluentResource> {
     // Bidi isolation marks would land inside CSV cells and terminal columns.
     b.set_use_isolating(false);
     // The catalogues are part of the build; their parse is tested.
-    let resource = FluentResource::try_new(lang.source().to_owned()).unwrap_or_else(|(r, _)| r);
-    let _ = b.add_resource(resource);
+    for src in lang.sources() {
+        let resource = FluentResource::try_new((*src).to_owned()).unwrap_or_else(|(r, _)| r);
+        let _ = b.add_resource(resource);
+    }
     b
 }
 
@@ -134,17 +145,17 @@ impl Tr {
 
 /// Message ids of a catalogue, for the completeness test and `kilowatch` developers.
 pub fn keys(lang: Lang) -> Vec<String> {
-    let resource = match FluentResource::try_new(lang.source().to_owned()) {
-        Ok(r) => r,
-        Err((r, _)) => r,
-    };
-    let mut ids: Vec<String> = resource
-        .entries()
-        .filter_map(|e| match e {
+    let mut ids: Vec<String> = Vec::new();
+    for src in lang.sources() {
+        let resource = match FluentResource::try_new((*src).to_owned()) {
+            Ok(r) => r,
+            Err((r, _)) => r,
+        };
+        ids.extend(resource.entries().filter_map(|e| match e {
             fluent_syntax::ast::Entry::Message(m) => Some(m.id.name.to_owned()),
             _ => None,
-        })
-        .collect();
+        }));
+    }
     ids.sort();
     ids
 }
@@ -156,13 +167,16 @@ mod tests {
     #[test]
     fn both_catalogues_parse_and_every_key_is_in_both_languages() {
         for lang in Lang::ALL {
-            assert!(
-                FluentResource::try_new(lang.source().to_owned()).is_ok(),
-                "{} catalogue has syntax errors",
-                lang.tag()
-            );
+            for (i, src) in lang.sources().iter().enumerate() {
+                if let Err((_, errors)) = FluentResource::try_new((*src).to_owned()) {
+                    panic!("{} catalogue {i} has syntax errors: {errors:?}", lang.tag());
+                }
+            }
         }
         let (en, zh) = (keys(Lang::En), keys(Lang::ZhHk));
+        let mut unique = en.clone();
+        unique.dedup();
+        assert_eq!(unique.len(), en.len(), "a key is defined twice");
         assert!(en.len() > 50, "{}", en.len());
         let only_en: Vec<_> = en.iter().filter(|k| !zh.contains(k)).collect();
         let only_zh: Vec<_> = zh.iter().filter(|k| !en.contains(k)).collect();

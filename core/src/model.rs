@@ -176,6 +176,14 @@ impl Field {
         }
     }
 
+    /// Whether a device's role tags this field's device total: the power chain, water, and a
+    /// heat meter's energy and power. Temperatures and flows stay untagged (a CRAC with role
+    /// "cooling" keeps its cooling series as they were).
+    pub fn takes_role(self) -> bool {
+        matches!(self.measurement(), Measurement::Power | Measurement::Water)
+            || matches!(self, Field::HeatEnergyKwh | Field::HeatPowerW)
+    }
+
     pub fn from_name(name: &str) -> Option<Field> {
         Field::ALL.iter().copied().find(|f| f.name() == name)
     }

@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use kilowatch_analyzer::annual;
 use kilowatch_analyzer::pue::Options;
 
-use crate::cmd::report::{Format, LangArgs, emit_as};
+use crate::cmd::args::LangArgs;
+use crate::cmd::report::{Format, emit_as};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

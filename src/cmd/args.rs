@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use kilowatch_core::config::Config;
+use kilowatch_core::i18n::{Lang, Tr};
 use kilowatch_store::ReadStore;
 
 /// Where a command finds its inventory and the embedded store.
@@ -61,5 +62,29 @@ impl SourceArgs {
 
     pub fn open(&self, config: &Config) -> anyhow::Result<Box<dyn ReadStore>> {
         super::read_store(config, self.remote(), self.store.data.as_deref())
+    }
+}
+
+/// `--lang`: the language of a report's or the terminal UI's text.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LangArgs {
+    /// Language: "en" or "zh-HK" (Traditional Chinese) [default: the inventory's `lang`, else
+    /// LC_ALL / LC_MESSAGES / LANG, else English]
+    #[arg(long, value_name = "LANG", value_parser = parse_lang)]
+    pub lang: Option<Lang>,
+}
+
+fn parse_lang(s: &str) -> Result<Lang, String> {
+    Lang::parse(s).ok_or_else(|| format!("'{s}' is not a language kilowatch has; use en or zh-HK"))
+}
+
+impl LangArgs {
+    /// `--lang`, else the inventory's `lang`, else the environment's locale.
+    pub fn lang(&self, config: &Config) -> Lang {
+        self.lang.or(config.lang).unwrap_or_else(Lang::from_env)
+    }
+
+    pub fn tr(&self, config: &Config) -> Tr {
+        Tr::new(self.lang(config))
     }
 }

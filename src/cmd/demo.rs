@@ -58,6 +58,8 @@ pub struct Args {
     /// (e.g. 127.0.0.1:9901).
     #[arg(long, requires = "influx")]
     metrics_listen: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    lang: crate::cmd::args::LangArgs,
 }
 
 /// One line of `--headless` output.
@@ -171,11 +173,13 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     if !args.headless {
         // The terminal UI on the simulated site; `q` stops everything.
+        let lang = args.lang.lang(&config);
         let (snapshots, acks) = crate::cmd::tui::spawn_loader(
             Arc::new(config.clone()),
             store.clone(),
             Some(store.clone()),
             clock,
+            lang,
             cancel.clone(),
         );
         if let Some(d) = args.duration {
@@ -186,7 +190,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             });
         }
         // Returns on `q` or when the duration ends; either way the terminal is restored.
-        kilowatch_tui::run(snapshots, acks, cancel.clone()).await?;
+        kilowatch_tui::run(snapshots, acks, lang, cancel.clone()).await?;
         cancel.cancel();
         pipeline.finish().await;
         sim.shutdown();

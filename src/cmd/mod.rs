@@ -6,6 +6,7 @@ pub mod collect;
 pub mod demo;
 pub mod discover;
 pub mod fleet;
+pub mod help;
 pub mod import;
 pub mod pdf;
 pub mod probe;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use kilowatch_analyzer::pue::Options;
 use kilowatch_analyzer::report::{self, Report};
-use kilowatch_core::i18n::{Lang, Tr};
+use kilowatch_core::i18n::Tr;
 use kilowatch_store::TimeRange;
 
 #[derive(Debug, clap::Subcommand)]
@@ -34,25 +34,6 @@ pub enum Format {
     Pdf,
 }
 
-/// `--lang`: the language of a report's text.
-#[derive(Debug, Clone, clap::Args)]
-pub struct LangArgs {
-    /// Language of the report: "en" or "zh-HK" (Traditional Chinese) [default: the inventory's
-    /// `lang`, else LC_ALL / LC_MESSAGES / LANG, else English]
-    #[arg(long, value_name = "LANG", value_parser = parse_lang)]
-    pub lang: Option<Lang>,
-}
-
-fn parse_lang(s: &str) -> Result<Lang, String> {
-    Lang::parse(s).ok_or_else(|| format!("'{s}' is not a language kilowatch has; use en or zh-HK"))
-}
-
-impl LangArgs {
-    pub fn tr(&self, config: &kilowatch_core::config::Config) -> Tr {
-        Tr::new(self.lang.or(config.lang).unwrap_or_else(Lang::from_env))
-    }
-}
-
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
@@ -62,7 +43,7 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "md")]
     format: Format,
     #[command(flatten)]
-    lang: LangArgs,
+    lang: crate::cmd::args::LangArgs,
     /// Write here instead of stdout; Markdown also writes its SVG charts beside this file, and
     /// CSV every meter event to FILE-events.csv beside it.
     #[arg(long)]
@@ -189,7 +170,7 @@ fn consolidation(a: ConsolidationArgs) -> anyhow::Result<ExitCode> {
     let tr = args.lang.tr(&config);
     let text = match args.format {
         Format::Json => c::to_json(&r)?,
-        Format::Md => c::to_markdown(&r),
+        Format::Md => c::to_markdown(&r, &tr),
         Format::Csv => c::to_csv(&r)?,
         Format::Html | Format::Pdf => c::to_html(&r, &tr),
     };
@@ -210,11 +191,12 @@ fn capacity(args: Args) -> anyhow::Result<ExitCode> {
         kilowatch_core::timefmt::format_rfc3339(range.from),
         kilowatch_core::timefmt::format_rfc3339(range.to),
     );
+    let tr = args.lang.tr(&config);
     let text = match args.format {
         Format::Json => c::to_json(&r)?,
         Format::Csv => c::to_csv(&r)?,
-        Format::Md => c::to_markdown(&r, &from, &to),
-        Format::Html | Format::Pdf => c::to_html(&r, &from, &to),
+        Format::Md => c::to_markdown(&r, &from, &to, &tr),
+        Format::Html | Format::Pdf => c::to_html(&r, &from, &to, &tr),
     };
     emit_as(&text, args.format, args.out.as_ref())?;
     Ok(ExitCode::SUCCESS)
@@ -315,11 +297,11 @@ fn write(report: &Report, format: Format, tr: &Tr, out: Option<&PathBuf>) -> any
         Format::Md => {
             for s in &report.sites {
                 if let Some(path) = beside(chart_name(s)) {
-                    std::fs::write(&path, report::daily_chart_svg(s))
+                    std::fs::write(&path, report::daily_chart_svg(s, tr))
                         .with_context(|| format!("write '{}'", path.display()))?;
                 }
             }
-            report::to_markdown(report, chart_name)
+            report::to_markdown(report, chart_name, tr)
         }
     };
     emit_as(&text, format, out)

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use kilowatch_core::clock::Clock;
 use kilowatch_core::config::Config;
+use kilowatch_core::i18n::{Lang, Tr};
 use kilowatch_store::{ReadStore, SqliteStore, StatusStore};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -15,6 +16,8 @@ use tokio_util::sync::CancellationToken;
 pub struct Args {
     #[command(flatten)]
     source: crate::cmd::args::SourceArgs,
+    #[command(flatten)]
+    lang: crate::cmd::args::LangArgs,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -22,6 +25,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
+    let lang = args.lang.lang(&config);
     let cancel = CancellationToken::new();
     let (snapshots, acks) = match args.source.remote() {
         Some(url) => {
@@ -31,6 +35,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 Arc::from(reader),
                 None,
                 Clock::System,
+                lang,
                 cancel.clone(),
             )
         }
@@ -44,11 +49,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 store.clone(),
                 Some(store),
                 Clock::System,
+                lang,
                 cancel.clone(),
             )
         }
     };
-    kilowatch_tui::run(snapshots, acks, cancel.clone()).await?;
+    kilowatch_tui::run(snapshots, acks, lang, cancel.clone()).await?;
     cancel.cancel();
     Ok(ExitCode::SUCCESS)
 }
@@ -59,12 +65,13 @@ pub type Ack = (String, String);
 /// Rebuilds the snapshot every couple of seconds off the UI loop, and sends it to the UI.
 /// `status` is the embedded store's per-device poll status (last error, latency) and its
 /// alerts, when there is one; the UI's acknowledgements then go to it through the returned
-/// sender.
+/// sender. The texts the snapshot carries (alarms, device errors) are in `lang`.
 pub fn spawn_loader(
     config: Arc<Config>,
     store: Arc<dyn ReadStore>,
     status: Option<Arc<dyn StatusStore>>,
     clock: Clock,
+    lang: Lang,
     cancel: CancellationToken,
 ) -> (
     mpsc::Receiver<kilowatch_tui::snapshot::Snapshot>,
@@ -90,6 +97,7 @@ pub fn spawn_loader(
     });
     let every = config.collector.interval.min(Duration::from_secs(2));
     let interval_ms = config.collector.interval.as_millis() as i64;
+    let tr = Arc::new(Tr::new(lang));
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         loop {
@@ -97,7 +105,7 @@ pub fn spawn_loader(
                 _ = cancel.cancelled() => return,
                 _ = tick.tick() => {}
             }
-            let (c, s, st) = (config.clone(), store.clone(), status.clone());
+            let (c, s, st, tr) = (config.clone(), store.clone(), status.clone(), tr.clone());
             let built = tokio::task::spawn_blocking(move || {
                 let status = match st.as_ref().map(|st| st.device_status()) {
                     Some(Ok(status)) => status,
@@ -121,7 +129,7 @@ pub fn spawn_loader(
                     .as_ref()
                     .and_then(|st| st.recent_traps(50).ok())
                     .unwrap_or_default();
-                kilowatch_tui::load::snapshot(&*s, &c, &status, clock.now_ms(), ms).map(
+                kilowatch_tui::load::snapshot_in(&*s, &c, &status, clock.now_ms(), ms, &tr).map(
                     |mut snap| {
                         snap.rule_alerts = rule_alerts(alerts);
                         snap.traps = traps
@@ -153,7 +161,8 @@ pub fn spawn_loader(
     (rx, acks)
 }
 
-/// The store's alert rows as the Alarms screen lists them: firing first, newest first.
+/// The store's alert rows as the Alarms screen lists them: firing first, newest first; an
+/// alert without a value has an empty one (the UI says "no data" in its language).
 fn rule_alerts(rows: Vec<kilowatch_store::AlertRow>) -> Vec<kilowatch_tui::snapshot::RuleAlert> {
     let mut out: Vec<_> = rows
         .into_iter()
@@ -171,7 +180,7 @@ fn rule_alerts(rows: Vec<kilowatch_store::AlertRow>) -> Vec<kilowatch_tui::snaps
                 severity: label("severity").unwrap_or_default(),
                 place,
                 summary: annotation("summary").unwrap_or_default(),
-                value: annotation("value").unwrap_or_else(|| "no data".into()),
+                value: annotation("value").unwrap_or_default(),
                 link: note.as_ref().and_then(|n| n.generator_url.clone()),
                 since: row.since,
                 acked_by: row.acked_by,

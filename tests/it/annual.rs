@@ -305,3 +305,110 @@ fn the_annual_json_lists_every_field_of_the_regulation_with_its_source() {
     assert!(pue["value"].is_null(), "{pue}");
     assert!(pue["note"].as_str().unwrap().contains("missing"), "{pue}");
 }
+
+/// Generator fuel from a tank-level sensor's history (imported as a BMS export would give it):
+/// hourly levels with a sensor ripple, a 20 L test run every month and a refill in June. The
+/// year's fuel is the falls between refills (240 L), not the ripple; CUE adds it at 2.68 kg/L
+/// to the grid electricity at CLP's factor (2020's, the latest in the table, so provisional).
+/// A heat meter on the chilled-water loop and the chiller's meter give CER.
+#[test]
+fn generator_fuel_comes_from_tank_levels_and_enters_cue_and_a_heat_meter_gives_cer() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("kw.toml");
+    let m = process::METERED_SITE;
+    let (site, devices) = m.split_at(m.find("[[devices]]").unwrap());
+    std::fs::write(
+        &inv,
+        format!(
+            "{site}utility = \"CLP\"\n\n{devices}\n[[devices]]\nid = \"genset-tank\"\nsite = \"hk1\"\nprofile = \"eastron-sdm630\"\naddress = \"modbus://127.0.0.1:1/9\"\nrole = \"generator\"\n\n[[devices]]\nid = \"chw-heat\"\nsite = \"hk1\"\nprofile = \"aquametro-calec-st\"\naddress = \"modbus://127.0.0.1:1/10\"\nrole = \"heat_removed\"\n\n[[devices]]\nid = \"chiller\"\nsite = \"hk1\"\nprofile = \"eastron-sdm630\"\naddress = \"modbus://127.0.0.1:1/11\"\nrole = \"cooling\"\n"
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let mut csv = String::from("time,device,field,value\n");
+    let start = YEAR_FROM - 86_400_000;
+    let mut level = 800.0;
+    for h in 0..(367 * 24) {
+        let t = start + h * 3_600_000;
+        let stamp = rfc3339(t);
+        if h % 24 == 0 {
+            let day = (h / 24) as f64;
+            csv.push_str(&format!(
+                "{stamp},main,energy_kwh,{}\n",
+                5000.0 + 100.0 * day
+            ));
+            csv.push_str(&format!("{stamp},ups,energy_kwh,{}\n", 2000.0 + 60.0 * day));
+            // The chilled-water loop's heat meter and the chiller's electricity: CER 150/40.
+            csv.push_str(&format!(
+                "{stamp},chw-heat,heat_energy_kwh,{}\n",
+                90_000.0 + 150.0 * day
+            ));
+            csv.push_str(&format!(
+                "{stamp},chiller,energy_kwh,{}\n",
+                3000.0 + 40.0 * day
+            ));
+        }
+        let local = jiff::Timestamp::from_millisecond(t)
+            .unwrap()
+            .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)));
+        if local.year() == 2025 && local.day() == 5 && local.hour() == 11 {
+            level -= 20.0; // the monthly test run
+        }
+        if local.year() == 2025 && local.month() == 6 && local.day() == 15 && local.hour() == 9 {
+            level = 800.0; // the refill
+        }
+        let ripple = 0.6 * (h as f64 * 1.7).sin();
+        csv.push_str(&format!(
+            "{stamp},genset-tank,fuel_level_l,{:.2}\n",
+            level + ripple
+        ));
+    }
+    let file = dir.path().join("history.csv");
+    std::fs::write(&file, csv).unwrap();
+    let out = Command::new(BIN)
+        .args(["import", "--config"])
+        .arg(&inv)
+        .arg("--data")
+        .arg(&data)
+        .arg("--csv")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&report(&inv, &data, "json", "en")).unwrap();
+    let site = &json["sites"][0];
+    let ind = |id: &str| {
+        site["indicators"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let fuel = ind("generator_fuel_l");
+    assert_eq!(fuel["source"], "calculated");
+    assert_eq!(fuel["inputs"][0], "measured");
+    let litres = fuel["value"].as_f64().unwrap();
+    assert!(
+        (litres - 240.0).abs() < 2.0,
+        "fuel {litres} L, the tank burnt 240 L"
+    );
+    // 36,500 kWh at 0.37 kg/kWh plus 240 L at 2.68 kg/L, over 21,900 kWh of IT energy.
+    let cue = ind("cue");
+    let want = (36_500.0 * 0.37 + 240.0 * 2.68) / 21_900.0;
+    close("CUE", cue["value"].as_f64().unwrap(), want);
+    // CER: heat the cooling removed (its heat meter) over the cooling plant's energy.
+    close("CER", ind("cer")["value"].as_f64().unwrap(), 150.0 / 40.0);
+    let note = cue["note"].as_str().unwrap();
+    assert!(
+        note.contains("CLP 2020") && note.contains("provisional"),
+        "{note}"
+    );
+}

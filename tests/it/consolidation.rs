@@ -417,7 +417,10 @@ async fn an_estate_ranking_a_planner_can_check_by_hand() {
         assert!(m.binding_constraint.starts_with("cooling"), "{m:?}");
     }
     // The Markdown carries the same table a planner would check by hand.
-    let md = kilowatch_analyzer::consolidation::to_markdown(&r);
+    let md = kilowatch_analyzer::consolidation::to_markdown(
+        &r,
+        &kilowatch_core::i18n::Tr::new(kilowatch_core::i18n::Lang::En),
+    );
     assert!(
         md.contains("## Site figures for moves")
             && md.contains(&format!("| dc02 | {:.3} |", pue("dc02"))),

@@ -24,6 +24,7 @@ mod e2e_week;
 mod estate;
 mod faults;
 mod fixtures;
+mod help_lang;
 mod hostile;
 mod house;
 mod import;

@@ -1,5 +1,9 @@
 //! The UI state and `update`: pure, no I/O, so every key's effect is testable.
 
+use std::sync::Arc;
+
+use kilowatch_core::i18n::{Lang, Tr};
+
 use crate::keymap::{Action, Mode};
 use crate::snapshot::{DeviceView, RackView, Snapshot};
 
@@ -25,16 +29,22 @@ pub const SCREENS: [Screen; 7] = [
 ];
 
 impl Screen {
-    pub fn title(self) -> &'static str {
+    /// The catalogue key of the screen's name (`i18n/<lang>/tui.ftl`).
+    pub fn key(self) -> &'static str {
         match self {
-            Screen::Overview => "Overview",
-            Screen::Site => "Site",
-            Screen::Rack => "Rack",
-            Screen::Devices => "Devices",
-            Screen::Alarms => "Alarms",
-            Screen::Trends => "Trends",
-            Screen::Fleet => "Fleet",
+            Screen::Overview => "tui-screen-overview",
+            Screen::Site => "tui-screen-site",
+            Screen::Rack => "tui-screen-rack",
+            Screen::Devices => "tui-screen-devices",
+            Screen::Alarms => "tui-screen-alarms",
+            Screen::Trends => "tui-screen-trends",
+            Screen::Fleet => "tui-screen-fleet",
         }
+    }
+
+    /// The screen's name in `tr`'s language, as its tab shows it.
+    pub fn title(self, tr: &Tr) -> String {
+        tr.t(self.key())
     }
 }
 
@@ -70,10 +80,20 @@ pub struct App {
     /// An acknowledgement asked for, as (rule, subject), until the loop sends it on.
     pub ack: Option<(String, String)>,
     pub quit: bool,
+    /// The language every text of the UI is in.
+    pub tr: Arc<Tr>,
 }
 
 impl Default for App {
+    /// English.
     fn default() -> App {
+        App::new(Lang::En)
+    }
+}
+
+impl App {
+    /// An empty app whose texts are in `lang`.
+    pub fn new(lang: Lang) -> App {
         App {
             screen: Screen::Overview,
             snapshot: Snapshot::default(),
@@ -88,11 +108,10 @@ impl Default for App {
             alert: 0,
             ack: None,
             quit: false,
+            tr: Arc::new(Tr::new(lang)),
         }
     }
-}
 
-impl App {
     pub fn update(&mut self, action: Action) {
         if self.help && action != Action::Quit {
             self.help = false;

@@ -1,5 +1,6 @@
 //! Keys to actions: a pure function, tested without a terminal.
 
+use kilowatch_core::i18n::Tr;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,19 +63,25 @@ pub fn action(key: &KeyEvent, mode: Mode) -> Option<Action> {
     })
 }
 
-/// Every key, for the help overlay.
+/// Every key, for the help overlay: (the keys, what they do), both as catalogue keys
+/// (`i18n/<lang>/tui.ftl`).
 pub const HELP: &[(&str, &str)] = &[
-    ("Tab / Shift-Tab", "next / previous screen"),
-    ("↑↓←→ or h j k l", "move"),
-    ("Enter", "drill down (site → rack)"),
-    ("Esc", "back / close"),
-    ("/", "filter devices"),
-    ("s", "sort devices (next column)"),
-    ("c", "colour racks by power or inlet temperature"),
-    ("a", "acknowledge the selected alert (Alarms)"),
-    ("?", "this help"),
-    ("q", "quit"),
+    ("tui-key-screens", "tui-help-screens"),
+    ("tui-key-move", "tui-help-move"),
+    ("tui-key-enter", "tui-help-enter"),
+    ("tui-key-back", "tui-help-back"),
+    ("tui-key-filter", "tui-help-filter"),
+    ("tui-key-sort", "tui-help-sort"),
+    ("tui-key-colour", "tui-help-colour"),
+    ("tui-key-ack", "tui-help-ack"),
+    ("tui-key-help", "tui-help-help"),
+    ("tui-key-quit", "tui-help-quit"),
 ];
+
+/// The help overlay's lines in `tr`'s language: (keys, what they do).
+pub fn help_lines(tr: &Tr) -> Vec<(String, String)> {
+    HELP.iter().map(|(k, v)| (tr.t(k), tr.t(v))).collect()
+}
 
 #[cfg(test)]
 mod tests {

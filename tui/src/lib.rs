@@ -11,6 +11,7 @@ pub mod view;
 
 use std::time::Duration;
 
+use kilowatch_core::i18n::Lang;
 use ratatui::crossterm::event::{Event, KeyEventKind};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -24,15 +25,16 @@ use crate::theme::Theme;
 const FRAME: Duration = Duration::from_millis(100);
 
 /// Runs the UI until `q` (or `cancel`); snapshots arrive on `snapshots`; acknowledgements of
-/// alerts, as (rule, subject), go to `acks` when the store takes them.
+/// alerts, as (rule, subject), go to `acks` when the store takes them. Its texts are in `lang`.
 pub async fn run(
     mut snapshots: mpsc::Receiver<Snapshot>,
     acks: Option<mpsc::Sender<(String, String)>>,
+    lang: Lang,
     cancel: CancellationToken,
 ) -> std::io::Result<()> {
     let mut terminal = ratatui::init();
     let theme = Theme::from_env();
-    let mut app = App::default();
+    let mut app = App::new(lang);
     // Terminal input is read on its own thread (crossterm's reads block) and sent here.
     let (keys_tx, mut keys) = mpsc::channel::<Event>(64);
     let stop_input = cancel.child_token();
@@ -93,4 +95,36 @@ pub async fn run(
     stop_input.cancel();
     ratatui::restore();
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use kilowatch_core::i18n::{Lang, keys};
+
+    /// Every message key the UI's sources name is in both catalogues: a missing one would be
+    /// shown as the key itself.
+    #[test]
+    fn every_key_the_ui_names_is_in_both_catalogues() {
+        let sources = [
+            include_str!("app.rs"),
+            include_str!("keymap.rs"),
+            include_str!("load.rs"),
+            include_str!("view/mod.rs"),
+            include_str!("view/alarms.rs"),
+        ];
+        let named: Vec<&str> = sources
+            .iter()
+            .flat_map(|s| s.match_indices("\"tui-").map(move |(i, _)| &s[i + 1..]))
+            .filter_map(|rest| rest.split('"').next())
+            .collect();
+        assert!(named.len() > 80, "{}", named.len());
+        for lang in Lang::ALL {
+            let known = keys(lang);
+            let missing: Vec<_> = named
+                .iter()
+                .filter(|k| !known.iter().any(|m| m == *k))
+                .collect();
+            assert!(missing.is_empty(), "{}: {missing:?}", lang.tag());
+        }
+    }
 }

@@ -3,6 +3,7 @@
 
 use kilowatch_analyzer::pue::{self, Options, Pue};
 use kilowatch_core::config::Config;
+use kilowatch_core::i18n::{Lang, Tr};
 use kilowatch_core::model::{Category, Field, Role};
 use kilowatch_store::{
     Aggregate, DeviceStatus, ReadStore, Selector, StoreError, TimeRange, Window,
@@ -49,6 +50,7 @@ fn from_samples(
     store: &dyn ReadStore,
     device: &str,
     now: i64,
+    tr: &Tr,
 ) -> Result<(bool, f64, f64, Option<String>, i64), StoreError> {
     let latest = |f: Field| -> Result<Option<kilowatch_store::Point>, StoreError> {
         match store
@@ -62,7 +64,7 @@ fn from_samples(
     Ok(match latest(Field::Up)? {
         Some(p) => {
             let poll = latest(Field::PollMs)?.map_or(0.0, |p| p.value);
-            let error = (p.value < 0.5).then(|| "down (reported by the collector)".to_owned());
+            let error = (p.value < 0.5).then(|| tr.t("tui-dev-down-reported"));
             (
                 p.value > 0.5,
                 poll,
@@ -75,7 +77,7 @@ fn from_samples(
             false,
             0.0,
             f64::INFINITY,
-            Some("not polled yet".into()),
+            Some(tr.t("tui-dev-not-polled")),
             now,
         ),
     })
@@ -85,12 +87,25 @@ fn from_samples(
 const FLEET_SILENT_AFTER: f64 = 2.0;
 
 /// `interval_ms`: the collector's poll interval, to call a device stale after three.
+/// The texts it makes (alarms, device errors) are in English; see `snapshot_in`.
 pub fn snapshot(
     store: &dyn ReadStore,
     config: &Config,
     status: &[DeviceStatus],
     now: i64,
     interval_ms: i64,
+) -> Result<Snapshot, StoreError> {
+    snapshot_in(store, config, status, now, interval_ms, &Tr::new(Lang::En))
+}
+
+/// `snapshot`, with the texts it makes (alarms, device errors) in `tr`'s language.
+pub fn snapshot_in(
+    store: &dyn ReadStore,
+    config: &Config,
+    status: &[DeviceStatus],
+    now: i64,
+    interval_ms: i64,
+    tr: &Tr,
 ) -> Result<Snapshot, StoreError> {
     let mut alarms = Vec::new();
     let mut devices = Vec::new();
@@ -104,7 +119,7 @@ pub fn snapshot(
                 s.error.clone(),
                 s.ts,
             ),
-            None => from_samples(store, &d.id, now)?,
+            None => from_samples(store, &d.id, now, tr)?,
         };
         let stale = age_s * 1000.0 > 3.0 * interval_ms as f64;
         if !up || stale {
@@ -112,9 +127,12 @@ pub fn snapshot(
                 critical: true,
                 subject: format!("{} ({})", d.id, d.site),
                 text: if stale && up {
-                    "stale: no poll for three intervals".into()
+                    tr.t("tui-alarm-stale")
                 } else {
-                    format!("down: {}", error.clone().unwrap_or_default())
+                    tr.args(
+                        "tui-alarm-down",
+                        &[("error", error.as_deref().unwrap_or_default())],
+                    )
                 },
                 since,
             });
@@ -175,7 +193,7 @@ pub fn snapshot(
             alarms.push(Alarm {
                 critical: false,
                 subject: format!("UPS ({sid})"),
-                text: format!("load {l:.0} % above 80 %"),
+                text: tr.args("tui-alarm-ups-load", &[("load", &format!("{l:.0}"))]),
                 since: now,
             });
         }
@@ -216,9 +234,12 @@ pub fn snapshot(
                                     alarms.push(Alarm {
                                         critical: false,
                                         subject: format!("{} {point}", d.id),
-                                        text: format!(
-                                            "{:.1} A is over 80 % of the {b} A breaker",
-                                            v.value
+                                        text: tr.args(
+                                            "tui-alarm-breaker",
+                                            &[
+                                                ("amps", &format!("{:.1}", v.value)),
+                                                ("breaker", &b.to_string()),
+                                            ],
                                         ),
                                         since: v.ts,
                                     });
@@ -265,10 +286,10 @@ pub fn snapshot(
                         if p.value > INLET_MAX_C {
                             alarms.push(Alarm {
                                 critical: false,
-                                subject: format!("rack {}", rack.id),
-                                text: format!(
-                                    "inlet {:.1} °C above the ASHRAE recommended 27 °C",
-                                    p.value
+                                subject: tr.args("tui-alarm-rack", &[("rack", &rack.id)]),
+                                text: tr.args(
+                                    "tui-alarm-inlet",
+                                    &[("inlet", &format!("{:.1}", p.value))],
                                 ),
                                 since: p.ts,
                             });

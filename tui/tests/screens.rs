@@ -1,8 +1,11 @@
 //! Screens drawn on ratatui's TestBackend at 80×24 and 120×40 from a fixed snapshot; the numbers
-//! shown are checked against values computed here by hand.
+//! shown are checked against values computed here by hand. In English, and in Traditional
+//! Chinese (Hong Kong), where columns must still line up although a Chinese character takes
+//! two terminal columns.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use kilowatch_analyzer::fleet::{Collector, State};
+use kilowatch_core::i18n::Lang;
 use kilowatch_tui::app::{App, Screen};
 use kilowatch_tui::keymap::Action;
 use kilowatch_tui::snapshot::{
@@ -13,6 +16,7 @@ use kilowatch_tui::theme::Theme;
 use kilowatch_tui::view;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
 
 fn snapshot() -> Snapshot {
     // E_DC 162 kWh over E_IT 100 kWh in the last hour: PUE 1.62; 250 kW facility, 154.3 kW IT.
@@ -156,6 +160,142 @@ fn app_on(screen: Screen) -> App {
     a
 }
 
+fn app_in(lang: Lang, screen: Screen) -> App {
+    let mut a = App::new(lang);
+    a.set_snapshot(snapshot());
+    a.screen = screen;
+    a
+}
+
+fn buffer(app: &App, w: u16, h: u16) -> Buffer {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| view::render(app, &Theme::plain(), f)).unwrap();
+    t.backend().buffer().clone()
+}
+
+/// Terminal columns of a character: two for East Asian wide and fullwidth ones (CJK
+/// ideographs, CJK punctuation, fullwidth forms, kana, hangul), else one. Written out here
+/// rather than taken from ratatui, so the test does not measure with the code it checks.
+fn columns_of(c: char) -> u16 {
+    match c {
+        '\u{1100}'..='\u{115F}'
+        | '\u{2E80}'..='\u{303E}'
+        | '\u{3041}'..='\u{33FF}'
+        | '\u{3400}'..='\u{4DBF}'
+        | '\u{4E00}'..='\u{9FFF}'
+        | '\u{A000}'..='\u{A4CF}'
+        | '\u{AC00}'..='\u{D7A3}'
+        | '\u{F900}'..='\u{FAFF}'
+        | '\u{FE30}'..='\u{FE4F}'
+        | '\u{FF00}'..='\u{FF60}'
+        | '\u{FFE0}'..='\u{FFE6}' => 2,
+        _ => 1,
+    }
+}
+
+/// Row `y` as a terminal shows it: (x, character) for each cell drawn, where a wide
+/// character covers its own cell and the next one (which is skipped); and the number of
+/// columns the row takes on screen.
+fn visible(buf: &Buffer, y: u16) -> (Vec<(u16, char)>, u16) {
+    let mut out = Vec::new();
+    let mut x = 0;
+    while x < buf.area.width {
+        let symbol = buf[(x, y)].symbol();
+        out.extend(symbol.chars().map(|c| (x, c)));
+        x += symbol.chars().map(columns_of).max().unwrap_or(1);
+    }
+    (out, x)
+}
+
+/// The x of the first cell where `needle` starts, at or right of `from`.
+fn find(row: &[(u16, char)], needle: &str, from: u16) -> Option<u16> {
+    let n: Vec<char> = needle.chars().collect();
+    row.windows(n.len())
+        .find(|w| w[0].0 >= from && w.iter().map(|(_, c)| *c).eq(n.iter().copied()))
+        .map(|w| w[0].0)
+}
+
+/// The row's text from cell `x` on.
+fn text_from(row: &[(u16, char)], x: u16) -> String {
+    row.iter()
+        .filter(|(cx, _)| *cx >= x)
+        .map(|(_, c)| *c)
+        .collect()
+}
+
+/// Whether the cell left of `x` is blank or a border: a text found at `x` starts there.
+fn starts_at(row: &[(u16, char)], x: u16) -> bool {
+    row.iter()
+        .rev()
+        .find(|(cx, _)| *cx < x)
+        .is_none_or(|(_, c)| *c == ' ' || *c == '│')
+}
+
+/// Draws `app` at w×h and checks (a) that `headers` stand, whole, in one row in this order,
+/// (b) that each of `rows` (its values column by column; "" for an empty cell) has its values
+/// start exactly at the x where its column's header starts, and (c) that no row of the
+/// screen is wider than the terminal. Returns the screen's rows, as shown.
+fn assert_columns_align(
+    app: &App,
+    (w, h): (u16, u16),
+    headers: &[&str],
+    rows: &[&[&str]],
+) -> Vec<String> {
+    let buf = buffer(app, w, h);
+    let shown: Vec<(Vec<(u16, char)>, u16)> = (0..h).map(|y| visible(&buf, y)).collect();
+    let screen: Vec<String> = shown
+        .iter()
+        .map(|(r, _)| r.iter().map(|(_, c)| *c).collect())
+        .collect();
+    let all = screen.join("\n");
+    for (y, (_, columns)) in shown.iter().enumerate() {
+        assert!(
+            *columns <= w,
+            "{w}x{h}: row {y} takes {columns} columns:\n{all}"
+        );
+    }
+    // The header row: every header, left to right.
+    let (header_y, xs) = shown
+        .iter()
+        .enumerate()
+        .find_map(|(y, (row, _))| {
+            let mut xs = Vec::new();
+            let mut from = 0;
+            for head in headers {
+                let x = find(row, head, from)?;
+                xs.push(x);
+                from = x + 1;
+            }
+            Some((y, xs))
+        })
+        .unwrap_or_else(|| panic!("{w}x{h}: no row with the headers {headers:?}:\n{all}"));
+    let header_row = &shown[header_y].0;
+    for (head, x) in headers.iter().zip(&xs) {
+        assert!(
+            starts_at(header_row, *x),
+            "{w}x{h}: header {head} is not a column's start (x {x}):\n{all}"
+        );
+    }
+    for values in rows {
+        assert_eq!(values.len(), headers.len());
+        let (row, _) = shown[header_y + 1..]
+            .iter()
+            .find(|(row, _)| text_from(row, xs[0]).starts_with(values[0]))
+            .unwrap_or_else(|| panic!("{w}x{h}: no row starts with {}:\n{all}", values[0]));
+        for ((head, value), x) in headers.iter().zip(values.iter()).zip(&xs) {
+            if value.is_empty() {
+                continue;
+            }
+            assert!(
+                text_from(row, *x).starts_with(value) && starts_at(row, *x),
+                "{w}x{h}: under {head} (x {x}) expected {value}, found '{}':\n{all}",
+                text_from(row, *x)
+            );
+        }
+    }
+    screen
+}
+
 #[test]
 fn overview_shows_pue_power_and_device_counts_at_both_sizes() {
     for (w, h) in [(80, 24), (120, 40)] {
@@ -275,4 +415,109 @@ fn fleet_lists_collectors_with_a_silent_one_named_and_why() {
     );
     let ok = s.lines().find(|l| l.contains("dc01-a")).unwrap_or_default();
     assert!(ok.contains("ok") && ok.contains("42/42"), "{s}");
+}
+
+#[test]
+fn overview_and_devices_in_chinese_keep_their_columns_aligned_at_both_sizes() {
+    for size in [(80, 24), (120, 40)] {
+        let screen = assert_columns_align(
+            &app_in(Lang::ZhHk, Screen::Overview),
+            size,
+            &[
+                "場地",
+                "PUE 1小時",
+                "PUE 今日",
+                "設施 kW",
+                "IT kW",
+                "冷卻 kW",
+                "UPS %",
+                "警報",
+                "在線",
+            ],
+            &[&[
+                "hk1",
+                "1.62 PUE3",
+                "1.58",
+                "250.0",
+                "154.3",
+                "71.2",
+                "41",
+                "0",
+                "3/4",
+            ]],
+        );
+        let tabs = &screen[0];
+        for tab in ["概覽", "場地", "機櫃", "設備", "警報", "趨勢", "收集器群"] {
+            assert!(tabs.contains(tab), "{size:?}: tab {tab}:\n{tabs}");
+        }
+        assert!(screen[1].contains("場地（PUE 以能源計算）"), "{size:?}");
+
+        let screen = assert_columns_align(
+            &app_in(Lang::ZhHk, Screen::Devices),
+            size,
+            &["設備", "狀態", "輪詢", "距今", "最近錯誤"],
+            &[
+                &["ups-1", "離線", "2000 ms", "4 s", "timed out after 2s"],
+                &["pdu-r01", "在線", "12 ms", "3 s", ""],
+            ],
+        );
+        assert!(
+            screen[1].contains("設備：顯示 2 部，按狀態排序"),
+            "{size:?}"
+        );
+    }
+}
+
+#[test]
+fn chinese_help_lines_up_its_descriptions_by_display_width() {
+    let mut a = app_in(Lang::ZhHk, Screen::Overview);
+    a.update(Action::Help);
+    let (w, h) = (80, 24);
+    let buf = buffer(&a, w, h);
+    let shown: Vec<(Vec<(u16, char)>, u16)> = (0..h).map(|y| visible(&buf, y)).collect();
+    let all: Vec<String> = shown
+        .iter()
+        .map(|(r, _)| r.iter().map(|(_, c)| *c).collect())
+        .collect();
+    let all = all.join("\n");
+    assert!(shown.iter().all(|(_, columns)| *columns <= w), "{all}");
+    // "↑↓←→ 或 h j k l" has one character fewer than it has columns: padded by characters,
+    // its description would stand one column left of the others.
+    let xs: Vec<u16> = [
+        "下一個／上一個畫面",
+        "移動",
+        "深入（場地 → 機櫃）",
+        "本說明",
+        "離開",
+    ]
+    .iter()
+    .map(|d| {
+        shown
+            .iter()
+            .find_map(|(row, _)| find(row, d, 0))
+            .unwrap_or_else(|| panic!("help lacks {d}:\n{all}"))
+    })
+    .collect();
+    assert!(xs.iter().all(|x| *x == xs[0]), "{xs:?}:\n{all}");
+    assert!(all.contains("按鍵（按任意鍵關閉）"), "{all}");
+}
+
+#[test]
+fn no_screen_shows_a_message_key_in_either_language() {
+    for lang in Lang::ALL {
+        for screen in kilowatch_tui::app::SCREENS {
+            let mut a = app_in(lang, screen);
+            let s = draw(&a, 120, 40);
+            assert!(!s.contains("tui-"), "{lang:?} {screen:?}:\n{s}");
+            a.update(Action::Help);
+            let s = draw(&a, 120, 40);
+            assert!(!s.contains("tui-"), "{lang:?} {screen:?} help:\n{s}");
+        }
+        let mut a = app_in(lang, Screen::Site);
+        a.update(Action::ToggleColouring);
+        a.update(Action::StartFilter);
+        a.update(Action::Type('u'));
+        let s = draw(&a, 120, 40);
+        assert!(!s.contains("tui-"), "{lang:?} filter:\n{s}");
+    }
 }

@@ -44,6 +44,9 @@ pub struct Measured {
     pub reuse_supply_c: Option<f64>,
     /// Mean of the cooling units' set points, °C.
     pub setpoint_c: Option<f64>,
+    /// Diesel the standby generators burnt: the falls of their tanks' hourly mean levels
+    /// (refills, rises, are not consumption), litres, and the tanks read.
+    pub generator_fuel_l: Option<Metered>,
     /// Mean CPU utilisation per server over the year (ITEUsv), and per local month.
     pub server_cpu: Vec<(String, f64)>,
     pub monthly_cpu: Vec<(String, Option<f64>)>,
@@ -110,12 +113,57 @@ pub fn measure(
         potable: counter(Role::Water(true), Field::WaterM3)?,
         reuse_supply_c: mean_of(store, &site.id, Field::SupplyTempC, &reuse_devices, range)?,
         setpoint_c: mean_of(store, &site.id, Field::SetpointTempC, &[], range)?,
+        generator_fuel_l: fuel_burnt(store, &site.id, range)?,
         server_cpu,
         monthly_cpu,
     })
 }
 
 const DAY_MS: i64 = 86_400_000;
+const HOUR_MS: i64 = 3_600_000;
+
+/// A rise of a tank's level by more than this share of its highest level is a refill.
+const REFILL_SHARE: f64 = 0.05;
+
+/// Fuel burnt from tank levels (role "generator", `fuel_level_l`): the tank's record is cut at
+/// each refill (a rise of more than 5 % of its highest level), and each stretch burnt its first
+/// hourly mean less its last. Netting a stretch cancels a level sensor's ripple and the diesel's
+/// thermal expansion, which summing every fall would count as fuel. Coverage is the share of
+/// hours with a level.
+fn fuel_burnt(
+    store: &dyn ReadStore,
+    site: &str,
+    range: TimeRange,
+) -> Result<Option<Metered>, StoreError> {
+    let tanks = store.find(
+        &Selector::field(Field::FuelLevelL)
+            .tag("site", site)
+            .tag("role", Role::Generator.tag()),
+    )?;
+    if tanks.is_empty() {
+        return Ok(None);
+    }
+    let hours = ((range.to - range.from) / HOUR_MS).max(1) as f64;
+    let (mut burnt, mut coverage, mut meters) = (0.0, 1.0f64, Vec::new());
+    for t in &tanks {
+        let levels = store.read(
+            t,
+            range,
+            Some(Window {
+                every_ms: HOUR_MS,
+                aggregate: Aggregate::Mean,
+            }),
+        )?;
+        burnt += burnt_between_refills(&levels);
+        coverage = coverage.min(levels.len() as f64 / hours);
+        meters.push(t.tag("device").unwrap_or_default().to_owned());
+    }
+    Ok(Some(Metered {
+        value: burnt,
+        coverage: coverage.min(1.0),
+        meters,
+    }))
+}
 
 /// The time mean of `field` over `range` across the site's series (only `devices`' when given),
 /// from daily means so a year reads 365 points a series.
@@ -144,6 +192,22 @@ fn mean_of(
         }
     }
     Ok((n > 0).then(|| sum / n as f64))
+}
+
+fn burnt_between_refills(levels: &[kilowatch_store::Point]) -> f64 {
+    let top = levels.iter().map(|p| p.value).fold(0.0, f64::max);
+    let mut burnt = 0.0;
+    let mut start = match levels.first() {
+        Some(p) => p.value,
+        None => return 0.0,
+    };
+    for w in levels.windows(2) {
+        if w[1].value - w[0].value > REFILL_SHARE * top {
+            burnt += (start - w[0].value).max(0.0);
+            start = w[1].value;
+        }
+    }
+    burnt + levels.last().map_or(0.0, |p| (start - p.value).max(0.0))
 }
 
 /// ITEUsv's inputs (kpis.md §6): each server's mean CPU utilisation over the year, from hourly

@@ -456,7 +456,21 @@ fn indicators(
         (None, None) => None,
     };
     let onsite = get("renewable_energy_onsite");
-    let fuel_l = entered_num("generator_fuel_l");
+    // Fuel: entered for the year, else measured from the generators' tank levels.
+    let fuel = match (entered_num("generator_fuel_l"), &m.generator_fuel_l) {
+        (Some(l), _) => Some((l, Source::Entered, "entered".to_owned())),
+        (None, Some(t)) => Some((
+            t.value,
+            Source::Measured,
+            format!(
+                "measured from the tank levels of {} ({:.0} % of hours read)",
+                t.meters.join(", "),
+                t.coverage * 100.0
+            ),
+        )),
+        (None, None) => None,
+    };
+    let fuel_l = fuel.as_ref().map(|(l, _, _)| *l);
     let fuel_factor = entered_num("fuel_kg_co2_per_l").unwrap_or(DIESEL_KG_CO2_PER_L);
     let (v, note) = match (dc, it, &factor) {
         (Some((d, sd)), Some((e, se)), Some((ef, basis))) if e > 0.0 => {
@@ -464,17 +478,15 @@ fn indicators(
             let kg = grid * ef + fuel_l.unwrap_or(0.0) * fuel_factor;
             let mut inputs = vec![sd, se];
             inputs.extend(onsite.map(|(_, s)| s));
-            if fuel_l.is_some() {
-                inputs.push(Source::Entered);
-            }
+            inputs.extend(fuel.as_ref().map(|(_, s, _)| *s));
             (
                 Some((kg / e, inputs)),
                 format!(
                     "{kg:.0} kg CO2e: grid electricity (E_DC less on-site renewable, {grid:.0} kWh) at {basis}{}",
-                    match fuel_l {
-                        Some(l) =>
-                            format!("; generator fuel {l:.0} L (entered) at {fuel_factor} kg/L"),
-                        None => "; no generator fuel entered (generator_fuel_l)".into(),
+                    match &fuel {
+                        Some((l, _, how)) =>
+                            format!("; generator fuel {l:.0} L ({how}) at {fuel_factor} kg/L"),
+                        None => "; no generator fuel metered (role generator) or entered (generator_fuel_l)".into(),
                     }
                 ),
             )
@@ -491,6 +503,18 @@ fn indicators(
         "kg CO2e/kWh",
         v,
         note,
+    );
+
+    push(
+        "generator_fuel_l",
+        "Standby generator fuel burnt",
+        "L",
+        fuel.as_ref().map(|(l, s, _)| (*l, vec![*s])),
+        match &fuel {
+            Some((_, _, how)) => how.clone(),
+            None => "no data: no tank level (role = \"generator\") and no generator_fuel_l entered"
+                .into(),
+        },
     );
 
     // CER (ISO/IEC 30134-7): heat the cooling removed over the energy it used.

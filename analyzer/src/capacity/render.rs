@@ -3,7 +3,9 @@
 
 use std::fmt::Write;
 
-use super::CapacityReport;
+use kilowatch_core::i18n::Tr;
+
+use super::{CapacityReport, Stranded};
 use crate::report::{csv_text, esc, paired_bar_chart_svg};
 
 /// Pretty JSON of the whole report.
@@ -43,9 +45,9 @@ pub fn to_csv(r: &CapacityReport) -> Result<String, csv::Error> {
     csv_text(w)
 }
 
-/// One self-contained HTML file: rack power against budget as an inline SVG chart, then the
-/// Markdown text preformatted so nothing is lost.
-pub fn to_html(r: &CapacityReport, from: &str, to: &str) -> String {
+/// One self-contained HTML file in the reader's language: rack power against budget as an
+/// inline SVG chart, then the Markdown text preformatted so nothing is lost.
+pub fn to_html(r: &CapacityReport, from: &str, to: &str, tr: &Tr) -> String {
     // A rack without a budget has no grey bar (non-finite values are left out of the chart).
     let racks: Vec<(String, f64, f64)> = r
         .racks
@@ -56,21 +58,67 @@ pub fn to_html(r: &CapacityReport, from: &str, to: &str) -> String {
         String::new()
     } else {
         format!(
-            "<figure>{}<figcaption>Rack power, W: budget (grey) and p95 of 5-minute means (green)</figcaption></figure>",
-            paired_bar_chart_svg(&racks, "W")
+            "<figure>{}<figcaption>{}</figcaption></figure>\n",
+            paired_bar_chart_svg(&racks, "W"),
+            esc(&tr.t("caption-rack-power"))
         )
     };
+    let title = tr.t("report-capacity-title");
+    let body = format!(
+        "<h1>{}</h1>\n{chart}<pre>{}</pre>\n",
+        esc(&title),
+        esc(&to_markdown(r, from, to, tr))
+    );
+    crate::report::document(tr, &title, &body)
+}
+
+/// A Markdown table's header row and rule, from its column names (already translated).
+fn md_head<S: AsRef<str>>(cells: &[S]) -> String {
+    let names: Vec<&str> = cells.iter().map(AsRef::as_ref).collect();
     format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Kilowatch capacity report</title></head><body>{chart}<pre>{}</pre></body></html>",
-        esc(&to_markdown(r, from, to))
+        "| {} |\n|{}\n",
+        names.join(" | "),
+        " --- |".repeat(names.len())
     )
 }
 
-/// Markdown: one table per part of the report, "—" where there is no figure.
-pub fn to_markdown(r: &CapacityReport, from: &str, to: &str) -> String {
+/// What a room's stranded capacity is, in the reader's language.
+fn stranded(kind: Stranded, tr: &Tr) -> String {
+    tr.t(match kind {
+        Stranded::Power => "cap-stranded-power",
+        Stranded::Cooling => "cap-stranded-cooling",
+    })
+}
+
+/// Markdown in the reader's language: one table per part of the report, "—" where there is
+/// no figure.
+pub fn to_markdown(r: &CapacityReport, from: &str, to: &str, tr: &Tr) -> String {
+    let t = |k: &str| tr.t(k);
     let f = |v: Option<f64>| v.map_or("—".to_owned(), |v| format!("{v:.1}"));
+    let over = |b: bool| {
+        if b {
+            format!("**{}**", t("word-yes"))
+        } else {
+            t("word-no")
+        }
+    };
+    let fits = |b: bool| t(if b { "word-true" } else { "word-false" });
     let mut out = format!(
-        "# Capacity report\n\nWindow: {from} to {to}. Loads are 5-minute means; the limit for continuous load is 80 %.\n\n## Racks\n\n| site | room | rack | budget W | peak W | p95 W | use % | headroom W | > 80 % |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
+        "# {}\n\n{}\n\n## {}\n\n{}",
+        t("report-capacity-title"),
+        tr.args("cap-intro", &[("from", from), ("to", to)]),
+        t("cap-heading-racks"),
+        md_head(&[
+            t("th-site"),
+            t("th-room"),
+            t("th-rack"),
+            t("cap-th-budget-w"),
+            t("cap-th-peak-w"),
+            "p95 W".into(),
+            t("cap-th-use-pct"),
+            t("cap-th-headroom-w"),
+            "> 80 %".into(),
+        ])
     );
     for k in &r.racks {
         let _ = writeln!(
@@ -84,10 +132,23 @@ pub fn to_markdown(r: &CapacityReport, from: &str, to: &str) -> String {
             k.p95_w,
             f(k.utilisation_pct),
             f(k.headroom_w),
-            if k.over_80_pct { "**yes**" } else { "no" }
+            over(k.over_80_pct)
         );
     }
-    out.push_str("\n## PDU breakers\n\n| device | point | peak A | breaker A | load % | > 80 % | device imbalance % |\n| --- | --- | --- | --- | --- | --- | --- |\n");
+    let _ = write!(
+        out,
+        "\n## {}\n\n{}",
+        t("cap-heading-breakers"),
+        md_head(&[
+            t("th-device"),
+            t("cap-th-point"),
+            t("cap-th-peak-a"),
+            t("cap-th-breaker-a"),
+            t("cap-th-load-pct"),
+            "> 80 %".into(),
+            t("cap-th-imbalance"),
+        ])
+    );
     for b in &r.breakers {
         let _ = writeln!(
             out,
@@ -97,19 +158,45 @@ pub fn to_markdown(r: &CapacityReport, from: &str, to: &str) -> String {
             b.peak_a,
             f(b.breaker_a),
             f(b.load_pct),
-            if b.over_80_pct { "**yes**" } else { "no" },
+            over(b.over_80_pct),
             b.device_imbalance_pct
         );
     }
-    out.push_str("\n## UPS\n\n| site | units | peak load (% of one unit) | fits N | fits N−1 (N+1) |\n| --- | --- | --- | --- | --- |\n");
+    let _ = write!(
+        out,
+        "\n## {}\n\n{}",
+        t("cap-heading-ups"),
+        md_head(&[
+            t("th-site"),
+            t("cap-th-units"),
+            t("cap-th-ups-peak"),
+            t("cap-th-fits-n"),
+            t("cap-th-fits-n1"),
+        ])
+    );
     for u in &r.ups {
         let _ = writeln!(
             out,
             "| {} | {} | {:.1} | {} | {} |",
-            u.site, u.units, u.peak_load_pct_of_one_unit, u.fits_n, u.fits_n_minus_1
+            u.site,
+            u.units,
+            u.peak_load_pct_of_one_unit,
+            fits(u.fits_n),
+            fits(u.fits_n_minus_1)
         );
     }
-    out.push_str("\n## Cooling\n\n| device | peak heat W | rated W | use % | mean ΔT °C |\n| --- | --- | --- | --- | --- |\n");
+    let _ = write!(
+        out,
+        "\n## {}\n\n{}",
+        t("cap-heading-cooling"),
+        md_head(&[
+            t("th-device"),
+            t("cap-th-peak-heat-w"),
+            t("cap-th-rated-w"),
+            t("cap-th-use-pct"),
+            t("cap-th-mean-dt"),
+        ])
+    );
     for c in &r.cooling {
         let _ = writeln!(
             out,
@@ -121,7 +208,22 @@ pub fn to_markdown(r: &CapacityReport, from: &str, to: &str) -> String {
             f(c.mean_delta_t_c)
         );
     }
-    out.push_str("\n## Rooms\n\n| site | room | power headroom W | cooling headroom W | stranded W | stranded | RCI_HI min/mean % | RCI_LO min/mean % | intakes |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    let _ = write!(
+        out,
+        "\n## {}\n\n{}",
+        t("cap-heading-rooms"),
+        md_head(&[
+            t("th-site"),
+            t("th-room"),
+            t("cap-th-power-headroom-w"),
+            t("cap-th-cooling-headroom-w"),
+            t("cap-th-stranded-w"),
+            t("cap-th-stranded"),
+            t("cap-th-rci-hi"),
+            t("cap-th-rci-lo"),
+            t("cap-th-intakes"),
+        ])
+    );
     for m in &r.rooms {
         let _ = writeln!(
             out,
@@ -131,7 +233,7 @@ pub fn to_markdown(r: &CapacityReport, from: &str, to: &str) -> String {
             m.power_headroom_w,
             f(m.cooling_headroom_w),
             f(m.stranded_w),
-            m.stranded_kind.map_or("—", |k| k.text()),
+            m.stranded_kind.map_or("—".to_owned(), |k| stranded(k, tr)),
             f(m.rci_hi_min),
             f(m.rci_hi_mean),
             f(m.rci_lo_min),
@@ -139,7 +241,22 @@ pub fn to_markdown(r: &CapacityReport, from: &str, to: &str) -> String {
             m.intakes
         );
     }
-    out.push_str("\n## Inlet temperatures (ASHRAE: recommended 18–27 °C)\n\n| device | sensor | samples | recommended % | A1 % | A2 % | below % | above % | worst high °C |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    let _ = write!(
+        out,
+        "\n## {}\n\n{}",
+        t("cap-heading-inlets"),
+        md_head(&[
+            t("th-device"),
+            t("cap-th-sensor"),
+            t("cap-th-samples"),
+            t("cap-th-recommended"),
+            "A1 %".into(),
+            "A2 %".into(),
+            t("cap-th-below"),
+            t("cap-th-above"),
+            t("cap-th-worst-high"),
+        ])
+    );
     for i in &r.inlets {
         let c = &i.compliance;
         let _ = writeln!(
@@ -157,16 +274,16 @@ pub fn to_markdown(r: &CapacityReport, from: &str, to: &str) -> String {
         );
     }
     if r.inlets.is_empty() {
-        out.push_str("\nNo data: no rack-inlet temperature was read in this window.");
-        if r.unplaced_temperatures > 0 {
-            let _ = write!(
-                out,
-                " {} temperature series do not say where they are measured (`temperature_c`); \
-                 set `temperature_at = \"inlet\"` on the devices whose probes hang at rack inlets.",
-                r.unplaced_temperatures
-            );
-        }
-        out.push('\n');
+        // Both sentences from one message, so each language joins them its own way.
+        let text = if r.unplaced_temperatures > 0 {
+            tr.args(
+                "cap-unplaced",
+                &[("count", &r.unplaced_temperatures.to_string())],
+            )
+        } else {
+            t("cap-no-inlets")
+        };
+        let _ = writeln!(out, "\n{text}");
     }
     out
 }
@@ -175,6 +292,7 @@ pub fn to_markdown(r: &CapacityReport, from: &str, to: &str) -> String {
 mod tests {
     use super::super::*;
     use super::*;
+    use kilowatch_core::i18n::Lang;
 
     const ODD: &str = "Site \"A\", north\nwing";
 
@@ -246,7 +364,7 @@ mod tests {
             json.contains("\"stranded_kind\": \"power (cooling runs out first)\""),
             "{json}"
         );
-        let md = to_markdown(&report(), "a", "b");
+        let md = to_markdown(&report(), "a", "b", &Tr::new(Lang::En));
         assert!(
             md.contains("| 600.0 | power (cooling runs out first) |"),
             "{md}"
@@ -255,7 +373,7 @@ mod tests {
 
     #[test]
     fn the_html_charts_each_rack_against_its_budget_with_names_escaped() {
-        let html = to_html(&report(), "a", "b");
+        let html = to_html(&report(), "a", "b", &Tr::new(Lang::En));
         assert!(
             html.contains("<svg") && html.contains("r&lt;\"01\"&gt;"),
             "{html}"
@@ -263,6 +381,19 @@ mod tests {
         assert!(
             !html.contains("r<\"01\">"),
             "the rack name is escaped: {html}"
+        );
+        // The shared document: print stylesheet, CJK font stack, the reader's language.
+        assert!(
+            html.contains("<html lang=\"en\">")
+                && html.contains("@page")
+                && html.contains("Noto Sans CJK")
+                && html.contains("<title>Capacity report</title>"),
+            "{html}"
+        );
+        let zh = to_html(&report(), "a", "b", &Tr::new(Lang::ZhHk));
+        assert!(
+            zh.contains("<html lang=\"zh-HK\">") && zh.contains("<title>容量報告</title>"),
+            "{zh}"
         );
     }
 }

@@ -3,6 +3,8 @@
 
 use std::fmt::Write;
 
+use kilowatch_core::i18n::Tr;
+
 use super::ConsolidationReport;
 use crate::report::{bar_chart_svg, csv_text, esc, paired_bar_chart_svg};
 
@@ -11,44 +13,100 @@ pub fn to_json(r: &ConsolidationReport) -> Result<String, serde_json::Error> {
     serde_json::to_string_pretty(r)
 }
 
+/// A Markdown table's header row and rule, from its column names (already translated).
+fn md_head<S: AsRef<str>>(cells: &[S]) -> String {
+    let names: Vec<&str> = cells.iter().map(AsRef::as_ref).collect();
+    format!(
+        "| {} |\n|{}\n",
+        names.join(" | "),
+        " --- |".repeat(names.len())
+    )
+}
+
 fn opt(v: Option<f64>, d: usize) -> String {
     v.map_or("—".to_owned(), |v| format!("{v:.d$}"))
 }
 
-pub fn to_markdown(r: &ConsolidationReport) -> String {
+/// Markdown in the reader's language: assumptions, idle servers, the plan per site, the
+/// sensitivity, server profiles, site moves and, with a baseline, its verification.
+pub fn to_markdown(r: &ConsolidationReport, tr: &Tr) -> String {
+    let t = |k: &str| tr.t(k);
+    let yes_no = |b: bool| t(if b { "word-yes" } else { "word-no" });
     let a = &r.assumptions;
-    let mut out = format!(
-        "# Consolidation report\n\nWindow {} to {}.\n\n## Assumptions\n\n\
-         - CPU sized on p{:.0} of `cpu_util_pct`, memory on p{:.0} of `mem_util_pct` (where stored), each as a share of the server it runs on; CPU % stands in for throughput (turbo and SMT make them diverge).\n\
-         - Hosts used to at most {:.0} % of CPU and memory; N+1 spare host: {}.\n\
-         - Target hosts: {}.\n\
-         - Hosts racked within each rack's `power_budget_w` (at their sized demand) and `space_u` (default {} U); servers {} U unless `height_u` says otherwise.\n\
-         - Comatose: CPU p95 ≤ {} % and p99 ≤ {} % and network < {} B/s, confirmed over ≥ {} days; switched off in the plan.\n\
-         - Servers without power readings: typical SPECpower-like curve (idle 20 %, 10 % load 33 %, 50 % load 54 % of full power; consolidation.md §1.1) at `rated_power_w` or {:.0} W.\n\
-         - Facility energy through each site's measured average PUE of its most downstream measured category (a marginal PUE would be lower for a site that stays open); 8,760 h/yr; tariff and emission factor per site from the inventory.\n\
-         - Site moves: target power headroom from rack budgets, cooling from rated cooling capacity (taken as equal to power headroom when not rated), space from rack heights.\n",
-        r.from,
-        r.to,
-        a.percentile * 100.0,
-        a.mem_percentile * 100.0,
-        a.headroom * 100.0,
-        if a.n_plus_one { "yes" } else { "no" },
-        a.new_host.as_ref().map_or(
-            "servers like the site's own (one server = one host of capacity)".to_owned(),
-            |h| format!(
-                "a new model of {}× CPU and {}× memory of a current server, {:.0}–{:.0} W, {} U",
-                h.cpu, h.mem, h.idle_w, h.max_w, h.height_u
-            )
+    let f0 = |v: f64| format!("{v:.0}");
+    let target = match &a.new_host {
+        None => t("cons-target-own"),
+        Some(h) => tr.args(
+            "cons-target-new",
+            &[
+                ("cpu", &h.cpu.to_string()),
+                ("mem", &h.mem.to_string()),
+                ("idle", &f0(h.idle_w)),
+                ("max", &f0(h.max_w)),
+                ("u", &h.height_u.to_string()),
+            ],
         ),
-        a.rack_space_u,
-        a.server_height_u,
-        a.idle.cpu_p95_pct,
-        a.idle.cpu_p99_pct,
-        a.idle.net_bytes_per_s,
-        a.idle.min_days,
-        a.fallback_max_w,
+    };
+    let assumptions = [
+        tr.args(
+            "cons-assume-sizing",
+            &[
+                ("p", &f0(a.percentile * 100.0)),
+                ("mem", &f0(a.mem_percentile * 100.0)),
+            ],
+        ),
+        tr.args(
+            "cons-assume-headroom",
+            &[
+                ("pct", &f0(a.headroom * 100.0)),
+                ("spare", &yes_no(a.n_plus_one)),
+            ],
+        ),
+        tr.args("cons-assume-target", &[("hosts", &target)]),
+        tr.args(
+            "cons-assume-racks",
+            &[
+                ("space", &a.rack_space_u.to_string()),
+                ("height", &a.server_height_u.to_string()),
+            ],
+        ),
+        tr.args(
+            "cons-assume-comatose",
+            &[
+                ("p95", &a.idle.cpu_p95_pct.to_string()),
+                ("p99", &a.idle.cpu_p99_pct.to_string()),
+                ("net", &a.idle.net_bytes_per_s.to_string()),
+                ("days", &a.idle.min_days.to_string()),
+            ],
+        ),
+        tr.args("cons-assume-no-power", &[("watts", &f0(a.fallback_max_w))]),
+        t("cons-assume-facility"),
+        t("cons-assume-moves"),
+    ];
+    let mut out = format!(
+        "# {}\n\n{}\n\n## {}\n\n",
+        t("report-consolidation-title"),
+        tr.args("cons-window", &[("from", &r.from), ("to", &r.to)]),
+        t("cons-heading-assumptions")
     );
-    out.push_str("\n## Idle servers\n\n| device | site | reason | W | kWh/yr (IT) | kWh/yr (facility) | HKD/yr | confirmed |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    for line in &assumptions {
+        let _ = writeln!(out, "- {line}");
+    }
+    let _ = write!(
+        out,
+        "\n## {}\n\n{}",
+        t("cons-heading-idle"),
+        md_head(&[
+            t("th-device"),
+            t("th-site"),
+            t("cons-th-reason"),
+            "W".into(),
+            t("cons-th-kwh-yr-it"),
+            t("cons-th-kwh-yr-facility"),
+            t("th-hkd-yr"),
+            t("cons-th-confirmed"),
+        ])
+    );
     for i in &r.idle_servers {
         let _ = writeln!(
             out,
@@ -60,10 +118,27 @@ pub fn to_markdown(r: &ConsolidationReport) -> String {
             i.kwh_per_year,
             opt(i.facility_kwh_per_year, 0),
             opt(i.hkd_per_year, 0),
-            if i.confirmed { "yes" } else { "no" }
+            yes_no(i.confirmed)
         );
     }
-    out.push_str("\n## Sites\n\n| site | hosts before | idle off | after | lower bound | IT kW before | after | PUE used | saving kWh/yr | HKD/yr | t CO2e/yr |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    let _ = write!(
+        out,
+        "\n## {}\n\n{}",
+        t("cons-heading-sites"),
+        md_head(&[
+            t("th-site"),
+            t("cons-th-hosts-before"),
+            t("cons-th-idle-off"),
+            t("cons-th-hosts-after"),
+            t("cons-th-lower-bound"),
+            t("cons-th-it-kw-before"),
+            t("cons-th-it-kw-after"),
+            t("th-pue-used"),
+            t("th-saving-kwh-yr"),
+            t("th-hkd-yr"),
+            t("th-tco2e-yr"),
+        ])
+    );
     for s in &r.sites {
         let _ = writeln!(
             out,
@@ -81,7 +156,18 @@ pub fn to_markdown(r: &ConsolidationReport) -> String {
             opt(s.savings_tco2e_per_year, 2)
         );
     }
-    out.push_str("\nPer-site figures the savings use:\n\n| site | PUE used | category | tariff HKD/kWh | emission factor kg/kWh |\n| --- | --- | --- | --- | --- |\n");
+    let _ = write!(
+        out,
+        "\n{}\n\n{}",
+        t("cons-per-site"),
+        md_head(&[
+            t("th-site"),
+            t("th-pue-used"),
+            t("cons-th-category"),
+            t("cons-th-tariff"),
+            t("cons-th-emission-factor"),
+        ])
+    );
     for s in &r.sites {
         let _ = writeln!(
             out,
@@ -96,17 +182,36 @@ pub fn to_markdown(r: &ConsolidationReport) -> String {
     for s in &r.sites {
         let _ = writeln!(
             out,
-            "\n### {}\n\nPower after: {}. Packing: {}.",
-            s.site, s.power_model, s.method
+            "\n### {}\n\n{}",
+            s.site,
+            tr.args(
+                "cons-site-power",
+                &[("model", &s.power_model), ("method", &s.method)]
+            )
         );
         for n in &s.notes {
             let _ = writeln!(out, "- {n}");
         }
         for (d, why) in &s.unplaceable {
-            let _ = writeln!(out, "- {d} stays as it is: {why}");
+            let _ = writeln!(
+                out,
+                "- {}",
+                tr.args("cons-stays", &[("device", d), ("why", why)])
+            );
         }
         if !s.racks.is_empty() {
-            out.push_str("\n| rack | hosts | W at sized load | W budget | U used | U |\n| --- | --- | --- | --- | --- | --- |\n");
+            let _ = write!(
+                out,
+                "\n{}",
+                md_head(&[
+                    t("th-rack"),
+                    t("cons-th-hosts"),
+                    t("cons-th-w-sized"),
+                    t("cons-th-w-budget"),
+                    t("cons-th-u-used"),
+                    "U".into(),
+                ])
+            );
             for k in &s.racks {
                 let _ = writeln!(
                     out,
@@ -121,12 +226,34 @@ pub fn to_markdown(r: &ConsolidationReport) -> String {
             }
         }
     }
-    out.push_str("\n## Sensitivity: hosts needed by headroom left\n\n| site | 20 % | 30 % | 40 % |\n| --- | --- | --- | --- |\n");
+    let _ = write!(
+        out,
+        "\n## {}\n\n{}",
+        t("cons-heading-sensitivity"),
+        md_head(&[t("th-site"), "20 %".into(), "30 %".into(), "40 %".into()])
+    );
     for s in &r.sites {
         let h: Vec<String> = s.sensitivity.iter().map(|(_, n)| n.to_string()).collect();
         let _ = writeln!(out, "| {} | {} |", s.site, h.join(" | "));
     }
-    out.push_str("\n## Servers\n\n| device | site | CPU % p50 | p95 | p99 | max | mem % p99 | net B/s | mean W | power | own model (W = a + b·CPU%, R², RMS W) |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    let _ = write!(
+        out,
+        "\n## {}\n\n{}",
+        t("cons-heading-servers"),
+        md_head(&[
+            t("th-device"),
+            t("th-site"),
+            "CPU % p50".into(),
+            "p95".into(),
+            "p99".into(),
+            t("th-max"),
+            t("cons-th-mem-p99"),
+            t("cons-th-net"),
+            t("cons-th-mean-w"),
+            t("cons-th-power"),
+            t("cons-th-own-model"),
+        ])
+    );
     for p in &r.servers {
         let _ = writeln!(
             out,
@@ -147,7 +274,20 @@ pub fn to_markdown(r: &ConsolidationReport) -> String {
             ))
         );
     }
-    out.push_str("\n## Site figures for moves\n\n| site | PUE | IT kW | power headroom kW | cooling headroom kW | space used U | space headroom U |\n| --- | --- | --- | --- | --- | --- | --- |\n");
+    let _ = write!(
+        out,
+        "\n## {}\n\n{}",
+        t("cons-heading-site-figures"),
+        md_head(&[
+            t("th-site"),
+            t("col-pue"),
+            t("th-it-kw"),
+            t("cons-th-power-headroom-kw"),
+            t("cons-th-cooling-headroom-kw"),
+            t("cons-th-space-used-u"),
+            t("cons-th-space-headroom-u"),
+        ])
+    );
     for c in &r.site_capacities {
         let _ = writeln!(
             out,
@@ -161,7 +301,20 @@ pub fn to_markdown(r: &ConsolidationReport) -> String {
             c.space_headroom_u
         );
     }
-    out.push_str("\n## Site moves (feasible first; saving = IT kW × (PUE from − PUE to) × 8,760 h; CO2e at each site's own grid factor, the moved load at the target's)\n\n| rank | from | to | saving kWh/yr | t CO2e/yr | feasible | binding constraint |\n| --- | --- | --- | --- | --- | --- | --- |\n");
+    let _ = write!(
+        out,
+        "\n## {}\n\n{}",
+        t("cons-heading-moves"),
+        md_head(&[
+            t("cons-th-rank"),
+            t("cons-th-from"),
+            t("cons-th-to"),
+            t("th-saving-kwh-yr"),
+            t("th-tco2e-yr"),
+            t("cons-th-feasible"),
+            t("cons-th-binding"),
+        ])
+    );
     for (i, m) in r.site_moves.iter().enumerate() {
         let _ = writeln!(
             out,
@@ -171,12 +324,30 @@ pub fn to_markdown(r: &ConsolidationReport) -> String {
             m.to,
             m.savings_kwh_per_year,
             opt(m.savings_tco2e_per_year, 1),
-            if m.feasible { "yes" } else { "no" },
+            yes_no(m.feasible),
             m.binding_constraint
         );
     }
     if let Some(v) = &r.verification {
-        out.push_str("\n## Verification against the baseline\n\n| site | facility kW before | after | IT kW before | after | PUE before | after | measured saving kWh/yr | predicted | realised % | HKD/yr | t CO2e/yr |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+        let _ = write!(
+            out,
+            "\n## {}\n\n{}",
+            t("cons-heading-verification"),
+            md_head(&[
+                t("th-site"),
+                t("cons-th-ver-facility-before"),
+                t("cons-th-ver-facility-after"),
+                t("cons-th-ver-it-before"),
+                t("cons-th-ver-it-after"),
+                t("cons-th-ver-pue-before"),
+                t("cons-th-ver-pue-after"),
+                t("cons-th-measured-saving"),
+                t("cons-th-predicted"),
+                t("cons-th-realised"),
+                t("th-hkd-yr"),
+                t("th-tco2e-yr"),
+            ])
+        );
         for s in &v.sites {
             let _ = writeln!(
                 out,
@@ -215,7 +386,7 @@ fn histogram(values: impl Iterator<Item = f64>) -> Vec<(String, f64)> {
 
 /// One self-contained HTML file: charts (IT power before and after, savings by site, CPU and
 /// memory distributions) as inline SVG, then the full Markdown text so nothing is lost.
-pub fn to_html(r: &ConsolidationReport, tr: &kilowatch_core::i18n::Tr) -> String {
+pub fn to_html(r: &ConsolidationReport, tr: &Tr) -> String {
     let before_after: Vec<(String, f64, f64)> = r
         .sites
         .iter()
@@ -243,26 +414,26 @@ pub fn to_html(r: &ConsolidationReport, tr: &kilowatch_core::i18n::Tr) -> String
         "<h1>{}</h1>\n{}{}{}{}<section><h2>{}</h2><pre>{}</pre></section>\n",
         esc(&title),
         figure(
-            paired_bar_chart_svg(&before_after, "IT kW"),
+            paired_bar_chart_svg(&before_after, &tr.t("th-it-kw")),
             &tr.t("caption-it-before-after")
         ),
         figure(
-            bar_chart_svg(&savings, "MWh/yr"),
+            bar_chart_svg(&savings, &tr.t("chart-mwh-yr")),
             &tr.t("caption-savings-by-site")
         ),
         figure(
-            bar_chart_svg(&cpu, "servers"),
+            bar_chart_svg(&cpu, &tr.t("chart-servers")),
             &tr.args(
                 "caption-servers-by-cpu",
                 &[("p", &format!("{:.0}", r.assumptions.percentile * 100.0))]
             )
         ),
         figure(
-            bar_chart_svg(&mem, "servers"),
+            bar_chart_svg(&mem, &tr.t("chart-servers")),
             &tr.t("caption-servers-by-mem")
         ),
         esc(&tr.t("heading-plan")),
-        esc(&to_markdown(r))
+        esc(&to_markdown(r, tr))
     );
     crate::report::document(tr, &title, &body)
 }

@@ -17,9 +17,12 @@ use crate::energy::{self, Event, EventKind};
 use crate::kpi;
 use crate::pue::{self, Options, Pue};
 
+mod charts;
 mod render;
-pub(crate) use render::{bar_chart_svg, csv_text, esc, paired_bar_chart_svg};
-pub use render::{daily_chart_svg, document, events_csv, to_csv, to_html, to_json, to_markdown};
+pub use charts::daily_chart_svg;
+pub(crate) use charts::{bar_chart_svg, paired_bar_chart_svg};
+pub(crate) use render::{csv_text, esc};
+pub use render::{document, events_csv, to_csv, to_html, to_json, to_markdown};
 
 /// Default accuracies when the inventory states none (pue.md §7.4): revenue-grade boundary
 /// meters ±2 %, UPS/PDU/sub-meter readings ±5 %. Reports say when they were assumed.

@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use kilowatch_core::i18n::Tr;
 
+use super::charts::{breakdown_chart_svg, daily_chart_svg, monthly_chart_svg};
 use super::{EventKind, Report, SiteReport};
 
 /// Pretty JSON of the whole report, every event included.
@@ -93,10 +94,35 @@ pub(crate) fn csv_text(w: csv::Writer<Vec<u8>>) -> Result<String, csv::Error> {
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-/// Markdown; `chart(site, category)` names the SVG file written beside it for each trend.
-pub fn to_markdown(r: &Report, chart: impl Fn(&SiteReport) -> String) -> String {
-    let mut out = format!("# PUE report\n\nWindow: {} to {}\n\n", r.from, r.to);
-    out.push_str("| site | PUE | 95 % interval | DCiE | E_DC kWh | E_IT kWh | coverage |\n| --- | --- | --- | --- | --- | --- | --- |\n");
+/// A Markdown table's header row and rule, from its column names (already in the reader's
+/// language).
+fn md_head<S: AsRef<str>>(cells: &[S]) -> String {
+    let names: Vec<&str> = cells.iter().map(AsRef::as_ref).collect();
+    format!(
+        "| {} |\n|{}\n",
+        names.join(" | "),
+        " --- |".repeat(names.len())
+    )
+}
+
+/// Markdown in the reader's language; `chart(site, category)` names the SVG file written
+/// beside it for each trend.
+pub fn to_markdown(r: &Report, chart: impl Fn(&SiteReport) -> String, tr: &Tr) -> String {
+    let t = |k: &str| tr.t(k);
+    let mut out = format!(
+        "# {}\n\n{}\n\n",
+        t("report-pue-title"),
+        tr.args("window", &[("from", &r.from), ("to", &r.to)])
+    );
+    out.push_str(&md_head(&[
+        t("th-site"),
+        t("col-pue"),
+        t("col-interval"),
+        t("col-dcie"),
+        t("col-edc-kwh"),
+        t("col-eit-kwh"),
+        t("pue-th-coverage"),
+    ]));
     for s in &r.sites {
         let p = s
             .pue
@@ -118,71 +144,107 @@ pub fn to_markdown(r: &Report, chart: impl Fn(&SiteReport) -> String) -> String 
     for s in &r.sites {
         let _ = writeln!(out, "\n## {} — {}\n", s.name, s.label);
         for (name, p) in &s.breakdown.partial {
-            let _ = writeln!(out, "- pPUE {name}: {p:.3}");
+            let _ = writeln!(
+                out,
+                "- {}",
+                tr.args("pue-ppue", &[("name", name), ("value", &format!("{p:.3}"))])
+            );
         }
         let _ = writeln!(
             out,
-            "- unmetered overhead: {:.1} kWh ({:+.3} of PUE)",
-            s.breakdown.unmetered_kwh, s.breakdown.unmetered_pue
+            "- {}",
+            tr.args(
+                "pue-unmetered",
+                &[
+                    ("kwh", &format!("{:.1}", s.breakdown.unmetered_kwh)),
+                    ("pue", &format!("{:+.3}", s.breakdown.unmetered_pue)),
+                ]
+            )
         );
-        match (s.emission_factor_kg_per_kwh, s.co2_kg, s.cue_kg_per_kwh) {
-            (Some(ef), Some(co2), Some(cue)) => {
-                let _ = writeln!(
-                    out,
-                    "- CO2: {co2:.1} kg at {ef} kg/kWh; CUE {cue:.3} kg/kWh_IT"
-                );
-            }
-            _ => out.push_str("- CO2 and CUE: no emission factor set for this site\n"),
-        }
-        match (s.tariff_hkd_per_kwh, s.cost_hkd) {
-            (Some(t), Some(c)) => {
-                let _ = writeln!(out, "- energy cost: HKD {c:.2} at HKD {t}/kWh");
-            }
-            _ => out.push_str("- cost: no tariff set for this site\n"),
-        }
-        let _ = writeln!(out, "- uncertainty: {}", s.uncertainty_basis);
-        let _ = writeln!(out, "- window: {} to {} ({})", s.from, s.to, s.timezone);
+        let line = match (s.emission_factor_kg_per_kwh, s.co2_kg, s.cue_kg_per_kwh) {
+            (Some(ef), Some(co2), Some(cue)) => tr.args(
+                "pue-co2",
+                &[
+                    ("co2", &format!("{co2:.1}")),
+                    ("factor", &ef.to_string()),
+                    ("cue", &format!("{cue:.3}")),
+                ],
+            ),
+            _ => t("pue-co2-none"),
+        };
+        let _ = writeln!(out, "- {line}");
+        let line = match (s.tariff_hkd_per_kwh, s.cost_hkd) {
+            (Some(tariff), Some(c)) => tr.args(
+                "pue-cost",
+                &[
+                    ("cost", &format!("{c:.2}")),
+                    ("tariff", &tariff.to_string()),
+                ],
+            ),
+            _ => t("pue-cost-none"),
+        };
+        let _ = writeln!(out, "- {line}");
+        let _ = writeln!(
+            out,
+            "- {}",
+            tr.args("pue-uncertainty", &[("basis", &s.uncertainty_basis)])
+        );
+        let _ = writeln!(
+            out,
+            "- {}",
+            tr.args(
+                "pue-site-window",
+                &[("from", &s.from), ("to", &s.to), ("zone", &s.timezone)]
+            )
+        );
         if s.estimated_facility_kwh + s.estimated_it_kwh > 0.0 {
             let _ = writeln!(
                 out,
-                "- estimated energy: E_DC {:.1} kWh, E_IT {:.1} kWh (intervals a meter reset or spike hid, from the neighbouring rates)",
-                s.estimated_facility_kwh, s.estimated_it_kwh
+                "- {}",
+                tr.args(
+                    "pue-estimated",
+                    &[
+                        ("edc", &format!("{:.1}", s.estimated_facility_kwh)),
+                        ("eit", &format!("{:.1}", s.estimated_it_kwh)),
+                    ]
+                )
             );
         }
         if s.event_summary.is_empty() {
-            out.push_str(
-                "- meter data: no glitches, spikes, resets, wraps, stuck readings or gaps\n",
-            );
+            let _ = writeln!(out, "- {}", t("pue-events-none"));
         }
         for e in &s.event_summary {
             let _ = writeln!(
                 out,
-                "- {} on {}: {} ({}); first {}, last {}; {:.1} kWh affected",
-                e.kind.name(),
-                e.device,
-                e.count,
-                event_meaning(e.kind),
-                e.first,
-                e.last,
-                e.kwh
+                "- {}",
+                tr.args(
+                    "pue-event",
+                    &[
+                        ("kind", e.kind.name()),
+                        ("device", &e.device),
+                        ("count", &e.count.to_string()),
+                        ("meaning", &t(event_meaning(e.kind))),
+                        ("first", &e.first),
+                        ("last", &e.last),
+                        ("kwh", &format!("{:.1}", e.kwh)),
+                    ]
+                )
             );
         }
-        let _ = writeln!(out, "\n![daily PUE]({})", chart(s));
+        let _ = writeln!(out, "\n![{}]({})", t("pue-chart-alt"), chart(s));
     }
     out
 }
 
-/// What a report reader needs to know of an event kind.
+/// The catalogue key of what a report reader needs to know of an event kind.
 fn event_meaning(kind: EventKind) -> &'static str {
     match kind {
-        EventKind::Glitch => "a reading off the trend and back: dropped, neighbours bridged",
-        EventKind::Spike => {
-            "a step above rating or trend that stayed: rejected, interval estimated"
-        }
-        EventKind::Reset => "the counter went back, a reset or meter swap: interval estimated",
-        EventKind::Wrap => "the counter passed its modulus: bridged",
-        EventKind::Gap => "readings further apart than the meter's cadence",
-        EventKind::Stuck => "a reading repeated while the meter counts",
+        EventKind::Glitch => "pue-event-glitch",
+        EventKind::Spike => "pue-event-spike",
+        EventKind::Reset => "pue-event-reset",
+        EventKind::Wrap => "pue-event-wrap",
+        EventKind::Gap => "pue-event-gap",
+        EventKind::Stuck => "pue-event-stuck",
     }
 }
 
@@ -209,7 +271,7 @@ pub fn document(tr: &Tr, title: &str, body: &str) -> String {
 }
 
 pub fn to_html(r: &Report, tr: &Tr) -> String {
-    let md_table = to_markdown(r, |_| String::new());
+    let md_table = to_markdown(r, |_| String::new(), tr);
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -262,14 +324,14 @@ pub fn to_html(r: &Report, tr: &Tr) -> String {
         let _ = writeln!(
             out,
             "<figure>{}<figcaption>{} ({})</figcaption></figure>",
-            daily_chart_svg(s),
+            daily_chart_svg(s, tr),
             esc(&tr.t("caption-daily-pue")),
             esc(&s.label)
         );
         let _ = writeln!(
             out,
             "<figure>{}<figcaption>{} ({})</figcaption></figure>",
-            breakdown_chart_svg(s),
+            breakdown_chart_svg(s, tr),
             esc(&tr.t("caption-breakdown")),
             esc(&s.label)
         );
@@ -322,152 +384,6 @@ pub fn to_html(r: &Report, tr: &Tr) -> String {
     document(tr, &tr.t("report-pue-title"), &out)
 }
 
-const DAY_MS: i64 = 86_400_000;
-
-/// The daily PUE trend as an SVG document (plotters).
-pub fn daily_chart_svg(s: &SiteReport) -> String {
-    use plotters::prelude::*;
-    let points: Vec<(f64, f64)> = s
-        .daily
-        .iter()
-        .filter_map(|d| d.pue.map(|p| (d.start_ms as f64 / DAY_MS as f64, p)))
-        .collect();
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (640, 280)).into_drawing_area();
-        let _ = root.fill(&WHITE);
-        let (x0, x1) = points.iter().fold((f64::MAX, f64::MIN), |(a, b), (x, _)| {
-            (a.min(*x), b.max(*x))
-        });
-        let (y0, y1) = points.iter().fold((f64::MAX, f64::MIN), |(a, b), (_, y)| {
-            (a.min(*y), b.max(*y))
-        });
-        let (x0, x1) = if points.is_empty() {
-            (0.0, 1.0)
-        } else {
-            (x0, x1.max(x0 + 1.0))
-        };
-        let (y0, y1) = if points.is_empty() {
-            (1.0, 2.0)
-        } else {
-            (y0 - 0.05, y1 + 0.05)
-        };
-        if let Ok(mut chart) = ChartBuilder::on(&root)
-            .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(45)
-            .build_cartesian_2d(x0..x1, y0..y1)
-        {
-            let _ = chart
-                .configure_mesh()
-                .x_desc("day")
-                .y_desc(s.label.as_str())
-                .draw();
-            let _ = chart.draw_series(LineSeries::new(points.iter().copied(), &BLUE));
-        }
-        let _ = root.present();
-    }
-    svg
-}
-
-/// IT, each metered subsystem and the unmetered rest, as bars (kWh).
-fn breakdown_chart_svg(s: &SiteReport) -> String {
-    let mut bars: Vec<(String, f64)> = vec![("IT".to_owned(), s.it_kwh)];
-    for (name, p) in &s.breakdown.partial {
-        bars.push((name.clone(), (p - 1.0) * s.it_kwh));
-    }
-    bars.push(("unmetered".to_owned(), s.breakdown.unmetered_kwh.max(0.0)));
-    bar_chart_svg(&bars, "kWh")
-}
-
-/// Facility energy per month (kWh).
-fn monthly_chart_svg(s: &SiteReport) -> String {
-    let bars: Vec<(String, f64)> = s
-        .monthly
-        .iter()
-        .map(|m| (m.month.clone(), m.facility_kwh))
-        .collect();
-    bar_chart_svg(&bars, "kWh")
-}
-
-/// One bar per label, in green.
-pub(crate) fn bar_chart_svg(bars: &[(String, f64)], unit: &str) -> String {
-    use plotters::style::{Color, GREEN};
-    let labels: Vec<&str> = bars.iter().map(|(l, _)| l.as_str()).collect();
-    let values: Vec<f64> = bars.iter().map(|(_, v)| *v).collect();
-    grouped_bar_chart_svg(&labels, &[(values, GREEN.mix(0.7))], unit)
-}
-
-/// Two bars per label (before in grey, after in green), e.g. a site's IT power before and after
-/// consolidation. `rows` are (label, before, after).
-pub(crate) fn paired_bar_chart_svg(rows: &[(String, f64, f64)], unit: &str) -> String {
-    use plotters::style::{Color, RGBColor};
-    let labels: Vec<&str> = rows.iter().map(|(l, _, _)| l.as_str()).collect();
-    let before = rows.iter().map(|(_, b, _)| *b).collect();
-    let after = rows.iter().map(|(_, _, a)| *a).collect();
-    let series = [
-        (before, RGBColor(150, 150, 150).to_rgba()),
-        (after, RGBColor(40, 160, 60).to_rgba()),
-    ];
-    grouped_bar_chart_svg(&labels, &series, unit)
-}
-
-/// Side-by-side bars per label, one per series in its colour; non-finite values are left out.
-fn grouped_bar_chart_svg(
-    labels: &[&str],
-    series: &[(Vec<f64>, plotters::style::RGBAColor)],
-    unit: &str,
-) -> String {
-    use plotters::prelude::*;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (640, 260)).into_drawing_area();
-        let _ = root.fill(&WHITE);
-        let top = series
-            .iter()
-            .flat_map(|(values, _)| values)
-            .copied()
-            .filter(|v| v.is_finite())
-            .fold(0.0, f64::max)
-            .max(1e-9)
-            * 1.1;
-        let n = labels.len().max(1);
-        let width = 0.7 / series.len().max(1) as f64;
-        if let Ok(mut chart) = ChartBuilder::on(&root)
-            .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0f64..n as f64, 0f64..top)
-        {
-            let _ = chart
-                .configure_mesh()
-                .disable_x_mesh()
-                .x_labels(n)
-                .x_label_formatter(&|x| {
-                    labels
-                        .get(x.floor() as usize)
-                        .map(|l| l.to_string())
-                        .unwrap_or_default()
-                })
-                .y_desc(unit)
-                .draw();
-            let _ =
-                chart.draw_series(series.iter().enumerate().flat_map(|(k, (values, colour))| {
-                    values
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, v)| v.is_finite())
-                        .map(move |(i, v)| {
-                            let left = i as f64 + 0.15 + k as f64 * width;
-                            Rectangle::new([(left, 0.0), (left + width, *v)], colour.filled())
-                        })
-                }));
-        }
-        let _ = root.present();
-    }
-    svg
-}
-
 /// Text made safe inside HTML elements.
 pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -476,60 +392,5 @@ pub(crate) fn esc(s: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Text from an inventory or a status may hold a comma, a quote and a newline: the CSV
-    /// still reads back field for field.
-    #[test]
-    fn csv_round_trips_text_with_a_comma_a_quote_and_a_newline() {
-        let site = kilowatch_core::config::Site {
-            id: "hk,1 \"main\"\nhall".into(),
-            name: "x".into(),
-            emission_factor_kg_per_kwh: None,
-            tariff_hkd_per_kwh: None,
-            timezone: kilowatch_core::calendar::TimeZone::UTC,
-            rooms: Vec::new(),
-            utility: None,
-            years: Default::default(),
-        };
-        let mut s = SiteReport::no_data(
-            &site,
-            kilowatch_store::TimeRange {
-                from: 0,
-                to: 3_600_000,
-            },
-        );
-        s.status = "data error: a, \"b\"\nc".into();
-        s.events.push(super::super::MeterEvent {
-            device: "pdu,\"7\"\n".into(),
-            kind: EventKind::Glitch,
-            from: "t0".into(),
-            at: "t1".into(),
-            kwh: 1.5,
-        });
-        let r = Report {
-            from: String::new(),
-            to: String::new(),
-            sites: vec![s.clone()],
-        };
-        let text = to_csv(&r).unwrap_or_default();
-        let mut rows = csv::Reader::from_reader(text.as_bytes());
-        let row = rows
-            .records()
-            .next()
-            .and_then(Result::ok)
-            .unwrap_or_default();
-        assert_eq!(&row[0], s.site.as_str());
-        assert_eq!(&row[19], s.status.as_str());
-        let text = events_csv(&r).unwrap_or_default();
-        let mut rows = csv::Reader::from_reader(text.as_bytes());
-        let row = rows
-            .records()
-            .next()
-            .and_then(Result::ok)
-            .unwrap_or_default();
-        assert_eq!(&row[2], "pdu,\"7\"\n");
-        assert_eq!(&row[3], "glitch");
-    }
-}
+#[path = "render_tests.rs"]
+mod tests;

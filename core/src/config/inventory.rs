@@ -286,9 +286,7 @@ impl Device {
         match point {
             Some(p) => tags.push(("point", p.to_owned())),
             None => {
-                if let (Some(role), crate::model::Measurement::Power) =
-                    (self.role, field.measurement())
-                {
+                if let Some(role) = self.role.filter(|_| field.takes_role()) {
                     tags.push(("role", role.tag().to_owned()));
                 }
             }
