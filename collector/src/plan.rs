@@ -236,7 +236,7 @@ impl Plan {
         match point {
             Some(p) => own.push(("point", p)),
             None => {
-                if let Some(role) = self.role.filter(|_| metered_by_role(field)) {
+                if let Some(role) = self.role.filter(|_| field.takes_role()) {
                     own.push(("role", role.tag().into()));
                 }
             }
@@ -487,14 +487,6 @@ impl Plan {
             entries,
         }
     }
-}
-
-/// Fields whose device total the inventory's role places in a KPI: the power chain, water, and
-/// a heat meter's energy and power. Temperatures and flows stay untagged (a CRAC with role
-/// "cooling" keeps its cooling series as they were).
-fn metered_by_role(field: Field) -> bool {
-    matches!(field.measurement(), Measurement::Power | Measurement::Water)
-        || matches!(field, Field::HeatEnergyKwh | Field::HeatPowerW)
 }
 
 #[cfg(test)]
