@@ -517,6 +517,15 @@ impl RunningSim {
                 "kilowatch-sim-crac" => {
                     let _ = writeln!(s, "rated_cooling_w = {:.1}", c.rated_cooling_w);
                 }
+                // Meters idle at night (PV) or by day's end (heat reuse) step from nothing to
+                // their peak: their ratings make the spike rule exact rather than a guess from
+                // the neighbouring readings' rates.
+                "sunspec-inverter-103" => {
+                    let _ = writeln!(s, "max_power_w = {:.1}", 1.33 * self.shared.model.pv_peak_w);
+                }
+                "aquametro-calec-st" => {
+                    let _ = writeln!(s, "max_power_w = {:.1}", c.rated_cooling_w);
+                }
                 _ => {}
             }
             if d.address.starts_with("snmp") {

@@ -54,6 +54,11 @@ fn field<'a>(site: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
 }
 
 fn close(what: &str, got: f64, want: f64) {
+    // Printed for the record (`--no-capture`): BENCHMARKS-style figures for the closing notes.
+    eprintln!(
+        "{what}: {got} vs {want} ({:+.4} %)",
+        (got / want - 1.0) * 100.0
+    );
     assert!(
         (got / want - 1.0).abs() < 0.005,
         "{what}: report {got}, simulator {want} ({:+.3} %)",

@@ -183,9 +183,7 @@ fn site_year(
             Entered::Number(x) => Value::Number(*x),
             Entered::Text(s) => Value::Text(s.clone()),
         });
-        let measured = f
-            .measure
-            .and_then(|k| measured_value(&m, k, f.unit.as_str()));
+        let measured = f.measure.and_then(|k| measured_value(&m, k));
         match (measured, typed) {
             (Some((x, cov, note)), entry) if cov >= FULL_COVERAGE || entry.is_none() => {
                 v.value = Some(Value::Number(x));
@@ -230,7 +228,7 @@ fn site_year(
 }
 
 /// A measured value in the field's unit, its coverage and a note naming the meters.
-fn measured_value(m: &Measured, k: Measure, unit: &str) -> Option<(f64, f64, String)> {
+fn measured_value(m: &Measured, k: Measure) -> Option<(f64, f64, String)> {
     let metered = |x: &Option<Metered>, what: &str| {
         x.as_ref().map(|x| {
             (
@@ -241,7 +239,6 @@ fn measured_value(m: &Measured, k: Measure, unit: &str) -> Option<(f64, f64, Str
         })
     };
     let mean = |x: Option<f64>, what: &str| x.map(|x| (x, 1.0, what.to_owned()));
-    let _ = unit;
     match k {
         Measure::TotalEnergy => metered(&m.e_dc, "facility meters"),
         Measure::ItEnergy => m.e_it.as_ref().map(|(x, cat)| {
