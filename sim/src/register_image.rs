@@ -86,37 +86,13 @@ fn table_mut(regs: &mut Registers, table: RegisterTable) -> &mut HashMap<u16, u1
     }
 }
 
-/// The words a device sends for `v` as `ty` in `order`.
+/// An integer type's count is the nearest to `v`; a float keeps its fraction.
 fn words(v: f64, ty: RegisterType, order: WordOrder) -> Vec<u16> {
-    // Integers round to the nearest count; floats keep their fraction.
     let v = match ty {
         RegisterType::Float32 | RegisterType::Float64 => v,
         _ => v.round(),
     };
-    let bytes: Vec<u8> = match ty {
-        RegisterType::Uint16 => (v as u16).to_be_bytes().to_vec(),
-        RegisterType::Int16 => (v as i16).to_be_bytes().to_vec(),
-        RegisterType::Uint32 | RegisterType::Acc32 => (v as u32).to_be_bytes().to_vec(),
-        RegisterType::Int32 => (v as i32).to_be_bytes().to_vec(),
-        RegisterType::Float32 => (v as f32).to_be_bytes().to_vec(),
-        RegisterType::Uint64 => (v as u64).to_be_bytes().to_vec(),
-        RegisterType::Int64 => (v as i64).to_be_bytes().to_vec(),
-        RegisterType::Float64 => v.to_be_bytes().to_vec(),
-    };
-    let mut w: Vec<u16> = bytes
-        .chunks(2)
-        .map(|c| u16::from_be_bytes([c[0], c[1]]))
-        .collect();
-    match order {
-        WordOrder::ABCD => {}
-        WordOrder::CDAB => w.reverse(),
-        WordOrder::BADC => w.iter_mut().for_each(|x| *x = x.swap_bytes()),
-        WordOrder::DCBA => {
-            w.reverse();
-            w.iter_mut().for_each(|x| *x = x.swap_bytes());
-        }
-    }
-    w
+    ty.encode(v, order)
 }
 
 /// Zeros in the gaps a block read can span (one read is at most 125 registers).

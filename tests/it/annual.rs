@@ -53,6 +53,15 @@ fn field<'a>(site: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
         .unwrap_or_else(|| panic!("no field {id}"))
 }
 
+fn indicator<'a>(site: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    site["indicators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == id)
+        .unwrap_or_else(|| panic!("no indicator {id}"))
+}
+
 fn close(what: &str, got: f64, want: f64) {
     // Printed for the record (`--no-capture`): BENCHMARKS-style figures for the closing notes.
     eprintln!(
@@ -184,15 +193,7 @@ fn a_simulated_year_gives_wue_erf_and_ref_equal_to_the_simulators_integrals() {
     assert!(lau["value"].is_null());
     assert!(lau["note"].as_str().unwrap().contains("[[sites.years]]"));
     // ITEUsv from the servers' CPU, and the freshwater WUE the 2026 classes use.
-    let ind = |id: &str| {
-        site["indicators"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|i| i["id"] == id)
-            .unwrap()
-            .clone()
-    };
+    let ind = |id: &str| indicator(site, id);
     let iteusv = ind("iteusv")["value"].as_f64().unwrap();
     assert!((5.0..60.0).contains(&iteusv), "ITEUsv {iteusv} %");
     close(
@@ -388,15 +389,7 @@ fn generator_fuel_comes_from_tank_levels_and_enters_cue_and_a_heat_meter_gives_c
     let json: serde_json::Value =
         serde_json::from_slice(&report(&inv, &data, "json", "en")).unwrap();
     let site = &json["sites"][0];
-    let ind = |id: &str| {
-        site["indicators"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|i| i["id"] == id)
-            .unwrap()
-            .clone()
-    };
+    let ind = |id: &str| indicator(site, id);
     let fuel = ind("generator_fuel_l");
     assert_eq!(fuel["source"], "calculated");
     assert_eq!(fuel["inputs"][0], "measured");

@@ -131,36 +131,6 @@ fn decode_register(words: &[u16], ty: RegisterType, order: WordOrder) -> Option<
     })
 }
 
-/// Encodes a value as a device would send it: the inverse of [`decode_register`]. Used by the
-/// round-trip property test.
-#[cfg(test)]
-fn encode_register(v: f64, ty: RegisterType, order: WordOrder) -> Vec<u16> {
-    let bytes: Vec<u8> = match ty {
-        RegisterType::Uint16 => (v as u16).to_be_bytes().to_vec(),
-        RegisterType::Int16 => (v as i16).to_be_bytes().to_vec(),
-        RegisterType::Uint32 | RegisterType::Acc32 => (v as u32).to_be_bytes().to_vec(),
-        RegisterType::Int32 => (v as i32).to_be_bytes().to_vec(),
-        RegisterType::Float32 => (v as f32).to_be_bytes().to_vec(),
-        RegisterType::Uint64 => (v as u64).to_be_bytes().to_vec(),
-        RegisterType::Int64 => (v as i64).to_be_bytes().to_vec(),
-        RegisterType::Float64 => v.to_be_bytes().to_vec(),
-    };
-    let mut words: Vec<u16> = bytes
-        .chunks(2)
-        .map(|c| u16::from_be_bytes([c[0], c[1]]))
-        .collect();
-    match order {
-        WordOrder::ABCD => {}
-        WordOrder::CDAB => words.reverse(),
-        WordOrder::BADC => words.iter_mut().for_each(|w| *w = w.swap_bytes()),
-        WordOrder::DCBA => {
-            words.reverse();
-            words.iter_mut().for_each(|w| *w = w.swap_bytes());
-        }
-    }
-    words
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::{Readings, RowSeries, decode};
@@ -200,7 +170,7 @@ mod tests {
         #[test]
         fn modbus_decode_inverts_encode_for_every_type_and_order((ty, v) in typed_value(), o in 0usize..4) {
             let order = ORDERS[o];
-            let words = encode_register(v, ty, order);
+            let words = ty.encode(v, order);
             prop_assert_eq!(words.len(), usize::from(ty.words()));
             prop_assert_eq!(decode_register(&words, ty, order), Some(v));
         }
