@@ -53,6 +53,21 @@ enum Command {
     CheckConfig {
         /// The inventory file (TOML).
         file: PathBuf,
+        /// Check everything but read no secret: `env:`/`file:` references are checked for their
+        /// form only (on a machine without the secrets, e.g. in CI).
+        #[arg(long)]
+        no_secrets: bool,
+    },
+    /// Print a completion script for a shell (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell, e.g. bash.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or with --dir write one page per command there.
+    Man {
+        /// Write kilowatch.1 and kilowatch-COMMAND.1 pages into this directory.
+        #[arg(long)]
+        dir: Option<PathBuf>,
     },
 }
 
@@ -69,7 +84,11 @@ fn main() -> ExitCode {
         || matches!(&cli.command, Command::Demo(a) if !a.headless());
     init_logging(ui);
     let result = match cli.command {
-        Command::CheckConfig { file } => return cmd::check_config::run(&file),
+        Command::CheckConfig { file, no_secrets } => {
+            return cmd::check_config::run(&file, no_secrets);
+        }
+        Command::Completions { shell } => cmd::manual::completions(shell),
+        Command::Man { dir } => cmd::manual::man(dir.as_deref()),
         Command::Demo(args) => runtime().and_then(|rt| rt.block_on(cmd::demo::run(args))),
         Command::Sim(args) => runtime().and_then(|rt| rt.block_on(cmd::sim::run(args))),
         Command::Collect(args) => {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::Context;
-use kilowatch_collector::schedule::{self, DeviceTask, Schedule};
+use kilowatch_collector::schedule::{self, Backfill, DeviceTask, Schedule};
 use kilowatch_core::clock::Clock;
 use kilowatch_core::config::Config;
 use kilowatch_core::model::Batch;
@@ -47,11 +47,13 @@ fn spawn_collector(
     tx: mpsc::Sender<Batch>,
     clock: Clock,
     parent: &CancellationToken,
+    backfill: Option<Backfill>,
 ) -> (JoinHandle<()>, CancellationToken) {
     let token = parent.child_token();
     let schedule = Schedule {
         max_concurrent_polls: config.collector.max_concurrent_polls,
         clock,
+        backfill,
     };
     let handle = tokio::spawn(schedule::run(tasks, schedule, tx, token.clone()));
     (handle, token)
@@ -68,10 +70,23 @@ pub fn start(
     sink: Option<Sink>,
     metrics_listen: Option<std::net::TcpListener>,
 ) -> anyhow::Result<Pipeline> {
+    start_after(config, store, clock, cancel, sink, metrics_listen, None)
+}
+
+/// As [`start`], first replaying `backfill` through the same collector, writer and rules.
+pub fn start_after(
+    config: &Config,
+    store: Arc<SqliteStore>,
+    clock: Clock,
+    cancel: CancellationToken,
+    sink: Option<Sink>,
+    metrics_listen: Option<std::net::TcpListener>,
+    backfill: Option<Backfill>,
+) -> anyhow::Result<Pipeline> {
     let (tx, rx) = mpsc::channel::<Batch>(4096);
     let tasks = DeviceTask::all(config);
     store.reserve_series(tasks.iter().map(DeviceTask::samples_per_poll).sum());
-    let collector = spawn_collector(config, tasks, tx.clone(), clock, &cancel);
+    let collector = spawn_collector(config, tasks, tx.clone(), clock, &cancel, backfill);
     let retention = Retention {
         raw: config.store.retention,
         rollups: config.store.rollup_retention,
@@ -141,7 +156,14 @@ impl Pipeline {
         let _ = old.await;
         let tasks = DeviceTask::all(config);
         self.devices.store(config.devices.len(), Ordering::Relaxed);
-        self.collector = spawn_collector(config, tasks, self.tx.clone(), self.clock, &self.cancel);
+        self.collector = spawn_collector(
+            config,
+            tasks,
+            self.tx.clone(),
+            self.clock,
+            &self.cancel,
+            None,
+        );
     }
 
     /// Waits for the writer to commit everything collected, then lets the sink flush. Cancel

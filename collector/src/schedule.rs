@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 
-use kilowatch_core::clock::Clock;
+use kilowatch_core::clock::{Clock, Replay};
 use kilowatch_core::config::{Config, Device};
 use kilowatch_core::model::{Batch, Field, PollStatus, Sample, Series, Timestamp};
 use tokio::sync::{Semaphore, mpsc};
@@ -85,6 +85,24 @@ impl DeviceTask {
 pub struct Schedule {
     pub max_concurrent_polls: usize,
     pub clock: Clock,
+    /// History to replay before polling live (`demo`); `clock` must be its replay clock.
+    pub backfill: Option<Backfill>,
+}
+
+/// Simulated history: every device polled once at each step from `from` until the replay
+/// clock's live clock (an accelerated one moves on meanwhile), with the replay clock set to the
+/// step, as fast as the devices answer; then the clock is released and live polling starts.
+/// `progress` reports each step swept, and [`Backfill::DONE`] at the end.
+#[derive(Debug, Clone)]
+pub struct Backfill {
+    pub replay: &'static Replay,
+    pub from: Timestamp,
+    pub step: Duration,
+    pub progress: tokio::sync::watch::Sender<Timestamp>,
+}
+
+impl Backfill {
+    pub const DONE: Timestamp = Timestamp::MAX;
 }
 
 /// Start slots are this long: at most 100 per interval.
@@ -114,20 +132,30 @@ pub async fn run(
             }
         }
     }
-    let mut groups: HashMap<(Duration, Duration), Vec<Poller>> = HashMap::new();
-    for task in tasks {
-        let slots = (task.interval.as_millis() / SLOT.as_millis()).clamp(1, 100) as u32;
-        let start = task.interval / slots * fastrand::u32(0..slots);
-        groups
-            .entry((task.interval, start))
-            .or_default()
-            .push(Poller::new(task));
-    }
     let context = Arc::new(Context {
         clock: schedule.clock,
         permits: Semaphore::new(schedule.max_concurrent_polls.max(1)),
         tx,
     });
+    let mut pollers: Vec<Poller> = tasks.into_iter().map(Poller::new).collect();
+    if let Some(b) = schedule.backfill {
+        tokio::select! {
+            _ = cancel.cancelled() => {}
+            swept = backfill(&mut pollers, &b, &context) => if !swept { return },
+        }
+        b.replay.release();
+        let _ = b.progress.send(Backfill::DONE);
+    }
+    let mut groups: HashMap<(Duration, Duration), Vec<Poller>> = HashMap::new();
+    for poller in pollers {
+        let task = &poller.task;
+        let slots = (task.interval.as_millis() / SLOT.as_millis()).clamp(1, 100) as u32;
+        let start = task.interval / slots * fastrand::u32(0..slots);
+        groups
+            .entry((task.interval, start))
+            .or_default()
+            .push(poller);
+    }
     let mut handles = Vec::with_capacity(groups.len());
     for ((interval, start), mut pollers) in groups {
         pollers.shrink_to_fit();
@@ -142,6 +170,36 @@ pub async fn run(
     for h in handles {
         let _ = h.await;
     }
+}
+
+/// Polls every device once per step of `b`, all at once within the poll bound; false when the
+/// pipeline has gone. A device that does not answer costs its timeout at each step, as live.
+async fn backfill(pollers: &mut Vec<Poller>, b: &Backfill, context: &Arc<Context>) -> bool {
+    let step = (b.step.as_millis() as i64).max(1);
+    let mut at = b.from;
+    while at < b.replay.live().now_ms() {
+        b.replay.set(at);
+        let mut sweep: FuturesUnordered<_> = pollers
+            .drain(..)
+            .map(|mut p| {
+                // Each reading on its step: no grid carried over from the last one.
+                p.expected = None;
+                p.poll(context.clone())
+            })
+            .collect();
+        while let Some(done) = sweep.next().await {
+            match done {
+                Some(p) => pollers.push(p),
+                None => return false,
+            }
+        }
+        let _ = b.progress.send(at);
+        at += step;
+    }
+    for p in pollers.iter_mut() {
+        p.expected = None;
+    }
+    true
 }
 
 /// What every poll shares.

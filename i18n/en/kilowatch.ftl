@@ -38,7 +38,7 @@ caption-monthly-energy = Monthly facility energy
 
 ## Consolidation report
 report-consolidation-title = Consolidation report
-caption-it-before-after = IT power by site, kW: now (grey) and after consolidation (green)
+caption-it-before-after = IT power by site, kW: now and after consolidation
 caption-savings-by-site = Facility energy saved by site, MWh a year
 caption-servers-by-cpu = Servers by CPU p{ $p } (%)
 caption-servers-by-mem = Servers by memory p99 (%)
@@ -214,7 +214,7 @@ cons-th-realised = realised %
 
 ## Capacity report
 report-capacity-title = Capacity report
-caption-rack-power = Rack power, W: budget (grey) and p95 of 5-minute means (green)
+caption-rack-power = Rack power, W: budget and p95 of 5-minute means
 cap-intro = Window: { $from } to { $to }. Loads are 5-minute means; the limit for continuous load is 80 %.
 cap-heading-racks = Racks
 cap-th-budget-w = budget W
@@ -255,3 +255,31 @@ cap-th-above = above %
 cap-th-worst-high = worst high °C
 cap-no-inlets = No data: no rack-inlet temperature was read in this window.
 cap-unplaced = { cap-no-inlets } { $count } temperature series do not say where they are measured (`temperature_c`); set `temperature_at = "inlet"` on the devices whose probes hang at rack inlets.
+
+## Reports as documents (issue 23): headers, charts, no data
+heading-summary = Summary
+zones = Time zones: { $list }
+word-and = { " " }and{ " " }
+chart-no-trend = a daily trend needs at least two days with a PUE; this window has { $days }
+chart-no-months = a monthly chart needs at least two months with readings; this window has { $months }
+chart-no-values = no data to draw: nothing was read in this window
+chart-date-zone = date ({ $zone })
+chart-kwh = kWh
+chart-w = W
+pue-heading-monthly = Months
+pue-no-data-it = no data: no IT meter (`role = "it"`) has readings in the window; a draft from `discover` has no roles yet
+pue-no-data-facility = no data: the IT meters read, but no facility meter (`role = "facility"`) has readings in the window
+cap-legend-budget = budget
+cap-legend-p95 = p95 of 5-minute means
+cap-inlets-without-data = No data: { $count } inlet sensors have no reading in this window.
+cons-th-note = note
+cons-no-data-plan = no data: no server of the site has CPU readings (`cpu_util_pct`) in the window
+cons-no-data-moves = no data: no measured IT power and PUE in the window
+cons-legend-now = now
+cons-legend-after = after consolidation
+cons-negative = a net cost: { $costs } outweighs { $savings }
+cons-part-spare = the N+1 spare host ({ $kwh } kWh/yr)
+cons-part-packing = packing onto fewer hosts ({ $kwh } kWh/yr)
+cons-part-packing-cost = the packed hosts drawing more than the servers they replace ({ $kwh } kWh/yr)
+cons-part-idle = switching off { $count } idle servers ({ $kwh } kWh/yr)
+cons-nothing-saved = no saving

@@ -27,11 +27,46 @@ tui-col-ups-pct = UPS %
 tui-col-alarms = alarms
 tui-col-up = up
 
+## Overview: the selected site's panels
+tui-chain-title = Power chain ({ $site }), kW now · drop to UPS = cooling, lighting, other; after = losses
+tui-col-step = step
+tui-col-kw = kW
+tui-col-loss-kw = drop kW
+tui-chain-facility = facility meter
+tui-chain-ups-in = UPS input
+tui-chain-ups-out = UPS output
+tui-chain-pdu = PDUs (sum)
+tui-chain-it = IT equipment
+tui-ups-title = UPS
+tui-ups-none = no UPS in the inventory
+tui-ups-on-battery = { $device } ON BATTERY
+tui-col-ups = UPS
+tui-col-runtime-min = min
+tui-col-battery-pct = batt %
+tui-col-load-pct = load %
+tui-spark-title = Last 24 hours
+tui-spark-pue = { $category } hourly, 24 h: { $range }
+tui-spark-kw = facility kW, 24 h: { $range }
+tui-spark-short = { $what } 24 h: { $last } ({ $min }–{ $max })
+tui-spark-range = min { $min } · max { $max } · last { $last }
+tui-top-alarms-title = Top alarms: { $shown } of { $count }
+tui-top-alarms-none = no alarms
+tui-inlets-title = Hottest inlets (limit { $limit } °C)
+tui-col-rack = rack
+tui-col-inlet-c = °C
+tui-col-vs-limit = vs limit
+
 ## Site
 tui-site-heading = { $name } — racks coloured by { $by } (c to switch)
 tui-site-by-power = power vs budget
 tui-site-by-inlet = inlet temperature
 tui-site-room = room { $room }
+tui-legend-power-ok = under { $warn } % of budget
+tui-legend-power-warn = { $warn }–{ $limit } %
+tui-legend-power-bad = { $limit } % or more
+tui-legend-inlet-ok = below { $warn } °C
+tui-legend-inlet-warn = { $warn }–{ $limit } °C
+tui-legend-inlet-bad = { $limit } °C or more
 
 ## Rack
 tui-rack-none = no rack selected: Enter on a rack in the Site screen
@@ -95,8 +130,8 @@ tui-alarm-rack = rack { $rack }
 tui-alarm-inlet = inlet { $inlet } °C above the ASHRAE recommended 27 °C
 
 ## Trends
-tui-trend-pue = { $category } hourly ({ $site })
-tui-trend-kw = facility kW
+tui-trend-pue = { $category } hourly, last 7 days ({ $site }; times in { $zone })
+tui-trend-kw = facility kW, 15-minute means, last 7 days
 tui-chart-empty = no data yet
 
 ## Fleet

@@ -38,7 +38,7 @@ caption-monthly-energy = 每月設施能源用量
 
 ## 整合報告
 report-consolidation-title = 整合報告
-caption-it-before-after = 各場地的資訊科技電力（kW）：現時（灰色）及整合後（綠色）
+caption-it-before-after = 各場地的資訊科技電力（kW）：現時及整合後
 caption-savings-by-site = 各場地每年節省的設施能源（MWh）
 caption-servers-by-cpu = 按CPU p{ $p }（%）劃分的伺服器
 caption-servers-by-mem = 按記憶體p99（%）劃分的伺服器
@@ -214,7 +214,7 @@ cons-th-realised = 實現 %
 
 ## 容量報告
 report-capacity-title = 容量報告
-caption-rack-power = 機櫃電力（W）：預算（灰色）及5分鐘平均值的p95（綠色）
+caption-rack-power = 機櫃電力（W）：預算及5分鐘平均值的p95
 cap-intro = 期間：{ $from } 至 { $to }。負載為5分鐘平均值；持續負載上限為80 %。
 cap-heading-racks = 機櫃
 cap-th-budget-w = 預算 W
@@ -255,3 +255,31 @@ cap-th-above = 高於範圍 %
 cap-th-worst-high = 最高溫度 °C
 cap-no-inlets = 沒有數據：此期間未有讀取任何機櫃進風溫度。
 cap-unplaced = { cap-no-inlets }有 { $count } 個溫度序列未註明量度位置（`temperature_c`）；請在探頭掛於機櫃進風口的設備上設定 `temperature_at = "inlet"`。
+
+## 報告文件（第23號問題）：頁首、圖表、沒有數據
+heading-summary = 摘要
+zones = 時區：{ $list }
+word-and = 及
+chart-no-trend = 每日趨勢需要至少兩日有PUE；此期間只有 { $days } 日
+chart-no-months = 每月圖表需要至少兩個月有讀數；此期間只有 { $months } 個月
+chart-no-values = 沒有數據可繪：此期間未有任何讀數
+chart-date-zone = 日期（{ $zone }）
+chart-kwh = kWh
+chart-w = W
+pue-heading-monthly = 每月
+pue-no-data-it = 沒有數據：此期間沒有資訊科技電錶（`role = "it"`）的讀數；由 `discover` 產生的草稿尚未設定角色
+pue-no-data-facility = 沒有數據：資訊科技電錶有讀數，但此期間沒有設施電錶（`role = "facility"`）的讀數
+cap-legend-budget = 預算
+cap-legend-p95 = 5分鐘平均值的p95
+cap-inlets-without-data = 沒有數據：{ $count } 個進風溫度感應器在此期間沒有讀數。
+cons-th-note = 備註
+cons-no-data-plan = 沒有數據：此期間場地內沒有伺服器的CPU讀數（`cpu_util_pct`）
+cons-no-data-moves = 沒有數據：此期間沒有量度所得的資訊科技電力及PUE
+cons-legend-now = 現時
+cons-legend-after = 整合後
+cons-negative = 淨成本：{ $costs }超過{ $savings }
+cons-part-spare = N+1後備主機（每年 { $kwh } kWh）
+cons-part-packing = 整合至較少主機（每年 { $kwh } kWh）
+cons-part-packing-cost = 整合後主機耗電多於被取代的伺服器（每年 { $kwh } kWh）
+cons-part-idle = 關閉 { $count } 台閒置伺服器（每年 { $kwh } kWh）
+cons-nothing-saved = 沒有節省

@@ -26,11 +26,46 @@ tui-col-ups-pct = UPS %
 tui-col-alarms = 警報
 tui-col-up = 在線
 
+## 概覽：所選場地的面板
+tui-chain-title = 供電鏈（{ $site }），現時 kW · 到 UPS 前的差額 = 冷卻、照明、其他；其後 = 損耗
+tui-col-step = 環節
+tui-col-kw = kW
+tui-col-loss-kw = 差額 kW
+tui-chain-facility = 設施電錶
+tui-chain-ups-in = UPS 輸入
+tui-chain-ups-out = UPS 輸出
+tui-chain-pdu = PDU（總和）
+tui-chain-it = IT 設備
+tui-ups-title = UPS
+tui-ups-none = 清單中沒有 UPS
+tui-ups-on-battery = { $device } 電池供電中
+tui-col-ups = UPS
+tui-col-runtime-min = 分鐘
+tui-col-battery-pct = 電池 %
+tui-col-load-pct = 負載 %
+tui-spark-title = 過去 24 小時
+tui-spark-pue = { $category } 每小時，24 小時：{ $range }
+tui-spark-kw = 設施 kW，24 小時：{ $range }
+tui-spark-short = { $what } 24 小時：{ $last }（{ $min }–{ $max }）
+tui-spark-range = 最低 { $min } · 最高 { $max } · 最新 { $last }
+tui-top-alarms-title = 主要警報：{ $shown } / { $count }
+tui-top-alarms-none = 沒有警報
+tui-inlets-title = 最熱進風（上限 { $limit } °C）
+tui-col-rack = 機櫃
+tui-col-inlet-c = °C
+tui-col-vs-limit = 對上限
+
 ## 場地
 tui-site-heading = { $name } — 機櫃按{ $by }著色（按 c 切換）
 tui-site-by-power = 功率對預算
 tui-site-by-inlet = 進風溫度
 tui-site-room = 機房 { $room }
+tui-legend-power-ok = 低於預算 { $warn } %
+tui-legend-power-warn = { $warn }–{ $limit } %
+tui-legend-power-bad = { $limit } % 或以上
+tui-legend-inlet-ok = 低於 { $warn } °C
+tui-legend-inlet-warn = { $warn }–{ $limit } °C
+tui-legend-inlet-bad = { $limit } °C 或以上
 
 ## 機櫃
 tui-rack-none = 未選擇機櫃：請在「場地」畫面選取機櫃後按 Enter
@@ -94,8 +129,8 @@ tui-alarm-rack = 機櫃 { $rack }
 tui-alarm-inlet = 進風 { $inlet } °C，高於 ASHRAE 建議上限 27 °C
 
 ## 趨勢
-tui-trend-pue = { $category } 每小時（{ $site }）
-tui-trend-kw = 設施 kW
+tui-trend-pue = { $category } 每小時，過去 7 日（{ $site }；時間為 { $zone }）
+tui-trend-kw = 設施 kW，15 分鐘平均，過去 7 日
 tui-chart-empty = 暫無數據
 
 ## 收集器群

@@ -54,6 +54,8 @@ pub struct SimConfig {
     /// Also serve the meters beyond electricity (issue 22): potable and recycled water meters,
     /// a heat meter on the heat-reuse loop and the rooftop PV inverter, all over Modbus.
     pub site_meters: bool,
+    /// The demo's events (an outage on battery, a hot rack); none by default.
+    pub story: crate::story::Story,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -99,6 +101,7 @@ impl Default for SimConfig {
             server_protocol: ServerProtocol::Snmp,
             session_ttl: Duration::from_secs(600),
             site_meters: false,
+            story: crate::story::Story::default(),
         }
     }
 }
@@ -260,6 +263,7 @@ impl RunningSim {
         let mut model = Model::new(config.racks, config.servers_per_rack);
         model.cop_scale = config.cooling_cop_scale;
         model.lighting_w = config.lighting_w;
+        model.story = config.story.clone();
         let started = clock.now_ms();
         let shared = Arc::new(Shared {
             counters: Mutex::new(Counters {

@@ -104,21 +104,41 @@ pub(crate) fn snmp_mib(kind: Kind, sh: &Shared) -> Mib {
             let ups = oid("1.3.6.1.2.1.33.1");
             let rated = sh.model.ups_rated_w;
             let out = st.ups_out_w;
-            m.insert(with(ups.clone(), &[2, 1, 0]), Value::Integer(2)); // batteryNormal
-            let runtime_min = (30.0 * (rated / out.max(1.0)).powf(1.1)).min(600.0);
+            let battery = st.battery;
+            // upsBatteryStatus: batteryLow (3) under 10 minutes left, else batteryNormal (2).
+            let low = st.ups_runtime_min < 10.0;
+            m.insert(
+                with(ups.clone(), &[2, 1, 0]),
+                Value::Integer(if low { 3 } else { 2 }),
+            );
+            m.insert(
+                with(ups.clone(), &[2, 2, 0]),
+                Value::Integer(battery.seconds_on_battery.round() as i32),
+            );
             m.insert(
                 with(ups.clone(), &[2, 3, 0]),
-                Value::Integer(runtime_min.round() as i32),
+                Value::Integer(st.ups_runtime_min.round() as i32),
             );
-            m.insert(with(ups.clone(), &[2, 4, 0]), Value::Integer(100));
+            m.insert(
+                with(ups.clone(), &[2, 4, 0]),
+                Value::Integer(battery.charge_pct.round() as i32),
+            );
             m.insert(with(ups.clone(), &[3, 2, 0]), Value::Integer(1)); // upsInputNumLines
             m.insert(with(ups.clone(), &[3, 3, 1, 2, 1]), Value::Integer(500));
-            m.insert(with(ups.clone(), &[3, 3, 1, 3, 1]), Value::Integer(231));
+            let volts_in = if battery.on_battery { 0 } else { 231 };
+            m.insert(
+                with(ups.clone(), &[3, 3, 1, 3, 1]),
+                Value::Integer(volts_in),
+            );
             m.insert(
                 with(ups.clone(), &[3, 3, 1, 5, 1]),
                 Value::Integer(st.ups_in_w.round() as i32),
             );
-            m.insert(with(ups.clone(), &[4, 1, 0]), Value::Integer(3)); // upsOutputSource normal
+            // upsOutputSource: battery (5) or normal (3).
+            m.insert(
+                with(ups.clone(), &[4, 1, 0]),
+                Value::Integer(if battery.on_battery { 5 } else { 3 }),
+            );
             m.insert(with(ups.clone(), &[4, 2, 0]), Value::Integer(500));
             m.insert(with(ups.clone(), &[4, 3, 0]), Value::Integer(1));
             m.insert(

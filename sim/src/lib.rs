@@ -13,6 +13,7 @@ pub mod redfish_server;
 mod register_image;
 pub mod scale;
 pub mod snmp_agent;
+pub mod story;
 
 pub use devices::{RunningSim, ServerProtocol, SimConfig, SimDevice, estate_inventory};
 pub use latency::{Delay, Failure, Pace};

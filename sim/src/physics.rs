@@ -8,6 +8,8 @@
 
 use std::f64::consts::PI;
 
+use crate::story::{Battery, Story};
+
 /// Hong Kong is UTC+8; the daily load cycle follows local time.
 const LOCAL_OFFSET_H: f64 = 8.0;
 const MS_PER_H: f64 = 3_600_000.0;
@@ -37,6 +39,8 @@ pub struct Model {
     pub tower_share: f64,
     /// Share of the heat a neighbouring building takes for hot water at midday.
     pub reuse_share: f64,
+    /// The demo's events: an outage, a hot rack (none by default).
+    pub story: Story,
 }
 
 /// Cooling-tower make-up water per kWh of heat it rejects: evaporation (latent heat of water,
@@ -58,6 +62,9 @@ pub struct State {
     pub rack_w: Vec<f64>,
     pub ups_out_w: f64,
     pub ups_in_w: f64,
+    /// On battery during an outage of the story, recharging after it.
+    pub battery: Battery,
+    pub ups_runtime_min: f64,
     pub lighting_w: f64,
     pub cooling_w: f64,
     pub heat_w: f64,
@@ -132,6 +139,7 @@ impl Model {
             pv_peak_w: 1500.0,
             tower_share: 0.6,
             reuse_share: 0.25,
+            story: Story::default(),
         }
     }
 
@@ -165,14 +173,23 @@ impl Model {
         st.ups_out_w = st.rack_w.iter().sum();
         let r = self.ups_rated_w;
         let p = st.ups_out_w;
-        st.ups_in_w = p + 0.012 * r + 0.02 * p + 0.03 * p * p / r;
+        // The UPS's losses heat the room whether its input is the utility or its battery.
+        let ups_loss_w = 0.012 * r + 0.02 * p + 0.03 * p * p / r;
+        let battery = self.story.battery(t_ms, p, r);
+        st.ups_in_w = if battery.on_battery {
+            0.0
+        } else {
+            p + ups_loss_w + battery.recharge_w
+        };
+        st.ups_runtime_min = Story::runtime_min(battery.charge_pct, p, r);
+        st.battery = battery;
         st.lighting_w = self.lighting_w;
         // Hong Kong-like: 23.5 °C mean, ±5 °C over the year, ±3 °C over the day.
         let doy = (t_h / 24.0).rem_euclid(365.25);
         st.outdoor_c = 23.5 - 5.0 * (2.0 * PI * (doy - 15.0) / 365.25).cos()
             + 3.0 * (2.0 * PI * (hour - 9.0) / 24.0).sin();
         let cop = (5.5 - 0.1 * (st.outdoor_c - 15.0)).clamp(2.2, 6.0) * self.cop_scale;
-        st.heat_w = st.ups_in_w + st.lighting_w;
+        st.heat_w = p + ups_loss_w + st.lighting_w;
         st.cooling_w = st.heat_w / cop + self.cooling_fan_w;
         st.facility_w = st.ups_in_w + st.cooling_w + st.lighting_w;
         let load = (p / r).clamp(0.0, 1.0);
@@ -180,7 +197,9 @@ impl Model {
         st.return_c = st.supply_c + 8.0 + 6.0 * load;
         st.fan_pct = 40.0 + 50.0 * load;
         st.inlet_c = (0..self.racks.len())
-            .map(|i| st.supply_c + 2.0 + 0.6 * i as f64 + 1.5 * load)
+            .map(|i| {
+                st.supply_c + 2.0 + 0.6 * i as f64 + 1.5 * load + self.story.inlet_extra_c(i, daily)
+            })
             .collect();
         let season = (2.0 * PI * (doy - 172.0) / 365.25).cos(); // 1 at midsummer
         st.makeup_m3h = st.heat_w / 1000.0 * self.tower_share * MAKEUP_L_PER_KWH / 1000.0;

@@ -8,6 +8,7 @@ pub mod discover;
 pub mod fleet;
 pub mod help;
 pub mod import;
+pub mod manual;
 pub mod pdf;
 pub mod probe;
 pub mod publish;

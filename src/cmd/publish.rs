@@ -83,6 +83,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         &mut rows,
     )?;
 
+    // A point whose every figure is without data is not written at all (never as zeros).
+    rows.retain(|r| !r.fields.is_empty());
     let mut body = String::new();
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for r in &rows {
@@ -269,6 +271,10 @@ fn facility_energy(
 ) -> anyhow::Result<()> {
     {
         let meters = pue::role_energy(store, &site.id, Role::Facility, w, opts)?;
+        // A window no meter read has no point: zero energy at zero coverage is no figure.
+        if meters.iter().all(|m| m.energy.coverage <= 0.0) {
+            return Ok(());
+        }
         let Some(e) = energy::sum(&meters.into_iter().map(|m| m.energy).collect::<Vec<_>>()) else {
             return Ok(());
         };
@@ -299,8 +305,8 @@ fn capacity_rows(
                 .tag("site", Some(&k.site))
                 .tag("room", Some(&k.room))
                 .tag("rack", Some(&k.rack))
-                .num("peak_w", k.peak_w)
-                .num("p95_w", k.p95_w)
+                .opt("peak_w", k.peak_w)
+                .opt("p95_w", k.p95_w)
                 .opt("budget_w", k.budget_w)
                 .opt("utilisation_pct", k.utilisation_pct)
                 .opt("headroom_w", k.headroom_w),
@@ -317,13 +323,14 @@ fn capacity_rows(
             Row::new("capacity_room", at)
                 .tag("site", Some(&m.site))
                 .tag("room", Some(&m.room))
-                .num("power_headroom_w", m.power_headroom_w)
+                .opt("power_headroom_w", m.power_headroom_w)
                 .opt("cooling_headroom_w", m.cooling_headroom_w)
                 .opt("stranded_power_w", power)
                 .opt("stranded_cooling_w", cooling)
                 .opt("rci_hi_mean_pct", m.rci_hi_mean)
                 .opt("rci_lo_mean_pct", m.rci_lo_mean)
-                .num("intakes", m.intakes as f64),
+                // No intake read: no count of the room's air to show.
+                .opt("intakes", (m.intakes > 0).then_some(m.intakes as f64)),
         );
     }
     for b in &r.breakers {
@@ -331,10 +338,10 @@ fn capacity_rows(
             Row::new("capacity_breaker", at)
                 .placed(config, &b.device)
                 .tag("point", Some(&b.point))
-                .num("peak_a", b.peak_a)
+                .opt("peak_a", b.peak_a)
                 .opt("breaker_a", b.breaker_a)
                 .opt("load_pct", b.load_pct)
-                .num("imbalance_pct", b.device_imbalance_pct),
+                .opt("imbalance_pct", b.device_imbalance_pct),
         );
     }
     // The analyzer scans every temperature series in the store; only this inventory's sites

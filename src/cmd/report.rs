@@ -171,7 +171,7 @@ fn consolidation(a: ConsolidationArgs) -> anyhow::Result<ExitCode> {
     let text = match args.format {
         Format::Json => c::to_json(&r)?,
         Format::Md => c::to_markdown(&r, &tr),
-        Format::Csv => c::to_csv(&r)?,
+        Format::Csv => c::to_csv(&r, &tr)?,
         Format::Html | Format::Pdf => c::to_html(&r, &tr),
     };
     emit_as(&text, args.format, args.out.as_ref())?;
@@ -187,16 +187,12 @@ fn capacity(args: Args) -> anyhow::Result<ExitCode> {
     let store = args.source.open(&config)?;
     let range = args.window.range("30d", &config)?;
     let r = c::capacity_report(&*store, &config, range)?;
-    let (from, to) = (
-        kilowatch_core::timefmt::format_rfc3339(range.from),
-        kilowatch_core::timefmt::format_rfc3339(range.to),
-    );
     let tr = args.lang.tr(&config);
     let text = match args.format {
         Format::Json => c::to_json(&r)?,
-        Format::Csv => c::to_csv(&r)?,
-        Format::Md => c::to_markdown(&r, &from, &to, &tr),
-        Format::Html | Format::Pdf => c::to_html(&r, &from, &to, &tr),
+        Format::Csv => c::to_csv(&r, &tr)?,
+        Format::Md => c::to_markdown(&r, &tr),
+        Format::Html | Format::Pdf => c::to_html(&r, &tr),
     };
     emit_as(&text, args.format, args.out.as_ref())?;
     Ok(ExitCode::SUCCESS)
@@ -291,13 +287,16 @@ fn write(report: &Report, format: Format, tr: &Tr, out: Option<&PathBuf>) -> any
                 std::fs::write(&path, report::events_csv(report)?)
                     .with_context(|| format!("write '{}'", path.display()))?;
             }
-            report::to_csv(report)?
+            report::to_csv(report, tr)?
         }
         Format::Html | Format::Pdf => report::to_html(report, tr),
         Format::Md => {
+            // A trend the data cannot draw has no file: the Markdown says why instead.
             for s in &report.sites {
-                if let Some(path) = beside(chart_name(s)) {
-                    std::fs::write(&path, report::daily_chart_svg(s, tr))
+                if let (Some(path), report::Chart::Svg(svg)) =
+                    (beside(chart_name(s)), report::daily_chart(s, tr))
+                {
+                    std::fs::write(&path, svg)
                         .with_context(|| format!("write '{}'", path.display()))?;
                 }
             }

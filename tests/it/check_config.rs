@@ -87,6 +87,103 @@ fn example_config_is_valid() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("ok: 1 site(s)"));
 }
 
+/// The command the example's first line gives works as written, on a machine without its
+/// secrets; without `--no-secrets` the missing variables are named; a secret written as a
+/// literal is still a problem with the flag, since only its resolution is skipped.
+#[test]
+fn no_secrets_checks_everything_but_secret_resolution() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/example.toml");
+    let first = std::fs::read_to_string(&example).unwrap();
+    assert!(
+        first
+            .lines()
+            .next()
+            .unwrap()
+            .contains("check-config --no-secrets config/example.toml"),
+        "the example's first line should give the command that works"
+    );
+    let bare = || {
+        let mut c = kilowatch();
+        for v in [
+            "KILOWATCH_EXAMPLE_COMMUNITY",
+            "KILOWATCH_EXAMPLE_V3_AUTH",
+            "KILOWATCH_EXAMPLE_V3_PRIV",
+        ] {
+            c.env_remove(v);
+        }
+        c
+    };
+    let out = bare()
+        .args(["check-config", "--no-secrets"])
+        .arg(&example)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok: 1 site(s)"));
+
+    let out = bare().arg("check-config").arg(&example).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("KILOWATCH_EXAMPLE_V3_AUTH"), "{stderr}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let literal = dir.path().join("literal.toml");
+    std::fs::write(
+        &literal,
+        first.replace("env:KILOWATCH_EXAMPLE_COMMUNITY", "public"),
+    )
+    .unwrap();
+    let out = bare()
+        .args(["check-config", "--no-secrets"])
+        .arg(&literal)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("community"), "{stderr}");
+    assert!(
+        !stderr.contains("public"),
+        "a secret must never be printed: {stderr}"
+    );
+}
+
+/// `completions` and `man` come from the same command tree as the parser: every command is in
+/// both, and the bash script completes `report`'s subcommands.
+#[test]
+fn completions_and_man_pages_cover_every_command() {
+    let out = kilowatch().args(["completions", "bash"]).output().unwrap();
+    assert!(out.status.success());
+    let bash = String::from_utf8_lossy(&out.stdout);
+    for c in ["check-config", "report", "consolidation", "--no-secrets"] {
+        assert!(bash.contains(c), "bash completion lacks {c}");
+    }
+    let out = kilowatch().arg("man").output().unwrap();
+    assert!(out.status.success());
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH kilowatch"),
+        "{page}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = kilowatch()
+        .args(["man", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    for page in [
+        "kilowatch.1",
+        "kilowatch-demo.1",
+        "kilowatch-report-pue.1",
+        "kilowatch-check-config.1",
+    ] {
+        let text = std::fs::read_to_string(dir.path().join(page))
+            .unwrap_or_else(|e| panic!("{page}: {e}"));
+        assert!(text.contains(".TH"), "{page} is not a man page");
+    }
+}
+
 #[test]
 fn env_override_is_applied_and_a_bad_one_is_named() {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/example.toml");

@@ -221,3 +221,104 @@ fn influxdb_away_shows_on_metrics_and_nothing_is_lost_from_the_store() {
         "the token leaked"
     );
 }
+
+/// Issue 23: `demo` starts on a week of history, polled through the simulator's protocols on a
+/// replay clock before going live, and the week tells its story: the hot rack's inlet over
+/// ASHRAE's recommended 27 °C on most afternoons and no other rack's, a utility outage the UPS
+/// rode through on battery (alarm raised and cleared, in the past), its battery then under
+/// half, and the servers' daily cycle in the IT power.
+#[test]
+fn demo_starts_on_a_week_of_history_that_tells_a_story() {
+    use kilowatch_core::model::Field;
+    use kilowatch_store::{ReadStore, Selector, SqliteStore, TimeRange};
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let out = kilowatch(&["demo", "--headless", "--duration", "2s", "--data", data]);
+    assert!(
+        out.status.success(),
+        "demo failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_no_secret("demo", &out);
+    const H: i64 = 3_600_000;
+    let store = SqliteStore::open(&dir.path().join("kilowatch.db")).unwrap();
+
+    // A week of readings: the facility meter's energy from seven days back, every ten minutes.
+    let week = TimeRange {
+        from: started - 7 * 24 * H - H,
+        to: started + 60_000,
+    };
+    let energy = store
+        .find(&Selector::field(Field::EnergyKwh).tag("role", "facility"))
+        .unwrap();
+    assert_eq!(energy.len(), 1, "{energy:?}");
+    let points = store.read(&energy[0], week, None).unwrap();
+    assert!(
+        points.len() >= 1000,
+        "a week at one poll per 10 min is 1,008 readings; got {}",
+        points.len()
+    );
+    let first = points[0].ts;
+    assert!(
+        first <= started - 7 * 24 * H + 10 * 60_000,
+        "history starts {} h before the run",
+        (started - first) / H
+    );
+    // The servers' day: the racks' power at the busiest hour is well above the quietest.
+    let racks = store
+        .find(&Selector::field(Field::ActivePowerW).tag("role", "it3"))
+        .unwrap();
+    assert!(!racks.is_empty());
+    let mut total: std::collections::BTreeMap<i64, f64> = Default::default();
+    for s in &racks {
+        for p in store.read(s, week, None).unwrap() {
+            *total.entry(p.ts / (10 * 60_000)).or_default() += p.value;
+        }
+    }
+    let (lo, hi) = total
+        .values()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+    assert!(hi > 1.2 * lo, "no daily cycle in IT power: {lo} .. {hi} W");
+
+    let log = store.alert_log(week.from, week.to).unwrap();
+    let events = |rule: &str, status: &str| -> Vec<&kilowatch_store::AlertEvent> {
+        log.iter()
+            .filter(|e| e.rule == rule && e.status == status)
+            .collect()
+    };
+    let fired = events("ups_output_on_battery", "firing");
+    let cleared = events("ups_output_on_battery", "resolved");
+    assert_eq!(fired.len(), 1, "one outage: {log:#?}");
+    assert_eq!(cleared.len(), 1, "cleared once: {log:#?}");
+    let on_battery = cleared[0].at - fired[0].at;
+    assert!(
+        (10 * 60_000..=60 * 60_000).contains(&on_battery),
+        "on battery for {} min",
+        on_battery / 60_000
+    );
+    assert!(cleared[0].at < started, "the outage is in the past");
+    assert!(
+        !events("ups_battery_low", "firing").is_empty(),
+        "the outage took the battery under half: {log:#?}"
+    );
+    let inlet = events("inlet_above_recommended", "firing");
+    let hot: std::collections::BTreeSet<i64> = inlet
+        .iter()
+        .filter(|e| e.subject.contains("r02"))
+        .map(|e| (e.at + 8 * H) / (24 * H))
+        .collect();
+    assert!(
+        hot.len() >= 5,
+        "the hot rack on {} days: {inlet:#?}",
+        hot.len()
+    );
+    assert!(
+        inlet.iter().all(|e| e.subject.contains("r02")),
+        "only the hot rack runs hot: {inlet:#?}"
+    );
+}

@@ -342,6 +342,7 @@ async fn a_flapping_device_does_not_disturb_its_neighbour() {
         kilowatch_collector::schedule::Schedule {
             max_concurrent_polls: 8,
             clock: kilowatch_core::clock::Clock::System,
+            backfill: None,
         },
         tx,
         cancel.clone(),

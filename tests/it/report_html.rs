@@ -99,9 +99,9 @@ fn the_html_report_renders_in_headless_chromium_with_its_charts() {
         &dom[..dom.len().min(2000)]
     );
     assert!(dom.contains("Daily PUE (PUE1") && dom.contains("Daily PUE (PUE3"));
-    // The PUE series is the blue line (axes and grid are black and grey).
+    // The PUE series is the dark line of the palette (axes and grid are black and grey).
     assert!(
-        dom.matches("stroke=\"#0000FF\"").count() >= 2,
+        dom.matches("stroke=\"#1F3B73\"").count() >= 2,
         "no PUE series drawn"
     );
 }

@@ -131,6 +131,7 @@ async fn a_wrong_key_is_an_authentication_error_for_that_device_not_a_timeout() 
     let schedule = Schedule {
         max_concurrent_polls: 4,
         clock: Clock::System,
+        backfill: None,
     };
     let run = tokio::spawn(schedule::run(tasks, schedule, tx, cancel.clone()));
     let started = std::time::Instant::now();

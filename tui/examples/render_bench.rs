@@ -1,4 +1,5 @@
-//! Frame time of the Site and Devices screens for a large site: 500 racks, 10,000 devices.
+//! Frame time of the Overview, Site and Devices screens for a large site: 500 racks, 10,000
+//! devices.
 //!
 //!   cargo run --release -p kilowatch-tui --example render_bench
 
@@ -70,6 +71,8 @@ fn main() {
     app.set_snapshot(snapshot);
     let theme = Theme::from_env();
     for (screen, size) in [
+        (Screen::Overview, (80, 24)),
+        (Screen::Overview, (240, 70)),
         (Screen::Site, (120, 40)),
         (Screen::Devices, (120, 40)),
         (Screen::Site, (240, 70)),

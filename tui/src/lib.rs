@@ -109,8 +109,14 @@ mod tests {
             include_str!("app.rs"),
             include_str!("keymap.rs"),
             include_str!("load.rs"),
+            include_str!("load/chain.rs"),
+            include_str!("load/trend.rs"),
+            include_str!("snapshot.rs"),
             include_str!("view/mod.rs"),
             include_str!("view/alarms.rs"),
+            include_str!("view/overview.rs"),
+            include_str!("view/site.rs"),
+            include_str!("view/trends.rs"),
         ];
         let named: Vec<&str> = sources
             .iter()

@@ -5,16 +5,17 @@ use kilowatch_analyzer::pue::{self, Options, Pue};
 use kilowatch_core::config::Config;
 use kilowatch_core::i18n::{Lang, Tr};
 use kilowatch_core::model::{Category, Field, Role};
-use kilowatch_store::{
-    Aggregate, DeviceStatus, ReadStore, Selector, StoreError, TimeRange, Window,
-};
+use kilowatch_store::{DeviceStatus, ReadStore, Selector, StoreError, TimeRange};
 
 use crate::snapshot::{
     Alarm, DeviceView, EIGHTY_PCT, INLET_MAX_C, PduView, RackView, RoomView, ServerView, SiteView,
     Snapshot,
 };
 
-const HOUR: i64 = 3_600_000;
+mod chain;
+mod trend;
+
+use trend::HOUR;
 
 /// Sum of the latest values of every series matching `sel`.
 fn latest_sum(store: &dyn ReadStore, sel: &Selector, now: i64) -> Result<Option<f64>, StoreError> {
@@ -148,6 +149,9 @@ pub fn snapshot_in(
         });
     }
 
+    let ratings = pue::ratings(config);
+    // A reading older than three polls is not the chain's present state.
+    let fresh = (3 * interval_ms).max(60_000);
     let mut sites = Vec::new();
     for site in &config.sites {
         let sid = site.id.as_str();
@@ -310,42 +314,9 @@ pub fn snapshot_in(
                 racks,
             });
         }
-        // Hourly PUE over the last day, and 5-minute facility kW.
-        let mut pue_trend = Vec::new();
-        for h in (0..24).rev() {
-            let to = now - h * HOUR;
-            if let Some(p) = pue_value(
-                store,
-                sid,
-                cat,
-                TimeRange {
-                    from: to - HOUR,
-                    to,
-                },
-            )? {
-                pue_trend.push(((to - now) as f64 / HOUR as f64, p));
-            }
-        }
-        let mut kw: std::collections::BTreeMap<i64, f64> = std::collections::BTreeMap::new();
-        for s in store.find(&power(Role::Facility))? {
-            for p in store.read(
-                &s,
-                TimeRange {
-                    from: now - 24 * HOUR,
-                    to: now,
-                },
-                Some(Window {
-                    every_ms: 5 * 60_000,
-                    aggregate: Aggregate::Mean,
-                }),
-            )? {
-                *kw.entry(p.ts).or_default() += p.value / 1000.0;
-            }
-        }
-        let kw_trend = kw
-            .into_iter()
-            .map(|(t, v)| ((t - now) as f64 / HOUR as f64, v))
-            .collect();
+        let pue_trend = trend::hourly_pue(store, sid, cat, now, &ratings)?;
+        let kw_trend = trend::facility_kw(store, sid, now)?;
+        let (chain, ups) = chain::power_chain(store, config, sid, now, fresh)?;
         let site_devices: Vec<&DeviceView> = devices.iter().filter(|d| d.site == sid).collect();
         sites.push(SiteView {
             id: site.id.clone(),
@@ -378,6 +349,9 @@ pub fn snapshot_in(
             rooms,
             pue_trend,
             kw_trend,
+            timezone: Some(site.timezone.clone()),
+            chain,
+            ups,
         });
     }
     alarms.sort_by(|a, b| b.critical.cmp(&a.critical).then(a.since.cmp(&b.since)));

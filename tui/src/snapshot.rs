@@ -68,9 +68,77 @@ pub struct SiteView {
     pub devices_up: usize,
     pub devices_total: usize,
     pub rooms: Vec<RoomView>,
-    /// (ts, PUE per hour) over the trend window, and facility kW.
+    /// (hour start in ms, energy-based PUE of that hour) for each complete hour of the last
+    /// seven days that every facility and IT meter covers; hours without are left out.
     pub pue_trend: Vec<(f64, f64)>,
+    /// (window start in ms, facility kW: mean of the window) over the last seven days.
     pub kw_trend: Vec<(f64, f64)>,
+    /// The site's zone, for the trends' calendar axis (UTC when unknown).
+    pub timezone: Option<kilowatch_core::calendar::TimeZone>,
+    /// Power from the boundary to the IT equipment, step by step.
+    pub chain: PowerChain,
+    pub ups: Vec<UpsView>,
+}
+
+impl SiteView {
+    /// Up to `n` racks with an inlet reading, hottest first: (rack, °C).
+    pub fn hottest_inlets(&self, n: usize) -> Vec<(&str, f64)> {
+        let mut v: Vec<(&str, f64)> = self
+            .rooms
+            .iter()
+            .flat_map(|r| &r.racks)
+            .filter_map(|r| Some((r.id.as_str(), r.inlet_c?)))
+            .collect();
+        v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+        v.truncate(n);
+        v
+    }
+}
+
+/// kW at each step of the power chain; `None` where nothing measures the step.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PowerChain {
+    /// The site's facility (utility) meters.
+    pub facility_kw: Option<f64>,
+    /// What the UPSs draw (their input power).
+    pub ups_in_kw: Option<f64>,
+    /// What the UPSs deliver (their metering point, PUE category 1).
+    pub ups_out_kw: Option<f64>,
+    /// The PDUs' metering points, summed (category 2, or rack PDUs of category 3).
+    pub pdu_kw: Option<f64>,
+    /// The IT equipment's own readings (servers, BMCs), summed.
+    pub it_kw: Option<f64>,
+}
+
+impl PowerChain {
+    /// The steps in order from the boundary inward, as (catalogue key of the step, kW).
+    pub fn steps(&self) -> [(&'static str, Option<f64>); 5] {
+        [
+            ("tui-chain-facility", self.facility_kw),
+            ("tui-chain-ups-in", self.ups_in_kw),
+            ("tui-chain-ups-out", self.ups_out_kw),
+            ("tui-chain-pdu", self.pdu_kw),
+            ("tui-chain-it", self.it_kw),
+        ]
+    }
+
+    /// kW lost between step `i - 1` and step `i` (`None` for the first step, or where either
+    /// side has no reading: a loss is never guessed across a missing step).
+    pub fn loss_before(&self, i: usize) -> Option<f64> {
+        let steps = self.steps();
+        let prev = steps.get(i.checked_sub(1)?)?.1?;
+        Some(prev - steps.get(i)?.1?)
+    }
+}
+
+/// A UPS: what it has left and what it carries.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UpsView {
+    pub device: String,
+    pub runtime_min: Option<f64>,
+    pub battery_pct: Option<f64>,
+    pub load_pct: Option<f64>,
+    pub on_battery: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -39,6 +39,11 @@ impl Theme {
         self.fg(Color::Red).add_modifier(Modifier::BOLD)
     }
 
+    /// Neutral, for what has no reading: neither good nor bad.
+    pub fn muted(&self) -> Style {
+        self.fg(Color::DarkGray)
+    }
+
     pub fn title(&self) -> Style {
         Style::default().add_modifier(Modifier::BOLD)
     }

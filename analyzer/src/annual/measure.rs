@@ -18,7 +18,12 @@ pub struct Metered {
 }
 
 impl Metered {
+    /// `None` when no meter read anything in the range (zero energy at zero coverage is no
+    /// measurement).
     fn of(meters: &[MeterEnergy]) -> Option<Metered> {
+        if meters.iter().all(|m| m.energy.coverage <= 0.0) {
+            return None;
+        }
         let total = energy::sum(&meters.iter().map(|m| m.energy.clone()).collect::<Vec<_>>())?;
         Some(Metered {
             value: total.kwh,
@@ -157,6 +162,10 @@ fn fuel_burnt(
         burnt += burnt_between_refills(&levels);
         coverage = coverage.min(levels.len() as f64 / hours);
         meters.push(t.tag("device").unwrap_or_default().to_owned());
+    }
+    // No tank read a level in the range: nothing measured, not 0 L burnt.
+    if coverage <= 0.0 {
+        return Ok(None);
     }
     Ok(Some(Metered {
         value: burnt,

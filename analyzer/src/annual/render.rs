@@ -88,7 +88,7 @@ pub fn to_csv(r: &AnnualReport, tr: &Tr) -> Result<String, csv::Error> {
                 match &f.value {
                     Some(Value::Number(x)) => format!("{x}"),
                     Some(Value::Text(t)) => t.clone(),
-                    None => String::new(),
+                    None => tr.t("no-data"),
                 },
                 f.unit.clone(),
                 serde_plain(f.source),
@@ -108,7 +108,7 @@ pub fn to_csv(r: &AnnualReport, tr: &Tr) -> Result<String, csv::Error> {
                 String::new(),
                 i.id.clone(),
                 indicator_label(tr, i),
-                i.value.map(|x| format!("{x}")).unwrap_or_default(),
+                i.value.map_or_else(|| tr.t("no-data"), |x| format!("{x}")),
                 i.unit.clone(),
                 serde_plain(i.source),
                 i.inputs
@@ -140,9 +140,10 @@ fn serde_plain(s: Source) -> String {
 
 pub fn to_markdown(r: &AnnualReport, tr: &Tr) -> String {
     let mut out = format!(
-        "# {}\n\n{}\n\n",
+        "# {}\n\n{}\n\n{}\n\n",
         tr.args("report-annual-title", &[("year", &r.year.to_string())]),
-        tr.args("report-annual-basis", &[("regulation", &r.regulation)])
+        tr.args("report-annual-basis", &[("regulation", &r.regulation)]),
+        zones(r, tr)
     );
     for s in &r.sites {
         out.push_str(&format!(
@@ -220,21 +221,35 @@ pub fn to_markdown(r: &AnnualReport, tr: &Tr) -> String {
     out
 }
 
+/// The year's window in each site's zone, for the header.
+fn zones(r: &AnnualReport, tr: &Tr) -> String {
+    crate::report::zones_line(
+        tr,
+        r.sites
+            .iter()
+            .map(|s| (s.site.as_str(), s.timezone.as_str())),
+    )
+}
+
 pub fn to_html(r: &AnnualReport, tr: &Tr) -> String {
     let title = tr.args("report-annual-title", &[("year", &r.year.to_string())]);
     let mut body = String::new();
     body.push_str(&format!(
-        "<header><h1>{}</h1><p>{}</p></header>\n<nav><h2>{}</h2><ol>",
+        "<header><h1>{}</h1><p>{}</p><p class=\"window\">{}</p></header>\n<nav><h2>{}</h2><ol>",
         esc(&title),
         esc(&tr.args("report-annual-basis", &[("regulation", &r.regulation)])),
+        esc(&zones(r, tr)),
         esc(&tr.t("heading-contents"))
     ));
+    // Each site, and within it its indicators and its data set.
     for s in &r.sites {
+        let id = site_id(s);
         body.push_str(&format!(
-            "<li><a href=\"#site-{}\">{} ({})</a></li>",
-            esc(&s.site),
+            "<li><a href=\"#{id}\">{} ({})</a><ol><li><a href=\"#{id}-indicators\">{}</a></li><li><a href=\"#{id}-dataset\">{}</a></li></ol></li>",
             esc(&s.name),
-            esc(&s.site)
+            esc(&s.site),
+            esc(&tr.t("heading-indicators")),
+            esc(&tr.t("heading-dataset"))
         ));
     }
     body.push_str("</ol></nav>\n");
@@ -244,10 +259,20 @@ pub fn to_html(r: &AnnualReport, tr: &Tr) -> String {
     crate::report::document(tr, &title, &body)
 }
 
+/// An id for a site's section from its site id (letters, digits and `-` only).
+fn site_id(s: &SiteYear) -> String {
+    let clean: String = s
+        .site
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    format!("site-{clean}")
+}
+
 fn site_html(body: &mut String, s: &SiteYear, tr: &Tr) {
+    let id = site_id(s);
     body.push_str(&format!(
-        "<section id=\"site-{}\"><h2>{} ({})</h2><p class=\"window\">{}</p>\n",
-        esc(&s.site),
+        "<section class=\"site\" id=\"{id}\"><h2>{} ({})</h2><p class=\"window\">{}</p>\n",
         esc(&s.name),
         esc(&s.site),
         esc(&tr.args(
@@ -256,7 +281,7 @@ fn site_html(body: &mut String, s: &SiteYear, tr: &Tr) {
         ))
     ));
     body.push_str(&format!(
-        "<h3>{}</h3><table><thead><tr><th>{}</th><th class=\"num\">{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+        "<h3 id=\"{id}-indicators\">{}</h3><table><thead><tr><th>{}</th><th class=\"num\">{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
         esc(&tr.t("heading-indicators")),
         esc(&tr.t("col-indicator")),
         esc(&tr.t("col-value")),
@@ -301,7 +326,7 @@ fn site_html(body: &mut String, s: &SiteYear, tr: &Tr) {
         ));
     }
     body.push_str(&format!(
-        "<h3>{}</h3><table class=\"dataset\"><thead><tr><th>{}</th><th>{}</th><th class=\"num\">{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+        "<h3 id=\"{id}-dataset\">{}</h3><table class=\"dataset\"><thead><tr><th>{}</th><th>{}</th><th class=\"num\">{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
         esc(&tr.t("heading-dataset")),
         esc(&tr.t("col-ref")),
         esc(&tr.t("col-field")),

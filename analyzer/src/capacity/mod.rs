@@ -22,8 +22,21 @@ const WINDOW_MS: i64 = 5 * 60_000;
 /// The continuous-load limit for breakers and budgets.
 const EIGHTY_PCT: f64 = 80.0;
 
+/// A site's IANA zone, for the reports' headers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SiteZone {
+    pub site: String,
+    pub timezone: String,
+}
+
+/// Every figure below is built from readings in the window: where there were none it is
+/// `None` (`null` in JSON, "no data" in text), never zero, and its record's `no_data` says why.
 #[derive(Debug, Clone, Serialize)]
 pub struct CapacityReport {
+    /// The window, RFC 3339.
+    pub from: String,
+    pub to: String,
+    pub zones: Vec<SiteZone>,
     pub racks: Vec<RackCapacity>,
     pub breakers: Vec<BreakerLoad>,
     pub ups: Vec<UpsCapacity>,
@@ -33,7 +46,12 @@ pub struct CapacityReport {
     /// Temperature series whose place no device or inventory states (`temperature_c`): not
     /// inlets, so thermal compliance leaves them out, and says so when there is nothing else.
     pub unplaced_temperatures: usize,
+    /// Inlet sensors in the store with no reading in the window (left out of `inlets`).
+    pub inlets_without_data: usize,
 }
+
+/// The reason a figure has no value.
+const NO_READINGS: &str = "no data: no readings in the window";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RackCapacity {
@@ -41,23 +59,27 @@ pub struct RackCapacity {
     pub room: String,
     pub rack: String,
     pub budget_w: Option<f64>,
-    pub peak_w: f64,
-    pub p95_w: f64,
+    pub peak_w: Option<f64>,
+    pub p95_w: Option<f64>,
     pub utilisation_pct: Option<f64>,
     pub headroom_w: Option<f64>,
-    pub over_80_pct: bool,
+    pub over_80_pct: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_data: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct BreakerLoad {
     pub device: String,
     pub point: String,
-    pub peak_a: f64,
+    pub peak_a: Option<f64>,
     pub breaker_a: Option<f64>,
     pub load_pct: Option<f64>,
-    pub over_80_pct: bool,
+    pub over_80_pct: Option<bool>,
     /// Spread between the most and least loaded points of the device, % of the most loaded.
-    pub device_imbalance_pct: f64,
+    pub device_imbalance_pct: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_data: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -65,27 +87,32 @@ pub struct UpsCapacity {
     pub site: String,
     pub units: usize,
     /// Peak of the summed load, in % of one unit.
-    pub peak_load_pct_of_one_unit: f64,
+    pub peak_load_pct_of_one_unit: Option<f64>,
     /// Load fits in N units (all present) and in N−1 (one failed, N+1 redundancy).
-    pub fits_n: bool,
-    pub fits_n_minus_1: bool,
+    pub fits_n: Option<bool>,
+    pub fits_n_minus_1: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_data: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CoolingCapacity {
     pub device: String,
-    pub peak_heat_w: f64,
+    pub peak_heat_w: Option<f64>,
     pub rated_w: Option<f64>,
     pub utilisation_pct: Option<f64>,
     /// Mean return − supply air temperature.
     pub mean_delta_t_c: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_data: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RoomCapacity {
     pub site: String,
     pub room: String,
-    pub power_headroom_w: f64,
+    /// Budgets less peaks of the racks with readings; `None` when no rack in the room has any.
+    pub power_headroom_w: Option<f64>,
     pub cooling_headroom_w: Option<f64>,
     /// Capacity of one kind that cannot be used because the other runs out first.
     pub stranded_w: Option<f64>,
@@ -96,6 +123,7 @@ pub struct RoomCapacity {
     pub rci_hi_mean: Option<f64>,
     pub rci_lo_min: Option<f64>,
     pub rci_lo_mean: Option<f64>,
+    /// Intake sensors with readings in the window (a count, 0 when none read).
     pub intakes: usize,
 }
 
@@ -184,14 +212,16 @@ fn windowed(
         .collect()
 }
 
-fn p95(values: &mut [f64]) -> f64 {
+fn p95(values: &mut [f64]) -> Option<f64> {
     if values.is_empty() {
-        return 0.0;
+        return None;
     }
     values.sort_by(f64::total_cmp);
-    values[((values.len() as f64 * 0.95).ceil() as usize)
-        .saturating_sub(1)
-        .min(values.len() - 1)]
+    Some(
+        values[((values.len() as f64 * 0.95).ceil() as usize)
+            .saturating_sub(1)
+            .min(values.len() - 1)],
+    )
 }
 
 pub fn capacity_report(
@@ -204,7 +234,7 @@ pub fn capacity_report(
     for site in &config.sites {
         for room in &site.rooms {
             let mut room_budget = 0.0;
-            let mut room_peak = 0.0;
+            let mut room_peak: Option<f64> = None;
             for rack in &room.racks {
                 // Rack power: the un-pointed power of every IT meter (PDU) in the rack, summed per window.
                 let mut sum: BTreeMap<i64, f64> = BTreeMap::new();
@@ -222,11 +252,13 @@ pub fn capacity_report(
                     }
                 }
                 let mut values: Vec<f64> = sum.values().copied().collect();
-                let peak = values.iter().copied().fold(0.0, f64::max);
+                let peak = values.iter().copied().reduce(f64::max);
                 let p = p95(&mut values);
-                let util = rack.power_budget_w.map(|b| p / b * 100.0);
-                room_budget += rack.power_budget_w.unwrap_or(0.0);
-                room_peak += peak;
+                let util = rack.power_budget_w.zip(p).map(|(b, p)| p / b * 100.0);
+                if let Some(peak) = peak {
+                    room_budget += rack.power_budget_w.unwrap_or(0.0);
+                    *room_peak.get_or_insert(0.0) += peak;
+                }
                 racks.push(RackCapacity {
                     site: site.id.clone(),
                     room: room.id.clone(),
@@ -235,8 +267,9 @@ pub fn capacity_report(
                     peak_w: peak,
                     p95_w: p,
                     utilisation_pct: util,
-                    headroom_w: rack.power_budget_w.map(|b| b - peak),
-                    over_80_pct: util.is_some_and(|u| u > EIGHTY_PCT),
+                    headroom_w: rack.power_budget_w.zip(peak).map(|(b, peak)| b - peak),
+                    over_80_pct: util.map(|u| u > EIGHTY_PCT),
+                    no_data: peak.is_none().then(|| NO_READINGS.to_owned()),
                 });
             }
             // Cooling in the room: rated capacity minus peak heat removed.
@@ -249,22 +282,22 @@ pub fn capacity_report(
                         && d.rated_cooling_w.is_some()
                 })
                 .collect();
-            let cooling_headroom = if coolers.is_empty() {
-                None
-            } else {
-                let mut headroom = 0.0;
-                for d in &coolers {
-                    let peak = peak_of(
-                        store,
-                        &Selector::field(Field::CoolingPowerW).tag("device", &d.id),
-                        range,
-                    )?;
-                    headroom += d.rated_cooling_w.unwrap_or(0.0) - peak;
+            // Rated capacity less the peak of the units that read anything.
+            let mut cooling_headroom: Option<f64> = None;
+            for d in &coolers {
+                let peak = peak_of(
+                    store,
+                    &Selector::field(Field::CoolingPowerW).tag("device", &d.id),
+                    range,
+                )?;
+                if let Some(peak) = peak {
+                    *cooling_headroom.get_or_insert(0.0) += d.rated_cooling_w.unwrap_or(0.0) - peak;
                 }
-                Some(headroom)
-            };
-            let power_headroom = room_budget - room_peak;
-            let stranded = cooling_headroom.map(|c| Stranded::of(power_headroom, c));
+            }
+            let power_headroom = room_peak.map(|p| room_budget - p);
+            let stranded = power_headroom
+                .zip(cooling_headroom)
+                .map(|(p, c)| Stranded::of(p, c));
             let (rci_hi, rci_lo, intakes) = room_rci(store, &site.id, &room.id, range)?;
             rooms.push(RoomCapacity {
                 site: site.id.clone(),
@@ -293,31 +326,33 @@ pub fn capacity_report(
             &Selector::field(Field::CurrentA).tag("device", &d.id),
             range,
         )?;
-        let peaks: Vec<(String, f64)> = currents
+        let peaks: Vec<(String, Option<f64>)> = currents
             .into_iter()
             .filter(|(p, _)| !p.is_empty())
-            .map(|(p, s)| (p, s.values().copied().fold(0.0, f64::max)))
+            .map(|(p, s)| (p, s.values().copied().reduce(f64::max)))
             .collect();
-        let (hi, lo) = peaks
-            .iter()
-            .fold((0.0f64, f64::INFINITY), |(h, l), (_, v)| {
-                (h.max(*v), l.min(*v))
-            });
-        let imbalance = if hi > 0.0 {
-            (hi - lo) / hi * 100.0
-        } else {
-            0.0
-        };
+        let read: Vec<f64> = peaks.iter().filter_map(|(_, v)| *v).collect();
+        let hi = read.iter().copied().reduce(f64::max);
+        let lo = read.iter().copied().reduce(f64::min);
+        // Between the points that read; no spread without a current at all.
+        let imbalance = hi.zip(lo).map(|(hi, lo)| {
+            if hi > 0.0 {
+                (hi - lo) / hi * 100.0
+            } else {
+                0.0
+            }
+        });
         for (point, peak) in peaks {
-            let load = d.breaker_a.map(|b| peak / b * 100.0);
+            let load = d.breaker_a.zip(peak).map(|(b, peak)| peak / b * 100.0);
             breakers.push(BreakerLoad {
                 device: d.id.clone(),
                 point,
                 peak_a: peak,
                 breaker_a: d.breaker_a,
                 load_pct: load,
-                over_80_pct: load.is_some_and(|l| l > EIGHTY_PCT),
-                device_imbalance_pct: imbalance,
+                over_80_pct: load.map(|l| l > EIGHTY_PCT),
+                device_imbalance_pct: imbalance.filter(|_| peak.is_some()),
+                no_data: peak.is_none().then(|| NO_READINGS.to_owned()),
             });
         }
     }
@@ -348,14 +383,15 @@ pub fn capacity_report(
                 }
             }
         }
-        let peak = sum.values().copied().fold(0.0, f64::max);
+        let peak = sum.values().copied().reduce(f64::max);
         let n = units.len() as f64;
         ups.push(UpsCapacity {
             site: site.id.clone(),
             units: units.len(),
             peak_load_pct_of_one_unit: peak,
-            fits_n: peak < 100.0 * n,
-            fits_n_minus_1: n > 1.0 && peak < 100.0 * (n - 1.0),
+            fits_n: peak.map(|p| p < 100.0 * n),
+            fits_n_minus_1: peak.map(|p| n > 1.0 && p < 100.0 * (n - 1.0)),
+            no_data: peak.is_none().then(|| NO_READINGS.to_owned()),
         });
     }
 
@@ -384,12 +420,18 @@ pub fn capacity_report(
             device: d.id.clone(),
             peak_heat_w: peak,
             rated_w: d.rated_cooling_w,
-            utilisation_pct: d.rated_cooling_w.map(|r| peak / r * 100.0),
+            utilisation_pct: d
+                .rated_cooling_w
+                .zip(peak)
+                .map(|(r, peak)| peak / r * 100.0),
             mean_delta_t_c: supply.zip(ret).map(|(s, r)| r - s),
+            no_data: (peak.is_none() && supply.is_none() && ret.is_none())
+                .then(|| NO_READINGS.to_owned()),
         });
     }
 
     let mut inlets = Vec::new();
+    let mut inlets_without_data = 0;
     // Only rack-inlet air is held to ASHRAE's inlet ranges: a CPU, a PDU's board or a probe of
     // unknown place would make the compliance figures wrong, not fuller.
     for s in store.find(&Selector::field(Field::InletTempC))? {
@@ -398,6 +440,11 @@ pub fn capacity_report(
             .into_iter()
             .map(|p| p.value)
             .collect();
+        // A sensor that read nothing has no compliance (not 0 % of it).
+        if temps.is_empty() {
+            inlets_without_data += 1;
+            continue;
+        }
         inlets.push(InletCompliance {
             site: s.tag("site").unwrap_or_default().to_owned(),
             room: s.tag("room").map(str::to_owned),
@@ -409,6 +456,16 @@ pub fn capacity_report(
     }
     let unplaced_temperatures = store.find(&Selector::field(Field::TemperatureC))?.len();
     Ok(CapacityReport {
+        from: kilowatch_core::timefmt::format_rfc3339(range.from),
+        to: kilowatch_core::timefmt::format_rfc3339(range.to),
+        zones: config
+            .sites
+            .iter()
+            .map(|s| SiteZone {
+                site: s.id.clone(),
+                timezone: kilowatch_core::calendar::zone_name(&s.timezone),
+            })
+            .collect(),
         racks,
         breakers,
         ups,
@@ -416,6 +473,7 @@ pub fn capacity_report(
         rooms,
         inlets,
         unplaced_temperatures,
+        inlets_without_data,
     })
 }
 
@@ -446,14 +504,20 @@ fn room_rci(
             lo.push(l);
         }
     }
-    Ok((hi, lo, sensors.len()))
+    let read = sensors.iter().filter(|(_, s)| !s.is_empty()).count();
+    Ok((hi, lo, read))
 }
 
-fn peak_of(store: &dyn ReadStore, sel: &Selector, range: TimeRange) -> Result<f64, StoreError> {
+/// The highest 5-minute mean, or `None` when no series read anything.
+fn peak_of(
+    store: &dyn ReadStore,
+    sel: &Selector,
+    range: TimeRange,
+) -> Result<Option<f64>, StoreError> {
     Ok(windowed(store, sel, range)?
         .into_iter()
         .flat_map(|(_, s)| s.into_values())
-        .fold(0.0, f64::max))
+        .reduce(f64::max))
 }
 
 fn mean_of(

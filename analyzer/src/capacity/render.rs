@@ -1,12 +1,14 @@
 //! The capacity report rendered: JSON through serde, CSV through the `csv` crate, Markdown, and
-//! one self-contained HTML file with an SVG chart (plotters). Nothing here computes a figure.
+//! one HTML document rendered from that Markdown with an SVG chart (plotters). Nothing here
+//! computes a figure; a figure without readings reads "no data".
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use kilowatch_core::i18n::Tr;
 
 use super::{CapacityReport, Stranded};
-use crate::report::{csv_text, esc, paired_bar_chart_svg};
+use crate::report::{Series, bar_chart, chart_mark, csv_text, md_cell, md_head, page, zones_line};
 
 /// Pretty JSON of the whole report.
 pub fn to_json(r: &CapacityReport) -> Result<String, serde_json::Error> {
@@ -14,8 +16,8 @@ pub fn to_json(r: &CapacityReport) -> Result<String, serde_json::Error> {
 }
 
 /// Racks as CSV (the table planners sort and filter most), through the `csv` crate (any text
-/// quoted as it needs).
-pub fn to_csv(r: &CapacityReport) -> Result<String, csv::Error> {
+/// quoted as it needs); a figure without readings is "no data" in the reader's language.
+pub fn to_csv(r: &CapacityReport, tr: &Tr) -> Result<String, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
         "site",
@@ -28,58 +30,58 @@ pub fn to_csv(r: &CapacityReport) -> Result<String, csv::Error> {
         "headroom_w",
         "over_80_pct",
     ])?;
+    let none = tr.t("no-data");
     let f = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.1}"));
+    let read = |v: Option<f64>| v.map_or(none.clone(), |v| format!("{v:.1}"));
     for k in &r.racks {
+        // Without readings, use and headroom have no value either; with them, an empty cell
+        // is a rack without a budget.
+        let (util, headroom) = if k.peak_w.is_none() {
+            (none.clone(), none.clone())
+        } else {
+            (f(k.utilisation_pct), f(k.headroom_w))
+        };
         w.write_record([
             k.site.clone(),
             k.room.clone(),
             k.rack.clone(),
             f(k.budget_w),
-            format!("{:.1}", k.peak_w),
-            format!("{:.1}", k.p95_w),
-            f(k.utilisation_pct),
-            f(k.headroom_w),
-            k.over_80_pct.to_string(),
+            read(k.peak_w),
+            read(k.p95_w),
+            util,
+            headroom,
+            k.over_80_pct.map_or(none.clone(), |b| b.to_string()),
         ])?;
     }
     csv_text(w)
 }
 
-/// One self-contained HTML file in the reader's language: rack power against budget as an
-/// inline SVG chart, then the Markdown text preformatted so nothing is lost.
-pub fn to_html(r: &CapacityReport, from: &str, to: &str, tr: &Tr) -> String {
-    // A rack without a budget has no grey bar (non-finite values are left out of the chart).
-    let racks: Vec<(String, f64, f64)> = r
-        .racks
-        .iter()
-        .map(|k| (esc(&k.rack), k.budget_w.unwrap_or(f64::NAN), k.p95_w))
-        .collect();
-    let chart = if racks.is_empty() {
-        String::new()
+/// One HTML document in the reader's language: the Markdown's tables as HTML, rack power
+/// against budget as an inline SVG chart in the racks' section.
+pub fn to_html(r: &CapacityReport, tr: &Tr) -> String {
+    let labels: Vec<String> = r.racks.iter().map(|k| k.rack.clone()).collect();
+    let series = [
+        Series {
+            name: tr.t("cap-legend-budget"),
+            values: r.racks.iter().map(|k| k.budget_w).collect(),
+        },
+        Series {
+            name: tr.t("cap-legend-p95"),
+            values: r.racks.iter().map(|k| k.p95_w).collect(),
+        },
+    ];
+    // A chart of budgets alone would show no reading: it needs one rack with readings.
+    let chart = if r.racks.iter().any(|k| k.p95_w.is_some()) {
+        bar_chart(&labels, &series, &tr.t("chart-w"), tr)
     } else {
-        format!(
-            "<figure>{}<figcaption>{}</figcaption></figure>\n",
-            paired_bar_chart_svg(&racks, "W"),
-            esc(&tr.t("caption-rack-power"))
-        )
+        crate::report::Chart::Skipped(tr.t("chart-no-values"))
     };
-    let title = tr.t("report-capacity-title");
-    let body = format!(
-        "<h1>{}</h1>\n{chart}<pre>{}</pre>\n",
-        esc(&title),
-        esc(&to_markdown(r, from, to, tr))
-    );
-    crate::report::document(tr, &title, &body)
-}
-
-/// A Markdown table's header row and rule, from its column names (already translated).
-fn md_head<S: AsRef<str>>(cells: &[S]) -> String {
-    let names: Vec<&str> = cells.iter().map(AsRef::as_ref).collect();
-    format!(
-        "| {} |\n|{}\n",
-        names.join(" | "),
-        " --- |".repeat(names.len())
-    )
+    let figures = BTreeMap::from([(
+        "racks".to_owned(),
+        chart.figure(&tr.t("caption-rack-power")),
+    )]);
+    let md = markdown(r, tr, true);
+    page(tr, &tr.t("report-capacity-title"), &md, &figures)
 }
 
 /// What a room's stranded capacity is, in the reader's language.
@@ -90,48 +92,72 @@ fn stranded(kind: Stranded, tr: &Tr) -> String {
     })
 }
 
-/// Markdown in the reader's language: one table per part of the report, "—" where there is
-/// no figure.
-pub fn to_markdown(r: &CapacityReport, from: &str, to: &str, tr: &Tr) -> String {
+/// Markdown in the reader's language: one table per part of the report, "no data" where the
+/// window has no readings and "—" where a figure does not apply (no budget, no rating).
+pub fn to_markdown(r: &CapacityReport, tr: &Tr) -> String {
+    markdown(r, tr, false)
+}
+
+fn markdown(r: &CapacityReport, tr: &Tr, charts: bool) -> String {
     let t = |k: &str| tr.t(k);
+    let none = t("no-data");
     let f = |v: Option<f64>| v.map_or("—".to_owned(), |v| format!("{v:.1}"));
-    let over = |b: bool| {
-        if b {
-            format!("**{}**", t("word-yes"))
-        } else {
-            t("word-no")
-        }
+    // A figure built from readings: "no data" without them.
+    let m = |v: Option<f64>, d: usize| v.map_or(none.clone(), |v| format!("{v:.d$}"));
+    let over = |b: Option<bool>| match b {
+        Some(true) => format!("**{}**", t("word-yes")),
+        Some(false) => t("word-no"),
+        None => none.clone(),
     };
-    let fits = |b: bool| t(if b { "word-true" } else { "word-false" });
+    let fits = |b: Option<bool>| match b {
+        Some(b) => t(if b { "word-true" } else { "word-false" }),
+        None => none.clone(),
+    };
     let mut out = format!(
-        "# {}\n\n{}\n\n## {}\n\n{}",
+        "# {}\n\n{}\n\n{}\n\n## {}\n\n{}",
         t("report-capacity-title"),
-        tr.args("cap-intro", &[("from", from), ("to", to)]),
+        tr.args("cap-intro", &[("from", &r.from), ("to", &r.to)]),
+        zones_line(
+            tr,
+            r.zones
+                .iter()
+                .map(|z| (z.site.as_str(), z.timezone.as_str()))
+        ),
         t("cap-heading-racks"),
-        md_head(&[
-            t("th-site"),
-            t("th-room"),
-            t("th-rack"),
-            t("cap-th-budget-w"),
-            t("cap-th-peak-w"),
-            "p95 W".into(),
-            t("cap-th-use-pct"),
-            t("cap-th-headroom-w"),
-            "> 80 %".into(),
-        ])
+        if charts {
+            chart_mark("racks") + "\n"
+        } else {
+            String::new()
+        },
     );
+    out.push_str(&md_head(&[
+        t("th-site"),
+        t("th-room"),
+        t("th-rack"),
+        t("cap-th-budget-w"),
+        t("cap-th-peak-w"),
+        "p95 W".into(),
+        t("cap-th-use-pct"),
+        t("cap-th-headroom-w"),
+        "> 80 %".into(),
+    ]));
     for k in &r.racks {
+        let read = k.peak_w.is_some();
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {:.0} | {:.0} | {} | {} | {} |",
-            k.site,
-            k.room,
-            k.rack,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            md_cell(&k.site),
+            md_cell(&k.room),
+            md_cell(&k.rack),
             f(k.budget_w),
-            k.peak_w,
-            k.p95_w,
-            f(k.utilisation_pct),
-            f(k.headroom_w),
+            m(k.peak_w, 0),
+            m(k.p95_w, 0),
+            if read {
+                f(k.utilisation_pct)
+            } else {
+                none.clone()
+            },
+            if read { f(k.headroom_w) } else { none.clone() },
             over(k.over_80_pct)
         );
     }
@@ -150,16 +176,17 @@ pub fn to_markdown(r: &CapacityReport, from: &str, to: &str, tr: &Tr) -> String 
         ])
     );
     for b in &r.breakers {
+        let read = b.peak_a.is_some();
         let _ = writeln!(
             out,
-            "| {} | {} | {:.1} | {} | {} | {} | {:.0} |",
-            b.device,
-            b.point,
-            b.peak_a,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            md_cell(&b.device),
+            md_cell(&b.point),
+            m(b.peak_a, 1),
             f(b.breaker_a),
-            f(b.load_pct),
+            if read { f(b.load_pct) } else { none.clone() },
             over(b.over_80_pct),
-            b.device_imbalance_pct
+            m(b.device_imbalance_pct, 0)
         );
     }
     let _ = write!(
@@ -177,10 +204,10 @@ pub fn to_markdown(r: &CapacityReport, from: &str, to: &str, tr: &Tr) -> String 
     for u in &r.ups {
         let _ = writeln!(
             out,
-            "| {} | {} | {:.1} | {} | {} |",
-            u.site,
+            "| {} | {} | {} | {} | {} |",
+            md_cell(&u.site),
             u.units,
-            u.peak_load_pct_of_one_unit,
+            m(u.peak_load_pct_of_one_unit, 1),
             fits(u.fits_n),
             fits(u.fits_n_minus_1)
         );
@@ -200,12 +227,16 @@ pub fn to_markdown(r: &CapacityReport, from: &str, to: &str, tr: &Tr) -> String 
     for c in &r.cooling {
         let _ = writeln!(
             out,
-            "| {} | {:.0} | {} | {} | {} |",
-            c.device,
-            c.peak_heat_w,
+            "| {} | {} | {} | {} | {} |",
+            md_cell(&c.device),
+            m(c.peak_heat_w, 0),
             f(c.rated_w),
-            f(c.utilisation_pct),
-            f(c.mean_delta_t_c)
+            if c.peak_heat_w.is_some() {
+                f(c.utilisation_pct)
+            } else {
+                none.clone()
+            },
+            m(c.mean_delta_t_c, 1)
         );
     }
     let _ = write!(
@@ -224,21 +255,28 @@ pub fn to_markdown(r: &CapacityReport, from: &str, to: &str, tr: &Tr) -> String 
             t("cap-th-intakes"),
         ])
     );
-    for m in &r.rooms {
+    for room in &r.rooms {
+        let pair = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (None, None) => none.clone(),
+            (a, b) => format!("{}/{}", m(a, 1), m(b, 1)),
+        };
         let _ = writeln!(
             out,
-            "| {} | {} | {:.0} | {} | {} | {} | {}/{} | {}/{} | {} |",
-            m.site,
-            m.room,
-            m.power_headroom_w,
-            f(m.cooling_headroom_w),
-            f(m.stranded_w),
-            m.stranded_kind.map_or("—".to_owned(), |k| stranded(k, tr)),
-            f(m.rci_hi_min),
-            f(m.rci_hi_mean),
-            f(m.rci_lo_min),
-            f(m.rci_lo_mean),
-            m.intakes
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            md_cell(&room.site),
+            md_cell(&room.room),
+            m(room.power_headroom_w, 0),
+            m(room.cooling_headroom_w, 1),
+            m(room.stranded_w, 1),
+            room.stranded_kind.map_or(none.clone(), |k| stranded(k, tr)),
+            pair(room.rci_hi_min, room.rci_hi_mean),
+            pair(room.rci_lo_min, room.rci_lo_mean),
+            // No intake read: the count is no figure of the room's air.
+            if room.intakes == 0 {
+                none.clone()
+            } else {
+                room.intakes.to_string()
+            }
         );
     }
     let _ = write!(
@@ -262,15 +300,15 @@ pub fn to_markdown(r: &CapacityReport, from: &str, to: &str, tr: &Tr) -> String 
         let _ = writeln!(
             out,
             "| {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {} |",
-            i.device,
-            i.sensor,
+            md_cell(&i.device),
+            md_cell(&i.sensor),
             c.samples,
             c.recommended_pct,
             c.allowable_pct[0].1,
             c.allowable_pct[1].1,
             c.below_recommended_pct,
             c.above_recommended_pct,
-            f(c.worst_high_c)
+            m(c.worst_high_c, 1)
         );
     }
     if r.inlets.is_empty() {
@@ -285,6 +323,16 @@ pub fn to_markdown(r: &CapacityReport, from: &str, to: &str, tr: &Tr) -> String 
         };
         let _ = writeln!(out, "\n{text}");
     }
+    if r.inlets_without_data > 0 {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            tr.args(
+                "cap-inlets-without-data",
+                &[("count", &r.inlets_without_data.to_string())]
+            )
+        );
+    }
     out
 }
 
@@ -298,16 +346,20 @@ mod tests {
 
     fn report() -> CapacityReport {
         CapacityReport {
+            from: "a".into(),
+            to: "b".into(),
+            zones: vec![],
             racks: vec![RackCapacity {
                 site: ODD.into(),
                 room: "hall, 1".into(),
                 rack: "r<\"01\">".into(),
                 budget_w: Some(4000.0),
-                peak_w: 3300.04,
-                p95_w: 3000.0,
+                peak_w: Some(3300.04),
+                p95_w: Some(3000.0),
                 utilisation_pct: Some(75.0),
                 headroom_w: Some(700.0),
-                over_80_pct: false,
+                over_80_pct: Some(false),
+                no_data: None,
             }],
             breakers: vec![],
             ups: vec![],
@@ -315,7 +367,7 @@ mod tests {
             rooms: vec![RoomCapacity {
                 site: ODD.into(),
                 room: "hall, 1".into(),
-                power_headroom_w: 1000.0,
+                power_headroom_w: Some(1000.0),
                 cooling_headroom_w: Some(400.0),
                 stranded_w: Some(600.0),
                 stranded_kind: Some(Stranded::Power),
@@ -327,6 +379,7 @@ mod tests {
             }],
             inlets: vec![],
             unplaced_temperatures: 0,
+            inlets_without_data: 0,
         }
     }
 
@@ -334,7 +387,7 @@ mod tests {
     /// reads back field for field, where the hand-written one split them.
     #[test]
     fn issue_18_csv_round_trips_a_comma_a_quote_and_a_newline() {
-        let text = to_csv(&report()).unwrap_or_default();
+        let text = to_csv(&report(), &Tr::new(Lang::En)).unwrap_or_default();
         let mut rows = csv::Reader::from_reader(text.as_bytes());
         let header = rows.headers().cloned().unwrap_or_default();
         assert_eq!(header.len(), 9);
@@ -364,7 +417,7 @@ mod tests {
             json.contains("\"stranded_kind\": \"power (cooling runs out first)\""),
             "{json}"
         );
-        let md = to_markdown(&report(), "a", "b", &Tr::new(Lang::En));
+        let md = to_markdown(&report(), &Tr::new(Lang::En));
         assert!(
             md.contains("| 600.0 | power (cooling runs out first) |"),
             "{md}"
@@ -373,9 +426,9 @@ mod tests {
 
     #[test]
     fn the_html_charts_each_rack_against_its_budget_with_names_escaped() {
-        let html = to_html(&report(), "a", "b", &Tr::new(Lang::En));
+        let html = to_html(&report(), &Tr::new(Lang::En));
         assert!(
-            html.contains("<svg") && html.contains("r&lt;\"01\"&gt;"),
+            html.contains("<svg") && html.contains("r&lt;&quot;01&quot;&gt;"),
             "{html}"
         );
         assert!(
@@ -390,7 +443,7 @@ mod tests {
                 && html.contains("<title>Capacity report</title>"),
             "{html}"
         );
-        let zh = to_html(&report(), "a", "b", &Tr::new(Lang::ZhHk));
+        let zh = to_html(&report(), &Tr::new(Lang::ZhHk));
         assert!(
             zh.contains("<html lang=\"zh-HK\">") && zh.contains("<title>容量報告</title>"),
             "{zh}"

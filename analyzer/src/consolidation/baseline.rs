@@ -34,7 +34,8 @@ pub fn measure(
         it_kw: cat.and_then(|(c, _)| r.it.get(&c.number())).and_then(kw),
         it_category: cat.map(|(c, _)| c.number()),
         pue: cat.map(|(_, p)| p),
-        coverage: r.facility.as_ref().map(|e| e.coverage),
+        // No facility reading in the window is no coverage figure, not 0 %.
+        coverage: r.facility.as_ref().map(|e| e.coverage).filter(|c| *c > 0.0),
     })
 }
 

@@ -18,7 +18,7 @@ pub use power::{PowerFit, fan_w};
 pub(crate) use power::{linear_w, quantile, typical_curve};
 pub use render::{to_csv, to_html, to_json, to_markdown};
 pub(crate) use sites::yearly_savings_kwh;
-pub use sites::{SiteCapacity, SiteMove, rank_site_moves};
+pub use sites::{SavingParts, SiteCapacity, SiteMove, rank_site_moves};
 
 use kilowatch_core::config::{Config, Device};
 use kilowatch_core::model::{Category, Field};
@@ -154,12 +154,35 @@ pub struct SitePlan {
     pub notes: Vec<String>,
     /// Hosts needed (with N+1 as configured) when leaving 20 %, 30 % and 40 % headroom.
     pub sensitivity: Vec<(f64, usize)>,
+    /// What the IT saving is made of, so a negative one can say which cost outweighs it.
+    pub saving_parts: SavingParts,
+    /// Set when the saving is negative: which cost outweighs which saving.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub savings_note: Option<String>,
+}
+
+/// A part of the report a site has no figures for, and why (its figures are absent, not 0).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SiteNoData {
+    pub site: String,
+    /// `plan` (no server read CPU in the window) or `moves` (no measured IT power and PUE).
+    pub part: NoDataPart,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NoDataPart {
+    Plan,
+    Moves,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ConsolidationReport {
     pub from: String,
     pub to: String,
+    /// Each site's IANA zone, for the header.
+    pub zones: Vec<crate::capacity::SiteZone>,
     pub assumptions: PlanOptions,
     pub servers: Vec<ServerProfile>,
     pub idle_servers: Vec<IdleServer>,
@@ -171,6 +194,8 @@ pub struct ConsolidationReport {
     pub measured: Vec<SiteMeasure>,
     /// Set when the report is compared with an earlier baseline.
     pub verification: Option<Verification>,
+    /// Sites without figures for a part of the report, with why.
+    pub no_data: Vec<SiteNoData>,
 }
 
 /// Plans every site from its servers' stored CPU, memory, traffic and power.
@@ -185,6 +210,7 @@ pub fn consolidation_report(
     let mut report = ConsolidationReport {
         from: kilowatch_core::timefmt::format_rfc3339(range.from),
         to: kilowatch_core::timefmt::format_rfc3339(range.to),
+        zones: capacity.zones.clone(),
         assumptions: opts.clone(),
         servers: Vec::new(),
         idle_servers: Vec::new(),
@@ -193,6 +219,7 @@ pub fn consolidation_report(
         site_moves: Vec::new(),
         measured: Vec::new(),
         verification: None,
+        no_data: Vec::new(),
     };
     for site in &config.sites {
         let measure = baseline::measure(store, &site.id, range)?;
@@ -260,6 +287,14 @@ pub fn consolidation_report(
                 measure.it_category,
             );
             report.sites.push(plan);
+        } else {
+            report.no_data.push(SiteNoData {
+                site: site.id.clone(),
+                part: NoDataPart::Plan,
+                reason:
+                    "no data: no server of the site has CPU readings (cpu_util_pct) in the window"
+                        .into(),
+            });
         }
         report.servers.append(&mut profiles);
         // What the site could take in, and what moving it out needs.
@@ -268,11 +303,13 @@ pub fn consolidation_report(
             .iter()
             .filter(|r| r.site == site.id)
             .collect();
-        let power_headroom_kw = rooms.iter().map(|r| r.power_headroom_w).sum::<f64>() / 1000.0;
+        // Rooms whose racks read nothing offer no known headroom.
+        let power_headroom_kw =
+            rooms.iter().filter_map(|r| r.power_headroom_w).sum::<f64>() / 1000.0;
         // Unknown cooling capacity is taken as matching the power headroom (stated in reports).
         let cooling_headroom_kw = rooms
             .iter()
-            .map(|r| r.cooling_headroom_w.unwrap_or(r.power_headroom_w))
+            .filter_map(|r| r.cooling_headroom_w.or(r.power_headroom_w))
             .sum::<f64>()
             / 1000.0;
         let space: f64 = site
@@ -291,6 +328,14 @@ pub fn consolidation_report(
                 space_headroom_u: space - heights,
                 cooling_headroom_kw,
                 emission_factor_kg_per_kwh: site.emission_factor_kg_per_kwh,
+            });
+        } else {
+            report.no_data.push(SiteNoData {
+                site: site.id.clone(),
+                part: NoDataPart::Moves,
+                reason:
+                    "no data: no measured IT power and PUE in the window (facility and IT meters)"
+                        .into(),
             });
         }
         report.measured.push(measure);
@@ -390,17 +435,20 @@ fn plan_one_site(
     );
     let before_w: f64 = profiles.iter().map(|p| p.mean_w).sum();
     // Power after on mean use; servers that stay keep drawing what they drew.
-    let after_w: f64 = plan
+    let packed_w: f64 = plan
         .hosts
         .iter()
         .map(|h| host_power(h.iter().map(|i| kept[*i].cpu_pct.mean / 100.0).sum()))
-        .sum::<f64>()
-        + host_power(0.0) * plan.spare_hosts as f64
-        + plan
-            .unplaceable
-            .iter()
-            .map(|(i, _)| kept[*i].mean_w)
-            .sum::<f64>();
+        .sum();
+    let spare_w = host_power(0.0) * plan.spare_hosts as f64;
+    let stays_w: f64 = plan.unplaceable.iter().map(|(i, _)| kept[*i].mean_w).sum();
+    let after_w = packed_w + spare_w + stays_w;
+    let kept_w: f64 = kept.iter().map(|p| p.mean_w).sum();
+    let saving_parts = SavingParts {
+        idle_off_w: before_w - kept_w,
+        packing_w: kept_w - stays_w - packed_w,
+        spare_w,
+    };
     let (_, dc) = yearly_savings_kwh(before_w, after_w, costs.pue.unwrap_or(1.0));
     let sensitivity = [0.8, 0.7, 0.6]
         .into_iter()
@@ -447,6 +495,8 @@ fn plan_one_site(
         racks: plan.racks,
         notes,
         sensitivity,
+        saving_parts,
+        savings_note: saving_parts.note(profiles.len() - kept.len()),
     }
 }
 

@@ -1,25 +1,65 @@
 //! The consolidation report rendered: JSON through serde, CSV through the `csv` crate, Markdown,
-//! and one self-contained HTML file with SVG charts. Nothing here computes a figure.
+//! and one HTML document rendered from that Markdown with SVG charts in their sections. Nothing
+//! here computes a figure; a site without readings reads "no data", and a negative saving says
+//! which cost outweighs which saving.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use kilowatch_core::i18n::Tr;
 
-use super::ConsolidationReport;
-use crate::report::{bar_chart_svg, csv_text, esc, paired_bar_chart_svg};
+use super::{ConsolidationReport, NoDataPart, SitePlan};
+use crate::report::{
+    Chart, Series, bar_chart, chart_mark, csv_text, md_cell, md_head, page, zones_line,
+};
 
 /// Pretty JSON of the whole report.
 pub fn to_json(r: &ConsolidationReport) -> Result<String, serde_json::Error> {
     serde_json::to_string_pretty(r)
 }
 
-/// A Markdown table's header row and rule, from its column names (already translated).
-fn md_head<S: AsRef<str>>(cells: &[S]) -> String {
-    let names: Vec<&str> = cells.iter().map(AsRef::as_ref).collect();
-    format!(
-        "| {} |\n|{}\n",
-        names.join(" | "),
-        " --- |".repeat(names.len())
+/// A negative saving explained from its parts in the reader's language, else empty: the
+/// costs (the N+1 spare host, packed hosts drawing more) against the savings (idle servers off,
+/// packing), each in facility kWh a year.
+pub(crate) fn saving_note(s: &SitePlan, tr: &Tr) -> String {
+    let p = s.saving_parts;
+    if s.savings_note.is_none() {
+        return String::new();
+    }
+    let kwh = |w: f64| format!("{:.0}", w * 8.76 * s.pue_used.unwrap_or(1.0));
+    let mut costs = Vec::new();
+    let mut savings = Vec::new();
+    if p.spare_w > 0.0 {
+        costs.push(tr.args("cons-part-spare", &[("kwh", &kwh(p.spare_w))]));
+    }
+    if p.packing_w < 0.0 {
+        costs.push(tr.args("cons-part-packing-cost", &[("kwh", &kwh(-p.packing_w))]));
+    } else if p.packing_w > 0.0 {
+        savings.push(tr.args("cons-part-packing", &[("kwh", &kwh(p.packing_w))]));
+    }
+    if p.idle_off_w > 0.0 {
+        savings.push(tr.args(
+            "cons-part-idle",
+            &[
+                ("count", &s.idle_servers.to_string()),
+                ("kwh", &kwh(p.idle_off_w)),
+            ],
+        ));
+    }
+    let and = tr.t("word-and");
+    tr.args(
+        "cons-negative",
+        &[
+            ("costs", &costs.join(&and)),
+            (
+                "savings",
+                &if savings.is_empty() {
+                    tr.t("cons-nothing-saved")
+                } else {
+                    savings.join(&and)
+                },
+            ),
+        ],
     )
 }
 
@@ -30,7 +70,27 @@ fn opt(v: Option<f64>, d: usize) -> String {
 /// Markdown in the reader's language: assumptions, idle servers, the plan per site, the
 /// sensitivity, server profiles, site moves and, with a baseline, its verification.
 pub fn to_markdown(r: &ConsolidationReport, tr: &Tr) -> String {
+    markdown(r, tr, false)
+}
+
+/// The Markdown both outputs share; with `charts`, the places of the HTML charts are marked.
+fn markdown(r: &ConsolidationReport, tr: &Tr, charts: bool) -> String {
+    let mark = |k: &str| {
+        if charts {
+            chart_mark(k) + "\n"
+        } else {
+            String::new()
+        }
+    };
     let t = |k: &str| tr.t(k);
+    let none = t("no-data");
+    let no_data = |part: NoDataPart| r.no_data.iter().filter(move |n| n.part == part);
+    let reason = |part: NoDataPart| {
+        t(match part {
+            NoDataPart::Plan => "cons-no-data-plan",
+            NoDataPart::Moves => "cons-no-data-moves",
+        })
+    };
     let yes_no = |b: bool| t(if b { "word-yes" } else { "word-no" });
     let a = &r.assumptions;
     let f0 = |v: f64| format!("{v:.0}");
@@ -84,9 +144,15 @@ pub fn to_markdown(r: &ConsolidationReport, tr: &Tr) -> String {
         t("cons-assume-moves"),
     ];
     let mut out = format!(
-        "# {}\n\n{}\n\n## {}\n\n",
+        "# {}\n\n{}\n\n{}\n\n## {}\n\n",
         t("report-consolidation-title"),
         tr.args("cons-window", &[("from", &r.from), ("to", &r.to)]),
+        zones_line(
+            tr,
+            r.zones
+                .iter()
+                .map(|z| (z.site.as_str(), z.timezone.as_str()))
+        ),
         t("cons-heading-assumptions")
     );
     for line in &assumptions {
@@ -94,8 +160,9 @@ pub fn to_markdown(r: &ConsolidationReport, tr: &Tr) -> String {
     }
     let _ = write!(
         out,
-        "\n## {}\n\n{}",
+        "\n## {}\n\n{}{}",
         t("cons-heading-idle"),
+        mark("cpu"),
         md_head(&[
             t("th-device"),
             t("th-site"),
@@ -111,9 +178,9 @@ pub fn to_markdown(r: &ConsolidationReport, tr: &Tr) -> String {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {:.0} | {:.0} | {} | {} | {} |",
-            i.device,
-            i.site,
-            i.reason,
+            md_cell(&i.device),
+            md_cell(&i.site),
+            md_cell(&i.reason),
             i.watts,
             i.kwh_per_year,
             opt(i.facility_kwh_per_year, 0),
@@ -123,8 +190,10 @@ pub fn to_markdown(r: &ConsolidationReport, tr: &Tr) -> String {
     }
     let _ = write!(
         out,
-        "\n## {}\n\n{}",
+        "\n## {}\n\n{}{}{}",
         t("cons-heading-sites"),
+        mark("before-after"),
+        mark("savings"),
         md_head(&[
             t("th-site"),
             t("cons-th-hosts-before"),
@@ -137,13 +206,14 @@ pub fn to_markdown(r: &ConsolidationReport, tr: &Tr) -> String {
             t("th-saving-kwh-yr"),
             t("th-hkd-yr"),
             t("th-tco2e-yr"),
+            t("cons-th-note"),
         ])
     );
     for s in &r.sites {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {:.2} | {:.2} | {} | {:.0} | {} | {} |",
-            s.site,
+            "| {} | {} | {} | {} | {} | {:.2} | {:.2} | {} | {:.0} | {} | {} | {} |",
+            md_cell(&s.site),
             s.hosts_before,
             s.idle_servers,
             s.hosts_after,
@@ -153,7 +223,17 @@ pub fn to_markdown(r: &ConsolidationReport, tr: &Tr) -> String {
             opt(s.pue_used, 3),
             s.savings_kwh_per_year,
             opt(s.savings_hkd_per_year, 0),
-            opt(s.savings_tco2e_per_year, 2)
+            opt(s.savings_tco2e_per_year, 2),
+            md_cell(&saving_note(s, tr))
+        );
+    }
+    for n in no_data(NoDataPart::Plan) {
+        let _ = writeln!(
+            out,
+            "| {} |{}| {} |",
+            md_cell(&n.site),
+            format!(" {none} |").repeat(10),
+            reason(n.part)
         );
     }
     let _ = write!(
@@ -238,8 +318,9 @@ pub fn to_markdown(r: &ConsolidationReport, tr: &Tr) -> String {
     }
     let _ = write!(
         out,
-        "\n## {}\n\n{}",
+        "\n## {}\n\n{}{}",
         t("cons-heading-servers"),
+        mark("mem"),
         md_head(&[
             t("th-device"),
             t("th-site"),
@@ -254,12 +335,15 @@ pub fn to_markdown(r: &ConsolidationReport, tr: &Tr) -> String {
             t("cons-th-own-model"),
         ])
     );
+    if r.servers.is_empty() {
+        let _ = writeln!(out, "| {none} |{}", " |".repeat(10));
+    }
     for p in &r.servers {
         let _ = writeln!(
             out,
             "| {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {} | {:.0} | {} | {} |",
-            p.device,
-            p.site,
+            md_cell(&p.device),
+            md_cell(&p.site),
             p.cpu_pct.p50,
             p.cpu_pct.p95,
             p.cpu_pct.p99,
@@ -300,6 +384,17 @@ pub fn to_markdown(r: &ConsolidationReport, tr: &Tr) -> String {
             c.rack_u_used,
             c.space_headroom_u
         );
+    }
+    for n in no_data(NoDataPart::Moves) {
+        let _ = writeln!(
+            out,
+            "| {} |{}",
+            md_cell(&n.site),
+            format!(" {none} |").repeat(6)
+        );
+    }
+    for n in no_data(NoDataPart::Moves) {
+        let _ = writeln!(out, "\n- {}: {}", md_cell(&n.site), reason(n.part));
     }
     let _ = write!(
         out,
@@ -384,63 +479,100 @@ fn histogram(values: impl Iterator<Item = f64>) -> Vec<(String, f64)> {
         .collect()
 }
 
-/// One self-contained HTML file: charts (IT power before and after, savings by site, CPU and
-/// memory distributions) as inline SVG, then the full Markdown text so nothing is lost.
+/// One HTML document: the Markdown's tables as HTML, with charts (IT power now and after,
+/// savings by site, CPU and memory distributions) as inline SVG in their sections.
 pub fn to_html(r: &ConsolidationReport, tr: &Tr) -> String {
-    let before_after: Vec<(String, f64, f64)> = r
-        .sites
-        .iter()
-        .map(|s| (esc(&s.site), s.it_kw_before, s.it_kw_after))
-        .collect();
-    let savings: Vec<(String, f64)> = r
-        .sites
-        .iter()
-        .map(|s| (esc(&s.site), s.savings_kwh_per_year / 1000.0))
-        .collect();
-    let cpu = histogram(
-        r.servers
-            .iter()
-            .map(|p| p.cpu_pct.at(r.assumptions.percentile)),
+    let sites: Vec<String> = r.sites.iter().map(|s| s.site.clone()).collect();
+    let before_after = bar_chart(
+        &sites,
+        &[
+            Series {
+                name: tr.t("cons-legend-now"),
+                values: r.sites.iter().map(|s| Some(s.it_kw_before)).collect(),
+            },
+            Series {
+                name: tr.t("cons-legend-after"),
+                values: r.sites.iter().map(|s| Some(s.it_kw_after)).collect(),
+            },
+        ],
+        &tr.t("th-it-kw"),
+        tr,
     );
-    let mem = histogram(r.servers.iter().filter_map(|p| p.mem_pct.map(|m| m.p99)));
-    let figure = |svg: String, caption: &str| {
-        format!(
-            "<figure>{svg}<figcaption>{}</figcaption></figure>\n",
-            esc(caption)
+    let savings = bar_chart(
+        &sites,
+        &[Series {
+            name: String::new(),
+            values: r
+                .sites
+                .iter()
+                .map(|s| Some(s.savings_kwh_per_year / 1000.0))
+                .collect(),
+        }],
+        &tr.t("chart-mwh-yr"),
+        tr,
+    );
+    // A distribution of no server is no chart.
+    let histogram_chart = |values: Vec<f64>| {
+        if values.is_empty() {
+            return Chart::Skipped(tr.t("chart-no-values"));
+        }
+        let bands = histogram(values.into_iter());
+        let labels: Vec<String> = bands.iter().map(|(l, _)| l.clone()).collect();
+        bar_chart(
+            &labels,
+            &[Series {
+                name: String::new(),
+                values: bands.iter().map(|(_, n)| Some(*n)).collect(),
+            }],
+            &tr.t("chart-servers"),
+            tr,
         )
     };
-    let title = tr.t("report-consolidation-title");
-    let body = format!(
-        "<h1>{}</h1>\n{}{}{}{}<section><h2>{}</h2><pre>{}</pre></section>\n",
-        esc(&title),
-        figure(
-            paired_bar_chart_svg(&before_after, &tr.t("th-it-kw")),
-            &tr.t("caption-it-before-after")
-        ),
-        figure(
-            bar_chart_svg(&savings, &tr.t("chart-mwh-yr")),
-            &tr.t("caption-savings-by-site")
-        ),
-        figure(
-            bar_chart_svg(&cpu, &tr.t("chart-servers")),
-            &tr.args(
-                "caption-servers-by-cpu",
-                &[("p", &format!("{:.0}", r.assumptions.percentile * 100.0))]
-            )
-        ),
-        figure(
-            bar_chart_svg(&mem, &tr.t("chart-servers")),
-            &tr.t("caption-servers-by-mem")
-        ),
-        esc(&tr.t("heading-plan")),
-        esc(&to_markdown(r, tr))
+    let cpu = histogram_chart(
+        r.servers
+            .iter()
+            .map(|p| p.cpu_pct.at(r.assumptions.percentile))
+            .collect(),
     );
-    crate::report::document(tr, &title, &body)
+    let mem = histogram_chart(
+        r.servers
+            .iter()
+            .filter_map(|p| p.mem_pct.map(|m| m.p99))
+            .collect(),
+    );
+    let figures = BTreeMap::from([
+        (
+            "before-after".to_owned(),
+            before_after.figure(&tr.t("caption-it-before-after")),
+        ),
+        (
+            "savings".to_owned(),
+            savings.figure(&tr.t("caption-savings-by-site")),
+        ),
+        (
+            "cpu".to_owned(),
+            cpu.figure(&tr.args(
+                "caption-servers-by-cpu",
+                &[("p", &format!("{:.0}", r.assumptions.percentile * 100.0))],
+            )),
+        ),
+        (
+            "mem".to_owned(),
+            mem.figure(&tr.t("caption-servers-by-mem")),
+        ),
+    ]);
+    page(
+        tr,
+        &tr.t("report-consolidation-title"),
+        &markdown(r, tr, true),
+        &figures,
+    )
 }
 
 /// One row per site: the contracted figures, for spreadsheets, through the `csv` crate (any
-/// text quoted as it needs).
-pub fn to_csv(r: &ConsolidationReport) -> Result<String, csv::Error> {
+/// text quoted as it needs); a site without readings has "no data" in each figure and why in
+/// `note`, as has a negative saving.
+pub fn to_csv(r: &ConsolidationReport, tr: &Tr) -> Result<String, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
         "site",
@@ -454,6 +586,7 @@ pub fn to_csv(r: &ConsolidationReport) -> Result<String, csv::Error> {
         "savings_kwh_per_year",
         "savings_hkd_per_year",
         "savings_tco2e_per_year",
+        "note",
     ])?;
     let cell = |v: Option<f64>, d: usize| v.map_or(String::new(), |v| format!("{v:.d$}"));
     for s in &r.sites {
@@ -469,166 +602,19 @@ pub fn to_csv(r: &ConsolidationReport) -> Result<String, csv::Error> {
             format!("{:.0}", s.savings_kwh_per_year),
             cell(s.savings_hkd_per_year, 0),
             cell(s.savings_tco2e_per_year, 3),
+            saving_note(s, tr),
         ])?;
+    }
+    let none = tr.t("no-data");
+    for n in r.no_data.iter().filter(|n| n.part == NoDataPart::Plan) {
+        let mut row = vec![n.site.clone()];
+        row.resize(11, none.clone());
+        row.push(tr.t("cons-no-data-plan"));
+        w.write_record(row)?;
     }
     csv_text(w)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::*;
-
-    /// Heights of the filled rectangles of one colour in a plotters SVG.
-    fn bar_heights(svg: &str, fill: &str) -> Vec<f64> {
-        svg.split("<rect")
-            .skip(1)
-            .filter(|r| r.contains(&format!("fill=\"{fill}\"")))
-            .filter_map(|r| {
-                let h = r.split("height=\"").nth(1)?.split('"').next()?;
-                h.parse().ok()
-            })
-            .collect()
-    }
-
-    fn site(name: &str, before: f64, after: f64, saved: f64) -> SitePlan {
-        SitePlan {
-            site: name.into(),
-            hosts_before: 10,
-            hosts_after: 4,
-            idle_servers: 1,
-            it_kw_before: before,
-            it_kw_after: after,
-            pue_used: Some(1.8),
-            pue_category: Some(3),
-            tariff_hkd_per_kwh: None,
-            emission_factor_kg_per_kwh: None,
-            savings_kwh_per_year: saved,
-            savings_hkd_per_year: None,
-            savings_tco2e_per_year: None,
-            power_model: "test".into(),
-            model: None,
-            method: "test".into(),
-            lower_bound_hosts: 3,
-            unplaceable: vec![],
-            racks: vec![],
-            notes: vec![],
-            sensitivity: vec![],
-        }
-    }
-
-    #[test]
-    fn the_html_report_draws_its_charts_to_scale() {
-        let q = |p95: f64| Quantiles {
-            mean: p95 / 2.0,
-            p50: p95 / 2.0,
-            p95,
-            p99: p95,
-            max: p95,
-        };
-        let server = |d: &str, p95: f64| ServerProfile {
-            device: d.into(),
-            site: "hk2".into(),
-            rack: None,
-            cpu_pct: q(p95),
-            mem_pct: Some(q(55.0)),
-            net_bytes_per_s: None,
-            mean_w: 100.0,
-            power_source: "measured".into(),
-            model: None,
-            idle: false,
-        };
-        let r = ConsolidationReport {
-            from: "2026-01-01T00:00:00Z".into(),
-            to: "2026-02-01T00:00:00Z".into(),
-            assumptions: PlanOptions::default(),
-            servers: vec![server("a", 3.0), server("b", 4.0), server("c", 45.0)],
-            idle_servers: vec![],
-            sites: vec![
-                site("hk<1>", 10.0, 4.0, 30_000.0),
-                site("hk2", 5.0, 5.0, 10_000.0),
-            ],
-            site_capacities: vec![],
-            site_moves: vec![],
-            measured: vec![],
-            verification: None,
-        };
-        let html = to_html(
-            &r,
-            &kilowatch_core::i18n::Tr::new(kilowatch_core::i18n::Lang::En),
-        );
-        assert!(
-            html.contains("hk&lt;1&gt;") && !html.contains("hk<1>"),
-            "site names are escaped"
-        );
-        let before = bar_heights(&html, "#969696");
-        let after = bar_heights(&html, "#28A03C");
-        assert_eq!(
-            (before.len(), after.len()),
-            (2, 2),
-            "one bar of each per site"
-        );
-        assert!(
-            (after[0] / before[0] - 0.4).abs() < 0.02,
-            "{before:?} {after:?}"
-        );
-        assert!((before[1] / before[0] - 0.5).abs() < 0.02, "{before:?}");
-        assert!((after[1] - before[1]).abs() < 1.0, "{before:?} {after:?}");
-        // Savings 30 and 10 MWh: bars 3 : 1. CPU p95 bands: two servers under 10 %, one at 40–50.
-        let green = bar_heights(&html, "#00FF00");
-        assert_eq!(green.len(), 2 + 10 + 10, "{green:?}");
-        assert!((green[0] / green[1] - 3.0).abs() < 0.05, "{green:?}");
-        let cpu = &green[2..12];
-        assert!(
-            (cpu[0] / cpu[4] - 2.0).abs() < 0.05 && cpu[1] == 0.0,
-            "{cpu:?}"
-        );
-    }
-
-    #[test]
-    fn csv_has_one_row_per_site_with_quoted_names() {
-        let mut r = ConsolidationReport {
-            from: String::new(),
-            to: String::new(),
-            assumptions: PlanOptions::default(),
-            servers: vec![],
-            idle_servers: vec![],
-            sites: vec![site("a,b", 2.0, 1.0, 8_760.0)],
-            site_capacities: vec![],
-            site_moves: vec![],
-            measured: vec![],
-            verification: None,
-        };
-        r.sites[0].savings_hkd_per_year = Some(12.0);
-        let csv = to_csv(&r).unwrap_or_default();
-        let rows: Vec<&str> = csv.lines().collect();
-        assert_eq!(rows.len(), 2);
-        assert_eq!(rows[1], "\"a,b\",10,1,4,3,2.000,1.000,1.8000,8760,12,");
-    }
-
-    /// Site ids from an inventory may hold a comma, a quote and a newline (issue 18): the CSV
-    /// reads back field for field.
-    #[test]
-    fn issue_18_csv_round_trips_a_comma_a_quote_and_a_newline() {
-        let odd = "Site \"A\", north\nwing";
-        let r = ConsolidationReport {
-            from: String::new(),
-            to: String::new(),
-            assumptions: PlanOptions::default(),
-            servers: vec![],
-            idle_servers: vec![],
-            sites: vec![site(odd, 2.0, 1.0, 8_760.0), site("b", 1.0, 1.0, 0.0)],
-            site_capacities: vec![],
-            site_moves: vec![],
-            measured: vec![],
-            verification: None,
-        };
-        let text = to_csv(&r).unwrap_or_default();
-        let mut rows = csv::Reader::from_reader(text.as_bytes());
-        let sites: Vec<String> = rows
-            .records()
-            .filter_map(Result::ok)
-            .map(|row| row[0].to_owned())
-            .collect();
-        assert_eq!(sites, [odd, "b"], "{text}");
-    }
-}
+#[path = "render_tests.rs"]
+mod tests;

@@ -8,6 +8,57 @@ pub(crate) fn yearly_savings_kwh(before_w: f64, after_w: f64, pue: f64) -> (f64,
     (it, it * pue)
 }
 
+/// The parts of a site's IT power saving (W; positive saves): the idle servers switched off,
+/// the kept servers packed onto fewer hosts (less what the packed hosts draw), and the N+1
+/// spare host, a cost. `idle_off_w + packing_w - spare_w` is the whole saving.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct SavingParts {
+    pub idle_off_w: f64,
+    pub packing_w: f64,
+    pub spare_w: f64,
+}
+
+impl SavingParts {
+    /// The English sentence JSON carries for a negative saving (the text reports word it in
+    /// the reader's language from the same parts).
+    pub(crate) fn note(&self, idle_servers: usize) -> Option<String> {
+        if self.idle_off_w + self.packing_w - self.spare_w >= 0.0 {
+            return None;
+        }
+        let mut costs = Vec::new();
+        let mut savings = Vec::new();
+        if self.spare_w > 0.0 {
+            costs.push(format!("the N+1 spare host ({:.0} W)", self.spare_w));
+        }
+        if self.packing_w < 0.0 {
+            costs.push(format!(
+                "the packed hosts drawing more than the servers they replace ({:.0} W)",
+                -self.packing_w
+            ));
+        } else if self.packing_w > 0.0 {
+            savings.push(format!(
+                "packing onto fewer hosts ({:.0} W)",
+                self.packing_w
+            ));
+        }
+        if self.idle_off_w > 0.0 {
+            savings.push(format!(
+                "switching off {idle_servers} idle server(s) ({:.0} W)",
+                self.idle_off_w
+            ));
+        }
+        Some(format!(
+            "negative: {} outweigh(s) {}",
+            costs.join(" and "),
+            if savings.is_empty() {
+                "no saving".to_owned()
+            } else {
+                savings.join(" and ")
+            }
+        ))
+    }
+}
+
 /// What a site offers or needs for a move (kW IT, rack units, cooling kW) and how efficient it is.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SiteCapacity {

@@ -1,152 +1,323 @@
-//! The report's charts as SVG (plotters): the daily PUE trend, the energy breakdown, monthly
+//! The reports' charts as SVG (plotters): the daily PUE trend, the energy breakdown, monthly
 //! facility energy, and the bar charts the consolidation and capacity reports share.
+//!
+//! Every tick drawn carries its label (plotters' own key points thin bar labels to one in two
+//! and print days as numbers since 1970, so the axes here place their own ticks); time axes
+//! read calendar dates in the site's zone; each axis names its unit; a chart of two series has
+//! a legend; the palette keeps apart in grey print (dark, mid and light, bars outlined). Data
+//! that cannot make a chart gives a sentence saying why instead of an empty frame.
+
+use std::ops::Range;
 
 use kilowatch_core::i18n::Tr;
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::SiteReport;
 
-const DAY_MS: i64 = 86_400_000;
+/// Dark, mid and light: about 25 %, 55 % and 85 % lightness, so each series keeps its own
+/// grey when printed in black and white.
+pub const PALETTE: [RGBColor; 3] = [
+    RGBColor(0x1f, 0x3b, 0x73),
+    RGBColor(0xc8, 0x6a, 0x1e),
+    RGBColor(0xbf, 0xd7, 0xee),
+];
+/// Labels longer than this are cut with "…" (the tables give them in full).
+const LABEL_CHARS: usize = 16;
+/// About the width of one character of the 12-pixel label font.
+const CHAR_PX: usize = 7;
+const WIDTH: u32 = 680;
 
-/// The daily PUE trend as an SVG document (plotters), its axis named in the reader's language.
-pub fn daily_chart_svg(s: &SiteReport, tr: &Tr) -> String {
-    use plotters::prelude::*;
+/// A chart, or why the data cannot make one (in the reader's language).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Chart {
+    Svg(String),
+    Skipped(String),
+}
+
+impl Chart {
+    /// The chart in a `<figure>` with its caption, or the reason in a paragraph, for an HTML
+    /// section.
+    pub(crate) fn figure(&self, caption: &str) -> String {
+        use super::esc;
+        match self {
+            Chart::Svg(svg) => format!(
+                "<figure>{svg}<figcaption>{}</figcaption></figure>",
+                esc(caption)
+            ),
+            Chart::Skipped(why) => {
+                format!("<p class=\"no-chart\">{}: {}</p>", esc(caption), esc(why))
+            }
+        }
+    }
+}
+
+/// An axis whose ticks are exactly `at` (every one labelled by the chart's formatter).
+#[derive(Debug, Clone)]
+struct Ticks {
+    lo: f64,
+    hi: f64,
+    at: Vec<f64>,
+}
+
+impl Ranged for Ticks {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, v: &f64, limit: (i32, i32)) -> i32 {
+        let share = (v - self.lo) / (self.hi - self.lo);
+        limit.0 + (share * f64::from(limit.1 - limit.0)).round() as i32
+    }
+
+    fn key_points<H: KeyPointHint>(&self, _hint: H) -> Vec<f64> {
+        self.at.clone()
+    }
+
+    fn range(&self) -> Range<f64> {
+        self.lo..self.hi
+    }
+}
+
+/// `label` cut to [`LABEL_CHARS`].
+fn short(label: &str) -> String {
+    if label.chars().count() <= LABEL_CHARS {
+        label.to_owned()
+    } else {
+        let mut s: String = label.chars().take(LABEL_CHARS - 1).collect();
+        s.push('…');
+        s
+    }
+}
+
+/// Whether `labels` must stand rotated to fit `slots` side by side, and the label area's
+/// height for them.
+fn label_layout(labels: &[String], slots: usize) -> (bool, u32) {
+    let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(1);
+    let slot_px = (WIDTH as usize - 90) / slots.max(1);
+    if longest * CHAR_PX + 6 > slot_px {
+        (true, (longest * CHAR_PX + 14) as u32)
+    } else {
+        (false, 34)
+    }
+}
+
+/// The daily PUE trend, with the site's local dates on its axis; none for fewer than two days
+/// with a PUE (a trend needs two points).
+pub fn daily_chart(s: &SiteReport, tr: &Tr) -> Chart {
     let points: Vec<(f64, f64)> = s
         .daily
         .iter()
-        .filter_map(|d| d.pue.map(|p| (d.start_ms as f64 / DAY_MS as f64, p)))
+        .enumerate()
+        .filter_map(|(i, d)| d.pue.map(|p| (i as f64, p)))
         .collect();
+    if points.len() < 2 {
+        return Chart::Skipped(tr.args("chart-no-trend", &[("days", &points.len().to_string())]));
+    }
+    let n = s.daily.len();
+    // At most a dozen dated ticks: every k-th day, each with its date.
+    let every = n.div_ceil(12).max(1);
+    let at: Vec<f64> = (0..n).step_by(every).map(|i| i as f64).collect();
+    let labels: Vec<String> = s.daily.iter().map(|d| d.day.clone()).collect();
+    let (rotate, label_px) = label_layout(&labels, at.len());
+    let (y0, y1) = points.iter().fold((f64::MAX, f64::MIN), |(a, b), (_, y)| {
+        (a.min(*y), b.max(*y))
+    });
+    let pad = ((y1 - y0) * 0.1).max(0.02);
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (640, 280)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, 240 + label_px)).into_drawing_area();
         let _ = root.fill(&WHITE);
-        let (x0, x1) = points.iter().fold((f64::MAX, f64::MIN), |(a, b), (x, _)| {
-            (a.min(*x), b.max(*x))
-        });
-        let (y0, y1) = points.iter().fold((f64::MAX, f64::MIN), |(a, b), (_, y)| {
-            (a.min(*y), b.max(*y))
-        });
-        let (x0, x1) = if points.is_empty() {
-            (0.0, 1.0)
-        } else {
-            (x0, x1.max(x0 + 1.0))
-        };
-        let (y0, y1) = if points.is_empty() {
-            (1.0, 2.0)
-        } else {
-            (y0 - 0.05, y1 + 0.05)
+        let x = Ticks {
+            lo: -0.5,
+            hi: n as f64 - 0.5,
+            at,
         };
         if let Ok(mut chart) = ChartBuilder::on(&root)
-            .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(45)
-            .build_cartesian_2d(x0..x1, y0..y1)
+            .margin(12)
+            .x_label_area_size(label_px + 18)
+            .y_label_area_size(60)
+            .build_cartesian_2d(x, (y0 - pad)..(y1 + pad))
         {
+            let fmt = |v: &f64| {
+                labels
+                    .get(v.round().max(0.0) as usize)
+                    .cloned()
+                    .unwrap_or_default()
+            };
             let _ = chart
                 .configure_mesh()
-                .x_desc(tr.t("chart-day"))
+                .x_label_formatter(&fmt)
+                .x_label_style(axis_labels(rotate))
+                .x_desc(tr.args("chart-date-zone", &[("zone", &s.timezone)]))
                 .y_desc(s.label.as_str())
+                // Else the axis titles take the tick labels' style, turned with them.
+                .axis_desc_style(("sans-serif", 12).into_font().color(&BLACK))
+                .max_light_lines(0)
                 .draw();
-            let _ = chart.draw_series(LineSeries::new(points.iter().copied(), &BLUE));
+            let ink = PALETTE[0];
+            // A day without a PUE breaks the line rather than being drawn across.
+            let mut runs: Vec<Vec<(f64, f64)>> = Vec::new();
+            for p in &points {
+                match runs.last_mut() {
+                    Some(run) if run.last().is_some_and(|q| p.0 - q.0 < 1.5) => run.push(*p),
+                    _ => runs.push(vec![*p]),
+                }
+            }
+            for run in runs {
+                let _ = chart.draw_series(LineSeries::new(run, ink.stroke_width(2)));
+            }
+            let _ = chart.draw_series(points.iter().map(|p| Circle::new(*p, 3, ink.filled())));
         }
         let _ = root.present();
     }
-    svg
+    Chart::Svg(svg)
+}
+
+/// The tick-label style: 12 px, turned upright to read bottom to top when labels are long.
+fn axis_labels(rotate: bool) -> TextStyle<'static> {
+    let style = ("sans-serif", 12).into_font().color(&BLACK);
+    if rotate {
+        style
+            .transform(FontTransform::Rotate270)
+            .pos(Pos::new(HPos::Right, VPos::Center))
+    } else {
+        style
+    }
 }
 
 /// IT, each metered subsystem and the unmetered rest, as bars (kWh).
-pub(super) fn breakdown_chart_svg(s: &SiteReport, tr: &Tr) -> String {
-    let mut bars: Vec<(String, f64)> = vec![(tr.t("chart-it"), s.it_kwh)];
+pub(super) fn breakdown_chart(s: &SiteReport, tr: &Tr) -> Chart {
+    let mut labels = vec![tr.t("chart-it")];
+    let mut values = vec![Some(s.it_kwh)];
     for (name, p) in &s.breakdown.partial {
-        bars.push((name.clone(), (p - 1.0) * s.it_kwh));
+        labels.push(name.clone());
+        values.push(Some((p - 1.0) * s.it_kwh));
     }
-    bars.push((tr.t("chart-unmetered"), s.breakdown.unmetered_kwh.max(0.0)));
-    bar_chart_svg(&bars, "kWh")
+    labels.push(tr.t("chart-unmetered"));
+    values.push(Some(s.breakdown.unmetered_kwh.max(0.0)));
+    bar_chart(
+        &labels,
+        &[Series {
+            name: String::new(),
+            values,
+        }],
+        &tr.t("chart-kwh"),
+        tr,
+    )
 }
 
-/// Facility energy per month (kWh).
-pub(super) fn monthly_chart_svg(s: &SiteReport) -> String {
-    let bars: Vec<(String, f64)> = s
+/// Facility energy per local month (kWh); none for fewer than two months with readings.
+pub(super) fn monthly_chart(s: &SiteReport, tr: &Tr) -> Chart {
+    let measured = s
         .monthly
         .iter()
-        .map(|m| (m.month.clone(), m.facility_kwh))
+        .filter(|m| m.facility_kwh.is_some())
+        .count();
+    if measured < 2 {
+        return Chart::Skipped(tr.args("chart-no-months", &[("months", &measured.to_string())]));
+    }
+    let labels: Vec<String> = s.monthly.iter().map(|m| m.month.clone()).collect();
+    let values = s.monthly.iter().map(|m| m.facility_kwh).collect();
+    bar_chart(
+        &labels,
+        &[Series {
+            name: String::new(),
+            values,
+        }],
+        &tr.t("chart-kwh"),
+        tr,
+    )
+}
+
+/// One series of a bar chart: its legend name and a value per label (`None`: no bar).
+#[derive(Debug, Clone)]
+pub(crate) struct Series {
+    pub name: String,
+    pub values: Vec<Option<f64>>,
+}
+
+/// Side-by-side bars per label, one per series in the palette's order, every label under its
+/// bars; a legend when there is more than one series. None when no series has a value.
+pub(crate) fn bar_chart(labels: &[String], series: &[Series], unit: &str, tr: &Tr) -> Chart {
+    let finite = |v: &Option<f64>| v.filter(|v| v.is_finite());
+    let values: Vec<f64> = series
+        .iter()
+        .flat_map(|s| s.values.iter().filter_map(finite))
         .collect();
-    bar_chart_svg(&bars, "kWh")
-}
-
-/// One bar per label, in green.
-pub(crate) fn bar_chart_svg(bars: &[(String, f64)], unit: &str) -> String {
-    use plotters::style::{Color, GREEN};
-    let labels: Vec<&str> = bars.iter().map(|(l, _)| l.as_str()).collect();
-    let values: Vec<f64> = bars.iter().map(|(_, v)| *v).collect();
-    grouped_bar_chart_svg(&labels, &[(values, GREEN.mix(0.7))], unit)
-}
-
-/// Two bars per label (before in grey, after in green), e.g. a site's IT power before and after
-/// consolidation. `rows` are (label, before, after).
-pub(crate) fn paired_bar_chart_svg(rows: &[(String, f64, f64)], unit: &str) -> String {
-    use plotters::style::{Color, RGBColor};
-    let labels: Vec<&str> = rows.iter().map(|(l, _, _)| l.as_str()).collect();
-    let before = rows.iter().map(|(_, b, _)| *b).collect();
-    let after = rows.iter().map(|(_, _, a)| *a).collect();
-    let series = [
-        (before, RGBColor(150, 150, 150).to_rgba()),
-        (after, RGBColor(40, 160, 60).to_rgba()),
-    ];
-    grouped_bar_chart_svg(&labels, &series, unit)
-}
-
-/// Side-by-side bars per label, one per series in its colour; non-finite values are left out.
-fn grouped_bar_chart_svg(
-    labels: &[&str],
-    series: &[(Vec<f64>, plotters::style::RGBAColor)],
-    unit: &str,
-) -> String {
-    use plotters::prelude::*;
+    if labels.is_empty() || values.is_empty() {
+        return Chart::Skipped(tr.t("chart-no-values"));
+    }
+    let legend = series.len() > 1;
+    // Room above the tallest bar for the legend.
+    let top = values.iter().copied().fold(0.0, f64::max).max(1e-9) * if legend { 1.4 } else { 1.1 };
+    let bottom = values.iter().copied().fold(0.0, f64::min) * 1.1;
+    let n = labels.len();
+    let shown: Vec<String> = labels.iter().map(|l| short(l)).collect();
+    let (rotate, label_px) = label_layout(&shown, n);
+    let width = 0.7 / series.len().max(1) as f64;
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (640, 260)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, 230 + label_px)).into_drawing_area();
         let _ = root.fill(&WHITE);
-        let top = series
-            .iter()
-            .flat_map(|(values, _)| values)
-            .copied()
-            .filter(|v| v.is_finite())
-            .fold(0.0, f64::max)
-            .max(1e-9)
-            * 1.1;
-        let n = labels.len().max(1);
-        let width = 0.7 / series.len().max(1) as f64;
+        let x = Ticks {
+            lo: 0.0,
+            hi: n as f64,
+            at: (0..n).map(|i| i as f64 + 0.5).collect(),
+        };
         if let Ok(mut chart) = ChartBuilder::on(&root)
-            .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0f64..n as f64, 0f64..top)
+            .margin(12)
+            .x_label_area_size(label_px)
+            .y_label_area_size(70)
+            .build_cartesian_2d(x, bottom..top)
         {
+            let fmt = |v: &f64| {
+                shown
+                    .get(v.floor().max(0.0) as usize)
+                    .cloned()
+                    .unwrap_or_default()
+            };
             let _ = chart
                 .configure_mesh()
                 .disable_x_mesh()
-                .x_labels(n)
-                .x_label_formatter(&|x| {
-                    labels
-                        .get(x.floor() as usize)
-                        .map(|l| l.to_string())
-                        .unwrap_or_default()
-                })
+                .x_label_formatter(&fmt)
+                .x_label_style(axis_labels(rotate))
                 .y_desc(unit)
+                .axis_desc_style(("sans-serif", 12).into_font().color(&BLACK))
+                .max_light_lines(0)
                 .draw();
-            let _ =
-                chart.draw_series(series.iter().enumerate().flat_map(|(k, (values, colour))| {
-                    values
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, v)| v.is_finite())
-                        .map(move |(i, v)| {
-                            let left = i as f64 + 0.15 + k as f64 * width;
-                            Rectangle::new([(left, 0.0), (left + width, *v)], colour.filled())
-                        })
-                }));
+            for (k, s) in series.iter().enumerate() {
+                let colour = PALETTE[k % PALETTE.len()];
+                let bars = s.values.iter().enumerate().filter_map(|(i, v)| {
+                    let v = finite(v)?;
+                    let left = i as f64 + 0.15 + k as f64 * width;
+                    Some([(left, 0.0), (left + width, v)])
+                });
+                let bars: Vec<[(f64, f64); 2]> = bars.collect();
+                if let (Ok(a), true) = (
+                    chart.draw_series(bars.iter().map(|r| Rectangle::new(*r, colour.filled()))),
+                    legend,
+                ) {
+                    a.label(s.name.clone()).legend(move |(x, y)| {
+                        Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled())
+                    });
+                }
+                // Outlines keep the light bars visible on white paper.
+                let _ = chart.draw_series(
+                    bars.iter()
+                        .map(|r| Rectangle::new(*r, BLACK.stroke_width(1))),
+                );
+            }
+            if legend {
+                let _ = chart
+                    .configure_series_labels()
+                    .position(SeriesLabelPosition::UpperRight)
+                    .background_style(WHITE)
+                    .border_style(BLACK)
+                    .draw();
+            }
         }
         let _ = root.present();
     }
-    svg
+    Chart::Svg(svg)
 }

@@ -18,10 +18,12 @@ use crate::kpi;
 use crate::pue::{self, Options, Pue};
 
 mod charts;
+mod html;
 mod render;
-pub use charts::daily_chart_svg;
-pub(crate) use charts::{bar_chart_svg, paired_bar_chart_svg};
-pub(crate) use render::{csv_text, esc};
+pub use charts::{Chart, PALETTE, daily_chart};
+pub(crate) use charts::{Series, bar_chart};
+pub(crate) use html::{chart_mark, md_cell, md_head, page};
+pub(crate) use render::{csv_text, esc, zones_line};
 pub use render::{document, events_csv, to_csv, to_html, to_json, to_markdown};
 
 /// Default accuracies when the inventory states none (pue.md §7.4): revenue-grade boundary
@@ -53,6 +55,34 @@ pub struct Report {
     pub from: String,
     pub to: String,
     pub sites: Vec<SiteReport>,
+    /// Sites whose meters read nothing in the window: no figure, and why.
+    pub no_data: Vec<NoDataSite>,
+}
+
+/// A site the window has no readings of: listed with the reason, every figure absent (`null`
+/// in JSON, "no data" in text), never zero.
+#[derive(Debug, Clone, Serialize)]
+pub struct NoDataSite {
+    pub site: String,
+    pub name: String,
+    pub timezone: String,
+    pub from: String,
+    pub to: String,
+    /// Always `null`: kept so a reader of `sites` and `no_data` finds the same key.
+    pub pue: Option<f64>,
+    pub reason: String,
+    #[serde(skip)]
+    pub kind: NoDataKind,
+}
+
+/// Which energy the window lacks (the renderers word it in the reader's language).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NoDataKind {
+    /// No IT meter read anything.
+    #[default]
+    It,
+    /// IT meters read, the facility meters did not.
+    Facility,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -104,8 +134,9 @@ pub struct Day {
     /// The day's instants in the window (local time with offset): a DST day is 23 or 25 hours.
     pub from: String,
     pub to: String,
-    pub facility_kwh: f64,
-    pub it_kwh: f64,
+    /// `None` when no meter of the kind read anything that day.
+    pub facility_kwh: Option<f64>,
+    pub it_kwh: Option<f64>,
     pub pue: Option<f64>,
     #[serde(skip)]
     pub start_ms: i64,
@@ -115,8 +146,9 @@ pub struct Day {
 pub struct Month {
     /// `YYYY-MM`.
     pub month: String,
-    pub facility_kwh: f64,
-    pub it_kwh: f64,
+    /// `None` when no meter of the kind read anything that month.
+    pub facility_kwh: Option<f64>,
+    pub it_kwh: Option<f64>,
     pub co2_kg: Option<f64>,
     pub cost_hkd: Option<f64>,
 }
@@ -154,6 +186,7 @@ pub fn pue_report(
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Report, ReportError> {
     let mut sites = Vec::new();
+    let mut no_data = Vec::new();
     let mut edges = None;
     let total = config.sites.len();
     for (n, site) in config.sites.iter().enumerate() {
@@ -173,50 +206,68 @@ pub fn pue_report(
         let reports = site_reports(store, config, site, range, opts)?;
         if reports.is_empty() {
             // No data is not zero: the site is listed, with why there is no figure.
-            sites.push(SiteReport::no_data(site, range));
+            no_data.push(NoDataSite::of(
+                site,
+                range,
+                no_data_kind(store, site, range, opts)?,
+            ));
         }
         sites.extend(reports);
         progress(n + 1, total);
     }
     let (from, to) = edges.unwrap_or_default();
-    Ok(Report { from, to, sites })
+    Ok(Report {
+        from,
+        to,
+        sites,
+        no_data,
+    })
 }
 
-impl SiteReport {
-    /// A site with no IT energy in the window: listed with the reason, every figure absent.
-    fn no_data(site: &Site, range: TimeRange) -> SiteReport {
+/// Why a site without a report has none: no IT meter read, or only the facility's did not.
+fn no_data_kind(
+    store: &dyn ReadStore,
+    site: &Site,
+    range: TimeRange,
+    opts: Options<'_>,
+) -> Result<NoDataKind, StoreError> {
+    for cat in [Category::One, Category::Two, Category::Three] {
+        let meters = pue::role_energy(store, &site.id, Role::It(cat), range, opts)?;
+        if measured(&meters).is_some() {
+            return Ok(NoDataKind::Facility);
+        }
+    }
+    Ok(NoDataKind::It)
+}
+
+impl NoDataSite {
+    pub(crate) fn of(site: &Site, range: TimeRange, kind: NoDataKind) -> NoDataSite {
         let tz = &site.timezone;
-        SiteReport {
+        NoDataSite {
             site: site.id.clone(),
             name: site.name.clone(),
             timezone: calendar::zone_name(tz),
             from: calendar::format_local(tz, range.from),
             to: calendar::format_local(tz, range.to),
-            category: 0,
-            label: "PUE".into(),
             pue: None,
-            pue_low: None,
-            pue_high: None,
-            dcie_pct: None,
-            status: "no data: no IT energy in the window (no device with role = \"it\" has readings; a draft from `discover` has no roles yet)".into(),
-            facility_kwh: 0.0,
-            it_kwh: 0.0,
-            estimated_facility_kwh: 0.0,
-            estimated_it_kwh: 0.0,
-            coverage: 0.0,
-            uncertainty_basis: String::new(),
-            breakdown: kpi::breakdown(0.0, 0.0, &[]),
-            emission_factor_kg_per_kwh: site.emission_factor_kg_per_kwh,
-            co2_kg: None,
-            cue_kg_per_kwh: None,
-            tariff_hkd_per_kwh: site.tariff_hkd_per_kwh,
-            cost_hkd: None,
-            event_summary: Vec::new(),
-            events: Vec::new(),
-            daily: Vec::new(),
-            monthly: Vec::new(),
+            reason: match kind {
+                NoDataKind::It => "no data: no IT energy in the window (no device with role = \"it\" has readings in it; a draft from `discover` has no roles yet)",
+                NoDataKind::Facility => "no data: the IT meters read but no facility meter (role = \"facility\") has readings in the window",
+            }
+            .into(),
+            kind,
         }
     }
+}
+
+/// The meters' energy summed (coverage the worst meter's), or `None` when none of them read
+/// anything in the window: a meter without readings gives zero energy at zero coverage, which
+/// is no measurement.
+pub(crate) fn measured(meters: &[pue::MeterEnergy]) -> Option<energy::Energy> {
+    if meters.iter().all(|m| m.energy.coverage <= 0.0) {
+        return None;
+    }
+    energy::sum(&meters.iter().map(|m| m.energy.clone()).collect::<Vec<_>>())
 }
 
 /// One site's reports over `range`, one per measured IT category.
@@ -242,12 +293,7 @@ pub fn site_reports(
     let mut facility_w = pue::role_energy_windows(store, &site.id, Role::Facility, &windows, opts)?;
     let dc_sums = window_sums(&facility_w);
     let facility = std::mem::take(&mut facility_w[0]);
-    let e_dc = energy::sum(
-        &facility
-            .iter()
-            .map(|m| m.energy.clone())
-            .collect::<Vec<_>>(),
-    );
+    let e_dc = measured(&facility);
     let accuracy = |device: &str, default: f64| {
         config
             .devices
@@ -284,7 +330,7 @@ pub fn site_reports(
     .into_iter()
     .filter_map(|(name, role)| {
         let meters = pue::role_energy(store, &site.id, role, range, opts).ok()?;
-        let e = energy::sum(&meters.iter().map(|m| m.energy.clone()).collect::<Vec<_>>());
+        let e = measured(&meters);
         others.extend(meters);
         e.map(|e| (name, e.kwh))
     })
@@ -294,12 +340,12 @@ pub fn site_reports(
         let mut it_w = pue::role_energy_windows(store, &site.id, Role::It(cat), &windows, opts)?;
         let it_sums = window_sums(&it_w);
         let it = std::mem::take(&mut it_w[0]);
-        let Some(e_it) = energy::sum(&it.iter().map(|m| m.energy.clone()).collect::<Vec<_>>())
-        else {
+        // A category without readings has no report; IT without facility energy has no PUE
+        // (the caller lists the site as without data).
+        let (Some(e_it), Some(e_dc)) = (measured(&it), e_dc.as_ref()) else {
             continue;
         };
-        let e_dc_kwh = e_dc.as_ref().map_or(0.0, |e| e.kwh);
-        let est_dc = e_dc.as_ref().map_or(0.0, |e| e.estimated_kwh);
+        let (e_dc_kwh, est_dc) = (e_dc.kwh, e_dc.estimated_kwh);
         let u_it = u_term(&it, DEFAULT_OTHER_ACCURACY_PCT, &mut assumed);
         let share = |est: f64, total: f64| if total > 0.0 { est / total } else { 0.0 };
         let estimated_share = share(est_dc, e_dc_kwh).max(share(e_it.estimated_kwh, e_it.kwh));
@@ -335,8 +381,8 @@ pub fn site_reports(
                     month: p.label.clone(),
                     facility_kwh: dc,
                     it_kwh: it,
-                    co2_kg: ef.map(|f| f * dc),
-                    cost_hkd: tariff.map(|t| t * dc),
+                    co2_kg: ef.zip(dc).map(|(f, dc)| f * dc),
+                    cost_hkd: tariff.zip(dc).map(|(t, dc)| t * dc),
                 }
             })
             .collect();
@@ -351,7 +397,7 @@ pub fn site_reports(
                     to: calendar::format_local(tz, p.to),
                     facility_kwh: dc,
                     it_kwh: it,
-                    pue: kpi::pue(dc, it),
+                    pue: dc.zip(it).and_then(|(dc, it)| kpi::pue(dc, it)),
                     start_ms: p.start,
                 }
             })
@@ -373,7 +419,7 @@ pub fn site_reports(
             it_kwh: e_it.kwh,
             estimated_facility_kwh: est_dc,
             estimated_it_kwh: e_it.estimated_kwh,
-            coverage: e_dc.as_ref().map_or(0.0, |e| e.coverage.min(e_it.coverage)),
+            coverage: e_dc.coverage.min(e_it.coverage),
             uncertainty_basis: format!(
                 "95 % interval (k = 2) from meter accuracy classes{}{}: u(E_DC) {:.2} %, u(E_IT) {:.2} %",
                 if assumed { ", defaults assumed where the inventory states none (boundary ±2 %, others ±5 %)" } else { "" },
@@ -441,10 +487,10 @@ fn events(
     (summary, list)
 }
 
-/// The energy of a role's meters summed per window.
-fn window_sums(per_window: &[Vec<pue::MeterEnergy>]) -> Vec<f64> {
+/// The energy of a role's meters summed per window; `None` for a window none of them read.
+fn window_sums(per_window: &[Vec<pue::MeterEnergy>]) -> Vec<Option<f64>> {
     per_window
         .iter()
-        .map(|meters| meters.iter().map(|m| m.energy.kwh).sum())
+        .map(|meters| measured(meters).map(|e| e.kwh))
         .collect()
 }

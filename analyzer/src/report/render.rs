@@ -1,22 +1,25 @@
 //! The PUE report rendered: JSON through serde, CSV through the `csv` crate, Markdown, and one
 //! self-contained HTML file with SVG charts (plotters). Nothing here computes a figure.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use kilowatch_core::i18n::Tr;
 
-use super::charts::{breakdown_chart_svg, daily_chart_svg, monthly_chart_svg};
-use super::{EventKind, Report, SiteReport};
+use super::charts::{Chart, breakdown_chart, daily_chart, monthly_chart};
+use super::html::{chart_mark, md_cell, md_head, page};
+use super::{EventKind, NoDataKind, Report, SiteReport};
 
 /// Pretty JSON of the whole report, every event included.
 pub fn to_json(r: &Report) -> Result<String, serde_json::Error> {
     serde_json::to_string_pretty(r)
 }
 
-/// One row per site and category, through the `csv` crate (any text quoted as it needs).
-pub fn to_csv(r: &Report) -> Result<String, csv::Error> {
+/// One row per site and category, then one per site without data ("no data" in each figure,
+/// the reason in `status`), through the `csv` crate (any text quoted as it needs).
+pub fn to_csv(r: &Report, tr: &Tr) -> Result<String, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
+    let head = [
         "site",
         "category",
         "label",
@@ -37,7 +40,8 @@ pub fn to_csv(r: &Report) -> Result<String, csv::Error> {
         "cost_hkd",
         "events",
         "status",
-    ])?;
+    ];
+    w.write_record(head)?;
     let f = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
     for s in &r.sites {
         w.write_record([
@@ -63,7 +67,29 @@ pub fn to_csv(r: &Report) -> Result<String, csv::Error> {
             s.status.clone(),
         ])?;
     }
+    let none = tr.t("no-data");
+    for n in &r.no_data {
+        let mut row = vec![
+            n.site.clone(),
+            String::new(),
+            String::new(),
+            n.timezone.clone(),
+            n.from.clone(),
+            n.to.clone(),
+        ];
+        row.resize(head.len() - 1, none.clone());
+        row.push(no_data_text(n, tr));
+        w.write_record(row)?;
+    }
     csv_text(w)
+}
+
+/// Why a site has no figure, in the reader's language.
+fn no_data_text(n: &super::NoDataSite, tr: &Tr) -> String {
+    tr.t(match n.kind {
+        NoDataKind::It => "pue-no-data-it",
+        NoDataKind::Facility => "pue-no-data-facility",
+    })
 }
 
 /// Every meter event of the report, one per row (the full list behind the summaries).
@@ -94,26 +120,46 @@ pub(crate) fn csv_text(w: csv::Writer<Vec<u8>>) -> Result<String, csv::Error> {
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-/// A Markdown table's header row and rule, from its column names (already in the reader's
-/// language).
-fn md_head<S: AsRef<str>>(cells: &[S]) -> String {
-    let names: Vec<&str> = cells.iter().map(AsRef::as_ref).collect();
-    format!(
-        "| {} |\n|{}\n",
-        names.join(" | "),
-        " --- |".repeat(names.len())
-    )
+/// Markdown in the reader's language; `chart(site, category)` names the SVG file written
+/// beside it for each daily trend (a trend the data cannot draw is a sentence instead).
+pub fn to_markdown(r: &Report, chart: impl Fn(&SiteReport) -> String, tr: &Tr) -> String {
+    markdown(r, tr, &|i, kind, s| match kind {
+        "daily" => match daily_chart(s, tr) {
+            Chart::Svg(_) => format!("![{}]({})\n", tr.t("pue-chart-alt"), chart(s)),
+            Chart::Skipped(why) => format!("{}: {why}\n", tr.t("caption-daily-pue")),
+        },
+        _ => {
+            let _ = i;
+            String::new()
+        }
+    })
 }
 
-/// Markdown in the reader's language; `chart(site, category)` names the SVG file written
-/// beside it for each trend.
-pub fn to_markdown(r: &Report, chart: impl Fn(&SiteReport) -> String, tr: &Tr) -> String {
+/// A figure or number with its decimals, or "no data".
+fn or_no_data(v: Option<f64>, d: usize, tr: &Tr) -> String {
+    v.map_or_else(|| tr.t("no-data"), |v| format!("{v:.d$}"))
+}
+
+/// The Markdown both outputs share; `chart(index, kind, site)` is what stands where a chart goes.
+fn markdown(r: &Report, tr: &Tr, chart: &dyn Fn(usize, &str, &SiteReport) -> String) -> String {
     let t = |k: &str| tr.t(k);
     let mut out = format!(
-        "# {}\n\n{}\n\n",
+        "# {}\n\n{}\n\n{}\n\n",
         t("report-pue-title"),
-        tr.args("window", &[("from", &r.from), ("to", &r.to)])
+        tr.args("window", &[("from", &r.from), ("to", &r.to)]),
+        zones_line(
+            tr,
+            r.sites
+                .iter()
+                .map(|s| (s.site.as_str(), s.timezone.as_str()))
+                .chain(
+                    r.no_data
+                        .iter()
+                        .map(|n| (n.site.as_str(), n.timezone.as_str()))
+                )
+        )
     );
+    let _ = write!(out, "## {}\n\n", t("heading-summary"));
     out.push_str(&md_head(&[
         t("th-site"),
         t("col-pue"),
@@ -133,15 +179,24 @@ pub fn to_markdown(r: &Report, chart: impl Fn(&SiteReport) -> String, tr: &Tr) -
         };
         let _ = writeln!(
             out,
-            "| {} | {p} | {i} | {} | {:.1} | {:.1} | {:.1} % |",
-            s.site,
+            "| {} | {} | {i} | {} | {:.1} | {:.1} | {:.1} % |",
+            md_cell(&s.site),
+            md_cell(&p),
             s.dcie_pct.map_or("—".into(), |d| format!("{d:.1} %")),
             s.facility_kwh,
             s.it_kwh,
             s.coverage * 100.0
         );
     }
-    for s in &r.sites {
+    let none = t("no-data");
+    for n in &r.no_data {
+        let _ = writeln!(
+            out,
+            "| {} | {none} | {none} | {none} | {none} | {none} | {none} |",
+            md_cell(&n.site)
+        );
+    }
+    for (i, s) in r.sites.iter().enumerate() {
         let _ = writeln!(out, "\n## {} — {}\n", s.name, s.label);
         for (name, p) in &s.breakdown.partial {
             let _ = writeln!(
@@ -231,9 +286,68 @@ pub fn to_markdown(r: &Report, chart: impl Fn(&SiteReport) -> String, tr: &Tr) -
                 )
             );
         }
-        let _ = writeln!(out, "\n![{}]({})", t("pue-chart-alt"), chart(s));
+        let _ = write!(out, "\n{}", chart(i, "daily", s));
+        let _ = write!(out, "\n{}", chart(i, "breakdown", s));
+        let _ = write!(
+            out,
+            "\n### {}\n\n{}",
+            t("pue-heading-monthly"),
+            md_head(&[
+                t("col-month"),
+                t("col-edc-kwh"),
+                t("col-eit-kwh"),
+                t("col-co2-kg"),
+                t("col-cost-hkd"),
+            ])
+        );
+        for m in &s.monthly {
+            // No readings is "no data"; a figure the site has no factor or tariff for is "—".
+            let factor = |v: Option<f64>, set: bool| {
+                if m.facility_kwh.is_none() {
+                    none.clone()
+                } else if set {
+                    or_no_data(v, 0, tr)
+                } else {
+                    "—".into()
+                }
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                m.month,
+                or_no_data(m.facility_kwh, 1, tr),
+                or_no_data(m.it_kwh, 1, tr),
+                factor(m.co2_kg, s.emission_factor_kg_per_kwh.is_some()),
+                factor(m.cost_hkd, s.tariff_hkd_per_kwh.is_some())
+            );
+        }
+        let _ = write!(out, "\n{}", chart(i, "monthly", s));
+    }
+    for n in &r.no_data {
+        let _ = writeln!(
+            out,
+            "\n## {} — {none}\n\n{}\n\n- {}",
+            n.name,
+            no_data_text(n, tr),
+            tr.args(
+                "pue-site-window",
+                &[("from", &n.from), ("to", &n.to), ("zone", &n.timezone)]
+            )
+        );
     }
     out
+}
+
+/// "Time zones: hk1 Asia/Hong_Kong, ..." for a report's header.
+pub(crate) fn zones_line<'a>(tr: &Tr, zones: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    let mut seen: Vec<String> = Vec::new();
+    for (site, zone) in zones {
+        let item = format!("{site} {zone}");
+        if !seen.contains(&item) {
+            seen.push(item);
+        }
+    }
+    tr.args("zones", &[("list", &seen.join(", "))])
 }
 
 /// The catalogue key of what a report reader needs to know of an event kind.
@@ -248,7 +362,6 @@ fn event_meaning(kind: EventKind) -> &'static str {
     }
 }
 
-/// One self-contained HTML file with inline SVG charts.
 /// The stylesheet every HTML report shares: readable on screen, and printed (or turned into
 /// PDF by Chromium) on A4 with running headers, tables kept whole, and a font stack that
 /// carries Traditional Chinese (Noto Sans CJK, WenQuanYi, PingFang, Microsoft JhengHei).
@@ -256,9 +369,9 @@ const STYLE: &str = "body{font-family:'Noto Sans','Noto Sans CJK TC','Noto Sans 
 h1{font-size:1.6rem}h2{font-size:1.25rem;border-bottom:1px solid #888;margin-top:2rem}h3{font-size:1.05rem}\
 table{border-collapse:collapse;margin:.5rem 0 1rem}td,th{border:1px solid #999;padding:.25rem .5rem;vertical-align:top}th{background:#eee;text-align:left}\
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}.src-entered{font-style:italic}.src-missing{color:#a00}\
-figure{margin:1rem 0}figcaption{font-size:.9rem;color:#333}p.window{color:#333}\
+figure{margin:1rem 0}figcaption{font-size:.9rem;color:#333}p.window{color:#333}p.no-chart{font-style:italic;color:#333}nav ol ol{margin:0}svg{max-width:100%;height:auto}\
 @page{size:A4;margin:18mm 14mm}\
-@media print{body{max-width:none;margin:0;font-size:10pt}nav{page-break-after:always}section{page-break-before:always}table,figure{page-break-inside:avoid}thead{display:table-header-group}a{color:inherit;text-decoration:none}}";
+@media print{body{max-width:none;margin:0;font-size:10pt}nav{page-break-after:always}section.site{page-break-before:always}table,figure{page-break-inside:avoid}thead{display:table-header-group}a{color:inherit;text-decoration:none}}";
 
 /// A complete HTML document in the reader's language around `body`.
 pub fn document(tr: &Tr, title: &str, body: &str) -> String {
@@ -270,118 +383,27 @@ pub fn document(tr: &Tr, title: &str, body: &str) -> String {
     )
 }
 
+/// One self-contained HTML document: the Markdown's tables and notes as HTML, each site's
+/// charts (inline SVG) in its section.
 pub fn to_html(r: &Report, tr: &Tr) -> String {
-    let md_table = to_markdown(r, |_| String::new(), tr);
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "<h1>{}</h1><p class=\"window\">{}</p>",
-        esc(&tr.t("report-pue-title")),
-        esc(&tr.args("window", &[("from", &r.from), ("to", &r.to)]))
-    );
-    let _ = writeln!(
-        out,
-        "<table><thead><tr>{}</tr></thead><tbody>",
-        [
-            "col-site",
-            "col-label",
-            "col-pue",
-            "col-interval",
-            "col-dcie",
-            "col-edc-kwh",
-            "col-eit-kwh",
-            "col-coverage"
-        ]
-        .iter()
-        .map(|k| format!("<th>{}</th>", esc(&tr.t(k))))
-        .collect::<String>()
-    );
-    for s in &r.sites {
-        let _ = writeln!(
-            out,
-            "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{:.1}</td><td class=\"num\">{:.1}</td><td class=\"num\">{:.1} %</td></tr>",
-            esc(&s.site),
-            esc(&s.label),
-            s.pue.map_or(esc(&s.status), |p| format!("{p:.3}")),
-            match (s.pue_low, s.pue_high) {
-                (Some(a), Some(b)) => format!("{a:.3} – {b:.3}"),
-                _ => "—".into(),
-            },
-            s.dcie_pct.map_or("—".into(), |d| format!("{d:.1} %")),
-            s.facility_kwh,
-            s.it_kwh,
-            s.coverage * 100.0
+    let mut figures = BTreeMap::new();
+    for (i, s) in r.sites.iter().enumerate() {
+        let label = format!(" ({})", s.label);
+        figures.insert(
+            format!("daily-{i}"),
+            daily_chart(s, tr).figure(&(tr.t("caption-daily-pue") + &label)),
+        );
+        figures.insert(
+            format!("breakdown-{i}"),
+            breakdown_chart(s, tr).figure(&(tr.t("caption-breakdown") + &label)),
+        );
+        figures.insert(
+            format!("monthly-{i}"),
+            monthly_chart(s, tr).figure(&tr.t("caption-monthly-energy")),
         );
     }
-    out.push_str("</tbody></table>\n");
-    for s in &r.sites {
-        let _ = writeln!(
-            out,
-            "<section><h2>{} — {}</h2>",
-            esc(&s.name),
-            esc(&s.label)
-        );
-        let _ = writeln!(
-            out,
-            "<figure>{}<figcaption>{} ({})</figcaption></figure>",
-            daily_chart_svg(s, tr),
-            esc(&tr.t("caption-daily-pue")),
-            esc(&s.label)
-        );
-        let _ = writeln!(
-            out,
-            "<figure>{}<figcaption>{} ({})</figcaption></figure>",
-            breakdown_chart_svg(s, tr),
-            esc(&tr.t("caption-breakdown")),
-            esc(&s.label)
-        );
-        let _ = writeln!(
-            out,
-            "<figure>{}<figcaption>{}</figcaption></figure>",
-            monthly_chart_svg(s),
-            esc(&tr.t("caption-monthly-energy"))
-        );
-        let _ = writeln!(
-            out,
-            "<table><thead><tr>{}</tr></thead>",
-            [
-                "col-month",
-                "col-edc-kwh",
-                "col-eit-kwh",
-                "col-co2-kg",
-                "col-cost-hkd"
-            ]
-            .iter()
-            .map(|k| format!("<th>{}</th>", esc(&tr.t(k))))
-            .collect::<String>()
-        );
-        for m in &s.monthly {
-            let f = |v: Option<f64>| v.map_or("—".to_owned(), |v| format!("{v:.0}"));
-            let _ = writeln!(
-                out,
-                "<tr><td>{}</td><td class=\"num\">{:.1}</td><td class=\"num\">{:.1}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-                m.month,
-                m.facility_kwh,
-                m.it_kwh,
-                f(m.co2_kg),
-                f(m.cost_hkd)
-            );
-        }
-        out.push_str("</table></section>\n");
-    }
-    // The notes (breakdown, factors, events) as preformatted text, so nothing is lost.
-    let notes = md_table
-        .split("\n## ")
-        .skip(1)
-        .collect::<Vec<_>>()
-        .join("\n## ");
-    let _ = writeln!(
-        out,
-        "<section><h2>{}</h2><pre>## {}</pre></section>",
-        esc(&tr.t("heading-notes")),
-        esc(&notes)
-    );
-    document(tr, &tr.t("report-pue-title"), &out)
+    let md = markdown(r, tr, &|i, kind, _| chart_mark(&format!("{kind}-{i}")));
+    page(tr, &tr.t("report-pue-title"), &md, &figures)
 }
 
 /// Text made safe inside HTML elements.

@@ -1,6 +1,53 @@
 //! Tests of the PUE report's renderings (Markdown, HTML, CSV) in both languages.
 use super::*;
 
+/// A site's report with every figure set small, over `range`.
+fn site_report(
+    site: &kilowatch_core::config::Site,
+    range: kilowatch_store::TimeRange,
+) -> SiteReport {
+    let _ = range;
+    SiteReport {
+        site: site.id.clone(),
+        name: site.name.clone(),
+        timezone: "UTC".into(),
+        from: "2026-01-01".into(),
+        to: "2026-01-02".into(),
+        category: 1,
+        label: "PUE1".into(),
+        pue: None,
+        pue_low: None,
+        pue_high: None,
+        dcie_pct: None,
+        status: "ok".into(),
+        facility_kwh: 15.0,
+        it_kwh: 10.0,
+        estimated_facility_kwh: 0.0,
+        estimated_it_kwh: 0.0,
+        coverage: 1.0,
+        uncertainty_basis: String::new(),
+        breakdown: crate::kpi::breakdown(15.0, 10.0, &[]),
+        emission_factor_kg_per_kwh: None,
+        co2_kg: None,
+        cue_kg_per_kwh: None,
+        tariff_hkd_per_kwh: None,
+        cost_hkd: None,
+        event_summary: Vec::new(),
+        events: Vec::new(),
+        daily: Vec::new(),
+        monthly: Vec::new(),
+    }
+}
+
+fn report(sites: Vec<SiteReport>) -> Report {
+    Report {
+        from: "2026-01-01".into(),
+        to: "2026-01-02".into(),
+        sites,
+        no_data: Vec::new(),
+    }
+}
+
 /// Text from an inventory or a status may hold a comma, a quote and a newline: the CSV
 /// still reads back field for field.
 #[test]
@@ -15,7 +62,7 @@ fn csv_round_trips_text_with_a_comma_a_quote_and_a_newline() {
         utility: None,
         years: Default::default(),
     };
-    let mut s = SiteReport::no_data(
+    let mut s = site_report(
         &site,
         kilowatch_store::TimeRange {
             from: 0,
@@ -30,12 +77,8 @@ fn csv_round_trips_text_with_a_comma_a_quote_and_a_newline() {
         at: "t1".into(),
         kwh: 1.5,
     });
-    let r = Report {
-        from: String::new(),
-        to: String::new(),
-        sites: vec![s.clone()],
-    };
-    let text = to_csv(&r).unwrap_or_default();
+    let r = report(vec![s.clone()]);
+    let text = to_csv(&r, &Tr::new(kilowatch_core::i18n::Lang::En)).unwrap_or_default();
     let mut rows = csv::Reader::from_reader(text.as_bytes());
     let row = rows
         .records()
@@ -95,7 +138,7 @@ fn three_reports(tr: &Tr) -> [String; 3] {
         utility: None,
         years: Default::default(),
     };
-    let mut s = SiteReport::no_data(
+    let mut s = site_report(
         &site,
         kilowatch_store::TimeRange {
             from: 0,
@@ -117,11 +160,7 @@ fn three_reports(tr: &Tr) -> [String; 3] {
         last: "t1".into(),
         kwh: 2.0,
     });
-    let pue = Report {
-        from: "2026-01-01".into(),
-        to: "2026-01-02".into(),
-        sites: vec![s],
-    };
+    let pue = report(vec![s]);
     let plan = SitePlan {
         site: "hk1".into(),
         hosts_before: 10,
@@ -151,10 +190,17 @@ fn three_reports(tr: &Tr) -> [String; 3] {
         }],
         notes: vec![],
         sensitivity: vec![(0.2, 4), (0.3, 5), (0.4, 6)],
+        saving_parts: crate::consolidation::SavingParts {
+            idle_off_w: 100.0,
+            packing_w: 0.0,
+            spare_w: 300.0,
+        },
+        savings_note: Some("negative".into()),
     };
     let consolidation = ConsolidationReport {
         from: "2026-01-01".into(),
         to: "2026-02-01".into(),
+        zones: vec![],
         assumptions: PlanOptions::default(),
         servers: vec![],
         idle_servers: vec![IdleServer {
@@ -199,32 +245,42 @@ fn three_reports(tr: &Tr) -> [String; 3] {
             sites: vec![],
             method: "—".into(),
         }),
+        no_data: vec![crate::consolidation::SiteNoData {
+            site: "hk2".into(),
+            part: crate::consolidation::NoDataPart::Plan,
+            reason: "—".into(),
+        }],
     };
     let capacity = CapacityReport {
+        from: "2026-01-01".into(),
+        to: "2026-02-01".into(),
+        zones: vec![],
         racks: vec![RackCapacity {
             site: "hk1".into(),
             room: "1".into(),
             rack: "r1".into(),
             budget_w: Some(4000.0),
-            peak_w: 3600.0,
-            p95_w: 3400.0,
+            peak_w: Some(3600.0),
+            p95_w: Some(3400.0),
             utilisation_pct: Some(85.0),
             headroom_w: Some(600.0),
-            over_80_pct: true,
+            over_80_pct: Some(true),
+            no_data: None,
         }],
         breakers: vec![],
         ups: vec![UpsCapacity {
             site: "hk1".into(),
             units: 2,
-            peak_load_pct_of_one_unit: 60.0,
-            fits_n: true,
-            fits_n_minus_1: true,
+            peak_load_pct_of_one_unit: None,
+            fits_n: None,
+            fits_n_minus_1: None,
+            no_data: Some("—".into()),
         }],
         cooling: vec![],
         rooms: vec![RoomCapacity {
             site: "hk1".into(),
             room: "1".into(),
-            power_headroom_w: 1000.0,
+            power_headroom_w: Some(1000.0),
             cooling_headroom_w: Some(400.0),
             stranded_w: Some(600.0),
             stranded_kind: Some(Stranded::Power),
@@ -236,11 +292,12 @@ fn three_reports(tr: &Tr) -> [String; 3] {
         }],
         inlets: vec![],
         unplaced_temperatures: 2,
+        inlets_without_data: 1,
     };
     [
         to_markdown(&pue, |_| "hk1.svg".into(), tr),
         crate::consolidation::to_markdown(&consolidation, tr),
-        crate::capacity::to_markdown(&capacity, "2026-01-01", "2026-02-01", tr),
+        crate::capacity::to_markdown(&capacity, tr),
     ]
 }
 
@@ -321,12 +378,10 @@ fn the_three_markdown_reports_are_entirely_chinese_in_zh_hk() {
         assert!(stale.is_empty(), "{stale:?} in {zh_md}");
         assert!(!english_words(en_md).is_disjoint(&all_en), "{en_md}");
     }
-    // The HTML notes of the PUE report follow the reader's language too.
-    let r = Report {
-        from: String::new(),
-        to: String::new(),
-        sites: vec![],
-    };
-    let html = to_html(&r, &zh);
-    assert!(html.contains(&zh.t("heading-notes")) && !html.contains("Notes"));
+    // The HTML of the PUE report follows the reader's language too.
+    let html = to_html(&report(vec![]), &zh);
+    assert!(
+        html.contains(&zh.t("heading-contents")) && !html.contains("Contents"),
+        "{html}"
+    );
 }

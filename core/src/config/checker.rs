@@ -21,6 +21,9 @@ pub(super) struct Checker<'a> {
     pub(super) problems: Vec<Problem>,
     /// Sites whose own entry is broken: their rooms and racks are unknown, not missing.
     pub(super) broken_sites: HashSet<String>,
+    /// False for `check-config --no-secrets`: secret references are checked for their form
+    /// only, and nothing is read from the environment or secret files.
+    pub(super) resolve_secrets: bool,
 }
 
 impl<'a> Checker<'a> {
@@ -33,6 +36,7 @@ impl<'a> Checker<'a> {
             env_keys: HashMap::new(),
             problems: Vec::new(),
             broken_sites: HashSet::new(),
+            resolve_secrets: true,
         }
     }
 

@@ -156,6 +156,21 @@ impl Config {
         path: &Path,
         env: impl Iterator<Item = (String, String)>,
     ) -> Result<Config, Vec<Problem>> {
+        Config::load_checked(path, env, true)
+    }
+
+    /// Validates `path` as [`Config::load`] does but reads no secret: each reference is checked
+    /// for its form (`env:NAME`, `file:PATH`) only and stands for an empty secret. For
+    /// `check-config --no-secrets` on a machine without the secrets, never for running.
+    pub fn load_without_secrets(path: &Path) -> Result<Config, Vec<Problem>> {
+        Config::load_checked(path, std::env::vars(), false)
+    }
+
+    fn load_checked(
+        path: &Path,
+        env: impl Iterator<Item = (String, String)>,
+        resolve_secrets: bool,
+    ) -> Result<Config, Vec<Problem>> {
         let file = path.display().to_string();
         let src = std::fs::read_to_string(path).map_err(|e| {
             vec![Problem {
@@ -166,7 +181,7 @@ impl Config {
             }]
         })?;
         let base_dir = path.parent().unwrap_or(Path::new(".")).to_owned();
-        Config::from_str(&src, &file, &base_dir, env).map(|mut c| {
+        Config::check(&src, &file, &base_dir, env, resolve_secrets).map(|mut c| {
             c.path = path.to_owned();
             c
         })
@@ -179,8 +194,19 @@ impl Config {
         base_dir: &Path,
         env: impl Iterator<Item = (String, String)>,
     ) -> Result<Config, Vec<Problem>> {
+        Config::check(src, file, base_dir, env, true)
+    }
+
+    fn check(
+        src: &str,
+        file: &str,
+        base_dir: &Path,
+        env: impl Iterator<Item = (String, String)>,
+        resolve_secrets: bool,
+    ) -> Result<Config, Vec<Problem>> {
         let (mut doc, lines) = parse(src, file)?;
         let mut c = Checker::new(file, src, lines);
+        c.resolve_secrets = resolve_secrets;
         env::apply_env(&mut doc, env, &mut c.env_keys);
         for key in doc.keys() {
             if !raw::TOP_KEYS.contains(&key.as_str()) {

@@ -35,6 +35,8 @@ struct Upkeep {
     last: (Timestamp, std::time::Instant),
     raw: Option<Timestamp>,
     rollups: Option<Timestamp>,
+    /// The clock was replaying history at the last upkeep: its jumps are by design.
+    replayed: bool,
 }
 
 /// One upkeep's times: the clock now, and the retention cuts.
@@ -55,6 +57,7 @@ impl Upkeep {
             last: (now, std::time::Instant::now()),
             raw: cut(retention.raw),
             rollups: cut(retention.rollups),
+            replayed: clock.replaying(),
         }
     }
 
@@ -71,7 +74,8 @@ impl Upkeep {
         self.last = (now, real);
         // Clock time that really passed, with a minute of slack.
         let passed = (elapsed.as_secs_f64() * 1000.0 * self.clock.speed()) as i64;
-        if (now - last - passed).abs() > 60_000 {
+        let replayed = std::mem::replace(&mut self.replayed, self.clock.replaying());
+        if (now - last - passed).abs() > 60_000 && !replayed && !self.replayed {
             tracing::warn!(
                 jump_s = (now - last - passed) / 1000,
                 "the wall clock jumped; retention advances with real time only"

@@ -66,6 +66,7 @@ pub async fn collect(
     let schedule = Schedule {
         max_concurrent_polls: config.collector.max_concurrent_polls,
         clock,
+        backfill: None,
     };
     let run = tokio::spawn(schedule::run(
         DeviceTask::all(config),

@@ -8,7 +8,8 @@ pub(super) fn alarms(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
     let tr = &*app.tr;
     let alerts = &app.snapshot.rule_alerts;
     let [top, detail, bottom] = Layout::vertical([
-        Constraint::Length((alerts.len() as u16 + 3).clamp(4, area.height / 2)),
+        // At most half the screen; clamp's bounds cross on a tiny one.
+        Constraint::Length((alerts.len() as u16 + 3).min(area.height / 2).max(4)),
         Constraint::Length(4),
         Constraint::Min(4),
     ])

@@ -6,7 +6,7 @@ use ratatui::style::Style;
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{
-    Axis, Block, Borders, Cell, Chart, Clear, Dataset, GraphType, Paragraph, Row, Table, Tabs, Wrap,
+    Axis, Block, Borders, Cell, Chart, Clear, Dataset, GraphType, Paragraph, Row, Table, Tabs,
 };
 
 use kilowatch_core::i18n::Tr;
@@ -17,7 +17,13 @@ use crate::snapshot::{EIGHTY_PCT, INLET_MAX_C};
 use crate::theme::Theme;
 
 mod alarms;
+mod overview;
+mod site;
+mod trends;
 use alarms::alarms;
+use overview::overview;
+use site::site;
+use trends::trends;
 
 pub fn render(app: &App, theme: &Theme, f: &mut Frame) {
     let [tabs, body, status] = Layout::vertical([
@@ -41,7 +47,7 @@ pub fn render(app: &App, theme: &Theme, f: &mut Frame) {
         Screen::Rack => rack(app, theme, f, body),
         Screen::Devices => devices(app, theme, f, body),
         Screen::Alarms => alarms(app, theme, f, body),
-        Screen::Trends => trends(app, f, body),
+        Screen::Trends => trends(app, theme, f, body),
         Screen::Fleet => fleet(app, theme, f, body),
     }
     let hint = match app.mode {
@@ -94,127 +100,34 @@ pub fn fmt(v: Option<f64>, decimals: usize) -> String {
     v.map_or("—".to_owned(), |v| format!("{v:.decimals$}"))
 }
 
-fn overview(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
-    let tr = &*app.tr;
-    let (headers, widths) = columns(
-        tr,
-        [
-            "tui-col-site",
-            "tui-col-pue-hour",
-            "tui-col-pue-today",
-            "tui-col-facility-kw",
-            "tui-col-it-kw",
-            "tui-col-cooling-kw",
-            "tui-col-ups-pct",
-            "tui-col-alarms",
-            "tui-col-up",
-        ],
-        [
-            Constraint::Min(8),
-            Constraint::Length(12),
-            Constraint::Length(9),
-            Constraint::Length(11),
-            Constraint::Length(7),
-            Constraint::Length(10),
-            Constraint::Length(5),
-            Constraint::Length(6),
-            Constraint::Length(6),
-        ],
-    );
-    let header = Row::new(headers).style(theme.title());
-    let rows = app.snapshot.sites.iter().enumerate().map(|(i, s)| {
-        let alarms = app
-            .snapshot
-            .alarms
-            .iter()
-            .filter(|a| a.subject.starts_with(&s.id) || a.subject.contains(&format!("({})", s.id)))
-            .count();
-        let up_style = if s.devices_up < s.devices_total {
-            theme.bad()
-        } else {
-            theme.ok()
-        };
-        let row = Row::new(vec![
-            Cell::from(s.id.clone()),
-            Cell::from(format!("{} {}", fmt(s.pue_hour, 2), s.category)),
-            Cell::from(fmt(s.pue_today, 2)),
-            Cell::from(fmt(s.facility_kw, 1)),
-            Cell::from(fmt(s.it_kw, 1)),
-            Cell::from(fmt(s.cooling_kw, 1)),
-            Cell::from(fmt(s.ups_load_pct, 0))
-                .style(theme.by_share(s.ups_load_pct.map(|l| l / EIGHTY_PCT * 100.0))),
-            Cell::from(alarms.to_string()).style(if alarms > 0 {
-                theme.bad()
-            } else {
-                Style::default()
-            }),
-            Cell::from(format!("{}/{}", s.devices_up, s.devices_total)).style(up_style),
-        ]);
-        if i == app.site {
-            row.style(theme.selected())
-        } else {
-            row
-        }
-    });
-    f.render_widget(
-        Table::new(rows, widths).header(header).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(tr.t("tui-overview-title")),
-        ),
-        area,
-    );
-}
-
-fn site(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
-    let Some(s) = app.snapshot.sites.get(app.site) else {
-        return;
-    };
-    let tr = &*app.tr;
-    let by = tr.t(match app.colouring {
-        Colouring::Power => "tui-site-by-power",
-        Colouring::Inlet => "tui-site-by-inlet",
-    });
-    let mut lines = vec![Line::from(
-        tr.args("tui-site-heading", &[("name", &s.name), ("by", &by)]),
-    )];
-    let mut index = 0;
-    for room in &s.rooms {
-        lines.push(Line::styled(
-            tr.args("tui-site-room", &[("room", &room.id)]),
-            theme.title(),
-        ));
-        let mut spans = Vec::new();
-        for r in &room.racks {
-            let (text, style) = match app.colouring {
-                Colouring::Power => (
-                    format!(" {} {}% ", r.id, fmt(r.load_pct(), 0)),
-                    theme.by_share(r.load_pct().map(|l| l / EIGHTY_PCT * 100.0)),
-                ),
-                Colouring::Inlet => (
-                    format!(" {} {}°C ", r.id, fmt(r.inlet_c, 1)),
-                    theme.by_share(r.inlet_c.map(|t| t / INLET_MAX_C * 100.0)),
-                ),
-            };
-            let style = if index == app.rack {
-                style.patch(theme.selected())
-            } else {
-                style
-            };
-            spans.push(Span::styled(text, style));
-            spans.push(Span::raw(" "));
-            index += 1;
-        }
-        lines.push(Line::from(spans));
+/// `s` cut to at most `columns` terminal columns at a space, ending in "…" when cut, so a
+/// figure is shown whole or not at all (a word longer than the room is cut mid-word).
+pub fn fit(s: &str, columns: usize) -> String {
+    if width(s) <= columns {
+        return s.to_owned();
     }
-    f.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(Screen::Site.title(tr)),
-        ),
-        area,
-    );
+    if columns == 0 {
+        return String::new();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    let mut last_space = None;
+    for c in s.chars() {
+        let w = width(c.encode_utf8(&mut [0; 4]));
+        // Room for the "…".
+        if used + w + 1 > columns {
+            break;
+        }
+        if c == ' ' {
+            last_space = Some(out.len());
+        }
+        out.push(c);
+        used += w;
+    }
+    if let Some(i) = last_space {
+        out.truncate(i);
+    }
+    format!("{}…", out.trim_end())
 }
 
 fn rack(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
@@ -445,62 +358,6 @@ fn fleet(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
     );
 }
 
-fn trends(app: &App, f: &mut Frame, area: Rect) {
-    let Some(s) = app.snapshot.sites.get(app.site) else {
-        return;
-    };
-    let tr = &*app.tr;
-    let [a, b] =
-        Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
-    chart(
-        tr,
-        f,
-        a,
-        &s.pue_trend,
-        &tr.args(
-            "tui-trend-pue",
-            &[("category", &s.category), ("site", &s.id)],
-        ),
-    );
-    chart(tr, f, b, &s.kw_trend, &tr.t("tui-trend-kw"));
-}
-
-fn chart(tr: &Tr, f: &mut Frame, area: Rect, data: &[(f64, f64)], title: &str) {
-    if data.is_empty() {
-        f.render_widget(
-            Paragraph::new(tr.t("tui-chart-empty")).block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .title(title.to_owned()),
-            ),
-            area,
-        );
-        return;
-    }
-    let (x0, x1) = (data[0].0, data[data.len() - 1].0.max(data[0].0 + 1.0));
-    let (y0, y1) = data.iter().fold((f64::MAX, f64::MIN), |(lo, hi), (_, y)| {
-        (lo.min(*y), hi.max(*y))
-    });
-    let pad = ((y1 - y0) * 0.1).max(0.01);
-    let ds = Dataset::default()
-        .marker(Marker::Braille)
-        .graph_type(GraphType::Line)
-        .data(data);
-    let c = Chart::new(vec![ds])
-        .block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(title.to_owned()),
-        )
-        .x_axis(Axis::default().bounds([x0, x1]))
-        .y_axis(
-            Axis::default()
-                .bounds([y0 - pad, y1 + pad])
-                .labels([format!("{:.2}", y0 - pad), format!("{:.2}", y1 + pad)]),
-        );
-    f.render_widget(c, area);
-}
-
 /// The keys, centred over the screen: as wide as its longest line (in display columns, so
 /// a Chinese text is not cut off), at most the screen's width.
 fn help(tr: &Tr, f: &mut Frame, area: Rect) {
@@ -552,5 +409,15 @@ mod tests {
         assert_eq!(pad("機櫃", 6), "機櫃  ");
         assert_eq!(pad("rack", 6), "rack  ");
         assert_eq!(pad("收集器群", 4), "收集器群", "never cut");
+    }
+
+    #[test]
+    fn fitting_cuts_at_a_space_never_inside_a_figure() {
+        assert_eq!(fit("inlet 28.5 °C above", 30), "inlet 28.5 °C above");
+        assert_eq!(fit("inlet 28.5 °C above", 12), "inlet 28.5…");
+        assert_eq!(fit("inlet 28.5 °C above", 9), "inlet…");
+        assert_eq!(fit("進風 28.5 °C", 9), "進風…");
+        assert!(width(&fit("進風溫度過高", 7)) <= 7);
+        assert_eq!(fit("abc", 0), "");
     }
 }

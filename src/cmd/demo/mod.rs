@@ -1,4 +1,7 @@
-//! `kilowatch demo`: the simulated site, the collector and the embedded store in one process.
+//! `kilowatch demo`: the simulated site, the collector and the embedded store in one process,
+//! after a simulated past (`history`) so every screen and report has something to show.
+
+mod history;
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -9,7 +12,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use kilowatch_analyzer::pue::{self, Pue};
-use kilowatch_core::clock::Clock;
+use kilowatch_core::clock::{Clock, Replay};
 use kilowatch_core::config::Config;
 use kilowatch_core::model::{Category, Field, Role};
 use kilowatch_sim::{RunningSim, SimConfig};
@@ -31,6 +34,17 @@ pub struct Args {
     /// Simulated seconds per real second.
     #[arg(long, default_value_t = 1.0)]
     speed: f64,
+    /// How much past to simulate before going live: polled through the simulated devices'
+    /// protocols at accelerated speed in seconds, with a daily cycle, a comatose server, a hot
+    /// rack and a utility outage the UPS rode through. "0s" starts with an empty store.
+    #[arg(long, default_value = "7d", value_parser = humantime::parse_duration)]
+    history: Duration,
+    /// One poll of every device per this much simulated history.
+    #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
+    history_step: Duration,
+    /// Simulate an estate of N sites (dc01…) that differ in size, cooling efficiency and PUE.
+    #[arg(long, value_name = "N")]
+    estate: Option<usize>,
     /// Poll interval, in real time.
     #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
     interval: Duration,
@@ -98,16 +112,21 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     let speed = args.speed.max(0.001);
-    let clock = if (speed - 1.0).abs() < f64::EPSILON {
+    let live = if (speed - 1.0).abs() < f64::EPSILON {
         Clock::System
     } else {
         Clock::accelerated(speed)
     };
+    // The past, replayed: the simulator and the collector share a clock the collector steps.
+    let to = live.now_ms();
+    let from = to - args.history.as_millis() as i64;
+    let replay = (from < to).then(|| Replay::leak(from, live));
+    let clock = replay.map_or(live, Clock::Replay);
     let community = std::env::var("KILOWATCH_SIM_COMMUNITY")
         .ok()
         .filter(|c| !c.is_empty())
         .unwrap_or_else(|| format!("kw-{:016x}", fastrand_u64()));
-    let sim_config = SimConfig {
+    let one = SimConfig {
         racks: args.racks.max(1),
         servers_per_rack: args.servers_per_rack.max(1),
         speed,
@@ -115,9 +134,27 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         server_protocol: args.servers.into(),
         ..SimConfig::default()
     };
-    let sim = RunningSim::start(sim_config, clock)
-        .await
-        .context("start the simulated site")?;
+    let mut configs = match args.estate {
+        Some(n) => one.estate(n.max(1)),
+        None => vec![one],
+    };
+    // The outage happens at the first site; every site has its hot rack.
+    for (i, c) in configs.iter_mut().enumerate() {
+        let mut story = history::story(from, to, c.racks);
+        if i > 0 {
+            story.outage = None;
+        }
+        c.story = story;
+    }
+    let mut sims = Vec::with_capacity(configs.len());
+    for c in configs {
+        let site = c.site.clone();
+        sims.push(
+            RunningSim::start(c, clock)
+                .await
+                .with_context(|| format!("start the simulated site {site}"))?,
+        );
+    }
 
     // The community goes in a file beside the config, readable only by us; the config names it.
     let secret_path = dir.join("sim-community");
@@ -127,7 +164,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let timeout =
         humantime::format_duration(args.interval.mul_f64(0.8).min(Duration::from_secs(2)))
             .to_string();
-    let mut inventory = sim.inventory_toml(
+    let mut inventory = kilowatch_sim::estate_inventory(
+        &sims,
         &format!("file:{}", secret_path.display()),
         "kilowatch.db",
         &interval,
@@ -157,17 +195,36 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let sink =
         crate::pipeline::influx_sink(args.influx.as_deref(), config.influx.as_ref(), &store, &dir)?;
-    let pipeline =
-        crate::pipeline::start(&config, store.clone(), clock, cancel.clone(), sink, metrics)?;
-    let sim = Arc::new(sim);
+    if let Some(id) = &args.fail_device
+        && !sims.iter().any(|s| s.devices.iter().any(|d| &d.id == id))
+    {
+        anyhow::bail!("--fail-device: no simulated device '{id}'");
+    }
+    let (progress, swept) = tokio::sync::watch::channel(from);
+    let backfill = replay.map(|replay| kilowatch_collector::schedule::Backfill {
+        replay,
+        from,
+        step: args.history_step.max(Duration::from_secs(1)),
+        progress,
+    });
+    let pipeline = crate::pipeline::start_after(
+        &config,
+        store.clone(),
+        clock,
+        cancel.clone(),
+        sink,
+        metrics,
+        backfill,
+    )?;
+    if replay.is_some() {
+        history::wait(swept, from, to).await;
+    }
+    let sims = Arc::new(sims);
     if let Some(id) = args.fail_device.clone() {
-        if !sim.devices.iter().any(|d| d.id == id) {
-            anyhow::bail!("--fail-device: no simulated device '{id}'");
-        }
-        let (sim, after) = (sim.clone(), args.fail_after);
+        let (sims, after) = (sims.clone(), args.fail_after);
         tokio::spawn(async move {
             tokio::time::sleep(after).await;
-            sim.stop_device(&id);
+            sims.iter().for_each(|s| _ = s.stop_device(&id));
             tracing::warn!(device = %id, "simulated device failed on request");
         });
     }
@@ -193,7 +250,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         kilowatch_tui::run(snapshots, acks, lang, cancel.clone()).await?;
         cancel.cancel();
         pipeline.finish().await;
-        sim.shutdown();
+        sims.iter().for_each(RunningSim::shutdown);
         return Ok(ExitCode::SUCCESS);
     }
 
@@ -252,7 +309,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     cancel.cancel();
     pipeline.finish().await;
-    sim.shutdown();
+    sims.iter().for_each(RunningSim::shutdown);
     Ok(ExitCode::SUCCESS)
 }
 
