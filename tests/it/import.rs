@@ -150,7 +150,7 @@ fn a_year_of_hourly_meter_readings_gives_the_hand_calculated_annual_pue() {
         text.contains("<svg") && text.contains("Daily PUE (PUE1, annual)"),
         "no chart"
     );
-    assert!(text.contains("stroke=\"#0000FF\""), "no PUE series drawn");
+    assert!(text.contains("stroke=\"#1F3B73\""), "no PUE series drawn");
     assert!(
         text.contains("Energy breakdown (PUE1, annual)")
             && text.contains("Monthly facility energy")

@@ -138,7 +138,7 @@ fn x_ticks(svg: &str) -> Vec<f64> {
 }
 
 /// What a reader checks of an HTML report: a document, not preformatted text.
-fn assert_document(which: &str, html: &str) {
+pub(crate) fn assert_document(which: &str, html: &str) {
     assert!(!html.contains("<pre"), "{which}: <pre> in\n{html}");
     assert!(
         html.contains("<table") && html.contains("<thead>") && html.contains("<tbody>"),
