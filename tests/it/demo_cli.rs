@@ -322,3 +322,55 @@ fn demo_starts_on_a_week_of_history_that_tells_a_story() {
         "only the hot rack runs hot: {inlet:#?}"
     );
 }
+
+/// `demo --estate 2 --history 1d`: two simulated sites, each with a day of history behind it,
+/// so a report over the last day has a PUE for both; the sites differ in cooling, so in PUE.
+#[test]
+fn an_estate_demo_has_the_history_of_every_site() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let out = kilowatch(&[
+        "demo",
+        "--headless",
+        "--estate",
+        "2",
+        "--history",
+        "1d",
+        "--duration",
+        "2s",
+        "--data",
+        data,
+    ]);
+    assert!(
+        out.status.success(),
+        "demo failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = dir.path().join("demo.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_kilowatch"))
+        .args([
+            "report", "pue", "--from", "1d", "--format", "json", "--config",
+        ])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut pue: std::collections::BTreeMap<String, f64> = Default::default();
+    for s in report["sites"].as_array().unwrap() {
+        if let Some(p) = s["pue"].as_f64() {
+            pue.insert(s["site"].as_str().unwrap().to_owned(), p);
+        }
+    }
+    assert_eq!(
+        pue.keys().collect::<Vec<_>>(),
+        ["dc01", "dc02"],
+        "{report:#}"
+    );
+    assert!(pue.values().all(|p| (1.1..2.5).contains(p)), "{pue:?}");
+    assert!((pue["dc01"] - pue["dc02"]).abs() > 0.02, "{pue:?}");
+}
