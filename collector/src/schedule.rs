@@ -177,7 +177,11 @@ pub async fn run(
 async fn backfill(pollers: &mut Vec<Poller>, b: &Backfill, context: &Arc<Context>) -> bool {
     let step = (b.step.as_millis() as i64).max(1);
     let mut at = b.from;
-    while at < b.replay.live().now_ms() {
+    // A live clock faster than the sweeps would never be caught: at most four times the steps
+    // the history had when it began, then live polling takes over from wherever that is.
+    let mut left = ((b.replay.live().now_ms() - at) / step).max(0) * 4 + 16;
+    while at < b.replay.live().now_ms() && left > 0 {
+        left -= 1;
         b.replay.set(at);
         let mut sweep: FuturesUnordered<_> = pollers
             .drain(..)
