@@ -194,7 +194,11 @@ fn issue_17_discover_finds_what_answers_and_writes_an_inventory_collect_polls() 
     );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     // The site is listed among those without data, with why, and among no others.
-    assert_eq!(report["sites"].as_array().map(Vec::len), Some(0), "{report}");
+    assert_eq!(
+        report["sites"].as_array().map(Vec::len),
+        Some(0),
+        "{report}"
+    );
     let row = &report["no_data"][0];
     assert!(row["pue"].is_null(), "{row}");
     assert!(
