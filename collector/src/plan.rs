@@ -119,6 +119,8 @@ pub(crate) struct SnmpEntry {
     /// The device's unit setting (a GET, or a column matched by row or row prefix) and the
     /// values meaning °F.
     pub fahrenheit: Option<(SnmpSource, Vec<Match>)>,
+    /// For a 0/1 field: the raw codes that read 1 (others read 0).
+    pub true_when: Vec<f64>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -346,6 +348,7 @@ impl Plan {
             });
             plan.entries.push(SnmpEntry {
                 fahrenheit,
+                true_when: m.true_when.clone(),
                 divisor,
                 precision,
                 si_prefix,

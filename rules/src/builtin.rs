@@ -115,24 +115,6 @@ pub fn rules(set: RuleSet) -> Vec<Rule> {
                 Critical,
                 "{device} is on battery",
             ),
-            // UPS-MIB says it as upsOutputSource (read as `status` at point `output_source`):
-            // battery(5). The vendor profiles that give `on_battery` feed the rule above.
-            {
-                let mut r = rule(
-                    "ups_output_on_battery",
-                    Condition::State {
-                        field: Field::Status,
-                        values: vec![5.0],
-                    },
-                    0,
-                    Critical,
-                    "{device} is on battery (upsOutputSource battery)",
-                );
-                r.scope
-                    .tags
-                    .insert("point".into(), vec!["output_source".into()]);
-                r
-            },
             rule(
                 "ups_load_high",
                 threshold(Field::LoadPct, true, v(80.0), v(75.0)),

@@ -11,7 +11,7 @@ use std::f64::consts::PI;
 use crate::story::{Battery, Story};
 
 /// Hong Kong is UTC+8; the daily load cycle follows local time.
-const LOCAL_OFFSET_H: f64 = 8.0;
+pub const LOCAL_OFFSET_H: f64 = 8.0;
 const MS_PER_H: f64 = 3_600_000.0;
 
 #[derive(Debug, Clone)]

@@ -291,8 +291,8 @@ fn demo_starts_on_a_week_of_history_that_tells_a_story() {
             .filter(|e| e.rule == rule && e.status == status)
             .collect()
     };
-    let fired = events("ups_output_on_battery", "firing");
-    let cleared = events("ups_output_on_battery", "resolved");
+    let fired = events("ups_on_battery", "firing");
+    let cleared = events("ups_on_battery", "resolved");
     assert_eq!(fired.len(), 1, "one outage: {log:#?}");
     assert_eq!(cleared.len(), 1, "cleared once: {log:#?}");
     let on_battery = cleared[0].at - fired[0].at;

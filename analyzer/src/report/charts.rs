@@ -151,8 +151,7 @@ pub fn daily_chart(s: &SiteReport, tr: &Tr) -> Chart {
                 .x_label_style(axis_labels(rotate))
                 .x_desc(tr.args("chart-date-zone", &[("zone", &s.timezone)]))
                 .y_desc(s.label.as_str())
-                // Else the axis titles take the tick labels' style, turned with them.
-                .axis_desc_style(("sans-serif", 12).into_font().color(&BLACK))
+                .axis_desc_style(axis_titles())
                 .max_light_lines(0)
                 .draw();
             let ink = PALETTE[0];
@@ -184,6 +183,11 @@ fn axis_labels(rotate: bool) -> TextStyle<'static> {
     } else {
         style
     }
+}
+
+/// The axis titles' style, set apart: else they take the tick labels', turned with them.
+fn axis_titles() -> TextStyle<'static> {
+    ("sans-serif", 12).into_font().color(&BLACK)
 }
 
 /// IT, each metered subsystem and the unmetered rest, as bars (kWh).
@@ -283,7 +287,7 @@ pub(crate) fn bar_chart(labels: &[String], series: &[Series], unit: &str, tr: &T
                 .x_label_formatter(&fmt)
                 .x_label_style(axis_labels(rotate))
                 .y_desc(unit)
-                .axis_desc_style(("sans-serif", 12).into_font().color(&BLACK))
+                .axis_desc_style(axis_titles())
                 .max_light_lines(0)
                 .draw();
             for (k, s) in series.iter().enumerate() {

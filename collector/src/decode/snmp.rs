@@ -8,6 +8,15 @@ use kilowatch_core::profile::{Aggregate, Match};
 use super::{RowSeries, SnmpValue, Trace, dotted, push};
 use crate::plan::{Plan, SnmpEntry, SnmpPlan, SnmpSource};
 
+/// A code of an enumeration read as 0/1 by the profile's `true_when`.
+fn truth(e: &SnmpEntry, code: f64) -> f64 {
+    if e.true_when.contains(&code) {
+        1.0
+    } else {
+        0.0
+    }
+}
+
 #[allow(clippy::too_many_arguments)] // one call site; the pieces are what decoding needs
 pub(super) fn decode_snmp(
     plan: &Plan,
@@ -25,6 +34,11 @@ pub(super) fn decode_snmp(
                 let Some(v) = gets.get(g) else { continue };
                 match v.as_f64() {
                     Ok(x) if e.invalid.contains(&x) => {}
+                    Ok(x) if !e.true_when.is_empty() => {
+                        if push(out, p.series[i].as_ref(), e.field, truth(e, x)) {
+                            trace.push(|| dotted(&p.gets[g]));
+                        }
+                    }
                     Ok(x) => {
                         let Some(x) = divide(x, e.divisor.and_then(|d| cell(d, gets, walks, &[])))
                         else {
@@ -77,6 +91,7 @@ pub(super) fn decode_snmp(
                     }
                     match v.as_f64() {
                         Ok(x) if e.invalid.contains(&x) => {}
+                        Ok(x) if !e.true_when.is_empty() => values.push((row, index, truth(e, x))),
                         Ok(x) => {
                             let divisor = e.divisor.and_then(|d| cell(d, gets, walks, row));
                             let Some(stated) = stated_unit(e, walks, row) else {
@@ -318,5 +333,53 @@ mod tests {
         assert_eq!(total.map(|s| s.value), Some(100.0));
         // The input-power column is absent: no sample, and no problem either.
         assert!(out.iter().all(|s| s.series.tag("point") != Some("input")));
+    }
+
+    /// UPS-MIB upsOutputSource through the rfc1628 profile's `true_when = [5]`: battery(5)
+    /// reads on_battery 1, normal(3) reads 0, and the code itself is still stored as `status`.
+    #[test]
+    fn an_enumeration_reads_as_on_battery_by_its_true_codes() {
+        let (set, _) = kilowatch_core::profile::ProfileSet::load(&[]);
+        let device = kilowatch_core::config::Device::new(
+            "ups",
+            "s",
+            "rfc1628-ups",
+            kilowatch_core::address::Address::parse("snmp://h")
+                .unwrap()
+                .0,
+        );
+        let plan = Plan::compile(&device, set.get("rfc1628-ups").unwrap());
+        let PlanKind::Snmp(p) = &plan.kind else {
+            panic!("snmp")
+        };
+        let source = kilowatch_core::profile::parse_oid("1.3.6.1.2.1.33.1.4.1.0").unwrap();
+        let read = |code: i64| {
+            let gets = p
+                .gets
+                .iter()
+                .map(|g| SnmpValue::Int(if *g == source { code } else { 50 }))
+                .collect();
+            let walks = p.walks.iter().map(|_| Vec::new()).collect();
+            let (mut out, mut problems) = (Vec::new(), Vec::new());
+            decode(
+                &plan,
+                &Readings::Snmp { gets, walks },
+                &mut RowSeries::default(),
+                &mut out,
+                &mut problems,
+            );
+            let value = |f| out.iter().find(|s| s.field == f).map(|s| s.value);
+            (
+                value(kilowatch_core::model::Field::OnBattery),
+                out.iter()
+                    .find(|s| {
+                        s.field == kilowatch_core::model::Field::Status
+                            && s.series.tag("point") == Some("output_source")
+                    })
+                    .map(|s| s.value),
+            )
+        };
+        assert_eq!(read(5), (Some(1.0), Some(5.0)));
+        assert_eq!(read(3), (Some(0.0), Some(3.0)));
     }
 }

@@ -112,6 +112,10 @@ pub struct SnmpMetric {
     /// The code is stored; the names are how `probe` and alerts say it.
     #[serde(default)]
     pub states: BTreeMap<String, String>,
+    /// For a 0/1 field (`on_battery`): the codes of the MIB's enumeration that mean 1; any
+    /// other code reads 0 (UPS-MIB upsOutputSource: battery(5)).
+    #[serde(default)]
+    pub true_when: Vec<f64>,
 }
 
 /// Where a device says which unit a reading is in, and the values meaning the other unit.
@@ -333,6 +337,11 @@ impl Profile {
                         if !m.field.name().ends_with("_c") {
                             problems.push(format!("{key}: fahrenheit_when is for a °C field"));
                         }
+                    }
+                    if !m.true_when.is_empty() && m.field.unit() != "0/1" {
+                        problems.push(format!(
+                            "{key}: 'true_when' is for a 0/1 field (on_battery)"
+                        ));
                     }
                     if !m.states.is_empty() && m.field != Field::Status {
                         problems.push(format!("{key}: 'states' only applies to field 'status'"));
@@ -624,73 +633,4 @@ pub fn line_of(src: &str, offset: usize) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// `profile = "auto"` merges a device's modules: a module keeps every metric of its own
-    /// (apc-environmental reads temperatures from three tables at one point prefix), and a later
-    /// module does not read a field at a point an earlier one reads.
-    #[test]
-    fn merged_modules_keep_their_own_metrics_and_yield_to_earlier_ones() {
-        let (set, problems) = ProfileSet::load(&[]);
-        assert!(problems.is_empty(), "{problems:?}");
-        let Some(Profile::Snmp(env)) = set.get("apc-environmental") else {
-            panic!("no apc-environmental");
-        };
-        let temps = |p: &SnmpProfile| {
-            p.metrics
-                .iter()
-                .filter(|m| m.field == Field::TemperatureC)
-                .count()
-        };
-        assert!(temps(env) >= 3);
-        let Some(Profile::Snmp(m)) = set.merged(&["apc-environmental"]) else {
-            panic!("merge failed");
-        };
-        assert_eq!(temps(&m), temps(env), "a module's own tables all stay");
-        let Some(Profile::Snmp(twice)) = set.merged(&["apc-environmental", "apc-environmental"])
-        else {
-            panic!("merge failed");
-        };
-        assert_eq!(
-            twice.metrics.len(),
-            env.metrics.len(),
-            "a later module yields"
-        );
-    }
-
-    #[test]
-    fn builtin_profiles_all_load() {
-        let (set, problems) = ProfileSet::load(&[]);
-        assert!(problems.is_empty(), "{problems:?}");
-        assert!(set.get("rfc1628-ups").is_some());
-        assert!(set.get("eastron-sdm630").is_some());
-    }
-
-    #[test]
-    fn bad_profile_is_reported_with_line() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("bad.toml"),
-            "protocol = \"snmp\"\ndescription = \"x\"\n[[metrics]]\nfield = \"active_power_w\"\noid = \"1.3.6\"\nscael = 10\n",
-        )
-        .unwrap();
-        let (_, problems) = ProfileSet::load(&[dir.path().to_owned()]);
-        assert_eq!(problems.len(), 1, "{problems:?}");
-        assert_eq!(problems[0].line, Some(6));
-        assert!(
-            problems[0].message.contains("scael"),
-            "{}",
-            problems[0].message
-        );
-    }
-
-    #[test]
-    fn sys_object_id_longest_prefix_wins() {
-        let (set, _) = ProfileSet::load(&[]);
-        let (name, _) = set
-            .match_sys_object_id(&parse_oid("1.3.6.1.4.1.318.1.3.4.6").unwrap(), "")
-            .unwrap();
-        assert_eq!(name, "apc-rpdu2");
-    }
-}
+mod tests;

@@ -11,8 +11,8 @@ use tokio::sync::watch;
 const MIN: i64 = 60_000;
 const HOUR: i64 = 60 * MIN;
 const DAY: i64 = 24 * HOUR;
-/// The simulator's site keeps Hong Kong time.
-const LOCAL_OFFSET: i64 = 8 * HOUR;
+/// The simulator's site keeps Hong Kong time: its daily cycle's offset from UTC.
+const LOCAL_OFFSET: i64 = kilowatch_sim::physics::LOCAL_OFFSET_H as i64 * HOUR;
 /// Long enough to take a 4 kW UPS at 2 kW under half its charge.
 const OUTAGE: i64 = 35 * MIN;
 
