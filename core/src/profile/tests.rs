@@ -80,7 +80,9 @@ fn true_when_is_for_a_zero_one_field_only() {
     assert!(profile("on_battery").check().is_empty());
     let problems = profile("load_pct").check();
     assert!(
-        problems.iter().any(|p| p.contains("'true_when' is for a 0/1 field")),
+        problems
+            .iter()
+            .any(|p| p.contains("'true_when' is for a 0/1 field")),
         "{problems:?}"
     );
 }
