@@ -239,7 +239,7 @@ fn store(c: &mut Criterion) {
         let mut out = Vec::with_capacity(720);
         b.iter(|| {
             out.clear();
-            kilowatch_store::chunk::decode(&chunk, block, &mut out).expect("decodes");
+            kilowatch_store::chunk::decode(&chunk, block, None, &mut out).expect("decodes");
             out.len()
         });
     });

@@ -9,13 +9,23 @@
 //!   bit for bit, with the same operation the collector used to scale it (multiply or divide).
 //! - *XOR* (Gorilla): any other float, by its bits XORed with the previous value's.
 //!
-//! Layout: `version, varint n, zigzag t0 − base, mode, first value, varint length of the time stream,
-//! time stream, value stream`. Decoding is bounded by the input: hostile bytes give an error,
-//! never a panic or an allocation beyond `4 × len` points.
+//! Layouts:
+//! - version 1, times and values together: `1, varint n, zigzag t0 − base, mode, first value,
+//!   varint length of the time stream, time stream, value stream`;
+//! - version 2, values alone: `2, mode, first value, value stream`, with the times kept apart as
+//!   `varint n, zigzag t0 − base, time stream`. Every series of one device is read in the same
+//!   polls, so a store keeps their times once: with timestamps off the grid (a collector's clock
+//!   jitter), the times of each series otherwise cost more than its values.
+//!
+//! Decoding is bounded by the input: hostile bytes give an error, never a panic or an allocation
+//! beyond `4 × len` points (`8 × len` of the times' length, when they are apart).
 
 use crate::Point;
 
+/// Times and values together.
 const VERSION: u8 = 1;
+/// Values alone; the times are kept apart ([`encode_times`]).
+const VERSION_APART: u8 = 2;
 const MAX_DECIMALS: u8 = 6;
 /// Integers beyond 2^53 are not all representable as f64.
 const MAX_EXACT: f64 = 9_007_199_254_740_992.0;
@@ -112,8 +122,9 @@ fn decimal_mode(points: &[Point], ks: &mut Vec<i64>) -> Option<(u8, bool)> {
         .find(|&(d, multiply)| decimal(points, d, multiply, ks))
 }
 
-/// Encodes points with strictly increasing timestamps into `out` (appended). Times are stored
-/// relative to `base` (the block's start), so the first costs three or four bytes, not six.
+/// Encodes points with strictly increasing timestamps into `out` (appended), times and values
+/// together. Times are stored relative to `base` (the block's start), so the first costs three or
+/// four bytes, not six.
 pub fn encode(points: &[Point], base: i64, out: &mut Vec<u8>) {
     debug_assert!(points.windows(2).all(|w| w[0].ts < w[1].ts));
     out.push(VERSION);
@@ -122,38 +133,73 @@ pub fn encode(points: &[Point], base: i64, out: &mut Vec<u8>) {
         return;
     };
     put_varint(out, zigzag(first.ts.wrapping_sub(base)));
-
     let mut ks = Vec::new();
-    let mode = decimal_mode(points, &mut ks).map_or(Values::Xor, |(d, multiply)| Values::Decimal {
-        d,
-        multiply,
-        // Counters rise by about the same step each poll: their second difference is small.
-        dod: int_bits(&ks, true) < int_bits(&ks, false),
-    });
-    out.push(mode.byte());
-    match mode {
-        Values::Xor => out.extend_from_slice(&first.value.to_bits().to_le_bytes()),
-        Values::Decimal { .. } => put_varint(out, zigzag(ks[0])),
-    }
-
+    let mode = put_first_value(points, &mut ks, out);
     // Times, then values, each its own bit stream (the first prefixed by its length), so each
     // decodes in a tight loop of its own.
     let mut times = Vec::with_capacity(points.len() / 4 + 8);
-    let mut w = BitWriter::new(&mut times);
-    let (mut prev_ts, mut prev_delta) = (first.ts, 0i64);
+    put_time_stream(points, &mut times);
+    put_varint(out, times.len() as u64);
+    out.extend_from_slice(&times);
+    put_value_stream(points, mode, &ks, out);
+}
+
+/// The times of `points` alone: `varint n, zigzag t0 − base, time stream`. Every series read in
+/// one poll has the same times, so a store keeps them once for all of them ([`encode_values`]).
+pub fn encode_times(points: &[Point], base: i64, out: &mut Vec<u8>) {
+    debug_assert!(points.windows(2).all(|w| w[0].ts < w[1].ts));
+    put_varint(out, points.len() as u64);
+    if let Some(first) = points.first() {
+        put_varint(out, zigzag(first.ts.wrapping_sub(base)));
+        put_time_stream(points, out);
+    }
+}
+
+/// The values of `points` alone, for times kept apart by [`encode_times`]: `version 2, mode,
+/// first value, value stream`. Empty for no points.
+pub fn encode_values(points: &[Point], out: &mut Vec<u8>) {
+    if points.is_empty() {
+        return;
+    }
+    out.push(VERSION_APART);
+    let mut ks = Vec::new();
+    let mode = put_first_value(points, &mut ks, out);
+    put_value_stream(points, mode, &ks, out);
+}
+
+/// Chooses how the values are stored, writes the mode and the first value; the integers (for a
+/// decimal mode) are left in `ks`.
+fn put_first_value(points: &[Point], ks: &mut Vec<i64>, out: &mut Vec<u8>) -> Values {
+    let mode = decimal_mode(points, ks).map_or(Values::Xor, |(d, multiply)| Values::Decimal {
+        d,
+        multiply,
+        // Counters rise by about the same step each poll: their second difference is small.
+        dod: int_bits(ks, true) < int_bits(ks, false),
+    });
+    out.push(mode.byte());
+    match mode {
+        Values::Xor => out.extend_from_slice(&points[0].value.to_bits().to_le_bytes()),
+        Values::Decimal { .. } => put_varint(out, zigzag(ks[0])),
+    }
+    mode
+}
+
+fn put_time_stream(points: &[Point], out: &mut Vec<u8>) {
+    let mut w = BitWriter::new(out);
+    let (mut prev_ts, mut prev_delta) = (points[0].ts, 0i64);
     for p in &points[1..] {
         let delta = p.ts.wrapping_sub(prev_ts);
         w.bucketed(zigzag(delta.wrapping_sub(prev_delta)), &TS_WIDTHS);
         (prev_ts, prev_delta) = (p.ts, delta);
     }
     w.finish();
-    put_varint(out, times.len() as u64);
-    out.extend_from_slice(&times);
+}
 
+fn put_value_stream(points: &[Point], mode: Values, ks: &[i64], out: &mut Vec<u8>) {
     let mut w = BitWriter::new(out);
     match mode {
         Values::Xor => {
-            let mut xor = XorState::new(first.value.to_bits());
+            let mut xor = XorState::new(points[0].value.to_bits());
             for p in &points[1..] {
                 xor.put(&mut w, p.value.to_bits());
             }
@@ -184,47 +230,86 @@ fn int_bits(ks: &[i64], dod: bool) -> u64 {
     bits
 }
 
-/// Appends the chunk's points to `out`; `base` as given to [`encode`].
-pub fn decode(data: &[u8], base: i64, out: &mut Vec<Point>) -> Result<(), ChunkError> {
+/// Appends the chunk's points to `out`; `base` as given to [`encode`] or [`encode_times`].
+/// `times` is the chunk's times when they are kept apart ([`encode_values`]'s chunks need them).
+pub fn decode(
+    data: &[u8],
+    base: i64,
+    times: Option<&[u8]>,
+    out: &mut Vec<Point>,
+) -> Result<(), ChunkError> {
     let mut r = data;
-    let version = *r.first().ok_or(ChunkError::Truncated)?;
-    if version != VERSION {
-        return Err(ChunkError::Version(version));
+    match r.first() {
+        None => Err(ChunkError::Truncated),
+        Some(&VERSION) => {
+            r = &r[1..];
+            // Every point after the first takes at least two bits: one of time, one of value.
+            let most = 4 * data.len() as u64 + 1;
+            let Some((n, t0)) = count_and_start(&mut r, most, base)? else {
+                return Ok(());
+            };
+            let (mode, v0, k) = first_value(&mut r)?;
+            let len = get_varint(&mut r)?;
+            if len > r.len() as u64 {
+                return Err(ChunkError::Truncated);
+            }
+            let (stream, values) = r.split_at(len as usize);
+            let start = out.len();
+            read_times(stream, n, t0, out)?;
+            read_values(values, mode, v0, k, &mut out[start..])
+        }
+        Some(&VERSION_APART) => {
+            let mut t = times.ok_or(ChunkError::Malformed("chunk's times are missing"))?;
+            // Every point after the first takes at least one bit of time.
+            let most = 8 * t.len() as u64 + 1;
+            let Some((n, t0)) = count_and_start(&mut t, most, base)? else {
+                return Err(ChunkError::Malformed("values for no times"));
+            };
+            r = &r[1..];
+            let (mode, v0, k) = first_value(&mut r)?;
+            let start = out.len();
+            read_times(t, n, t0, out)?;
+            read_values(r, mode, v0, k, &mut out[start..])
+        }
+        Some(&v) => Err(ChunkError::Version(v)),
     }
-    r = &r[1..];
-    let n = get_varint(&mut r)?;
+}
+
+/// Reads `varint n, zigzag t0 − base`: `None` for no points. `n` is at most `most`.
+fn count_and_start(r: &mut &[u8], most: u64, base: i64) -> Result<Option<(u64, i64)>, ChunkError> {
+    let n = get_varint(r)?;
     if n == 0 {
-        return Ok(());
+        return Ok(None);
     }
-    // Every point after the first takes at least two bits.
-    if n > 4 * data.len() as u64 + 1 {
+    if n > most {
         return Err(ChunkError::Malformed("more points than the chunk can hold"));
     }
-    let t0 = unzigzag(get_varint(&mut r)?).wrapping_add(base);
+    Ok(Some((n, unzigzag(get_varint(r)?).wrapping_add(base))))
+}
+
+fn first_value(r: &mut &[u8]) -> Result<(Values, f64, i64), ChunkError> {
     let (&mode, rest) = r.split_first().ok_or(ChunkError::Truncated)?;
-    r = rest;
+    *r = rest;
     let mode = Values::from_byte(mode)?;
-    let (v0, k) = match mode {
+    Ok(match mode {
         Values::Xor => {
             let (b, rest) = r.split_first_chunk::<8>().ok_or(ChunkError::Truncated)?;
-            r = rest;
-            (f64::from_bits(u64::from_le_bytes(*b)), 0)
+            *r = rest;
+            (mode, f64::from_bits(u64::from_le_bytes(*b)), 0)
         }
         Values::Decimal { d, multiply, .. } => {
-            let k = unzigzag(get_varint(&mut r)?);
-            (scaled(k, d, multiply), k)
+            let k = unzigzag(get_varint(r)?);
+            (mode, scaled(k, d, multiply), k)
         }
-    };
-    let times = get_varint(&mut r)?;
-    if times > r.len() as u64 {
-        return Err(ChunkError::Truncated);
-    }
-    let (times, values) = r.split_at(times as usize);
-    let start = out.len();
+    })
+}
+
+/// Pushes `n` points from `t0` and the time stream, values zero (filled by [`read_values`]).
+fn read_times(stream: &[u8], n: u64, t0: i64, out: &mut Vec<Point>) -> Result<(), ChunkError> {
     out.reserve(n as usize);
-    out.push(Point { ts: t0, value: v0 });
+    out.push(Point { ts: t0, value: 0.0 });
     // Steady polling and steady counters are runs of zero bits: taken a run at a time.
-    let mut rd = BitReader::new(times);
+    let mut rd = BitReader::new(stream);
     let (mut ts, mut delta) = (t0, 0i64);
     let mut left = n - 1;
     while left > 0 {
@@ -243,8 +328,22 @@ pub fn decode(data: &[u8], base: i64, out: &mut Vec<Point>) -> Result<(), ChunkE
         out.push(Point { ts, value: 0.0 });
         left -= 1;
     }
-    let mut rd = BitReader::new(values);
-    let rest = &mut out[start + 1..];
+    Ok(())
+}
+
+/// Fills the values of `points` (the first is `v0`) from the value stream.
+fn read_values(
+    stream: &[u8],
+    mode: Values,
+    v0: f64,
+    k: i64,
+    points: &mut [Point],
+) -> Result<(), ChunkError> {
+    let Some((first, rest)) = points.split_first_mut() else {
+        return Ok(());
+    };
+    first.value = v0;
+    let mut rd = BitReader::new(stream);
     match mode {
         Values::Xor => {
             let mut xor = XorState::new(v0.to_bits());
@@ -546,120 +645,4 @@ pub(crate) fn get_varint(r: &mut &[u8]) -> Result<u64, ChunkError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    fn roundtrip(points: &[Point]) -> Vec<u8> {
-        let mut buf = Vec::new();
-        encode(points, 1_767_225_600_000, &mut buf);
-        let mut back = Vec::new();
-        decode(&buf, 1_767_225_600_000, &mut back).unwrap();
-        assert_eq!(back.len(), points.len());
-        for (a, b) in points.iter().zip(&back) {
-            assert_eq!(a.ts, b.ts);
-            assert_eq!(
-                a.value.to_bits(),
-                b.value.to_bits(),
-                "{} vs {}",
-                a.value,
-                b.value
-            );
-        }
-        buf
-    }
-
-    fn series(n: i64, f: impl Fn(i64) -> (i64, f64)) -> Vec<Point> {
-        (0..n)
-            .map(|i| {
-                let (ts, value) = f(i);
-                Point { ts, value }
-            })
-            .collect()
-    }
-
-    #[test]
-    fn a_steady_meter_costs_about_a_byte_a_point() {
-        // 720 polls every 10 s, a power reading in tenths of a watt (SNMP's `raw × 0.1`).
-        let pts = series(720, |i| {
-            (
-                1_767_225_600_000 + i * 10_000,
-                (23_000 + (i * 37) % 200) as f64 * 0.1,
-            )
-        });
-        let bytes = roundtrip(&pts).len();
-        assert!(bytes * 4 < 720 * 5, "{bytes} bytes for 720 points");
-    }
-
-    #[test]
-    fn an_energy_counter_with_jitter_costs_about_a_byte_a_point() {
-        // kWh in hundredths rising 0.05–0.07 each poll; timestamps jittered by up to 9 ms.
-        let pts = series(720, |i| {
-            (
-                1_767_225_600_000 + i * 10_000 + (i * 7919) % 10,
-                (1_234_500 + i * 6 + (i % 3)) as f64 / 100.0,
-            )
-        });
-        let bytes = roundtrip(&pts).len();
-        assert!(bytes * 4 < 720 * 5, "{bytes} bytes for 720 points");
-    }
-
-    #[test]
-    fn floats_that_are_not_decimals_still_round_trip() {
-        let pts = series(500, |i| (i * 1000, (i as f64 * 0.37).sin() * 1e3 + 1e-9));
-        roundtrip(&pts);
-        let f32s = series(500, |i| {
-            (i * 1000, f64::from(230.0f32 + (i as f32) * 0.013))
-        });
-        assert!(roundtrip(&f32s).len() < 500 * 3);
-        let odd = [
-            f64::NAN,
-            f64::INFINITY,
-            -0.0,
-            f64::MIN_POSITIVE,
-            f64::MAX,
-            -1.5e300,
-        ];
-        roundtrip(&series(odd.len() as i64, |i| (i, odd[i as usize])));
-        roundtrip(&[]);
-        roundtrip(&[Point { ts: -5, value: 1.0 }]);
-    }
-
-    #[test]
-    fn hostile_bytes_are_errors() {
-        let pts = series(100, |i| (i * 10_000, i as f64 * 0.5));
-        let mut buf = Vec::new();
-        encode(&pts, 0, &mut buf);
-        for cut in 0..buf.len() {
-            let mut out = Vec::new();
-            let _ = decode(&buf[..cut], 0, &mut out);
-        }
-        let mut out = Vec::new();
-        assert_eq!(decode(&[9], 0, &mut out), Err(ChunkError::Version(9)));
-        assert!(decode(&[1, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 0], 0, &mut out).is_err());
-        assert!(decode(&[1, 2, 0, 0x55], 0, &mut out).is_err());
-    }
-
-    proptest! {
-        #[test]
-        fn any_increasing_series_round_trips(
-            start in -1_000_000_000_000i64..2_000_000_000_000,
-            steps in prop::collection::vec((1i64..10_000_000, any::<f64>(), -100_000i64..100_000, 0u8..4), 0..300)
-        ) {
-            let mut ts = start;
-            let pts: Vec<Point> = steps.iter().map(|&(dt, f, k, kind)| {
-                ts += dt;
-                let value = match kind { 0 => f, 1 => k as f64 * 0.1, 2 => k as f64 / 100.0, _ => k as f64 };
-                Point { ts, value }
-            }).collect();
-            roundtrip(&pts);
-        }
-
-        #[test]
-        fn any_bytes_decode_without_panic(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
-            let mut out = Vec::new();
-            let _ = decode(&bytes, 0, &mut out);
-            prop_assert!(out.len() <= 4 * bytes.len() + 1);
-        }
-    }
-}
+mod tests;

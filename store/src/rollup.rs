@@ -95,7 +95,7 @@ pub fn decode(mut data: &[u8], base: i64, out: &mut Vec<Bucket>) -> Result<(), C
             return Err(ChunkError::Truncated);
         }
         let (this, rest) = data.split_at(len as usize);
-        chunk::decode(this, base, col)?;
+        chunk::decode(this, base, None, col)?;
         data = rest;
     }
     let [counts, sums, mins, maxs, lasts] = &cols;

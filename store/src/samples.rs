@@ -5,8 +5,14 @@
 //!   makes a commit of thousands of samples cheap.
 //! - `chunks` holds one row per series per two-hour block, encoded by [`crate::chunk`] in a byte
 //!   or two a point. [`compact`] moves head rows of closed blocks into chunks, one device per
-//!   transaction, so a crash leaves either the rows or the chunks, never neither. Each chunk
-//!   written also writes its block's five-minute roll-up ([`crate::rollup`]).
+//!   transaction, so a crash leaves either the rows or the chunks, never neither.
+//! - `rollups` holds a block's five-minute roll-up ([`crate::rollup`]), written when raw
+//!   retention reaches the block, from its readings while they are whole ([`delete_before`]):
+//!   windows before the cut are read from them, windows after it from the readings.
+//! - `times` holds a chunk's timestamps, once for every chunk of the block that has the same
+//!   ones: the series of one device are read in the same polls. A chunk names its row
+//!   (`times_id`); rows no chunk names are dropped when chunks are rewritten. Chunks written
+//!   before version 6 of the file keep their times inline (`times_id` NULL).
 //!
 //! The same reading may be written twice (a wall clock that went back, an import). A live write
 //! never replaces a stored reading: the writer looks before it appends. An import corrects
@@ -126,8 +132,18 @@ pub(crate) fn ceil_to(ts: i64, step: i64) -> i64 {
         .saturating_mul(step)
 }
 
-fn decode_chunk(series: i64, block: i64, data: &[u8], out: &mut Vec<Point>) -> Result<()> {
-    chunk::decode(data, block, out).map_err(|source| Error::Chunk {
+/// The columns that give a chunk's points: its block, data and times (apart, or none if inline).
+const CHUNK_COLUMNS: &str =
+    "c.block, c.data, t.data FROM chunks c LEFT JOIN times t ON t.id=c.times_id";
+
+fn decode_chunk(
+    series: i64,
+    block: i64,
+    data: &[u8],
+    times: Option<&[u8]>,
+    out: &mut Vec<Point>,
+) -> Result<()> {
+    chunk::decode(data, block, times, out).map_err(|source| Error::Chunk {
         what: format!("chunk of series {series} at {block}"),
         source,
     })
@@ -168,20 +184,20 @@ pub(crate) fn read(conn: &Connection, id: i64, range: TimeRange) -> Result<Vec<P
     }
     let mut points = Vec::new();
     let mut edge = Vec::new();
-    let mut stmt = conn.prepare_cached(
-        "SELECT block, first_ts, last_ts, data FROM chunks WHERE series_id=?1 AND block>=?2 AND block<?3 ORDER BY block",
-    )?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT c.first_ts, c.last_ts, {CHUNK_COLUMNS} WHERE c.series_id=?1 AND c.block>=?2 AND c.block<?3 ORDER BY c.block"
+    ))?;
     let mut rows = stmt.query(params![id, block_of(range.from), range.to])?;
     let inside = |ts: &i64| (range.from..range.to).contains(ts);
     while let Some(r) = rows.next()? {
-        let (block, first, last): (i64, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
-        let data = r.get_ref(3)?.as_blob()?;
+        let (first, last, block): (i64, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        let (data, times) = (r.get_ref(3)?.as_blob()?, r.get_ref(4)?.as_blob_or_null()?);
         if inside(&first) && inside(&last) {
-            decode_chunk(id, block, data, &mut points)?;
+            decode_chunk(id, block, data, times, &mut points)?;
         } else {
             // A chunk across the range's edge: only its points inside.
             edge.clear();
-            decode_chunk(id, block, data, &mut edge)?;
+            decode_chunk(id, block, data, times, &mut edge)?;
             points.extend(edge.iter().filter(|p| inside(&p.ts)));
         }
     }
@@ -195,15 +211,16 @@ pub(crate) fn read(conn: &Connection, id: i64, range: TimeRange) -> Result<Vec<P
 /// The newest time at or before `at` that series `id` has, from chunks and head.
 pub(crate) fn newest_ts(conn: &Connection, id: i64, at: i64) -> Result<Option<i64>> {
     let mut best = None;
-    let mut stmt = conn.prepare_cached(
-        "SELECT block, data FROM chunks WHERE series_id=?1 AND block<=?2 ORDER BY block DESC",
-    )?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {CHUNK_COLUMNS} WHERE c.series_id=?1 AND c.block<=?2 ORDER BY c.block DESC"
+    ))?;
     let mut rows = stmt.query(params![id, at])?;
     let mut points = Vec::new();
     while let Some(r) = rows.next()? {
         let block: i64 = r.get(0)?;
         points.clear();
-        decode_chunk(id, block, r.get_ref(1)?.as_blob()?, &mut points)?;
+        let (data, times) = (r.get_ref(1)?.as_blob()?, r.get_ref(2)?.as_blob_or_null()?);
+        decode_chunk(id, block, data, times, &mut points)?;
         if let Some(p) = points.iter().rev().find(|p| p.ts <= at) {
             best = Some(p.ts);
             break;
@@ -270,10 +287,17 @@ pub(crate) fn compact_device(conn: &Connection, device: i64, before: i64) -> Res
     let mut existing = Vec::new();
     let mut buf = Vec::new();
     let raw_from = raw_from(conn)?;
+    let mut blocks = Vec::new();
     for ((series, block), mut head) in groups {
         load_chunk(conn, series, block, &mut existing)?;
         let merged = resolve(&existing, &mut head);
         put_block(conn, series, block, &merged, raw_from, &mut buf)?;
+        blocks.push(block);
+    }
+    blocks.sort_unstable();
+    blocks.dedup();
+    for block in blocks {
+        drop_unused_times(conn, block)?;
     }
     conn.prepare_cached("DELETE FROM head WHERE device_id=?1 AND at<?2")?
         .execute(params![device, before])?;
@@ -299,6 +323,7 @@ pub(crate) fn overlay(conn: &Connection, series: i64, readings: &BTreeMap<i64, f
         }
         merged.extend(old);
         put_block(conn, series, block, &merged, raw_from, &mut buf)?;
+        drop_unused_times(conn, block)?;
     }
     Ok(())
 }
@@ -306,11 +331,13 @@ pub(crate) fn overlay(conn: &Connection, series: i64, readings: &BTreeMap<i64, f
 /// Replaces `out` with the points of one chunk (none if there is no chunk).
 fn load_chunk(conn: &Connection, series: i64, block: i64, out: &mut Vec<Point>) -> Result<()> {
     out.clear();
-    let mut stmt =
-        conn.prepare_cached("SELECT data FROM chunks WHERE series_id=?1 AND block=?2")?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {CHUNK_COLUMNS} WHERE c.series_id=?1 AND c.block=?2"
+    ))?;
     let mut rows = stmt.query(params![series, block])?;
     if let Some(r) = rows.next()? {
-        decode_chunk(series, block, r.get_ref(0)?.as_blob()?, out)?;
+        let (data, times) = (r.get_ref(1)?.as_blob()?, r.get_ref(2)?.as_blob_or_null()?);
+        decode_chunk(series, block, data, times, out)?;
     }
     Ok(())
 }
@@ -327,17 +354,55 @@ fn put_chunk(
             .execute(params![series, block])?;
         return Ok(());
     };
+    let times = put_times(conn, block, points, buf)?;
     buf.clear();
-    chunk::encode(points, block, buf);
+    chunk::encode_values(points, buf);
     conn.prepare_cached(
-        "INSERT OR REPLACE INTO chunks(series_id, block, n, first_ts, last_ts, data) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT OR REPLACE INTO chunks(series_id, block, n, first_ts, last_ts, times_id, data) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
-    .execute(params![series, block, points.len() as i64, first.ts, last.ts, &buf[..]])?;
+    .execute(params![series, block, points.len() as i64, first.ts, last.ts, times, &buf[..]])?;
     Ok(())
 }
 
-/// A block's chunk and its five-minute roll-up, from the block's readings. `raw_from` is
-/// [`raw_from`], read once by the caller.
+/// The id of the `times` row holding the times of `points` in `block`, added if no chunk of the
+/// block has the same ones yet.
+fn put_times(conn: &Connection, block: i64, points: &[Point], buf: &mut Vec<u8>) -> Result<i64> {
+    buf.clear();
+    chunk::encode_times(points, block, buf);
+    let hash = fnv1a(buf);
+    let mut stmt = conn.prepare_cached("SELECT id, data FROM times WHERE block=?1 AND hash=?2")?;
+    let mut rows = stmt.query(params![block, hash])?;
+    while let Some(r) = rows.next()? {
+        if r.get_ref(1)?.as_blob()? == &buf[..] {
+            return Ok(r.get(0)?);
+        }
+    }
+    conn.prepare_cached("INSERT INTO times(block, hash, data) VALUES(?1, ?2, ?3)")?
+        .execute(params![block, hash, &buf[..]])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Drops the block's `times` rows that no chunk names any more (chunks rewritten or deleted).
+fn drop_unused_times(conn: &Connection, block: i64) -> Result<()> {
+    conn.prepare_cached(
+        "DELETE FROM times WHERE block=?1 AND NOT EXISTS (SELECT 1 FROM chunks WHERE times_id=times.id)",
+    )?
+    .execute([block])?;
+    Ok(())
+}
+
+/// FNV-1a: a stable hash of a times row, to find an equal one (the bytes are compared too).
+fn fnv1a(bytes: &[u8]) -> i64 {
+    let h = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    h as i64
+}
+
+/// A block's chunk, and its five-minute roll-up if the block has readings before the raw-retention
+/// cut. `raw_from` is [`raw_from`], read once by the caller. Roll-ups serve windows before that
+/// cut only, so a block gets one when retention reaches it ([`delete_before`]): until then it
+/// would be a third of the file for nothing.
 fn put_block(
     conn: &Connection,
     series: i64,
@@ -347,7 +412,10 @@ fn put_block(
     buf: &mut Vec<u8>,
 ) -> Result<()> {
     put_chunk(conn, series, block, points, buf)?;
-    put_rollup(conn, series, block, points, raw_from, buf)
+    if block < raw_from {
+        put_rollup(conn, series, block, points, raw_from, buf)?;
+    }
+    Ok(())
 }
 
 /// The block's five-minute roll-up, from all its readings (so never after raw retention trimmed
@@ -447,33 +515,41 @@ pub(crate) fn delete_before(conn: &Connection, before: i64) -> Result<usize> {
         |r| r.get(0),
     )?;
     conn.execute("DELETE FROM head WHERE at<?1", [before])?;
-    let whole: i64 = conn.query_row(
-        "SELECT COALESCE(SUM(n),0) FROM chunks WHERE last_ts<?1",
-        [before],
-        |r| r.get(0),
-    )?;
-    conn.execute("DELETE FROM chunks WHERE last_ts<?1", [before])?;
-    // Chunks straddling the cut are trimmed, so retention is exact to the millisecond.
-    let straddling: Vec<(i64, i64, Vec<u8>)> = conn
-        .prepare("SELECT series_id, block, data FROM chunks WHERE first_ts<?1")?
-        .query_map([before], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+    // Block by block, so memory holds one block's chunks: each is rolled up while its readings
+    // are whole, then deleted, or trimmed when it straddles the cut (so retention is exact to the
+    // millisecond).
+    let raw_from = raw_from(conn)?;
+    let blocks: Vec<i64> = conn
+        .prepare("SELECT DISTINCT block FROM chunks WHERE first_ts<?1 ORDER BY block")?
+        .query_map([before], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
-    let mut trimmed = 0;
+    let mut gone = 0;
     let (mut points, mut buf) = (Vec::new(), Vec::new());
-    for (series, block, data) in straddling {
-        points.clear();
-        decode_chunk(series, block, &data, &mut points)?;
-        let n = points.len();
-        points.retain(|p| p.ts >= before);
-        trimmed += n - points.len();
-        put_chunk(conn, series, block, &points, &mut buf)?;
+    for block in blocks {
+        type Row = (i64, Vec<u8>, Option<Vec<u8>>);
+        let rows: Vec<Row> = conn
+            .prepare_cached(&format!(
+                "SELECT c.series_id, c.data, t.data FROM chunks c LEFT JOIN times t ON t.id=c.times_id WHERE c.block=?1 AND c.first_ts<?2"
+            ))?
+            .query_map(params![block, before], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (series, data, times) in rows {
+            points.clear();
+            decode_chunk(series, block, &data, times.as_deref(), &mut points)?;
+            put_rollup(conn, series, block, &points, raw_from, &mut buf)?;
+            let n = points.len();
+            points.retain(|p| p.ts >= before);
+            gone += n - points.len();
+            put_chunk(conn, series, block, &points, &mut buf)?;
+        }
+        drop_unused_times(conn, block)?;
     }
     // Windowed reads of older times come from the roll-ups from now on.
     conn.execute(
         "INSERT INTO meta(key, value) VALUES('raw_from', ?1) ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)",
         [before],
     )?;
-    Ok(head as usize + whole as usize + trimmed)
+    Ok(head as usize + gone)
 }
 
 /// The time before which raw readings were deleted by retention (`i64::MIN` if never).

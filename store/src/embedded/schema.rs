@@ -3,8 +3,10 @@
 //! Version 2 added the outbox tables; version 3 moved samples from one row each into the head
 //! and chunks; version 4 keeps the outbox's totals in `counters`; version 5 keeps the outbox in
 //! the store's own encoding (`outbox.data`: readings by series id) instead of InfluxDB line
-//! protocol, which rows written before it still hold as text. A file from a newer kilowatch is
-//! refused before anything here writes to it.
+//! protocol, which rows written before it still hold as text; version 6 keeps chunks' times apart,
+//! once for all the chunks of a block that have the same (`times`, `chunks.times_id`), and the
+//! chunks written before it keep theirs inline. A file from a newer kilowatch is refused before
+//! anything here writes to it.
 
 use std::path::Path;
 
@@ -13,7 +15,7 @@ use rusqlite::{Connection, OptionalExtension};
 use crate::StoreError;
 use crate::samples;
 
-pub(super) const SCHEMA_VERSION: i64 = 5;
+pub(super) const SCHEMA_VERSION: i64 = 6;
 
 const TABLES: &str = "
     CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -43,7 +45,14 @@ const TABLES: &str = "
         first_ts INTEGER NOT NULL,
         last_ts INTEGER NOT NULL,
         data BLOB NOT NULL,
+        times_id INTEGER,
         PRIMARY KEY(series_id, block));
+    CREATE TABLE IF NOT EXISTS times(
+        id INTEGER PRIMARY KEY,
+        block INTEGER NOT NULL,
+        hash INTEGER NOT NULL,
+        data BLOB NOT NULL);
+    CREATE INDEX IF NOT EXISTS times_key ON times(block, hash);
     CREATE TABLE IF NOT EXISTS rollups(
         series_id INTEGER NOT NULL,
         block INTEGER NOT NULL,
@@ -123,6 +132,11 @@ pub(super) fn open(path: &Path, p: &str) -> Result<Connection, StoreError> {
         Some(v) if v < SCHEMA_VERSION => upgrade(&conn, v, p)?,
         Some(_) => {}
     }
+    // After the upgrade, which adds the column to older files.
+    conn.execute_batch(
+        "CREATE INDEX IF NOT EXISTS chunks_times ON chunks(times_id) WHERE times_id IS NOT NULL",
+    )
+    .map_err(err)?;
     Ok(conn)
 }
 
@@ -133,6 +147,11 @@ fn upgrade(conn: &Connection, from: i64, p: &str) -> Result<(), StoreError> {
         source,
     };
     let tx = conn.unchecked_transaction().map_err(err)?;
+    // Chunks from before version 6 keep their times inline.
+    if !has_column(&tx, "chunks", "times_id").map_err(err)? {
+        tx.execute_batch("ALTER TABLE chunks ADD COLUMN times_id INTEGER")
+            .map_err(err)?;
+    }
     // Versions 1 and 2 lacked the outbox (1) and the head and chunks (1, 2), created by now;
     // their samples, one row each, move into chunks.
     if has_table(&tx, "samples").map_err(err)? {

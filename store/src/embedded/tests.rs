@@ -222,7 +222,11 @@ fn a_version_2_store_is_upgraded_in_place() {
     );
     let f = store.footprint().unwrap();
     assert_eq!((f.chunk_samples, f.head_samples), (3000, 0));
-    assert!(f.rollup_buckets > 0);
+    // Roll-ups come when raw retention reaches the readings, not before.
+    assert_eq!(f.rollup_buckets, 0);
+    assert_eq!(store.delete_before(15_000_000).unwrap(), 1500);
+    // The two blocks before the cut and the one across it, each whole: 24 buckets a block.
+    assert_eq!(store.footprint().unwrap().rollup_buckets, 3 * 24);
     drop(store);
     let conn = Connection::open(&path).unwrap();
     let tables: i64 = conn
@@ -676,4 +680,181 @@ fn alert_changes_acknowledgements_and_the_notifier_outbox() {
     };
     store.apply_alert_changes(&removed).unwrap();
     assert!(store.alert_states().unwrap().is_empty());
+}
+
+/// Polls of one device: `series` outlets each, stamped `t0 + i × 10 s` plus a collector's
+/// jitter (up to 96 ms); outlet `skip` misses poll `skip_at`.
+fn outlet_polls(n: i64, t0: i64, series: &[Arc<Series>], skip: Option<(usize, i64)>) -> Vec<Batch> {
+    (0..n)
+        .map(|i| Batch {
+            device: Arc::from("pdu-9"),
+            at: t0 + i * 10_000 + (i * 7919) % 97,
+            samples: series
+                .iter()
+                .enumerate()
+                .filter(|&(o, _)| skip != Some((o, i)))
+                .map(|(o, s)| Sample {
+                    series: s.clone(),
+                    field: Field::ActivePowerW,
+                    value: ((i * (o as i64 + 3)) % 400) as f64 * 0.1,
+                })
+                .collect(),
+            poll: PollStatus::Ok,
+            poll_ms: 1.0,
+        })
+        .collect()
+}
+
+fn outlets(n: usize) -> Vec<Arc<Series>> {
+    (0..n)
+        .map(|o| {
+            Arc::new(Series::new(
+                Measurement::Power,
+                vec![("device", "pdu-9".into()), ("outlet", o.to_string().into())],
+            ))
+        })
+        .collect()
+}
+
+fn sql(path: &Path, q: &str) -> i64 {
+    Connection::open(path)
+        .unwrap()
+        .query_row(q, [], |r| r.get(0))
+        .unwrap()
+}
+
+/// Every reading of each outlet, by outlet number.
+fn all_points(store: &SqliteStore) -> Vec<Vec<Point>> {
+    let found = store.find(&Selector::field(Field::ActivePowerW)).unwrap();
+    let all = TimeRange {
+        from: i64::MIN,
+        to: i64::MAX,
+    };
+    let mut out = vec![Vec::new(); found.len()];
+    for s in &found {
+        let outlet: usize = s.tag("outlet").unwrap().parse().unwrap();
+        out[outlet] = store.read(s, all, None).unwrap();
+    }
+    out
+}
+
+/// Every series of a device is read in the same polls: their times are stored once a block, so
+/// jittered stamps cost one series' worth, not twenty. A series that missed a poll has its own.
+/// Rewriting chunks (more polls into a block, retention) leaves no times row unused.
+#[test]
+fn a_devices_times_are_stored_once_for_all_its_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kw.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let series = outlets(20);
+    let t0 = 1_767_225_600_000; // a block boundary
+    // Two blocks and a half of polls; outlet 3 misses a poll in the second block.
+    let polls = outlet_polls(1800, t0, &series, Some((3, 1000)));
+    store.write(&polls[..1000]).unwrap();
+    // Compacting part of the second block first, then the rest: its chunks are rewritten.
+    store.compact(t0 + 2 * 3_600_000 + 600_000).unwrap();
+    store.write(&polls[1000..]).unwrap();
+    store.compact(i64::MAX).unwrap();
+    let before = all_points(&store);
+    assert_eq!(before.len(), 20);
+    for (outlet, pts) in before.iter().enumerate() {
+        let want = if outlet == 3 { 1799 } else { 1800 };
+        assert_eq!(pts.len(), want, "outlet {outlet}");
+        for p in pts {
+            let i = (p.ts - t0) / 10_000;
+            assert_eq!(p.ts, t0 + i * 10_000 + (i * 7919) % 97);
+            assert_eq!(p.value, ((i * (outlet as i64 + 3)) % 400) as f64 * 0.1);
+        }
+    }
+    let times = |q: &str| sql(&path, q);
+    // One times row per block (three), plus outlet 3's own in the second block.
+    assert_eq!(times("SELECT COUNT(*) FROM times"), 4);
+    assert_eq!(
+        times("SELECT COUNT(*) FROM chunks WHERE times_id IS NULL"),
+        0
+    );
+    let unused = "SELECT COUNT(*) FROM times WHERE id NOT IN (SELECT times_id FROM chunks)";
+    assert_eq!(times(unused), 0, "rows of the first compaction are gone");
+    // The times are about two bytes a poll (jitter of tens of ms): kept once, the chunks of
+    // twenty series cost less than their times would twenty times over.
+    let times_bytes = times("SELECT SUM(length(data)) FROM times");
+    let f = store.footprint().unwrap();
+    assert_eq!(f.chunk_samples, 20 * 1800 - 1);
+    assert!(times_bytes > 1800, "{times_bytes} bytes of times");
+    assert!(f.chunk_bytes < 20 * times_bytes, "{} bytes", f.chunk_bytes);
+
+    // Retention in the middle of the first block: every chunk there is trimmed alike.
+    let cut = t0 + 3_600_000;
+    assert_eq!(store.delete_before(cut).unwrap(), 20 * 360);
+    assert_eq!(times(unused), 0);
+    assert_eq!(times("SELECT COUNT(*) FROM times"), 4);
+    let after = all_points(&store);
+    for (a, b) in before.iter().zip(&after) {
+        let kept: Vec<Point> = a.iter().copied().filter(|p| p.ts >= cut).collect();
+        assert_eq!(&kept, b);
+    }
+}
+
+/// A version-5 file's chunks hold their times inline: after the upgrade they read the same, and
+/// new polls merged into one of their blocks are stored with their times apart.
+#[test]
+fn a_version_5_file_keeps_its_inline_chunks_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kw.db");
+    let series = outlets(4);
+    let t0 = 1_767_225_600_000;
+    let polls = outlet_polls(900, t0, &series, None);
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        store.write(&polls[..600]).unwrap();
+        store.compact(i64::MAX).unwrap();
+    }
+    // Make it what version 5 wrote: times inline, no times table or column.
+    {
+        let conn = Connection::open(&path).unwrap();
+        let rows: Vec<(i64, i64, Vec<u8>, Vec<u8>)> = conn
+            .prepare("SELECT c.series_id, c.block, c.data, t.data FROM chunks c JOIN times t ON t.id=c.times_id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        for (series, block, values, times) in rows {
+            let mut pts = Vec::new();
+            crate::chunk::decode(&values, block, Some(&times), &mut pts).unwrap();
+            let mut inline = Vec::new();
+            crate::chunk::encode(&pts, block, &mut inline);
+            conn.execute(
+                "UPDATE chunks SET data=?3 WHERE series_id=?1 AND block=?2",
+                params![series, block, inline],
+            )
+            .unwrap();
+        }
+        conn.execute_batch(
+            "DROP INDEX chunks_times; ALTER TABLE chunks DROP COLUMN times_id; DROP TABLE times;
+             UPDATE meta SET value=5 WHERE key='schema_version';",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let got = all_points(&store);
+    assert_eq!(got.iter().map(Vec::len).sum::<usize>(), 4 * 600);
+    store.write(&polls[600..]).unwrap();
+    store.compact(i64::MAX).unwrap();
+    drop(store);
+    let store = SqliteStore::open(&path).unwrap();
+    let got = all_points(&store);
+    assert_eq!(got.iter().map(Vec::len).collect::<Vec<_>>(), [900; 4]);
+    for (i, p) in got[0].iter().enumerate() {
+        let i = i as i64;
+        assert_eq!(p.ts, t0 + i * 10_000 + (i * 7919) % 97);
+    }
+    assert_eq!(
+        sql(&path, "SELECT value FROM meta WHERE key='schema_version'"),
+        6
+    );
+    assert_eq!(
+        sql(&path, "SELECT COUNT(*) FROM chunks WHERE times_id IS NULL"),
+        0
+    );
 }

@@ -84,7 +84,8 @@ impl SqliteStore {
         let conn = self.conn();
         let q = |sql| conn.query_row(sql, [], |r| Ok((r.get(0)?, r.get(1)?)));
         let (chunk_bytes, chunk_samples) =
-            q("SELECT COALESCE(SUM(length(data)),0), COALESCE(SUM(n),0) FROM chunks")
+            // Times kept apart are part of the chunks.
+            q("SELECT COALESCE(SUM(length(data)),0) + (SELECT COALESCE(SUM(length(data)),0) FROM times), COALESCE(SUM(n),0) FROM chunks")
                 .map_err(self.err())?;
         let (head_bytes, head_samples) =
             q("SELECT COALESCE(SUM(length(data)),0), COALESCE(SUM(n),0) FROM head")

@@ -1,0 +1,180 @@
+use super::*;
+use proptest::prelude::*;
+
+const BASE: i64 = 1_767_225_600_000;
+
+/// Encodes both ways, times with values and apart, checks both decode to `points` bit for bit,
+/// and returns the first.
+fn roundtrip(points: &[Point]) -> Vec<u8> {
+    let mut buf = Vec::new();
+    encode(points, BASE, &mut buf);
+    let mut back = Vec::new();
+    decode(&buf, BASE, None, &mut back).unwrap();
+    same(points, &back);
+    if !points.is_empty() {
+        let (mut times, mut values) = (Vec::new(), Vec::new());
+        encode_times(points, BASE, &mut times);
+        encode_values(points, &mut values);
+        back.clear();
+        decode(&values, BASE, Some(&times), &mut back).unwrap();
+        same(points, &back);
+    }
+    buf
+}
+
+fn same(points: &[Point], back: &[Point]) {
+    assert_eq!(back.len(), points.len());
+    for (a, b) in points.iter().zip(back) {
+        assert_eq!(a.ts, b.ts);
+        assert_eq!(
+            a.value.to_bits(),
+            b.value.to_bits(),
+            "{} vs {}",
+            a.value,
+            b.value
+        );
+    }
+}
+
+#[test]
+fn times_kept_apart_serve_every_series_of_a_poll() {
+    // Twenty series read in the same polls, stamped with a collector's jitter (tens of ms).
+    let ts = |i: i64| BASE + i * 10_000 + (i * 7919) % 97;
+    let mut times = Vec::new();
+    let first = series(720, |i| (ts(i), 230.0 + (i % 7) as f64 * 0.1));
+    encode_times(&first, BASE, &mut times);
+    let (mut together, mut apart) = (0, times.len());
+    for s in 0..20 {
+        let pts = series(720, |i| (ts(i), ((i * (s + 3)) % 50) as f64 * 0.1));
+        let mut own = Vec::new();
+        encode_times(&pts, BASE, &mut own);
+        assert_eq!(own, times, "the same polls give the same times");
+        together += roundtrip(&pts).len();
+        let mut values = Vec::new();
+        encode_values(&pts, &mut values);
+        apart += values.len();
+    }
+    // The times cost about two bytes a point, as much as the values: kept once, not twenty times.
+    assert!(times.len() > 720, "{} bytes of times", times.len());
+    assert!(
+        apart * 3 < together * 2,
+        "{apart} bytes apart, {together} together"
+    );
+}
+
+#[test]
+fn values_without_their_times_are_an_error() {
+    let pts = series(10, |i| (i * 1000, i as f64));
+    let mut values = Vec::new();
+    encode_values(&pts, &mut values);
+    let mut out = Vec::new();
+    assert_eq!(
+        decode(&values, 0, None, &mut out),
+        Err(ChunkError::Malformed("chunk's times are missing"))
+    );
+    // Times for no points, or cut short, are errors too.
+    assert!(decode(&values, 0, Some(&[0]), &mut out).is_err());
+    let mut times = Vec::new();
+    encode_times(&pts, 0, &mut times);
+    for cut in 0..times.len() {
+        let _ = decode(&values, 0, Some(&times[..cut]), &mut out);
+    }
+}
+
+fn series(n: i64, f: impl Fn(i64) -> (i64, f64)) -> Vec<Point> {
+    (0..n)
+        .map(|i| {
+            let (ts, value) = f(i);
+            Point { ts, value }
+        })
+        .collect()
+}
+
+#[test]
+fn a_steady_meter_costs_about_a_byte_a_point() {
+    // 720 polls every 10 s, a power reading in tenths of a watt (SNMP's `raw × 0.1`).
+    let pts = series(720, |i| {
+        (
+            1_767_225_600_000 + i * 10_000,
+            (23_000 + (i * 37) % 200) as f64 * 0.1,
+        )
+    });
+    let bytes = roundtrip(&pts).len();
+    assert!(bytes * 4 < 720 * 5, "{bytes} bytes for 720 points");
+}
+
+#[test]
+fn an_energy_counter_with_jitter_costs_about_a_byte_a_point() {
+    // kWh in hundredths rising 0.05–0.07 each poll; timestamps jittered by up to 9 ms.
+    let pts = series(720, |i| {
+        (
+            1_767_225_600_000 + i * 10_000 + (i * 7919) % 10,
+            (1_234_500 + i * 6 + (i % 3)) as f64 / 100.0,
+        )
+    });
+    let bytes = roundtrip(&pts).len();
+    assert!(bytes * 4 < 720 * 5, "{bytes} bytes for 720 points");
+}
+
+#[test]
+fn floats_that_are_not_decimals_still_round_trip() {
+    let pts = series(500, |i| (i * 1000, (i as f64 * 0.37).sin() * 1e3 + 1e-9));
+    roundtrip(&pts);
+    let f32s = series(500, |i| {
+        (i * 1000, f64::from(230.0f32 + (i as f32) * 0.013))
+    });
+    assert!(roundtrip(&f32s).len() < 500 * 3);
+    let odd = [
+        f64::NAN,
+        f64::INFINITY,
+        -0.0,
+        f64::MIN_POSITIVE,
+        f64::MAX,
+        -1.5e300,
+    ];
+    roundtrip(&series(odd.len() as i64, |i| (i, odd[i as usize])));
+    roundtrip(&[]);
+    roundtrip(&[Point { ts: -5, value: 1.0 }]);
+}
+
+#[test]
+fn hostile_bytes_are_errors() {
+    let pts = series(100, |i| (i * 10_000, i as f64 * 0.5));
+    let mut buf = Vec::new();
+    encode(&pts, 0, &mut buf);
+    for cut in 0..buf.len() {
+        let mut out = Vec::new();
+        let _ = decode(&buf[..cut], 0, None, &mut out);
+    }
+    let mut out = Vec::new();
+    assert_eq!(decode(&[9], 0, None, &mut out), Err(ChunkError::Version(9)));
+    assert!(decode(&[1, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 0], 0, None, &mut out).is_err());
+    assert!(decode(&[1, 2, 0, 0x55], 0, None, &mut out).is_err());
+}
+
+proptest! {
+    #[test]
+    fn any_increasing_series_round_trips(
+        start in -1_000_000_000_000i64..2_000_000_000_000,
+        steps in prop::collection::vec((1i64..10_000_000, any::<f64>(), -100_000i64..100_000, 0u8..4), 0..300)
+    ) {
+        let mut ts = start;
+        let pts: Vec<Point> = steps.iter().map(|&(dt, f, k, kind)| {
+            ts += dt;
+            let value = match kind { 0 => f, 1 => k as f64 * 0.1, 2 => k as f64 / 100.0, _ => k as f64 };
+            Point { ts, value }
+        }).collect();
+        roundtrip(&pts);
+    }
+
+    #[test]
+    fn any_bytes_decode_without_panic(bytes in prop::collection::vec(any::<u8>(), 0..200), cut in 0usize..200) {
+        let mut out = Vec::new();
+        let _ = decode(&bytes, 0, None, &mut out);
+        prop_assert!(out.len() <= 4 * bytes.len() + 1);
+        let (times, values) = bytes.split_at(cut.min(bytes.len()));
+        out.clear();
+        let _ = decode(values, 0, Some(times), &mut out);
+        prop_assert!(out.len() <= 8 * times.len() + 1);
+    }
+}
