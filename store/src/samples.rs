@@ -528,9 +528,9 @@ pub(crate) fn delete_before(conn: &Connection, before: i64) -> Result<usize> {
     for block in blocks {
         type Row = (i64, Vec<u8>, Option<Vec<u8>>);
         let rows: Vec<Row> = conn
-            .prepare_cached(&format!(
-                "SELECT c.series_id, c.data, t.data FROM chunks c LEFT JOIN times t ON t.id=c.times_id WHERE c.block=?1 AND c.first_ts<?2"
-            ))?
+            .prepare_cached(
+                "SELECT c.series_id, c.data, t.data FROM chunks c LEFT JOIN times t ON t.id=c.times_id WHERE c.block=?1 AND c.first_ts<?2",
+            )?
             .query_map(params![block, before], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<rusqlite::Result<_>>()?;
         for (series, data, times) in rows {

@@ -178,3 +178,59 @@ proptest! {
         prop_assert!(out.len() <= 8 * times.len() + 1);
     }
 }
+
+#[test]
+fn value_streams_are_deflated_when_that_is_smaller() {
+    let ts = |i: i64| BASE + i * 10_000;
+    let encoded = |pts: &[Point]| {
+        let mut values = Vec::new();
+        encode_values(pts, &mut values);
+        roundtrip(pts);
+        values
+    };
+    // A constant (a nominal voltage, a status): a bit a point before, a few bytes now.
+    let flat = encoded(&series(720, |i| (ts(i), 230.0)));
+    assert_eq!(flat[0], VERSION_DEFLATED);
+    assert!(flat.len() < 24, "{} bytes", flat.len());
+    // A meter's energy in hundredths rising 6, 6, 7 a poll: its steps repeat.
+    let energy = encoded(&series(720, |i| {
+        (ts(i), (1_234_500 + i * 19 / 3) as f64 / 100.0)
+    }));
+    assert_eq!(energy[0], VERSION_DEFLATED);
+    assert!(energy.len() * 10 < 720, "{} bytes", energy.len());
+    // Full-precision noise does not deflate: kept as it is.
+    let mut rng = fastrand::Rng::with_seed(7);
+    let noise: Vec<f64> = (0..720).map(|_| rng.f64()).collect();
+    let noisy = encoded(&series(720, |i| (ts(i), noise[i as usize])));
+    assert_eq!(noisy[0], VERSION_APART);
+}
+
+#[test]
+fn deflated_values_that_lie_about_their_length_are_errors() {
+    let pts = series(720, |i| (BASE + i * 10_000, 230.0));
+    let (mut times, mut values) = (Vec::new(), Vec::new());
+    encode_times(&pts, BASE, &mut times);
+    encode_values(&pts, &mut values);
+    assert_eq!(values[0], VERSION_DEFLATED);
+    // version, mode, first value (varint of 230 zigzagged: two bytes), then the length of a
+    // 719-bit stream (one byte).
+    let at = 4;
+    assert_eq!(values[at], 90);
+    let mut out = Vec::new();
+    for len in [0u8, 1, 0x7F] {
+        let mut bad = values.clone();
+        bad[at] = len;
+        assert!(
+            decode(&bad, BASE, Some(&times), &mut out).is_err(),
+            "length {len}"
+        );
+    }
+    // A stream longer than 720 values can take is refused before inflating.
+    let mut bad = values[..at].to_vec();
+    put_varint(&mut bad, 720 * 10 + 8);
+    bad.extend_from_slice(&values[at + 1..]);
+    assert_eq!(
+        decode(&bad, BASE, Some(&times), &mut out),
+        Err(ChunkError::Malformed("value stream longer than its points"))
+    );
+}

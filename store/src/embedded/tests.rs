@@ -710,7 +710,7 @@ fn outlets(n: usize) -> Vec<Arc<Series>> {
         .map(|o| {
             Arc::new(Series::new(
                 Measurement::Power,
-                vec![("device", "pdu-9".into()), ("outlet", o.to_string().into())],
+                vec![("device", "pdu-9".into()), ("outlet", o.to_string())],
             ))
         })
         .collect()
