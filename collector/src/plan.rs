@@ -106,8 +106,10 @@ pub(crate) struct SnmpEntry {
     pub names: Option<usize>,
     /// Rows kept only if their name contains one of these (lowercase).
     pub name_contains: Vec<String>,
-    /// Rows kept only if this column (index into `walks`) holds one of the values.
-    pub where_column: Option<(usize, Vec<Match>)>,
+    /// For a scalar: index into `gets` of the scalar holding its name, for `name_contains`.
+    pub name_get: Option<usize>,
+    /// Rows kept only if this column holds one of the values or an OID under one of the prefixes.
+    pub where_column: Option<RowSelector>,
     pub invalid: Unavailable,
     /// The divisor: a GET (for a scalar) or a column (for a walk, same row).
     pub divisor: Option<SnmpSource>,
@@ -118,9 +120,35 @@ pub(crate) struct SnmpEntry {
     pub aggregate: Option<Aggregate>,
     /// The device's unit setting (a GET, or a column matched by row or row prefix) and the
     /// values meaning °F.
-    pub fahrenheit: Option<(SnmpSource, Vec<Match>)>,
+    pub fahrenheit: Option<UnitSetting>,
     /// For a 0/1 field: the raw codes that read 1 (others read 0).
     pub true_when: Vec<f64>,
+    /// The value is text carrying a number: its first decimal number is the raw value.
+    pub text_number: bool,
+    /// Read only when no other entry of its module read this field in the same poll.
+    pub fallback: bool,
+    /// Which module of a merged profile the entry comes from.
+    pub origin: usize,
+}
+
+/// Where a device states a reading's unit, and what says °F there.
+#[derive(Debug, Clone)]
+pub(crate) struct UnitSetting {
+    /// A GET, or a column matched by row or row prefix.
+    pub source: SnmpSource,
+    pub equals: Vec<Match>,
+    /// Text endings, lowercase and trimmed ("f" for "77 F").
+    pub ends_with: Vec<String>,
+}
+
+/// Which rows of a walk to keep, by the cell of another column in the same row.
+#[derive(Debug, Clone)]
+pub(crate) struct RowSelector {
+    /// Index into `walks`.
+    pub column: usize,
+    pub equals: Vec<Match>,
+    /// OID prefixes, component by component.
+    pub prefixes: Vec<Vec<u32>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -323,15 +351,20 @@ impl Plan {
                 continue;
             };
             let per_row = is_walk && m.aggregate.is_none();
+            let name_get = m.name_oid.as_deref().and_then(|o| slot_of(o, false));
             let mut column = |oid: &str| slot_of(oid, true);
             let names = m.point_name.as_deref().and_then(&mut column);
             let precision = m.precision_column.as_deref().and_then(&mut column);
             let si_prefix = m.si_prefix_column.as_deref().and_then(&mut column);
-            let where_column = m
-                .where_column
-                .as_deref()
-                .and_then(&mut column)
-                .map(|c| (c, m.where_equals.clone()));
+            let where_column =
+                m.where_column
+                    .as_deref()
+                    .and_then(&mut column)
+                    .map(|c| RowSelector {
+                        column: c,
+                        equals: m.where_equals.clone(),
+                        prefixes: m.where_prefix.iter().filter_map(|o| parse_oid(o)).collect(),
+                    });
             // A divisor is a scalar for a scalar, the same row of a column for a walk.
             let divisor = m
                 .divide_by
@@ -344,16 +377,29 @@ impl Plan {
                     (None, Some(c)) => (c, true),
                     (None, None) => return None,
                 };
-                slot_of(text, walk).map(|s| (source(walk, s), u.equals.clone()))
+                slot_of(text, walk).map(|s| UnitSetting {
+                    source: source(walk, s),
+                    equals: u.equals.clone(),
+                    ends_with: u
+                        .ends_with
+                        .iter()
+                        .map(|e| e.trim().to_lowercase())
+                        .filter(|e| !e.is_empty())
+                        .collect(),
+                })
             });
             plan.entries.push(SnmpEntry {
                 fahrenheit,
                 true_when: m.true_when.clone(),
+                text_number: m.text_number,
+                fallback: m.fallback,
+                origin: m.origin,
                 divisor,
                 precision,
                 si_prefix,
                 offset: m.offset,
                 name_contains: m.name_contains.iter().map(|n| n.to_lowercase()).collect(),
+                name_get,
                 where_column,
                 invalid: Unavailable::new(&m.invalid, m.valid_range),
                 index_suffix: m

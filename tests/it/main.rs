@@ -34,6 +34,7 @@ mod isolation;
 mod meter_corpus;
 mod notify;
 mod peers;
+mod profile_keys;
 mod redfish;
 mod report_csv;
 mod report_documents;

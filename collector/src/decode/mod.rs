@@ -55,6 +55,50 @@ impl SnmpValue {
     }
 }
 
+impl SnmpValue {
+    /// The number a value carries, or for text the first decimal number in it ("77 F",
+    /// "24.5 C", "45% of maximum"; a profile's `text_number`). `Ok(None)`: text without a number
+    /// ("n/a"), or one that cannot be read for sure ("1,234", "1.2.3"): not available.
+    pub(crate) fn number_in_text(&self) -> Result<Option<f64>, NotANumber> {
+        match (self.as_f64(), self) {
+            (Ok(x), _) => Ok(Some(x)),
+            (Err(_), SnmpValue::Bytes(b)) => Ok(first_number(&String::from_utf8_lossy(b))),
+            (Err(e), _) => Err(e),
+        }
+    }
+}
+
+/// The first decimal number in `s`, with its sign when the sign does not join it to a word
+/// ("-5.5 C" is -5.5, "PDU-2" is 2). A number followed by `,digit` or `.digit` (a decimal
+/// comma, thousands, a version or address) or led by a `.` is ambiguous: `None`, as a wrong
+/// reading is worse than none.
+pub(crate) fn first_number(s: &str) -> Option<f64> {
+    let b = s.as_bytes();
+    let start = b.iter().position(u8::is_ascii_digit)?;
+    let digits = |mut i: usize| {
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        i
+    };
+    // ".5": a fraction without its leading 0, or a version's tail: not sure which.
+    if start >= 1 && b[start - 1] == b'.' {
+        return None;
+    }
+    let mut end = digits(start);
+    if b.get(end) == Some(&b'.') && b.get(end + 1).is_some_and(u8::is_ascii_digit) {
+        end = digits(end + 1);
+    }
+    if matches!(b.get(end), Some(b'.' | b',')) && b.get(end + 1).is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
+    let signed = start >= 1
+        && matches!(b[start - 1], b'-' | b'+')
+        && (start == 1 || !b[start - 2].is_ascii_alphanumeric());
+    let from = if signed { start - 1 } else { start };
+    s[from..end].parse().ok().filter(|x: &f64| x.is_finite())
+}
+
 /// Why an SNMP value does not give a number.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum NotANumber {
@@ -235,5 +279,36 @@ mod tests {
         );
         assert!(SnmpValue::Bytes(b"n/a".to_vec()).as_f64().is_err());
         assert!(SnmpValue::Missing("noSuchInstance").as_f64().is_err());
+    }
+
+    /// The first number in a text, when it can be read for sure.
+    #[test]
+    fn the_first_number_in_a_text() {
+        for (text, want) in [
+            ("77 F", Some(77.0)),
+            ("24.5 C", Some(24.5)),
+            (" 56% of maximum", Some(56.0)),
+            ("-5.5 C", Some(-5.5)),
+            ("temp: +3 C", Some(3.0)),
+            ("PDU-2 12 A", Some(2.0)),
+            ("12.", Some(12.0)),
+            ("Offline", None),
+            ("", None),
+            ("1,234 W", None),
+            ("1.2.3", None),
+            ("192.168.1.1", None),
+            (".5 A", None),
+        ] {
+            assert_eq!(first_number(text), want, "{text:?}");
+        }
+        let text = |s: &str| SnmpValue::Bytes(s.as_bytes().to_vec());
+        assert_eq!(text("77 F").number_in_text(), Ok(Some(77.0)));
+        assert_eq!(text("n/a").number_in_text(), Ok(None));
+        assert_eq!(SnmpValue::Int(-3).number_in_text(), Ok(Some(-3.0)));
+        assert!(
+            SnmpValue::Missing("noSuchInstance")
+                .number_in_text()
+                .is_err()
+        );
     }
 }

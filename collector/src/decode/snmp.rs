@@ -2,11 +2,21 @@
 //! precision and SI prefix), row selection by name or column value, and aggregates over rows.
 //! A table row gets its series on first sight and keeps it ([`RowSeries`]).
 
-use kilowatch_core::model::Sample;
+use kilowatch_core::model::{Field, Sample};
 use kilowatch_core::profile::{Aggregate, Match};
 
 use super::{RowSeries, SnmpValue, Trace, dotted, push};
-use crate::plan::{Plan, SnmpEntry, SnmpPlan, SnmpSource};
+use crate::plan::{Plan, RowSelector, SnmpEntry, SnmpPlan, SnmpSource};
+
+/// The raw number of a value: with `text_number`, the first number in a text; `Ok(None)` when
+/// the text has none ("not available").
+fn raw(e: &SnmpEntry, v: &SnmpValue) -> Result<Option<f64>, super::NotANumber> {
+    if e.text_number {
+        v.number_in_text()
+    } else {
+        v.as_f64().map(Some)
+    }
+}
 
 /// A code of an enumeration read as 0/1 by the profile's `true_when`.
 fn truth(e: &SnmpEntry, code: f64) -> f64 {
@@ -28,18 +38,44 @@ pub(super) fn decode_snmp(
     problems: &mut Vec<String>,
     trace: &mut Trace<'_>,
 ) {
-    for (i, e) in p.entries.iter().enumerate() {
+    // `fallback` entries come last, and read only fields no other entry of their module read
+    // in this poll. Each other entry's samples are noted when the next entry starts.
+    let mut read: Vec<(usize, Field)> = Vec::new();
+    let mut pending: Option<(usize, usize)> = None;
+    let any_fallback = p.entries.iter().any(|e| e.fallback);
+    let order = (p.entries.iter().enumerate().filter(|(_, e)| !e.fallback))
+        .chain(p.entries.iter().enumerate().filter(|(_, e)| e.fallback));
+    for (i, e) in order {
+        if let Some((origin, before)) = pending.take() {
+            read.extend(out[before..].iter().map(|s| (origin, s.field)));
+        }
+        if !e.fallback {
+            pending = any_fallback.then_some((e.origin, out.len()));
+        } else if read.contains(&(e.origin, e.field)) {
+            continue;
+        }
         match e.source {
             SnmpSource::Get(g) => {
                 let Some(v) = gets.get(g) else { continue };
-                match v.as_f64() {
-                    Ok(x) if e.invalid.contains(&x) => {}
-                    Ok(x) if !e.true_when.is_empty() => {
+                // A name/value pair of scalars: a slot named otherwise, or empty, is not this field.
+                if let Some(n) = e.name_get {
+                    let name = match gets.get(n) {
+                        Some(SnmpValue::Bytes(b)) => String::from_utf8_lossy(b).to_lowercase(),
+                        _ => String::new(),
+                    };
+                    if !e.name_contains.iter().any(|w| name.contains(w.as_str())) {
+                        continue;
+                    }
+                }
+                match raw(e, v) {
+                    Ok(None) => {}
+                    Ok(Some(x)) if e.invalid.contains(&x) => {}
+                    Ok(Some(x)) if !e.true_when.is_empty() => {
                         if push(out, p.series[i].as_ref(), e.field, truth(e, x)) {
                             trace.push(|| dotted(&p.gets[g]));
                         }
                     }
-                    Ok(x) => {
+                    Ok(Some(x)) => {
                         let Some(x) = divide(x, e.divisor.and_then(|d| cell(d, gets, walks, &[])))
                         else {
                             continue;
@@ -59,7 +95,7 @@ pub(super) fn decode_snmp(
                 let selector = e
                     .where_column
                     .as_ref()
-                    .and_then(|(c, vals)| walks.get(*c).map(|col| (col, vals)));
+                    .and_then(|r| walks.get(r.column).map(|col| (col, r)));
                 for (index, v) in table {
                     let Some(row) = index.strip_suffix(e.index_suffix.as_slice()) else {
                         continue;
@@ -85,14 +121,17 @@ pub(super) fn decode_snmp(
                             .iter()
                             .find(|(i, _)| i.as_slice() == row)
                             .map(|(_, v)| v);
-                        if !value.is_some_and(|v| wanted.iter().any(|w| matches(v, w))) {
+                        if !value.is_some_and(|v| selects(v, wanted)) {
                             continue;
                         }
                     }
-                    match v.as_f64() {
-                        Ok(x) if e.invalid.contains(&x) => {}
-                        Ok(x) if !e.true_when.is_empty() => values.push((row, index, truth(e, x))),
-                        Ok(x) => {
+                    match raw(e, v) {
+                        Ok(None) => {}
+                        Ok(Some(x)) if e.invalid.contains(&x) => {}
+                        Ok(Some(x)) if !e.true_when.is_empty() => {
+                            values.push((row, index, truth(e, x)));
+                        }
+                        Ok(Some(x)) => {
                             let divisor = e.divisor.and_then(|d| cell(d, gets, walks, row));
                             let Some(stated) = stated_unit(e, walks, row) else {
                                 continue;
@@ -166,10 +205,10 @@ fn celsius(
     row: &[u32],
     v: f64,
 ) -> f64 {
-    let Some((source, fahrenheit)) = &e.fahrenheit else {
+    let Some(unit) = &e.fahrenheit else {
         return v;
     };
-    let setting = match *source {
+    let setting = match unit.source {
         SnmpSource::Get(g) => gets.get(g),
         SnmpSource::Walk(w) => walks.get(w).and_then(|col| {
             col.iter()
@@ -178,7 +217,14 @@ fn celsius(
                 .map(|(_, v)| v)
         }),
     };
-    if setting.is_some_and(|s| fahrenheit.iter().any(|f| matches(s, f))) {
+    let says_fahrenheit = |s: &SnmpValue| {
+        unit.equals.iter().any(|f| matches(s, f))
+            || matches!(s, SnmpValue::Bytes(b) if {
+                let text = String::from_utf8_lossy(b).trim_end().to_lowercase();
+                unit.ends_with.iter().any(|end| text.ends_with(end.as_str()))
+            })
+    };
+    if setting.is_some_and(says_fahrenheit) {
         (v - 32.0) * 5.0 / 9.0
     } else {
         v
@@ -250,6 +296,22 @@ fn matches(v: &SnmpValue, want: &Match) -> bool {
     }
 }
 
+/// Whether a row's selecting cell holds one of the values, or an OID under one of the prefixes
+/// (an OID value, or text spelling one, as some firmware sends OIDs).
+fn selects(v: &SnmpValue, r: &RowSelector) -> bool {
+    if r.equals.iter().any(|w| matches(v, w)) {
+        return true;
+    }
+    let oid = match v {
+        SnmpValue::Oid(o) => Some(o.clone()),
+        SnmpValue::Bytes(b) => {
+            kilowatch_core::profile::parse_oid(String::from_utf8_lossy(b).trim())
+        }
+        _ => None,
+    };
+    oid.is_some_and(|o| r.prefixes.iter().any(|p| o.starts_with(p)))
+}
+
 /// The name a device gives a row, from its name column; blank names fall back to the index,
 /// and a name several rows share gets the row's index appended so each row keeps its own series.
 fn row_name(names: &[(Vec<u32>, SnmpValue)], row: &[u32]) -> Option<String> {
@@ -279,107 +341,4 @@ fn row_name(names: &[(Vec<u32>, SnmpValue)], row: &[u32]) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::{Readings, decode};
-    use super::*;
-    use crate::plan::PlanKind;
-
-    #[test]
-    fn a_column_the_device_lacks_is_skipped_and_bad_rows_are_named() {
-        let (set, _) = kilowatch_core::profile::ProfileSet::load(&[]);
-        let device = kilowatch_core::config::Device::new(
-            "ups",
-            "s",
-            "rfc1628-ups",
-            kilowatch_core::address::Address::parse("snmp://h")
-                .unwrap()
-                .0,
-        );
-        let plan = Plan::compile(&device, set.get("rfc1628-ups").unwrap());
-        let PlanKind::Snmp(p) = &plan.kind else {
-            panic!("snmp")
-        };
-        let out_power = kilowatch_core::profile::parse_oid("1.3.6.1.2.1.33.1.4.4.1.4").unwrap();
-        let walks = p
-            .walks
-            .iter()
-            .map(|w| {
-                if *w == out_power {
-                    vec![
-                        (vec![1], SnmpValue::Int(100)),
-                        (vec![2], SnmpValue::Bytes(b"n/a".to_vec())),
-                    ]
-                } else {
-                    Vec::new()
-                }
-            })
-            .collect();
-        let gets = p.gets.iter().map(|_| SnmpValue::Int(50)).collect();
-        let (mut out, mut problems) = (Vec::new(), Vec::new());
-        decode(
-            &plan,
-            &Readings::Snmp { gets, walks },
-            &mut RowSeries::default(),
-            &mut out,
-            &mut problems,
-        );
-        assert_eq!(
-            problems,
-            vec!["active_power_w 1.3.6.1.2.1.33.1.4.4.1.4.2: string value 'n/a' is not a number"]
-        );
-        let total = out.iter().find(|s| {
-            s.field == kilowatch_core::model::Field::ActivePowerW && s.series.tag("point").is_none()
-        });
-        assert_eq!(total.map(|s| s.value), Some(100.0));
-        // The input-power column is absent: no sample, and no problem either.
-        assert!(out.iter().all(|s| s.series.tag("point") != Some("input")));
-    }
-
-    /// UPS-MIB upsOutputSource through the rfc1628 profile's `true_when = [5]`: battery(5)
-    /// reads on_battery 1, normal(3) reads 0, and the code itself is still stored as `status`.
-    #[test]
-    fn an_enumeration_reads_as_on_battery_by_its_true_codes() {
-        let (set, _) = kilowatch_core::profile::ProfileSet::load(&[]);
-        let device = kilowatch_core::config::Device::new(
-            "ups",
-            "s",
-            "rfc1628-ups",
-            kilowatch_core::address::Address::parse("snmp://h")
-                .unwrap()
-                .0,
-        );
-        let plan = Plan::compile(&device, set.get("rfc1628-ups").unwrap());
-        let PlanKind::Snmp(p) = &plan.kind else {
-            panic!("snmp")
-        };
-        let source = kilowatch_core::profile::parse_oid("1.3.6.1.2.1.33.1.4.1.0").unwrap();
-        let read = |code: i64| {
-            let gets = p
-                .gets
-                .iter()
-                .map(|g| SnmpValue::Int(if *g == source { code } else { 50 }))
-                .collect();
-            let walks = p.walks.iter().map(|_| Vec::new()).collect();
-            let (mut out, mut problems) = (Vec::new(), Vec::new());
-            decode(
-                &plan,
-                &Readings::Snmp { gets, walks },
-                &mut RowSeries::default(),
-                &mut out,
-                &mut problems,
-            );
-            let value = |f| out.iter().find(|s| s.field == f).map(|s| s.value);
-            (
-                value(kilowatch_core::model::Field::OnBattery),
-                out.iter()
-                    .find(|s| {
-                        s.field == kilowatch_core::model::Field::Status
-                            && s.series.tag("point") == Some("output_source")
-                    })
-                    .map(|s| s.value),
-            )
-        };
-        assert_eq!(read(5), (Some(1.0), Some(5.0)));
-        assert_eq!(read(3), (Some(0.0), Some(3.0)));
-    }
-}
+mod tests;

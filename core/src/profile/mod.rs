@@ -16,6 +16,7 @@ mod redfish;
 pub use docs::fields_markdown;
 pub use redfish::{RedfishMetric, RedfishProfile, Step, parse_path};
 mod ipmi;
+mod snmp_check;
 pub use ipmi::{DcmiMetric, DcmiReading, IpmiProfile, SensorRule};
 
 /// The profiles shipped in `config/profiles/`, embedded at build time so the binary needs no
@@ -76,14 +77,23 @@ pub struct SnmpMetric {
     /// tag becomes `<point><name>`, falling back to the index when a row has no name.
     pub point_name: Option<String>,
     /// Keep only rows whose name (from `point_name`) contains one of these, ignoring case
-    /// (IPMI-style tables mixing temperatures, fans and voltages in one column).
+    /// (IPMI-style tables mixing temperatures, fans and voltages in one column); for a scalar,
+    /// read it only when the scalar `name_oid` names it so.
     #[serde(default)]
     pub name_contains: Vec<String>,
+    /// For a scalar: another scalar holding its name (name/value pairs of scalars, ServersCheck's
+    /// sensorNname / sensorNValue, whose kind the user sets), checked by `name_contains`.
+    pub name_oid: Option<String>,
     /// Keep only rows where this column of the same table holds one of `where_equals`
     /// (a sensor-type or status column).
     pub where_column: Option<String>,
     #[serde(default)]
     pub where_equals: Vec<Match>,
+    /// Or keep rows where that column holds an OID beginning with one of these, component by
+    /// component: type columns whose value is a well-known OID with an instance appended
+    /// (Liebert's lgpEnvTemperatureDescrDegC = `...4.1.1.3.1.1`).
+    #[serde(default)]
+    pub where_prefix: Vec<String>,
     /// Raw values meaning "no sensor" or "not available" (e.g. -1), dropped before scaling.
     #[serde(default)]
     pub invalid: Vec<f64>,
@@ -116,6 +126,20 @@ pub struct SnmpMetric {
     /// other code reads 0 (UPS-MIB upsOutputSource: battery(5)).
     #[serde(default)]
     pub true_when: Vec<f64>,
+    /// The value is text carrying a number ("77 F", "24.5 C", "45% of maximum"): the first
+    /// decimal number in it is the raw value. Text without one is "not available", never 0.
+    #[serde(default)]
+    pub text_number: bool,
+    /// Read only when no other metric of the profile read this field in the same poll: an
+    /// older column of the same quantity (Liebert's whole degrees beside the tenths column).
+    /// Other modules do not count: `probe` reads each module on its own, and its first-module
+    /// rule (vendor before standard) decides between modules.
+    #[serde(default)]
+    pub fallback: bool,
+    /// Not a key: which module of a merged profile (`profile = "auto"`) this metric comes from,
+    /// so that `fallback` yields within its own module there as it does in `probe`.
+    #[serde(skip)]
+    pub origin: usize,
 }
 
 /// Where a device says which unit a reading is in, and the values meaning the other unit.
@@ -124,7 +148,12 @@ pub struct SnmpMetric {
 pub struct UnitSwitch {
     pub oid: Option<String>,
     pub column: Option<String>,
+    #[serde(default)]
     pub equals: Vec<Match>,
+    /// Or: the setting is text ending with one of these, ignoring case and trailing blanks
+    /// (Asentria's esPointValueStr "77 F": the unit letter in the reading itself).
+    #[serde(default)]
+    pub ends_with: Vec<String>,
 }
 
 impl SnmpMetric {
@@ -284,120 +313,7 @@ impl Profile {
     fn check(&self) -> Vec<String> {
         let mut problems = Vec::new();
         match self {
-            Profile::Snmp(p) => {
-                for (i, m) in p.metrics.iter().enumerate() {
-                    let key = format!("metrics[{i}]");
-                    match (&m.oid, &m.walk) {
-                        (Some(o), None) | (None, Some(o)) => {
-                            if parse_oid(o).is_none() {
-                                problems.push(format!("{key}: '{o}' is not a numeric OID"));
-                            }
-                        }
-                        _ => problems.push(format!(
-                            "{key}: give exactly one of 'oid' (GET) or 'walk' (table column)"
-                        )),
-                    }
-                    if m.walk.is_none()
-                        && (m.aggregate.is_some()
-                            || m.index_suffix.is_some()
-                            || m.point_name.is_some())
-                    {
-                        problems.push(format!(
-                            "{key}: 'aggregate', 'index_suffix' and 'point_name' only apply to 'walk'"
-                        ));
-                    }
-                    if m.walk.is_none()
-                        && (m.precision_column.is_some() || m.si_prefix_column.is_some())
-                    {
-                        problems.push(format!(
-                            "{key}: 'precision_column' and 'si_prefix_column' only apply to 'walk'"
-                        ));
-                    }
-                    if m.walk.is_none() && (m.where_column.is_some() || !m.name_contains.is_empty())
-                    {
-                        problems.push(format!(
-                            "{key}: 'where_column' and 'name_contains' only apply to 'walk'"
-                        ));
-                    }
-                    if let Some([lo, hi]) = m.valid_range
-                        && lo.partial_cmp(&hi).is_none_or(std::cmp::Ordering::is_gt)
-                    {
-                        problems.push(format!("{key}: valid_range [{lo}, {hi}] is empty"));
-                    }
-                    if let Some(u) = &m.fahrenheit_when {
-                        match (&u.oid, &u.column) {
-                            (Some(o), None) | (None, Some(o)) if parse_oid(o).is_some() => {}
-                            _ => problems.push(format!(
-                                "{key}: fahrenheit_when needs exactly one numeric 'oid' (a scalar) or 'column'"
-                            )),
-                        }
-                        if u.equals.is_empty() {
-                            problems.push(format!("{key}: fahrenheit_when needs 'equals'"));
-                        }
-                        if !m.field.name().ends_with("_c") {
-                            problems.push(format!("{key}: fahrenheit_when is for a °C field"));
-                        }
-                    }
-                    if !m.true_when.is_empty() && m.field.unit() != "0/1" {
-                        problems.push(format!(
-                            "{key}: 'true_when' is for a 0/1 field (on_battery)"
-                        ));
-                    }
-                    if !m.states.is_empty() && m.field != Field::Status {
-                        problems.push(format!("{key}: 'states' only applies to field 'status'"));
-                    }
-                    if m.field == Field::Status && m.states.is_empty() {
-                        problems.push(format!(
-                            "{key}: a 'status' needs 'states': what each code means, from the MIB"
-                        ));
-                    }
-                    for code in m.states.keys().filter(|k| k.parse::<i64>().is_err()) {
-                        problems.push(format!("{key}: states key '{code}' is not an integer code"));
-                    }
-                    if !m.name_contains.is_empty() && m.point_name.is_none() {
-                        problems.push(format!("{key}: 'name_contains' needs 'point_name'"));
-                    }
-                    if m.where_column.is_some() == m.where_equals.is_empty() {
-                        problems.push(format!(
-                            "{key}: give 'where_column' and 'where_equals' together"
-                        ));
-                    }
-                    for (what, o) in [
-                        ("where_column", &m.where_column),
-                        ("precision_column", &m.precision_column),
-                        ("si_prefix_column", &m.si_prefix_column),
-                        ("divide_by", &m.divide_by),
-                    ] {
-                        if let Some(o) = o
-                            && parse_oid(o).is_none()
-                        {
-                            problems.push(format!("{key}: {what} '{o}' is not a numeric OID"));
-                        }
-                    }
-                    for (what, o) in [
-                        ("index_suffix", &m.index_suffix),
-                        ("point_name", &m.point_name),
-                    ] {
-                        if let Some(o) = o
-                            && o.split('.').any(|p| p.parse::<u32>().is_err())
-                        {
-                            problems.push(format!("{key}: {what} '{o}' is not numeric"));
-                        }
-                    }
-                }
-                for o in &p.sys_object_id {
-                    if parse_oid(o).is_none() {
-                        problems.push(format!("sys_object_id: '{o}' is not a numeric OID"));
-                    }
-                }
-                for o in &p.detect {
-                    if parse_oid(o).is_none_or(|o| o.len() < 6) {
-                        problems.push(format!(
-                            "detect: '{o}' is not a numeric OID inside a MIB (1.3.6.1.x.y...)"
-                        ));
-                    }
-                }
-            }
+            Profile::Snmp(p) => problems.extend(p.check()),
             Profile::Modbus(p) => {
                 if !(1..=125).contains(&p.max_registers_per_read) {
                     problems.push("max_registers_per_read: must be 1..=125".into());
@@ -507,7 +423,7 @@ impl ProfileSet {
                 }
                 problems.extend(found.into_iter().map(|message| ProfileProblem {
                     file: file.to_owned(),
-                    line: None,
+                    line: metric_line(src, &message),
                     message,
                 }));
             }
@@ -543,7 +459,7 @@ impl ProfileSet {
         // metrics all stay, even several for one field and point (three tables of one MIB).
         let mut taken = std::collections::HashSet::new();
         let mut metrics = Vec::new();
-        for name in modules {
+        for (origin, name) in modules.iter().enumerate() {
             let Profile::Snmp(p) = self.profiles.get(*name)? else {
                 return None;
             };
@@ -562,7 +478,10 @@ impl ProfileSet {
                 .filter(|m| !taken.contains(&key(m)))
                 .collect();
             taken.extend(p.metrics.iter().map(key));
-            metrics.extend(own.into_iter().cloned());
+            metrics.extend(own.into_iter().map(|m| SnmpMetric {
+                origin,
+                ..m.clone()
+            }));
         }
         let mut merged = first?;
         merged.description = format!("{} (auto: {})", merged.description, modules.join(" + "));
@@ -621,6 +540,27 @@ impl ProfileSet {
             .max_by_key(|(rank, _, _)| *rank)
             .map(|(_, name, p)| (name, p))
     }
+}
+
+/// The line of the `[[metrics]]` header a "metrics[N]: ..." problem is about. The headers are
+/// the metrics in order (TOML cannot mix them with an inline `metrics = [...]`); a profile
+/// written inline gets no line.
+fn metric_line(src: &str, message: &str) -> Option<usize> {
+    let n: usize = message
+        .strip_prefix("metrics[")?
+        .split_once(']')?
+        .0
+        .parse()
+        .ok()?;
+    src.lines()
+        .enumerate()
+        .filter(|(_, l)| {
+            l.split('#')
+                .next()
+                .is_some_and(|h| h.trim() == "[[metrics]]")
+        })
+        .nth(n)
+        .map(|(i, _)| i + 1)
 }
 
 /// 1-based line number of a byte offset.
