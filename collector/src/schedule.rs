@@ -298,9 +298,9 @@ impl Poller {
         let started = tokio::time::Instant::now();
         let task = &mut self.task;
         let result = task.driver.read(&task.plan.kind).await;
-        // Ten microseconds is finer than any poll needs, and rounded it stores in two bytes,
-        // not eight.
-        let poll_ms = (started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0;
+        // A tenth of a millisecond is finer than any poll needs (a LAN round trip takes a few),
+        // and rounded it stores in about a byte, not eight.
+        let poll_ms = (started.elapsed().as_secs_f64() * 10_000.0).round() / 10.0;
         let mut samples = Vec::new();
         let poll = match result {
             Ok(readings) => {

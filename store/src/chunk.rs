@@ -57,32 +57,70 @@ enum Values {
     Decimal {
         d: u8,
         multiply: bool,
-        dod: bool,
+        predict: Predict,
     },
+}
+
+/// What each integer step is stored against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Predict {
+    /// The step itself (a reading that wanders).
+    Delta,
+    /// The step before (a counter rising steadily).
+    Dod,
+    /// The time since the reading before, in seconds: an uptime or a clock, which advances with
+    /// the poll's own time and so costs its jitter twice otherwise.
+    Clock,
 }
 
 impl Values {
     fn byte(self) -> u8 {
         match self {
             Values::Xor => 0,
-            Values::Decimal { d, multiply, dod } => {
-                1 | (u8::from(multiply) << 1) | (u8::from(dod) << 2) | (d << 3)
+            Values::Decimal {
+                d,
+                multiply,
+                predict,
+            } => {
+                1 | (u8::from(multiply) << 1)
+                    | (u8::from(predict == Predict::Dod) << 2)
+                    | (d << 3)
+                    | (u8::from(predict == Predict::Clock) << 6)
             }
         }
     }
 
     fn from_byte(b: u8) -> Result<Values, ChunkError> {
+        let d = (b >> 3) & 7;
         match b {
             0 => Ok(Values::Xor),
-            b if b & 1 == 1 && b >> 3 <= MAX_DECIMALS => Ok(Values::Decimal {
-                d: b >> 3,
+            b if b & 1 == 1 && b & 0x80 == 0 && d <= MAX_DECIMALS => Ok(Values::Decimal {
+                d,
                 multiply: b & 2 != 0,
-                dod: b & 4 != 0,
+                predict: match (b & 4 != 0, b & 0x40 != 0) {
+                    (false, false) => Predict::Delta,
+                    (true, false) => Predict::Dod,
+                    (false, true) => Predict::Clock,
+                    (true, true) => return Err(ChunkError::Malformed("two predictions")),
+                },
             }),
             _ => Err(ChunkError::Malformed("unknown value mode")),
         }
     }
 }
+
+/// The step `predict` expects for integers at `d` decimals, after a step of `prev` and `dt` ms.
+#[inline(always)]
+fn predicted(predict: Predict, prev: i64, dt: i64, d: u8) -> i64 {
+    match predict {
+        Predict::Delta => 0,
+        Predict::Dod => prev,
+        // dt ms in units of 10^-d s, rounded; i128 so hostile times cannot overflow.
+        Predict::Clock => ((i128::from(dt) * POW10[usize::from(d)] + 500).div_euclid(1000)) as i64,
+    }
+}
+
+const POW10: [i128; 7] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000];
 
 const POW: [f64; 7] = [1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6];
 const INV: [f64; 7] = [1.0, 0.1, 0.01, 1e-3, 1e-4, 1e-5, 1e-6];
@@ -194,7 +232,10 @@ fn put_first_value(points: &[Point], ks: &mut Vec<i64>, out: &mut Vec<u8>) -> Va
         d,
         multiply,
         // Counters rise by about the same step each poll: their second difference is small.
-        dod: int_bits(ks, true) < int_bits(ks, false),
+        predict: [Predict::Delta, Predict::Dod, Predict::Clock]
+            .into_iter()
+            .min_by_key(|&p| int_bits(points, ks, p, d))
+            .unwrap_or(Predict::Delta),
     });
     out.push(mode.byte());
     match mode {
@@ -224,29 +265,38 @@ fn put_value_stream(points: &[Point], mode: Values, ks: &[i64], out: &mut Vec<u8
                 xor.put(&mut w, p.value.to_bits());
             }
         }
-        Values::Decimal { dod, .. } => {
-            let mut prev_kd = 0i64;
-            for k in ks.windows(2) {
-                let kd = k[1].wrapping_sub(k[0]);
-                let x = if dod { kd.wrapping_sub(prev_kd) } else { kd };
-                w.bucketed(zigzag(x), &INT_WIDTHS);
-                prev_kd = kd;
-            }
+        Values::Decimal { d, predict, .. } => {
+            for_each_residual(points, ks, predict, d, |x| {
+                w.bucketed(zigzag(x), &INT_WIDTHS)
+            });
         }
     }
     w.finish();
 }
 
-/// Bits the integer stream would take as deltas or as delta-of-deltas.
-fn int_bits(ks: &[i64], dod: bool) -> u64 {
-    let mut bits = 0;
+/// Calls `f` with each integer step less what `predict` expected.
+fn for_each_residual(
+    points: &[Point],
+    ks: &[i64],
+    predict: Predict,
+    d: u8,
+    mut f: impl FnMut(i64),
+) {
     let mut prev_kd = 0i64;
-    for w in ks.windows(2) {
-        let kd = w[1].wrapping_sub(w[0]);
-        let x = if dod { kd.wrapping_sub(prev_kd) } else { kd };
-        bits += u64::from(bucket_bits(zigzag(x), &INT_WIDTHS));
+    for (k, p) in ks.windows(2).zip(points.windows(2)) {
+        let kd = k[1].wrapping_sub(k[0]);
+        let dt = p[1].ts.wrapping_sub(p[0].ts);
+        f(kd.wrapping_sub(predicted(predict, prev_kd, dt, d)));
         prev_kd = kd;
     }
+}
+
+/// Bits the integer stream would take with `predict`.
+fn int_bits(points: &[Point], ks: &[i64], predict: Predict, d: u8) -> u64 {
+    let mut bits = 0;
+    for_each_residual(points, ks, predict, d, |x| {
+        bits += u64::from(bucket_bits(zigzag(x), &INT_WIDTHS));
+    });
     bits
 }
 
@@ -384,31 +434,56 @@ fn read_values(
                 p.value = f64::from_bits(xor.get(&mut rd)?);
             }
         }
-        // One loop per scaling, so neither the choice nor the table is looked up per point.
-        Values::Decimal { d, multiply, dod } => {
-            let d = usize::from(d);
-            if multiply {
-                ints(&mut rd, rest, k, dod, |k| k as f64 * INV[d])?;
-            } else {
-                ints(&mut rd, rest, k, dod, |k| k as f64 / POW[d])?;
+        // One loop per scaling and prediction, so no choice is made per point.
+        Values::Decimal {
+            d,
+            multiply,
+            predict,
+        } => {
+            let t0 = first.ts;
+            let i = usize::from(d);
+            match (multiply, predict) {
+                (true, Predict::Delta) => ints(&mut rd, rest, t0, k, d, Predict::Delta, |k| {
+                    k as f64 * INV[i]
+                })?,
+                (true, Predict::Dod) => {
+                    ints(&mut rd, rest, t0, k, d, Predict::Dod, |k| k as f64 * INV[i])?
+                }
+                (true, Predict::Clock) => ints(&mut rd, rest, t0, k, d, Predict::Clock, |k| {
+                    k as f64 * INV[i]
+                })?,
+                (false, Predict::Delta) => ints(&mut rd, rest, t0, k, d, Predict::Delta, |k| {
+                    k as f64 / POW[i]
+                })?,
+                (false, Predict::Dod) => {
+                    ints(&mut rd, rest, t0, k, d, Predict::Dod, |k| k as f64 / POW[i])?
+                }
+                (false, Predict::Clock) => ints(&mut rd, rest, t0, k, d, Predict::Clock, |k| {
+                    k as f64 / POW[i]
+                })?,
             }
         }
     }
     Ok(())
 }
 
+/// `predict` is a constant at each call, so each loop is compiled for one prediction.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn ints(
     rd: &mut BitReader<'_>,
     rest: &mut [Point],
+    mut ts: i64,
     mut k: i64,
-    dod: bool,
+    d: u8,
+    predict: Predict,
     scale: impl Fn(i64) -> f64,
 ) -> Result<(), ChunkError> {
     let mut kd = 0i64;
     for p in rest {
         let x = unzigzag(rd.bucketed(&INT_WIDTHS)?);
-        kd = if dod { kd.wrapping_add(x) } else { x };
+        kd = predicted(predict, kd, p.ts.wrapping_sub(ts), d).wrapping_add(x);
+        ts = p.ts;
         k = k.wrapping_add(kd);
         p.value = scale(k);
     }

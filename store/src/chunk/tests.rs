@@ -234,3 +234,50 @@ fn deflated_values_that_lie_about_their_length_are_errors() {
         Err(ChunkError::Malformed("value stream longer than its points"))
     );
 }
+
+#[test]
+fn an_uptime_is_stored_against_the_time_between_polls() {
+    // sysUpTime in hundredths of a second, read in polls stamped with up to 0.4 s of jitter: its
+    // steps follow the stamps, so against the time between polls they are zero or one.
+    let boot = BASE - 86_400_000;
+    let pts = series(720, |i| {
+        let ts = BASE + i * 10_000 + (i * 7919) % 400;
+        (ts, ((ts - boot + 3) / 10) as f64 * 0.01)
+    });
+    roundtrip(&pts);
+    let mut values = Vec::new();
+    encode_values(&pts, &mut values);
+    assert_eq!(
+        Values::from_byte(values[1]),
+        Ok(Values::Decimal {
+            d: 2,
+            multiply: true,
+            predict: Predict::Clock
+        })
+    );
+    let mut ks = Vec::new();
+    decimal_mode(&pts, &mut ks);
+    let bits = |p| int_bits(&pts, &ks, p, 2);
+    assert!(
+        bits(Predict::Clock) < 720 * 3,
+        "{} bits",
+        bits(Predict::Clock)
+    );
+    assert!(
+        bits(Predict::Dod) > 3 * bits(Predict::Clock),
+        "{} bits",
+        bits(Predict::Dod)
+    );
+    // Hostile times cannot overflow the prediction.
+    let wild = [
+        Point {
+            ts: i64::MIN + 1,
+            value: 1.0,
+        },
+        Point {
+            ts: i64::MAX,
+            value: 2.5,
+        },
+    ];
+    roundtrip(&wild);
+}
