@@ -21,6 +21,11 @@
 //! Decoding is bounded by the input: hostile bytes give an error, never a panic or an allocation
 //! beyond `4 × len` points (`8 × len` of the times' length, when they are apart).
 
+use std::cell::RefCell;
+
+use miniz_oxide::inflate::TINFLStatus;
+use miniz_oxide::inflate::core::{self as inflate_core, DecompressorOxide, inflate_flags};
+
 use crate::Point;
 
 /// Times and values together.
@@ -337,25 +342,56 @@ pub fn decode(
             };
             r = &r[1..];
             let (mode, v0, k) = first_value(&mut r)?;
-            let inflated;
+            let start = out.len();
+            read_times(t, n, t0, out)?;
             if version == VERSION_DEFLATED {
                 let len = get_varint(&mut r)?;
                 if len > (n * MAX_VALUE_BITS).div_ceil(8) {
                     return Err(ChunkError::Malformed("value stream longer than its points"));
                 }
-                inflated = miniz_oxide::inflate::decompress_to_vec_with_limit(r, len as usize)
-                    .map_err(|_| ChunkError::Malformed("deflated values do not inflate"))?;
-                if inflated.len() as u64 != len {
-                    return Err(ChunkError::Malformed("deflated values of another length"));
-                }
-                r = &inflated;
+                inflate(r, len as usize, |stream| {
+                    read_values(stream, mode, v0, k, &mut out[start..])
+                })
+            } else {
+                read_values(r, mode, v0, k, &mut out[start..])
             }
-            let start = out.len();
-            read_times(t, n, t0, out)?;
-            read_values(r, mode, v0, k, &mut out[start..])
         }
         Some(&v) => Err(ChunkError::Version(v)),
     }
+}
+
+thread_local! {
+    /// A decompressor and its output, kept: a chunk inflates in a microsecond or two, and a new
+    /// decompressor (11 kB to zero) for each of a year's chunks doubled the time to read them.
+    static INFLATE: RefCell<(Box<DecompressorOxide>, Vec<u8>)> = RefCell::default();
+}
+
+/// Inflates `packed`, which must give exactly `len` bytes, and hands them to `f`.
+fn inflate(
+    packed: &[u8],
+    len: usize,
+    f: impl FnOnce(&[u8]) -> Result<(), ChunkError>,
+) -> Result<(), ChunkError> {
+    INFLATE.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        let (d, out) = &mut *cell;
+        d.init();
+        out.clear();
+        out.resize(len, 0);
+        let (status, _, n) = inflate_core::decompress(
+            d,
+            packed,
+            out,
+            0,
+            inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF,
+        );
+        if status != TINFLStatus::Done || n != len {
+            return Err(ChunkError::Malformed(
+                "deflated values do not inflate to their length",
+            ));
+        }
+        f(out)
+    })
 }
 
 /// Reads `varint n, zigzag t0 − base`: `None` for no points. `n` is at most `most`.
