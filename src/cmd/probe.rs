@@ -188,8 +188,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         (None, _) => bail!("Modbus devices cannot identify themselves: give --profile"),
     };
     // Every module's readings; the first module to read a field (at a point) wins it: the one
-    // sysObjectID names, then vendor MIBs, then standard ones.
+    // sysObjectID names, then vendor MIBs, then standard ones. A `fallback` metric's reading
+    // yields to a later module's (UPS-MIB's battery charge before a vendor's that is no better):
+    // `yields[i]` says rows[i] is one.
     let mut rows: Vec<Row> = Vec::new();
+    let mut yields: Vec<bool> = Vec::new();
     let mut problems = Vec::new();
     for (k, (name, why)) in modules.iter().enumerate() {
         let Some(profile) = profiles.get(name) else {
@@ -230,7 +233,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             &mut problems,
             &mut sources,
         );
-        for (s, source) in samples.iter().zip(sources) {
+        for (s, traced) in samples.iter().zip(sources) {
+            let source = traced.source;
             let row = Row {
                 measurement: s.field.measurement().name(),
                 field: s.field.name(),
@@ -247,11 +251,19 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                     .flatten(),
                 source,
             };
-            if !rows
+            match rows
                 .iter()
-                .any(|r| r.field == row.field && r.tags == row.tags)
+                .position(|r| r.field == row.field && r.tags == row.tags)
             {
-                rows.push(row);
+                None => {
+                    rows.push(row);
+                    yields.push(traced.fallback);
+                }
+                Some(i) if yields[i] && !traced.fallback => {
+                    rows[i] = row;
+                    yields[i] = false;
+                }
+                Some(_) => {}
             }
         }
     }

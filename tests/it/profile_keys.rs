@@ -4,7 +4,8 @@
 //! (`text_number`, `fahrenheit_when.ends_with`), a Liebert UPS system whose environmental rows
 //! are typed by well-known OIDs with an instance appended (`where_prefix`) and which serves only
 //! the whole-degree column for some rows (`fallback`), and a ServersCheck gateway whose sensors
-//! are scalar name/value pairs (`name_oid`).
+//! are scalar name/value pairs (`name_oid`), and an Eaton card serving XUPS-MIB beside UPS-MIB
+//! whose vendor readings no finer than the standard's yield to it (`fallback` across modules).
 #![cfg(feature = "peers")]
 
 use std::process::Command;
@@ -116,4 +117,55 @@ fn issue_17_scalars_are_read_by_the_name_beside_them() {
         "{rows:?}"
     );
     assert!(!stderr.contains("warning"), "{stderr}");
+}
+
+/// (value, point, source) of every row of `field`.
+fn sources_of(rows: &[serde_json::Value], field: &str) -> Vec<(f64, String, String)> {
+    rows.iter()
+        .filter(|r| r["field"] == field)
+        .map(|r| {
+            (
+                (r["value"].as_f64().unwrap() * 1000.0).round() / 1000.0,
+                r["tags"]["point"].as_str().unwrap_or_default().to_owned(),
+                r["source"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// eaton-xups is the device's own module (sysObjectID), rfc1628-ups comes after it; the first
+/// module keeps a field at a point, except where its metric is a `fallback`: UPS-MIB's 88 %
+/// charge and 5.2 A input line win over XUPS-MIB's 90 % and whole 5 A, XUPS-MIB's battery
+/// current (3 A) is read because UPS-MIB serves none, and its runtime in seconds (600) stays
+/// before UPS-MIB's minutes.
+#[test]
+fn issue_17_a_vendor_reading_yields_to_the_standard_mib_across_modules() {
+    let (rows, stderr) = probe("fallback-across-modules-eaton");
+    assert!(
+        stderr.contains("profile eaton-xups: sysObjectID")
+            && stderr.contains("profile rfc1628-ups: answers"),
+        "{stderr}"
+    );
+    let upsmib = "1.3.6.1.2.1.33.1";
+    assert_eq!(
+        sources_of(&rows, "battery_charge_pct"),
+        vec![(88.0, String::new(), format!("{upsmib}.2.4.0"))]
+    );
+    assert_eq!(
+        sources_of(&rows, "runtime_s"),
+        vec![(600.0, String::new(), "1.3.6.1.4.1.534.1.2.1.0".to_owned())]
+    );
+    let mut currents = sources_of(&rows, "current_a");
+    currents.sort_by(|a, b| a.1.cmp(&b.1));
+    assert_eq!(
+        currents,
+        vec![
+            (
+                3.0,
+                "battery".to_owned(),
+                "1.3.6.1.4.1.534.1.2.3.0".to_owned()
+            ),
+            (5.2, "in1".to_owned(), format!("{upsmib}.3.3.1.4.1")),
+        ]
+    );
 }

@@ -188,7 +188,7 @@ mod tests {
                     s.field.name().to_owned(),
                     s.series.tag("point").map(str::to_owned),
                     s.value,
-                    src,
+                    src.source,
                 )
             })
             .collect();

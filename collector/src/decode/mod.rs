@@ -175,15 +175,24 @@ pub fn decode(
     decode_inner(plan, readings, rows, out, problems, None);
 }
 
-/// As [`decode`], and `sources` gets, for each sample, what it was read from: the full OID, or
-/// `input 52` / `holding 3` for a Modbus register. For `probe` and fixture tests.
+/// Where a sample was read from, as [`decode_traced`] reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Traced {
+    /// The full OID, or `input 52` / `holding 3` for a Modbus register.
+    pub source: String,
+    /// Read by a `fallback` metric: another module's reading of its field at its point wins.
+    pub fallback: bool,
+}
+
+/// As [`decode`], and `sources` gets, for each sample, what it was read from. For `probe` and
+/// fixture tests.
 pub fn decode_traced(
     plan: &Plan,
     readings: &Readings,
     rows: &mut RowSeries,
     out: &mut Vec<Sample>,
     problems: &mut Vec<String>,
-    sources: &mut Vec<String>,
+    sources: &mut Vec<Traced>,
 ) {
     decode_inner(plan, readings, rows, out, problems, Some(sources));
 }
@@ -194,9 +203,12 @@ fn decode_inner(
     rows: &mut RowSeries,
     out: &mut Vec<Sample>,
     problems: &mut Vec<String>,
-    sources: Option<&mut Vec<String>>,
+    sources: Option<&mut Vec<Traced>>,
 ) {
-    let mut trace = Trace(sources);
+    let mut trace = Trace {
+        sources,
+        fallback: false,
+    };
     match (&plan.kind, readings) {
         (PlanKind::Snmp(p), Readings::Snmp { gets, walks }) => {
             snmp::decode_snmp(plan, p, gets, walks, rows, out, problems, &mut trace)
@@ -224,13 +236,20 @@ fn decode_inner(
     problems.retain(|p| seen.insert(p.clone()));
 }
 
-/// Records sources only when asked: the polling hot path builds no strings.
-struct Trace<'a>(Option<&'a mut Vec<String>>);
+/// Records sources only when asked: the polling hot path builds no strings. `fallback` says
+/// whether the entry being decoded is a `fallback` one.
+struct Trace<'a> {
+    sources: Option<&'a mut Vec<Traced>>,
+    fallback: bool,
+}
 
 impl Trace<'_> {
     fn push(&mut self, source: impl FnOnce() -> String) {
-        if let Some(v) = self.0.as_mut() {
-            v.push(source());
+        if let Some(v) = self.sources.as_mut() {
+            v.push(Traced {
+                source: source(),
+                fallback: self.fallback,
+            });
         }
     }
 }

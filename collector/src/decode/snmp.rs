@@ -2,7 +2,9 @@
 //! precision and SI prefix), row selection by name or column value, and aggregates over rows.
 //! A table row gets its series on first sight and keeps it ([`RowSeries`]).
 
-use kilowatch_core::model::{Field, Sample};
+use std::sync::Arc;
+
+use kilowatch_core::model::{Field, Sample, Series};
 use kilowatch_core::profile::{Aggregate, Match};
 
 use super::{RowSeries, SnmpValue, Trace, dotted, push};
@@ -39,7 +41,8 @@ pub(super) fn decode_snmp(
     trace: &mut Trace<'_>,
 ) {
     // `fallback` entries come last, and read only fields no other entry of their module read
-    // in this poll. Each other entry's samples are noted when the next entry starts.
+    // in this poll, nor, in a merged profile, another module at the same point (`taken`).
+    // Each other entry's samples are noted when the next entry starts.
     let mut read: Vec<(usize, Field)> = Vec::new();
     let mut pending: Option<(usize, usize)> = None;
     let any_fallback = p.entries.iter().any(|e| e.fallback);
@@ -54,6 +57,7 @@ pub(super) fn decode_snmp(
         } else if read.contains(&(e.origin, e.field)) {
             continue;
         }
+        trace.fallback = e.fallback;
         match e.source {
             SnmpSource::Get(g) => {
                 let Some(v) = gets.get(g) else { continue };
@@ -70,6 +74,7 @@ pub(super) fn decode_snmp(
                 match raw(e, v) {
                     Ok(None) => {}
                     Ok(Some(x)) if e.invalid.contains(&x) => {}
+                    _ if taken(out, e, p.series[i].as_ref()) => {}
                     Ok(Some(x)) if !e.true_when.is_empty() => {
                         if push(out, p.series[i].as_ref(), e.field, truth(e, x)) {
                             trace.push(|| dotted(&p.gets[g]));
@@ -160,7 +165,9 @@ pub(super) fn decode_snmp(
                         Aggregate::Mean => xs.sum::<f64>() / values.len() as f64,
                         Aggregate::Max => xs.fold(f64::NEG_INFINITY, f64::max),
                     };
-                    if push(out, p.series[i].as_ref(), e.field, v) {
+                    if !taken(out, e, p.series[i].as_ref())
+                        && push(out, p.series[i].as_ref(), e.field, v)
+                    {
                         trace.push(|| dotted(&p.walks[w]));
                     }
                 } else {
@@ -182,6 +189,9 @@ pub(super) fn decode_snmp(
                                 known.entry(row.to_vec()).or_insert(s)
                             }
                         };
+                        if taken(out, e, Some(series)) {
+                            continue;
+                        }
                         out.push(Sample {
                             series: series.clone(),
                             field: e.field,
@@ -193,6 +203,13 @@ pub(super) fn decode_snmp(
             }
         }
     }
+}
+
+/// Whether a `fallback` entry's sample would give a series another entry already gave this
+/// field: in a merged profile, another module's reading at the same point, which wins. (Within
+/// its own module a fallback entry yields by field alone, before it reads anything.)
+fn taken(out: &[Sample], e: &SnmpEntry, series: Option<&Arc<Series>>) -> bool {
+    e.fallback && series.is_some_and(|s| out.iter().any(|o| o.field == e.field && o.series == *s))
 }
 
 /// The divisor's value: the GET, or the same row of the divisor column.

@@ -130,10 +130,11 @@ pub struct SnmpMetric {
     /// decimal number in it is the raw value. Text without one is "not available", never 0.
     #[serde(default)]
     pub text_number: bool,
-    /// Read only when no other metric of the profile read this field in the same poll: an
-    /// older column of the same quantity (Liebert's whole degrees beside the tenths column).
-    /// Other modules do not count: `probe` reads each module on its own, and its first-module
-    /// rule (vendor before standard) decides between modules.
+    /// Read only when no other metric of the profile read this field in the same poll (an
+    /// older column of the same quantity: Liebert's whole degrees beside the tenths column), and
+    /// no other module detected on the device read this field at this point: the first-module
+    /// rule (vendor before standard) does not hold for it, so a vendor MIB's reading that is no
+    /// better than a standard MIB's (UPS-MIB's battery charge) yields to the standard one.
     #[serde(default)]
     pub fallback: bool,
     /// Not a key: which module of a merged profile (`profile = "auto"`) this metric comes from,
@@ -451,8 +452,9 @@ impl ProfileSet {
 
     /// One SNMP profile reading everything `modules` read, in order: a later module's metric
     /// that would give the same field at the same point as an earlier one's is left out (the
-    /// first module to read a field wins, as in `probe`). `None` when a module is unknown or not
-    /// SNMP.
+    /// first module to read a field wins, as in `probe`), unless the earlier one is a
+    /// `fallback`: then both stay, and decoding reads the fallback only where the other gave
+    /// nothing. `None` when a module is unknown or not SNMP.
     pub fn merged(&self, modules: &[&str]) -> Option<Profile> {
         let mut first: Option<SnmpProfile> = None;
         // What earlier modules read: a later module does not read it again. A module's own
@@ -477,7 +479,7 @@ impl ProfileSet {
                 .iter()
                 .filter(|m| !taken.contains(&key(m)))
                 .collect();
-            taken.extend(p.metrics.iter().map(key));
+            taken.extend(p.metrics.iter().filter(|m| !m.fallback).map(key));
             metrics.extend(own.into_iter().map(|m| SnmpMetric {
                 origin,
                 ..m.clone()

@@ -123,18 +123,6 @@ impl SnmpProfile {
                 }
             }
         }
-        for (i, m) in self.metrics.iter().enumerate().filter(|(_, m)| m.fallback) {
-            if !self
-                .metrics
-                .iter()
-                .any(|o| !o.fallback && o.field == m.field)
-            {
-                problems.push(format!(
-                    "metrics[{i}]: 'fallback' yields to another metric of field '{}', and none reads it",
-                    m.field.name()
-                ));
-            }
-        }
         for o in &self.sys_object_id {
             if parse_oid(o).is_none() {
                 problems.push(format!("sys_object_id: '{o}' is not a numeric OID"));

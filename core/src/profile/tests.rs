@@ -177,19 +177,36 @@ fn fahrenheit_when_needs_equals_or_ends_with() {
     assert_eq!(problems[0].line, Some(7), "{problems:?}");
 }
 
-/// `fallback` yields to another metric of its field: a profile without one is a mistake.
+/// `fallback` alone for its field is no mistake: it yields to another module's reading (a
+/// vendor's battery charge to UPS-MIB's where a device serves both).
 #[test]
-fn fallback_needs_another_metric_of_its_field() {
+fn a_fallback_may_be_the_only_metric_of_its_field() {
     let tenths = "[[metrics]]\nfield = \"supply_temp_c\"\nwalk = \"1.3.6.1.4.1.476.1.42.3.4.1.3.3.1.50\"\nscale = 0.1\n";
     let whole = "[[metrics]]\nfield = \"supply_temp_c\"\nwalk = \"1.3.6.1.4.1.476.1.42.3.4.1.3.3.1.3\"\nfallback = true\n";
     assert_eq!(load_one(&format!("{HEAD}{tenths}{whole}")), vec![]);
-    let problems = load_one(&format!("{HEAD}{whole}"));
-    assert_eq!(problems.len(), 1, "{problems:?}");
-    assert_eq!(problems[0].line, Some(3), "{problems:?}");
-    assert!(
-        problems[0].message.contains("metrics[0]: 'fallback'"),
-        "{problems:?}"
-    );
+    assert_eq!(load_one(&format!("{HEAD}{whole}")), vec![]);
+}
+
+/// Merging modules keeps a later module's metric of a field and point an earlier module reads
+/// only as a `fallback`: eaton-xups's battery charge yields to rfc1628-ups's, so both stay, and
+/// decoding reads the vendor's only where UPS-MIB gave none. Its runtime (seconds) is no
+/// fallback, so UPS-MIB's (minutes) is left out.
+#[test]
+fn a_fallback_does_not_hide_a_later_module() {
+    let (set, problems) = ProfileSet::load(&[]);
+    assert!(problems.is_empty(), "{problems:?}");
+    let Some(Profile::Snmp(m)) = set.merged(&["eaton-xups", "rfc1628-ups"]) else {
+        panic!("merged");
+    };
+    let of = |field: Field| {
+        m.metrics
+            .iter()
+            .filter(|x| x.field == field && x.point.is_none() && x.oid.is_some())
+            .map(|x| (x.origin, x.fallback))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(of(Field::BatteryChargePct), vec![(0, true), (1, false)]);
+    assert_eq!(of(Field::RuntimeS), vec![(0, false)]);
 }
 
 /// `name_oid` names a scalar for `name_contains`: it needs `name_contains`, a scalar, and a

@@ -398,3 +398,60 @@ aggregate = "mean"
         ]
     );
 }
+
+/// Across the modules of a merged profile, a `fallback` yields to another module's reading of
+/// its field at the same point (UPS-MIB's charge before a vendor's no better one), row by row:
+/// where the other module gives nothing (its second input line), the fallback reads.
+#[test]
+fn a_fallback_yields_to_another_module_at_the_same_point() {
+    let profile = r#"protocol = "snmp"
+description = "t"
+[[metrics]]
+field = "battery_charge_pct"
+oid = "1.3.6.1.4.1.99999.8.1.0"
+fallback = true
+
+[[metrics]]
+field = "current_a"
+walk = "1.3.6.1.4.1.99999.8.2"
+point = "in"
+fallback = true
+
+[[metrics]]
+field = "battery_charge_pct"
+oid = "1.3.6.1.2.1.33.1.2.4.0"
+
+[[metrics]]
+field = "current_a"
+walk = "1.3.6.1.2.1.33.1.3.3.1.4"
+scale = 0.1
+point = "in"
+"#;
+    let device = [
+        ("1.3.6.1.4.1.99999.8.1.0", SnmpValue::Int(90)),
+        ("1.3.6.1.4.1.99999.8.2.1", SnmpValue::Int(5)),
+        ("1.3.6.1.4.1.99999.8.2.2", SnmpValue::Int(6)),
+        ("1.3.6.1.2.1.33.1.2.4.0", SnmpValue::Int(88)),
+        ("1.3.6.1.2.1.33.1.3.3.1.4.1", SnmpValue::Int(52)),
+    ];
+    let mut p: kilowatch_core::profile::SnmpProfile = toml::from_str(profile).unwrap();
+    p.metrics[2].origin = 1;
+    p.metrics[3].origin = 1;
+    assert_eq!(
+        read_profile(p.clone(), &device).0,
+        vec![
+            sample("battery_charge_pct", "", 88.0),
+            sample("current_a", "in1", 5.2),
+            sample("current_a", "in2", 6.0),
+        ]
+    );
+    // Without the other module's readings, the fallbacks read everything.
+    assert_eq!(
+        read_profile(p, &device[..3]).0,
+        vec![
+            sample("battery_charge_pct", "", 90.0),
+            sample("current_a", "in1", 5.0),
+            sample("current_a", "in2", 6.0),
+        ]
+    );
+}
