@@ -133,8 +133,12 @@ pub(crate) fn ceil_to(ts: i64, step: i64) -> i64 {
 }
 
 /// The columns that give a chunk's points: its block, data and times (apart, or none if inline).
-const CHUNK_COLUMNS: &str =
-    "c.block, c.data, t.data FROM chunks c LEFT JOIN times t ON t.id=c.times_id";
+/// A macro so each statement is one literal (`concat!`), not a string built on every read.
+macro_rules! chunk_columns {
+    () => {
+        "c.block, c.data, t.data FROM chunks c LEFT JOIN times t ON t.id=c.times_id"
+    };
+}
 
 fn decode_chunk(
     series: i64,
@@ -184,8 +188,10 @@ pub(crate) fn read(conn: &Connection, id: i64, range: TimeRange) -> Result<Vec<P
     }
     let mut points = Vec::new();
     let mut edge = Vec::new();
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT c.first_ts, c.last_ts, {CHUNK_COLUMNS} WHERE c.series_id=?1 AND c.block>=?2 AND c.block<?3 ORDER BY c.block"
+    let mut stmt = conn.prepare_cached(concat!(
+        "SELECT c.first_ts, c.last_ts, ",
+        chunk_columns!(),
+        " WHERE c.series_id=?1 AND c.block>=?2 AND c.block<?3 ORDER BY c.block"
     ))?;
     let mut rows = stmt.query(params![id, block_of(range.from), range.to])?;
     let inside = |ts: &i64| (range.from..range.to).contains(ts);
@@ -211,8 +217,10 @@ pub(crate) fn read(conn: &Connection, id: i64, range: TimeRange) -> Result<Vec<P
 /// The newest time at or before `at` that series `id` has, from chunks and head.
 pub(crate) fn newest_ts(conn: &Connection, id: i64, at: i64) -> Result<Option<i64>> {
     let mut best = None;
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {CHUNK_COLUMNS} WHERE c.series_id=?1 AND c.block<=?2 ORDER BY c.block DESC"
+    let mut stmt = conn.prepare_cached(concat!(
+        "SELECT ",
+        chunk_columns!(),
+        " WHERE c.series_id=?1 AND c.block<=?2 ORDER BY c.block DESC"
     ))?;
     let mut rows = stmt.query(params![id, at])?;
     let mut points = Vec::new();
@@ -331,8 +339,10 @@ pub(crate) fn overlay(conn: &Connection, series: i64, readings: &BTreeMap<i64, f
 /// Replaces `out` with the points of one chunk (none if there is no chunk).
 fn load_chunk(conn: &Connection, series: i64, block: i64, out: &mut Vec<Point>) -> Result<()> {
     out.clear();
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {CHUNK_COLUMNS} WHERE c.series_id=?1 AND c.block=?2"
+    let mut stmt = conn.prepare_cached(concat!(
+        "SELECT ",
+        chunk_columns!(),
+        " WHERE c.series_id=?1 AND c.block=?2"
     ))?;
     let mut rows = stmt.query(params![series, block])?;
     if let Some(r) = rows.next()? {

@@ -4,8 +4,8 @@ use super::super::{Readings, decode};
 use super::*;
 use crate::plan::PlanKind;
 
-#[test]
-fn a_column_the_device_lacks_is_skipped_and_bad_rows_are_named() {
+/// The built-in rfc1628-ups profile compiled for a UPS.
+fn rfc1628_plan() -> Plan {
     let (set, _) = kilowatch_core::profile::ProfileSet::load(&[]);
     let device = kilowatch_core::config::Device::new(
         "ups",
@@ -15,7 +15,12 @@ fn a_column_the_device_lacks_is_skipped_and_bad_rows_are_named() {
             .unwrap()
             .0,
     );
-    let plan = Plan::compile(&device, set.get("rfc1628-ups").unwrap());
+    Plan::compile(&device, set.get("rfc1628-ups").unwrap())
+}
+
+#[test]
+fn a_column_the_device_lacks_is_skipped_and_bad_rows_are_named() {
+    let plan = rfc1628_plan();
     let PlanKind::Snmp(p) = &plan.kind else {
         panic!("snmp")
     };
@@ -59,16 +64,7 @@ fn a_column_the_device_lacks_is_skipped_and_bad_rows_are_named() {
 /// reads on_battery 1, normal(3) reads 0, and the code itself is still stored as `status`.
 #[test]
 fn an_enumeration_reads_as_on_battery_by_its_true_codes() {
-    let (set, _) = kilowatch_core::profile::ProfileSet::load(&[]);
-    let device = kilowatch_core::config::Device::new(
-        "ups",
-        "s",
-        "rfc1628-ups",
-        kilowatch_core::address::Address::parse("snmp://h")
-            .unwrap()
-            .0,
-    );
-    let plan = Plan::compile(&device, set.get("rfc1628-ups").unwrap());
+    let plan = rfc1628_plan();
     let PlanKind::Snmp(p) = &plan.kind else {
         panic!("snmp")
     };
