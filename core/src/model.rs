@@ -86,6 +86,7 @@ fields! {
     BatteryChargePct => "battery_charge_pct", Ups, Gauge;
     RuntimeS => "runtime_s", Ups, Gauge;
     OnBattery => "on_battery", Ups, Gauge;
+    TimeOnBatteryS => "time_on_battery_s", Ups, Gauge;
     SupplyTempC => "supply_temp_c", Cooling, Gauge;
     ReturnTempC => "return_temp_c", Cooling, Gauge;
     FanSpeedPct => "fan_speed_pct", Cooling, Gauge;
@@ -97,6 +98,7 @@ fields! {
     FlowM3h => "flow_m3h", Cooling, Gauge;
     PressureKpa => "pressure_kpa", Cooling, Gauge;
     SetpointTempC => "setpoint_temp_c", Cooling, Gauge;
+    SetpointHumidityPct => "setpoint_humidity_pct", Cooling, Gauge;
     HeatEnergyKwh => "heat_energy_kwh", Cooling, Counter;
     HeatPowerW => "heat_power_w", Cooling, Gauge;
     WaterM3 => "water_m3", Water, Counter;

@@ -14,7 +14,10 @@
 //!   varint length of the time stream, time stream, value stream`;
 //! - version 2, values alone: `2, mode, first value, value stream`, with the times kept apart as
 //!   `varint n, zigzag t0 − base, time stream`; version 3 the same with the value stream deflated
-//!   (`varint length, deflate`), when that halves it. Every series of one device is read in the same
+//!   (`varint length, deflate`); version 4, for decimal values, their residuals as zigzag varints
+//!   (whole bytes, which deflate's codes take as symbols: a poll duration's few tenths of a ms,
+//!   a utilisation that sits still then moves) deflated. A deflated form is kept only when it
+//!   saves a fifth of the stream and 64 bytes. Every series of one device is read in the same
 //!   polls, so a store keeps their times once: with timestamps off the grid (a collector's clock
 //!   jitter), the times of each series otherwise cost more than its values.
 //!
@@ -39,6 +42,10 @@ const VERSION: u8 = 1;
 const VERSION_APART: u8 = 2;
 /// Values alone, their stream deflated.
 const VERSION_DEFLATED: u8 = 3;
+/// Values alone (decimal), their residuals as zigzag varints, deflated.
+const VERSION_BYTES: u8 = 4;
+/// The most bytes a residual takes as a varint.
+const MAX_VARINT_BYTES: u64 = 10;
 /// The most bits one value takes in a stream (an XOR with a new window).
 const MAX_VALUE_BITS: u64 = 2 + 6 + 6 + 64;
 const MAX_DECIMALS: u8 = 6;
@@ -210,7 +217,9 @@ pub fn encode_times(points: &[Point], base: i64, out: &mut Vec<u8>) {
 
 /// The values of `points` alone, for times kept apart by [`encode_times`]: `version 2, mode,
 /// first value, value stream`, or `version 3, mode, first value, varint length of the stream,
-/// the stream deflated` when that is half the size or less. Empty for no points.
+/// the stream deflated`, or `version 4, mode, first value, varint length of the residuals as
+/// varints, those deflated`, whichever deflated form is smaller when it saves a fifth of the
+/// stream and 64 bytes. Empty for no points.
 pub fn encode_values(points: &[Point], out: &mut Vec<u8>) {
     if points.is_empty() {
         return;
@@ -222,19 +231,36 @@ pub fn encode_values(points: &[Point], out: &mut Vec<u8>) {
     let mut stream = Vec::with_capacity(points.len() / 2 + 8);
     put_value_stream(points, mode, &ks, &mut stream);
     // Deflate finds what the bit codes do not: repeating steps (a meter's energy rising 6, 6, 7
-    // hundredths), runs of zero bits (a constant series costs a bit a point before it).
-    let packed = miniz_oxide::deflate::compress_to_vec(&stream, 6);
+    // hundredths), runs of zero bits (a constant series costs a bit a point before it), and, on
+    // whole-byte residuals, a small alphabet of values (its Huffman codes).
+    let mut best = (VERSION_DEFLATED, stream.len(), deflate(&stream));
+    if let Values::Decimal { d, predict, .. } = mode {
+        let mut bytes = Vec::with_capacity(points.len());
+        for_each_residual(points, &ks, predict, d, |x| {
+            put_varint(&mut bytes, zigzag(x))
+        });
+        let packed = deflate(&bytes);
+        if packed.len() < best.2.len() {
+            best = (VERSION_BYTES, bytes.len(), packed);
+        }
+    }
+    let (version, raw, packed) = best;
     let mut len = Vec::new();
-    put_varint(&mut len, stream.len() as u64);
-    // Only when it halves the stream: inflating costs a few microseconds a chunk (its code
-    // tables), which doubled the time to read a year of meters when it saved a tenth or two.
-    if 2 * (packed.len() + len.len()) <= stream.len() {
-        out[at] = VERSION_DEFLATED;
+    put_varint(&mut len, raw as u64);
+    let size = len.len() + packed.len();
+    // Only a clear saving: inflating costs a few microseconds a chunk (its code tables), which
+    // doubled the time to read a year of meters when every stream that shrank was deflated.
+    if 5 * size <= 4 * stream.len() && size + 64 <= stream.len() {
+        out[at] = version;
         out.extend_from_slice(&len);
         out.extend_from_slice(&packed);
     } else {
         out.extend_from_slice(&stream);
     }
+}
+
+fn deflate(stream: &[u8]) -> Vec<u8> {
+    miniz_oxide::deflate::compress_to_vec(stream, 6)
 }
 
 /// Chooses how the values are stored, writes the mode and the first value; the integers (for a
@@ -338,9 +364,9 @@ pub fn decode(
             let (stream, values) = r.split_at(len as usize);
             let start = out.len();
             read_times(stream, n, t0, out)?;
-            read_values(values, mode, v0, k, &mut out[start..])
+            read_values(values, mode, v0, k, &mut out[start..], Packing::Bits)
         }
-        Some(&version @ (VERSION_APART | VERSION_DEFLATED)) => {
+        Some(&version @ (VERSION_APART | VERSION_DEFLATED | VERSION_BYTES)) => {
             let mut t = times.ok_or(ChunkError::Malformed("chunk's times are missing"))?;
             // Every point after the first takes at least one bit of time.
             let most = 8 * t.len() as u64 + 1;
@@ -351,17 +377,18 @@ pub fn decode(
             let (mode, v0, k) = first_value(&mut r)?;
             let start = out.len();
             read_times(t, n, t0, out)?;
-            if version == VERSION_DEFLATED {
-                let len = get_varint(&mut r)?;
-                if len > (n * MAX_VALUE_BITS).div_ceil(8) {
-                    return Err(ChunkError::Malformed("value stream longer than its points"));
-                }
-                inflate(r, len as usize, |stream| {
-                    read_values(stream, mode, v0, k, &mut out[start..])
-                })
-            } else {
-                read_values(r, mode, v0, k, &mut out[start..])
+            let (most, packing) = match version {
+                VERSION_DEFLATED => ((n * MAX_VALUE_BITS).div_ceil(8), Packing::Bits),
+                VERSION_BYTES => (n * MAX_VARINT_BYTES, Packing::Bytes),
+                _ => return read_values(r, mode, v0, k, &mut out[start..], Packing::Bits),
+            };
+            let len = get_varint(&mut r)?;
+            if len > most {
+                return Err(ChunkError::Malformed("value stream longer than its points"));
             }
+            inflate(r, len as usize, |stream| {
+                read_values(stream, mode, v0, k, &mut out[start..], packing)
+            })
         }
         Some(&v) => Err(ChunkError::Version(v)),
     }
@@ -457,6 +484,15 @@ fn read_times(stream: &[u8], n: u64, t0: i64, out: &mut Vec<Point>) -> Result<()
     Ok(())
 }
 
+/// How a value stream holds its residuals.
+#[derive(Clone, Copy)]
+enum Packing {
+    /// Bucketed bit codes ([`INT_WIDTHS`]), or XOR windows.
+    Bits,
+    /// Zigzag varints (decimal values only).
+    Bytes,
+}
+
 /// Fills the values of `points` (the first is `v0`) from the value stream.
 fn read_values(
     stream: &[u8],
@@ -464,57 +500,78 @@ fn read_values(
     v0: f64,
     k: i64,
     points: &mut [Point],
+    packing: Packing,
 ) -> Result<(), ChunkError> {
     let Some((first, rest)) = points.split_first_mut() else {
         return Ok(());
     };
     first.value = v0;
-    let mut rd = BitReader::new(stream);
-    match mode {
-        Values::Xor => {
+    let t0 = first.ts;
+    match (mode, packing) {
+        (Values::Xor, Packing::Bits) => {
+            let mut rd = BitReader::new(stream);
             let mut xor = XorState::new(v0.to_bits());
             for p in rest {
                 p.value = f64::from_bits(xor.get(&mut rd)?);
             }
+            Ok(())
         }
-        // One loop per scaling and prediction, so no choice is made per point.
-        Values::Decimal {
-            d,
-            multiply,
-            predict,
-        } => {
-            let t0 = first.ts;
-            let i = usize::from(d);
-            match (multiply, predict) {
-                (true, Predict::Delta) => ints(&mut rd, rest, t0, k, d, Predict::Delta, |k| {
-                    k as f64 * INV[i]
-                })?,
-                (true, Predict::Dod) => {
-                    ints(&mut rd, rest, t0, k, d, Predict::Dod, |k| k as f64 * INV[i])?
-                }
-                (true, Predict::Clock) => ints(&mut rd, rest, t0, k, d, Predict::Clock, |k| {
-                    k as f64 * INV[i]
-                })?,
-                (false, Predict::Delta) => ints(&mut rd, rest, t0, k, d, Predict::Delta, |k| {
-                    k as f64 / POW[i]
-                })?,
-                (false, Predict::Dod) => {
-                    ints(&mut rd, rest, t0, k, d, Predict::Dod, |k| k as f64 / POW[i])?
-                }
-                (false, Predict::Clock) => ints(&mut rd, rest, t0, k, d, Predict::Clock, |k| {
-                    k as f64 / POW[i]
-                })?,
-            }
+        (Values::Xor, Packing::Bytes) => Err(ChunkError::Malformed("XOR values as varints")),
+        (
+            Values::Decimal {
+                d,
+                multiply,
+                predict,
+            },
+            Packing::Bits,
+        ) => {
+            let mut rd = BitReader::new(stream);
+            let next = || Ok(unzigzag(rd.bucketed(&INT_WIDTHS)?));
+            read_decimals(next, rest, t0, k, d, multiply, predict)
+        }
+        (
+            Values::Decimal {
+                d,
+                multiply,
+                predict,
+            },
+            Packing::Bytes,
+        ) => {
+            let mut r = stream;
+            let next = || Ok(unzigzag(get_varint(&mut r)?));
+            read_decimals(next, rest, t0, k, d, multiply, predict)
         }
     }
-    Ok(())
+}
+
+/// Decimal values from their residuals (`next`). One loop per scaling and prediction, so no
+/// choice is made per point.
+fn read_decimals(
+    mut next: impl FnMut() -> Result<i64, ChunkError>,
+    rest: &mut [Point],
+    t0: i64,
+    k: i64,
+    d: u8,
+    multiply: bool,
+    predict: Predict,
+) -> Result<(), ChunkError> {
+    let i = usize::from(d);
+    let n = &mut next;
+    match (multiply, predict) {
+        (true, Predict::Delta) => ints(n, rest, t0, k, d, Predict::Delta, |k| k as f64 * INV[i]),
+        (true, Predict::Dod) => ints(n, rest, t0, k, d, Predict::Dod, |k| k as f64 * INV[i]),
+        (true, Predict::Clock) => ints(n, rest, t0, k, d, Predict::Clock, |k| k as f64 * INV[i]),
+        (false, Predict::Delta) => ints(n, rest, t0, k, d, Predict::Delta, |k| k as f64 / POW[i]),
+        (false, Predict::Dod) => ints(n, rest, t0, k, d, Predict::Dod, |k| k as f64 / POW[i]),
+        (false, Predict::Clock) => ints(n, rest, t0, k, d, Predict::Clock, |k| k as f64 / POW[i]),
+    }
 }
 
 /// `predict` is a constant at each call, so each loop is compiled for one prediction.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn ints(
-    rd: &mut BitReader<'_>,
+    next: &mut impl FnMut() -> Result<i64, ChunkError>,
     rest: &mut [Point],
     mut ts: i64,
     mut k: i64,
@@ -524,7 +581,7 @@ fn ints(
 ) -> Result<(), ChunkError> {
     let mut kd = 0i64;
     for p in rest {
-        let x = unzigzag(rd.bucketed(&INT_WIDTHS)?);
+        let x = next()?;
         kd = predicted(predict, kd, p.ts.wrapping_sub(ts), d).wrapping_add(x);
         ts = p.ts;
         k = k.wrapping_add(kd);

@@ -9,6 +9,7 @@ pub mod embedded;
 pub mod import;
 mod known;
 pub mod rollup;
+mod rowkey;
 pub mod samples;
 pub mod writer;
 
@@ -42,6 +43,9 @@ pub enum StoreError {
     /// A chunk or head row that does not decode: the file was damaged outside kilowatch.
     #[error("embedded store '{path}' is damaged: {detail}")]
     Corrupt { path: String, detail: String },
+    /// A reading dated where no chunk can hold it (±490,000 years from 1970).
+    #[error("embedded store '{path}': {detail}")]
+    OutOfRange { path: String, detail: String },
     /// A remote engine's read failed; the message names the target (never its credentials).
     #[error("{target}: {detail}")]
     Remote { target: String, detail: String },

@@ -4,15 +4,16 @@
 //!   `(varint series id, f64)` pairs. Appending a poll is one row, whatever its size: that is what
 //!   makes a commit of thousands of samples cheap.
 //! - `chunks` holds one row per series per two-hour block, encoded by [`crate::chunk`] in a byte
-//!   or two a point. [`compact`] moves head rows of closed blocks into chunks, one device per
-//!   transaction, so a crash leaves either the rows or the chunks, never neither.
+//!   or two a point, its row id the pair ([`crate::rowkey`]). [`compact`] moves head rows of
+//!   closed blocks into chunks, one device per transaction, so a crash leaves either the rows or
+//!   the chunks, never neither.
 //! - `rollups` holds a block's five-minute roll-up ([`crate::rollup`]), written when raw
 //!   retention reaches the block, from its readings while they are whole ([`delete_before`]):
 //!   windows before the cut are read from them, windows after it from the readings.
 //! - `times` holds a chunk's timestamps, once for every chunk of the block that has the same
 //!   ones: the series of one device are read in the same polls. A chunk names its row
-//!   (`times_id`); rows no chunk names are dropped when chunks are rewritten. Chunks written
-//!   before version 6 of the file keep their times inline (`times_id` NULL).
+//!   (`times_id`), which counts the chunks naming it (`refs`) and goes with the last of them.
+//!   Chunks written before version 6 of the file keep their times inline (`times_id` NULL).
 //!
 //! The same reading may be written twice (a wall clock that went back, an import). A live write
 //! never replaces a stored reading: the writer looks before it appends. An import corrects
@@ -25,6 +26,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::chunk::{self, ChunkError};
 use crate::rollup::{self, Bucket};
+use crate::rowkey::{self, OutOfRange};
 use crate::{Aggregate, Point, TimeRange, Window};
 
 /// Chunks span two hours: 720 points at 10 s, 120 at 1 minute.
@@ -38,6 +40,8 @@ pub fn block_of(ts: i64) -> i64 {
 pub(crate) enum Error {
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Time(#[from] OutOfRange),
     #[error("{what}: {source}")]
     Chunk {
         what: String,
@@ -132,11 +136,12 @@ pub(crate) fn ceil_to(ts: i64, step: i64) -> i64 {
         .saturating_mul(step)
 }
 
-/// The columns that give a chunk's points: its block, data and times (apart, or none if inline).
+/// The columns that give a chunk's points: its row id (series and block), data and times (apart,
+/// or none if inline).
 /// A macro so each statement is one literal (`concat!`), not a string built on every read.
 macro_rules! chunk_columns {
     () => {
-        "c.block, c.data, t.data FROM chunks c LEFT JOIN times t ON t.id=c.times_id"
+        "c.id, c.data, t.data FROM chunks c LEFT JOIN times t ON t.id=c.times_id"
     };
 }
 
@@ -189,16 +194,20 @@ pub(crate) fn read(conn: &Connection, id: i64, range: TimeRange) -> Result<Vec<P
     let mut points = Vec::new();
     let mut edge = Vec::new();
     let mut stmt = conn.prepare_cached(concat!(
-        "SELECT c.first_ts, c.last_ts, ",
+        "SELECT ",
         chunk_columns!(),
-        " WHERE c.series_id=?1 AND c.block>=?2 AND c.block<?3 ORDER BY c.block"
+        " WHERE c.id BETWEEN ?1 AND ?2 ORDER BY c.id"
     ))?;
-    let mut rows = stmt.query(params![id, block_of(range.from), range.to])?;
+    let (lo, hi) = (
+        rowkey::bound(id, range.from),
+        rowkey::bound(id, range.to - 1),
+    );
+    let mut rows = stmt.query(params![lo, hi])?;
     let inside = |ts: &i64| (range.from..range.to).contains(ts);
     while let Some(r) = rows.next()? {
-        let (first, last, block): (i64, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
-        let (data, times) = (r.get_ref(3)?.as_blob()?, r.get_ref(4)?.as_blob_or_null()?);
-        if inside(&first) && inside(&last) {
+        let block = rowkey::parts(r.get(0)?).1;
+        let (data, times) = (r.get_ref(1)?.as_blob()?, r.get_ref(2)?.as_blob_or_null()?);
+        if inside(&block) && inside(&(block + BLOCK_MS - 1)) {
             decode_chunk(id, block, data, times, &mut points)?;
         } else {
             // A chunk across the range's edge: only its points inside.
@@ -220,12 +229,12 @@ pub(crate) fn newest_ts(conn: &Connection, id: i64, at: i64) -> Result<Option<i6
     let mut stmt = conn.prepare_cached(concat!(
         "SELECT ",
         chunk_columns!(),
-        " WHERE c.series_id=?1 AND c.block<=?2 ORDER BY c.block DESC"
+        " WHERE c.id BETWEEN ?1 AND ?2 ORDER BY c.id DESC"
     ))?;
-    let mut rows = stmt.query(params![id, at])?;
+    let mut rows = stmt.query(params![rowkey::bound(id, i64::MIN), rowkey::bound(id, at)])?;
     let mut points = Vec::new();
     while let Some(r) = rows.next()? {
-        let block: i64 = r.get(0)?;
+        let block = rowkey::parts(r.get(0)?).1;
         points.clear();
         let (data, times) = (r.get_ref(1)?.as_blob()?, r.get_ref(2)?.as_blob_or_null()?);
         decode_chunk(id, block, data, times, &mut points)?;
@@ -295,17 +304,10 @@ pub(crate) fn compact_device(conn: &Connection, device: i64, before: i64) -> Res
     let mut existing = Vec::new();
     let mut buf = Vec::new();
     let raw_from = raw_from(conn)?;
-    let mut blocks = Vec::new();
     for ((series, block), mut head) in groups {
         load_chunk(conn, series, block, &mut existing)?;
         let merged = resolve(&existing, &mut head);
         put_block(conn, series, block, &merged, raw_from, &mut buf)?;
-        blocks.push(block);
-    }
-    blocks.sort_unstable();
-    blocks.dedup();
-    for block in blocks {
-        drop_unused_times(conn, block)?;
     }
     conn.prepare_cached("DELETE FROM head WHERE device_id=?1 AND at<?2")?
         .execute(params![device, before])?;
@@ -331,7 +333,6 @@ pub(crate) fn overlay(conn: &Connection, series: i64, readings: &BTreeMap<i64, f
         }
         merged.extend(old);
         put_block(conn, series, block, &merged, raw_from, &mut buf)?;
-        drop_unused_times(conn, block)?;
     }
     Ok(())
 }
@@ -339,12 +340,8 @@ pub(crate) fn overlay(conn: &Connection, series: i64, readings: &BTreeMap<i64, f
 /// Replaces `out` with the points of one chunk (none if there is no chunk).
 fn load_chunk(conn: &Connection, series: i64, block: i64, out: &mut Vec<Point>) -> Result<()> {
     out.clear();
-    let mut stmt = conn.prepare_cached(concat!(
-        "SELECT ",
-        chunk_columns!(),
-        " WHERE c.series_id=?1 AND c.block=?2"
-    ))?;
-    let mut rows = stmt.query(params![series, block])?;
+    let mut stmt = conn.prepare_cached(concat!("SELECT ", chunk_columns!(), " WHERE c.id=?1"))?;
+    let mut rows = stmt.query([rowkey::id(series, block)?])?;
     if let Some(r) = rows.next()? {
         let (data, times) = (r.get_ref(1)?.as_blob()?, r.get_ref(2)?.as_blob_or_null()?);
         decode_chunk(series, block, data, times, out)?;
@@ -359,45 +356,61 @@ fn put_chunk(
     points: &[Point],
     buf: &mut Vec<u8>,
 ) -> Result<()> {
-    let (Some(first), Some(last)) = (points.first(), points.last()) else {
-        conn.prepare_cached("DELETE FROM chunks WHERE series_id=?1 AND block=?2")?
-            .execute(params![series, block])?;
-        return Ok(());
-    };
-    let times = put_times(conn, block, points, buf)?;
-    buf.clear();
-    chunk::encode_values(points, buf);
-    conn.prepare_cached(
-        "INSERT OR REPLACE INTO chunks(series_id, block, n, first_ts, last_ts, times_id, data) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?
-    .execute(params![series, block, points.len() as i64, first.ts, last.ts, times, &buf[..]])?;
+    let id = rowkey::id(series, block)?;
+    let old: Option<Option<i64>> = conn
+        .prepare_cached("SELECT times_id FROM chunks WHERE id=?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    if !points.is_empty() {
+        let times = put_times(conn, block, points, buf)?;
+        buf.clear();
+        chunk::encode_values(points, buf);
+        conn.prepare_cached(
+            "INSERT OR REPLACE INTO chunks(id, n, times_id, data) VALUES(?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![id, points.len() as i64, times, &buf[..]])?;
+    } else {
+        conn.prepare_cached("DELETE FROM chunks WHERE id=?1")?
+            .execute([id])?;
+    }
+    // After the new times are counted, so a rewrite with the same times keeps their row.
+    if let Some(Some(times)) = old {
+        release_times(conn, times)?;
+    }
     Ok(())
 }
 
 /// The id of the `times` row holding the times of `points` in `block`, added if no chunk of the
-/// block has the same ones yet.
+/// block has the same ones yet; either way it counts one more chunk naming it (`refs`).
 fn put_times(conn: &Connection, block: i64, points: &[Point], buf: &mut Vec<u8>) -> Result<i64> {
     buf.clear();
     chunk::encode_times(points, block, buf);
     let hash = fnv1a(buf);
+    let mut found = None;
     let mut stmt = conn.prepare_cached("SELECT id, data FROM times WHERE block=?1 AND hash=?2")?;
     let mut rows = stmt.query(params![block, hash])?;
     while let Some(r) = rows.next()? {
         if r.get_ref(1)?.as_blob()? == &buf[..] {
-            return Ok(r.get(0)?);
+            found = Some(r.get(0)?);
+            break;
         }
     }
-    conn.prepare_cached("INSERT INTO times(block, hash, data) VALUES(?1, ?2, ?3)")?
+    if let Some(id) = found {
+        conn.prepare_cached("UPDATE times SET refs=refs+1 WHERE id=?1")?
+            .execute([id])?;
+        return Ok(id);
+    }
+    conn.prepare_cached("INSERT INTO times(block, hash, refs, data) VALUES(?1, ?2, 1, ?3)")?
         .execute(params![block, hash, &buf[..]])?;
     Ok(conn.last_insert_rowid())
 }
 
-/// Drops the block's `times` rows that no chunk names any more (chunks rewritten or deleted).
-fn drop_unused_times(conn: &Connection, block: i64) -> Result<()> {
-    conn.prepare_cached(
-        "DELETE FROM times WHERE block=?1 AND NOT EXISTS (SELECT 1 FROM chunks WHERE times_id=times.id)",
-    )?
-    .execute([block])?;
+/// One chunk fewer names `times` (rewritten or deleted): the row goes with its last chunk.
+fn release_times(conn: &Connection, times: i64) -> Result<()> {
+    conn.prepare_cached("UPDATE times SET refs=refs-1 WHERE id=?1")?
+        .execute([times])?;
+    conn.prepare_cached("DELETE FROM times WHERE id=?1 AND refs<=0")?
+        .execute([times])?;
     Ok(())
 }
 
@@ -444,9 +457,8 @@ fn put_rollup(
     if block < raw_from {
         let frozen = ceil_to(raw_from, rollup::STEP_MS);
         let mut old = Vec::new();
-        let mut stmt =
-            conn.prepare_cached("SELECT data FROM rollups WHERE series_id=?1 AND block=?2")?;
-        let mut rows = stmt.query(params![series, block])?;
+        let mut stmt = conn.prepare_cached("SELECT data FROM rollups WHERE id=?1")?;
+        let mut rows = stmt.query([rowkey::id(series, block)?])?;
         if let Some(r) = rows.next()? {
             decode_rollup(series, block, r.get_ref(0)?.as_blob()?, &mut old)?;
         }
@@ -456,28 +468,32 @@ fn put_rollup(
         buckets.sort_by_key(|b| b.start);
     }
     if buckets.is_empty() {
-        conn.prepare_cached("DELETE FROM rollups WHERE series_id=?1 AND block=?2")?
-            .execute(params![series, block])?;
+        conn.prepare_cached("DELETE FROM rollups WHERE id=?1")?
+            .execute([rowkey::id(series, block)?])?;
         return Ok(());
     }
     buf.clear();
     rollup::encode(&buckets, block, buf);
-    conn.prepare_cached(
-        "INSERT OR REPLACE INTO rollups(series_id, block, n, data) VALUES(?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![series, block, buckets.len() as i64, &buf[..]])?;
+    conn.prepare_cached("INSERT OR REPLACE INTO rollups(id, n, data) VALUES(?1, ?2, ?3)")?
+        .execute(params![
+            rowkey::id(series, block)?,
+            buckets.len() as i64,
+            &buf[..]
+        ])?;
     Ok(())
 }
 
 /// Five-minute buckets of series `id` starting in `[from, to)`, oldest first.
 pub(crate) fn read_rollups(conn: &Connection, id: i64, from: i64, to: i64) -> Result<Vec<Bucket>> {
     let mut out = Vec::new();
-    let mut stmt = conn.prepare_cached(
-        "SELECT block, data FROM rollups WHERE series_id=?1 AND block>=?2 AND block<?3 ORDER BY block",
-    )?;
-    let mut rows = stmt.query(params![id, block_of(from), to])?;
+    if from >= to {
+        return Ok(out);
+    }
+    let mut stmt =
+        conn.prepare_cached("SELECT id, data FROM rollups WHERE id BETWEEN ?1 AND ?2 ORDER BY id")?;
+    let mut rows = stmt.query([rowkey::bound(id, from), rowkey::bound(id, to - 1)])?;
     while let Some(r) = rows.next()? {
-        let block: i64 = r.get(0)?;
+        let block = rowkey::parts(r.get(0)?).1;
         decode_rollup(id, block, r.get_ref(1)?.as_blob()?, &mut out)?;
     }
     out.retain(|b| b.start >= from && b.start < to);
@@ -486,22 +502,37 @@ pub(crate) fn read_rollups(conn: &Connection, id: i64, from: i64, to: i64) -> Re
 
 /// Deletes five-minute buckets starting before `before`; returns how many.
 pub(crate) fn delete_rollups_before(conn: &Connection, before: i64) -> Result<usize> {
+    // Blocks wholly before the cut go; the one it falls in (if it starts before it) is trimmed.
+    let whole_to = rowkey::number(before.saturating_sub(BLOCK_MS));
     let whole: i64 = conn.query_row(
-        "SELECT COALESCE(SUM(n),0) FROM rollups WHERE block<=?1",
-        [before.saturating_sub(BLOCK_MS)],
+        concat!(
+            "SELECT COALESCE(SUM(n),0) FROM rollups WHERE ",
+            rowkey::block_number!("id"),
+            "<=?1"
+        ),
+        [whole_to],
         |r| r.get(0),
     )?;
     conn.execute(
-        "DELETE FROM rollups WHERE block<=?1",
-        [before.saturating_sub(BLOCK_MS)],
+        concat!(
+            "DELETE FROM rollups WHERE ",
+            rowkey::block_number!("id"),
+            "<=?1"
+        ),
+        [whole_to],
     )?;
-    let straddling: Vec<(i64, i64, Vec<u8>)> = conn
-        .prepare("SELECT series_id, block, data FROM rollups WHERE block<?1")?
-        .query_map([before], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+    let straddling: Vec<(i64, Vec<u8>)> = conn
+        .prepare(concat!(
+            "SELECT id, data FROM rollups WHERE ",
+            rowkey::block_number!("id"),
+            "*?2<?1"
+        ))?
+        .query_map([before, BLOCK_MS], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     let mut trimmed = 0;
     let (mut buckets, mut buf) = (Vec::new(), Vec::new());
-    for (series, block, data) in straddling {
+    for (id, data) in straddling {
+        let (series, block) = rowkey::parts(id);
         buckets.clear();
         decode_rollup(series, block, &data, &mut buckets)?;
         let n = buckets.len();
@@ -510,8 +541,8 @@ pub(crate) fn delete_rollups_before(conn: &Connection, before: i64) -> Result<us
         buf.clear();
         rollup::encode(&buckets, block, &mut buf);
         conn.execute(
-            "UPDATE rollups SET n=?3, data=?4 WHERE series_id=?1 AND block=?2",
-            params![series, block, buckets.len() as i64, &buf[..]],
+            "UPDATE rollups SET n=?2, data=?3 WHERE id=?1",
+            params![id, buckets.len() as i64, &buf[..]],
         )?;
     }
     Ok(whole as usize + trimmed)
@@ -530,20 +561,31 @@ pub(crate) fn delete_before(conn: &Connection, before: i64) -> Result<usize> {
     // millisecond).
     let raw_from = raw_from(conn)?;
     let blocks: Vec<i64> = conn
-        .prepare("SELECT DISTINCT block FROM chunks WHERE first_ts<?1 ORDER BY block")?
-        .query_map([before], |r| r.get(0))?
+        .prepare(concat!(
+            "SELECT DISTINCT ",
+            rowkey::block_number!("id"),
+            " FROM chunks WHERE ",
+            rowkey::block_number!("id"),
+            "<=?1 ORDER BY 1"
+        ))?
+        .query_map([rowkey::number(before.saturating_sub(1))], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     let mut gone = 0;
     let (mut points, mut buf) = (Vec::new(), Vec::new());
-    for block in blocks {
+    for number in blocks {
         type Row = (i64, Vec<u8>, Option<Vec<u8>>);
         let rows: Vec<Row> = conn
-            .prepare_cached(
-                "SELECT c.series_id, c.data, t.data FROM chunks c LEFT JOIN times t ON t.id=c.times_id WHERE c.block=?1 AND c.first_ts<?2",
-            )?
-            .query_map(params![block, before], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .prepare_cached(concat!(
+                "SELECT ",
+                chunk_columns!(),
+                " WHERE ",
+                rowkey::block_number!("c.id"),
+                "=?1"
+            ))?
+            .query_map([number], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<rusqlite::Result<_>>()?;
-        for (series, data, times) in rows {
+        for (id, data, times) in rows {
+            let (series, block) = rowkey::parts(id);
             points.clear();
             decode_chunk(series, block, &data, times.as_deref(), &mut points)?;
             put_rollup(conn, series, block, &points, raw_from, &mut buf)?;
@@ -552,7 +594,6 @@ pub(crate) fn delete_before(conn: &Connection, before: i64) -> Result<usize> {
             gone += n - points.len();
             put_chunk(conn, series, block, &points, &mut buf)?;
         }
-        drop_unused_times(conn, block)?;
     }
     // Windowed reads of older times come from the roll-ups from now on.
     conn.execute(
@@ -625,48 +666,4 @@ pub(crate) fn migrate_rows(conn: &Connection) -> Result<usize> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn e(ts: i64, seq: i64, value: f64) -> Entry {
-        Entry { ts, seq, value }
-    }
-
-    #[test]
-    fn chunks_stand_then_the_first_head_write() {
-        let chunk = [Point { ts: 1, value: 1.0 }, Point { ts: 3, value: 3.0 }];
-        let mut head = [
-            e(3, 5, 30.0), // the chunk's reading stands
-            e(2, 9, 20.0), // a later write of ts 2: the first stands
-            e(2, 7, 2.0),
-            e(4, 6, 4.0),
-        ];
-        let got = resolve(&chunk, &mut head);
-        let want = [(1, 1.0), (2, 2.0), (3, 3.0), (4, 4.0)];
-        assert_eq!(got, want.map(|(ts, value)| Point { ts, value }).to_vec());
-    }
-
-    #[test]
-    fn windows_aggregate_like_the_sql_did() {
-        let pts: Vec<Point> = (0..10)
-            .map(|i| Point {
-                ts: i * 1000,
-                value: i as f64,
-            })
-            .collect();
-        let w = |aggregate| Window {
-            every_ms: 5000,
-            aggregate,
-        };
-        let vals = |a| {
-            aggregate(&pts, w(a))
-                .iter()
-                .map(|p| (p.ts, p.value))
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(vals(Aggregate::Mean), [(0, 2.0), (5000, 7.0)]);
-        assert_eq!(vals(Aggregate::Min), [(0, 0.0), (5000, 5.0)]);
-        assert_eq!(vals(Aggregate::Max), [(0, 4.0), (5000, 9.0)]);
-        assert_eq!(vals(Aggregate::Last), [(0, 4.0), (5000, 9.0)]);
-    }
-}
+mod tests;

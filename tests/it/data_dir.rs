@@ -71,7 +71,7 @@ fn a_store_from_a_newer_kilowatch_is_refused_and_left_alone() {
     drop(conn);
     refused(
         dir.path(),
-        "has schema version 99, this build reads version 6; upgrade kilowatch",
+        "has schema version 99, this build reads version 7; upgrade kilowatch",
     );
 }
 

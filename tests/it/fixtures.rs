@@ -12,7 +12,9 @@ fn env(name: &str) -> String {
         .unwrap_or_else(|_| panic!("{name} is not set: run scripts/test, which starts the peers"))
 }
 
-/// The fields a LibreNMS sensor class may land in, and the factor from its unit to ours.
+/// The fields a LibreNMS sensor class may land in, and the factor from its unit to ours: every
+/// typed field of the class's quantity and unit (its "temperature" includes dew points and set
+/// points, its "runtime" the time on battery), as `scripts/measure-devices` counts them.
 fn canonical(class: &str) -> Option<(&'static [&'static str], f64)> {
     Some(match class {
         "power" => (
@@ -26,7 +28,14 @@ fn canonical(class: &str) -> Option<(&'static [&'static str], f64)> {
             ],
             1.0,
         ),
-        "power_consumed" => (&["energy_kwh"], 1.0),
+        "power_consumed" => (
+            &[
+                "energy_kwh",
+                "apparent_energy_kvah",
+                "reactive_energy_kvarh",
+            ],
+            1.0,
+        ),
         "current" => (&["current_a"], 1.0),
         "voltage" => (&["voltage_v"], 1.0),
         "frequency" => (&["frequency_hz"], 1.0),
@@ -41,12 +50,14 @@ fn canonical(class: &str) -> Option<(&'static [&'static str], f64)> {
                 "return_temp_c",
                 "chw_supply_temp_c",
                 "chw_return_temp_c",
+                "dew_point_c",
+                "setpoint_temp_c",
             ],
             1.0,
         ),
-        "humidity" => (&["humidity_pct"], 1.0),
-        "load" => (&["load_pct"], 1.0),
-        "runtime" => (&["runtime_s"], 60.0),
+        "humidity" => (&["humidity_pct", "setpoint_humidity_pct"], 1.0),
+        "load" => (&["load_pct", "cooling_output_pct"], 1.0),
+        "runtime" => (&["runtime_s", "time_on_battery_s"], 60.0),
         "charge" => (&["battery_charge_pct"], 1.0),
         _ => return None,
     })

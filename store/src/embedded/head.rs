@@ -140,8 +140,12 @@ fn series_id(tx: &rusqlite::Transaction<'_>, s: &Series, f: Field) -> rusqlite::
     let tags: Vec<String> = s.tags().map(|(k, v)| format!("{k}={v}")).collect();
     let key = s.key();
     tx.execute(
-        "INSERT OR IGNORE INTO series(key, field, measurement, tags) VALUES(?1, ?2, ?3, ?4)",
-        params![key, f.name(), s.measurement.name(), tags.join("\u{1f}")],
+        "INSERT OR IGNORE INTO series_keys(key, measurement, tags) VALUES(?1, ?2, ?3)",
+        params![key, s.measurement.name(), tags.join("\u{1f}")],
+    )?;
+    tx.execute(
+        "INSERT OR IGNORE INTO series_fields(key_id, field) SELECT id, ?2 FROM series_keys WHERE key=?1",
+        params![key, f.name()],
     )?;
     tx.query_row(
         "SELECT id FROM series WHERE key=?1 AND field=?2",

@@ -113,5 +113,9 @@ fn fail(path: &str, e: impl Into<samples::Error>) -> StoreError {
             path: path.to_owned(),
             detail: e.to_string(),
         },
+        e @ samples::Error::Time(_) => StoreError::OutOfRange {
+            path: path.to_owned(),
+            detail: e.to_string(),
+        },
     }
 }

@@ -5,8 +5,12 @@
 //! the store's own encoding (`outbox.data`: readings by series id) instead of InfluxDB line
 //! protocol, which rows written before it still hold as text; version 6 keeps chunks' times apart,
 //! once for all the chunks of a block that have the same (`times`, `chunks.times_id`), and the
-//! chunks written before it keep theirs inline. A file from a newer kilowatch is refused before
-//! anything here writes to it.
+//! chunks written before it keep theirs inline; version 7 keys chunks and roll-ups by one row id
+//! (series and block, [`crate::rowkey`]) instead of a two-column primary key and its index, with
+//! no first and last times (a chunk's block bounds them), keeps the series catalogue as keys and
+//! fields (`series_keys`, `series_fields`, read through the view `series`), and
+//! counts the chunks naming each `times` row (`refs`) instead of indexing `chunks.times_id`. A
+//! file from a newer kilowatch is refused before anything here writes to it.
 
 use std::path::Path;
 
@@ -15,17 +19,20 @@ use rusqlite::{Connection, OptionalExtension};
 use crate::StoreError;
 use crate::samples;
 
-pub(super) const SCHEMA_VERSION: i64 = 6;
+pub(super) const SCHEMA_VERSION: i64 = 7;
 
 const TABLES: &str = "
     CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-    CREATE TABLE IF NOT EXISTS series(
+    CREATE TABLE IF NOT EXISTS series_keys(
         id INTEGER PRIMARY KEY,
-        key TEXT NOT NULL,
-        field TEXT NOT NULL,
+        key TEXT NOT NULL UNIQUE,
         measurement TEXT NOT NULL,
-        tags TEXT NOT NULL,
-        UNIQUE(key, field));
+        tags TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS series_fields(
+        id INTEGER PRIMARY KEY,
+        key_id INTEGER NOT NULL,
+        field TEXT NOT NULL,
+        UNIQUE(key_id, field));
     CREATE TABLE IF NOT EXISTS devices(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
     CREATE TABLE IF NOT EXISTS head(
         seq INTEGER PRIMARY KEY,
@@ -39,26 +46,21 @@ const TABLES: &str = "
         device_id INTEGER NOT NULL,
         PRIMARY KEY(series_id, device_id)) WITHOUT ROWID;
     CREATE TABLE IF NOT EXISTS chunks(
-        series_id INTEGER NOT NULL,
-        block INTEGER NOT NULL,
+        id INTEGER PRIMARY KEY,
         n INTEGER NOT NULL,
-        first_ts INTEGER NOT NULL,
-        last_ts INTEGER NOT NULL,
-        data BLOB NOT NULL,
         times_id INTEGER,
-        PRIMARY KEY(series_id, block));
+        data BLOB NOT NULL);
     CREATE TABLE IF NOT EXISTS times(
         id INTEGER PRIMARY KEY,
         block INTEGER NOT NULL,
         hash INTEGER NOT NULL,
+        refs INTEGER NOT NULL,
         data BLOB NOT NULL);
     CREATE INDEX IF NOT EXISTS times_key ON times(block, hash);
     CREATE TABLE IF NOT EXISTS rollups(
-        series_id INTEGER NOT NULL,
-        block INTEGER NOT NULL,
+        id INTEGER PRIMARY KEY,
         n INTEGER NOT NULL,
-        data BLOB NOT NULL,
-        PRIMARY KEY(series_id, block));
+        data BLOB NOT NULL);
     CREATE TABLE IF NOT EXISTS device_status(
         device TEXT PRIMARY KEY,
         ts INTEGER NOT NULL,
@@ -73,6 +75,22 @@ const TABLES: &str = "
         data NOT NULL);
     CREATE TABLE IF NOT EXISTS sink_cursor(sink TEXT PRIMARY KEY, seq INTEGER NOT NULL);
     CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);";
+
+/// The series catalogue as one relation: a series is a key (measurement and tags, kept once for
+/// all the fields of a device) and a field. Before version 7 it was a table holding the key and
+/// tags again in every field's row (a quarter of a day's file of a small site).
+const SERIES_VIEW: &str = "
+    CREATE VIEW IF NOT EXISTS series AS
+        SELECT f.id AS id, k.key AS key, f.field AS field, k.measurement AS measurement, k.tags AS tags
+        FROM series_fields f JOIN series_keys k ON k.id = f.key_id;";
+
+/// Versions before 7 kept the catalogue in one table `series`: split, ids kept.
+const SPLIT_SERIES: &str = "
+    INSERT INTO series_keys(key, measurement, tags)
+        SELECT key, MIN(measurement), MIN(tags) FROM series GROUP BY key;
+    INSERT INTO series_fields(id, key_id, field)
+        SELECT s.id, k.id, s.field FROM series s JOIN series_keys k ON k.key = s.key;
+    DROP TABLE series;";
 
 /// Opens (creating or upgrading) the file at `path`; `p` names it in errors.
 pub(super) fn open(path: &Path, p: &str) -> Result<Connection, StoreError> {
@@ -119,6 +137,8 @@ pub(super) fn open(path: &Path, p: &str) -> Result<Connection, StoreError> {
     )
     .map_err(err)?;
     conn.execute_batch(TABLES).map_err(err)?;
+    // A file from before version 7 has the table `series` instead: the view waits for the upgrade.
+    conn.execute_batch(SERIES_VIEW).map_err(err)?;
     // Alerting's tables are new in this version's files and older ones alike (they only add).
     conn.execute_batch(super::alerts::TABLES).map_err(err)?;
     match version {
@@ -132,13 +152,38 @@ pub(super) fn open(path: &Path, p: &str) -> Result<Connection, StoreError> {
         Some(v) if v < SCHEMA_VERSION => upgrade(&conn, v, p)?,
         Some(_) => {}
     }
-    // After the upgrade, which adds the column to older files.
-    conn.execute_batch(
-        "CREATE INDEX IF NOT EXISTS chunks_times ON chunks(times_id) WHERE times_id IS NOT NULL",
-    )
-    .map_err(err)?;
     Ok(conn)
 }
+
+/// Versions 3 to 6 to 7: chunks keyed by one row id (`rowkey::id`: the series in
+/// the high 32 bits, the block's number offset by 2³¹ in the low), and `times.refs` counted.
+const REKEY: &str = "
+    ALTER TABLE chunks RENAME TO chunks_v6;
+    CREATE TABLE chunks(
+        id INTEGER PRIMARY KEY,
+        n INTEGER NOT NULL,
+        times_id INTEGER,
+        data BLOB NOT NULL);
+    INSERT INTO chunks(id, n, times_id, data)
+        SELECT (series_id << 32) | (block / 7200000 + 2147483648), n, times_id, data
+        FROM chunks_v6;
+    DROP TABLE chunks_v6;";
+
+/// The same for roll-ups.
+const REKEY_ROLLUPS: &str = "
+    ALTER TABLE rollups RENAME TO rollups_v6;
+    CREATE TABLE rollups(id INTEGER PRIMARY KEY, n INTEGER NOT NULL, data BLOB NOT NULL);
+    INSERT INTO rollups(id, n, data)
+        SELECT (series_id << 32) | (block / 7200000 + 2147483648), n, data FROM rollups_v6;
+    DROP TABLE rollups_v6;";
+
+/// How many chunks name each `times` row; rows none names go.
+const COUNT_REFS: &str = "
+    CREATE TEMP TABLE times_refs(id INTEGER PRIMARY KEY, refs INTEGER NOT NULL);
+    INSERT INTO times_refs SELECT times_id, COUNT(*) FROM chunks WHERE times_id IS NOT NULL GROUP BY times_id;
+    UPDATE times SET refs = COALESCE((SELECT refs FROM times_refs r WHERE r.id = times.id), 0);
+    DELETE FROM times WHERE refs = 0;
+    DROP TABLE times_refs;";
 
 /// Brings a file of version `from` up to [`SCHEMA_VERSION`] in one transaction.
 fn upgrade(conn: &Connection, from: i64, p: &str) -> Result<(), StoreError> {
@@ -151,6 +196,21 @@ fn upgrade(conn: &Connection, from: i64, p: &str) -> Result<(), StoreError> {
     if !has_column(&tx, "chunks", "times_id").map_err(err)? {
         tx.execute_batch("ALTER TABLE chunks ADD COLUMN times_id INTEGER")
             .map_err(err)?;
+    }
+    if has_table(&tx, "series").map_err(err)? {
+        tx.execute_batch(SPLIT_SERIES).map_err(err)?;
+        tx.execute_batch(SERIES_VIEW).map_err(err)?;
+    }
+    if has_column(&tx, "chunks", "series_id").map_err(err)? {
+        tx.execute_batch(REKEY).map_err(err)?;
+    }
+    if has_column(&tx, "rollups", "series_id").map_err(err)? {
+        tx.execute_batch(REKEY_ROLLUPS).map_err(err)?;
+    }
+    if !has_column(&tx, "times", "refs").map_err(err)? {
+        tx.execute_batch("ALTER TABLE times ADD COLUMN refs INTEGER NOT NULL DEFAULT 0; ")
+            .map_err(err)?;
+        tx.execute_batch(COUNT_REFS).map_err(err)?;
     }
     // Versions 1 and 2 lacked the outbox (1) and the head and chunks (1, 2), created by now;
     // their samples, one row each, move into chunks.

@@ -775,6 +775,8 @@ fn a_devices_times_are_stored_once_for_all_its_series() {
     );
     let unused = "SELECT COUNT(*) FROM times WHERE id NOT IN (SELECT times_id FROM chunks)";
     assert_eq!(times(unused), 0, "rows of the first compaction are gone");
+    let miscounted = "SELECT COUNT(*) FROM times WHERE refs != (SELECT COUNT(*) FROM chunks WHERE times_id=times.id)";
+    assert_eq!(times(miscounted), 0);
     // The times are about two bytes a poll (jitter of tens of ms): kept once, the chunks of
     // twenty series cost less than their times would twenty times over.
     let times_bytes = times("SELECT SUM(length(data)) FROM times");
@@ -787,6 +789,7 @@ fn a_devices_times_are_stored_once_for_all_its_series() {
     let cut = t0 + 3_600_000;
     assert_eq!(store.delete_before(cut).unwrap(), 20 * 360);
     assert_eq!(times(unused), 0);
+    assert_eq!(times(miscounted), 0);
     assert_eq!(times("SELECT COUNT(*) FROM times"), 4);
     let after = all_points(&store);
     for (a, b) in before.iter().zip(&after) {
@@ -809,9 +812,22 @@ fn a_version_5_file_keeps_its_inline_chunks_readable() {
         store.write(&polls[..600]).unwrap();
         store.compact(i64::MAX).unwrap();
     }
-    // Make it what version 5 wrote: times inline, no times table or column.
+    // Make it what version 5 wrote: chunks and roll-ups keyed by (series_id, block), times
+    // inline, no times table or column.
     {
         let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE chunks_v5(series_id INTEGER NOT NULL, block INTEGER NOT NULL,
+                 n INTEGER NOT NULL, first_ts INTEGER NOT NULL, last_ts INTEGER NOT NULL,
+                 data BLOB NOT NULL, times_id INTEGER, PRIMARY KEY(series_id, block));
+             INSERT INTO chunks_v5 SELECT id >> 32, ((id & 4294967295) - 2147483648) * 7200000,
+                 n, 0, 0, data, times_id FROM chunks;
+             DROP TABLE chunks; ALTER TABLE chunks_v5 RENAME TO chunks;
+             DROP TABLE rollups;
+             CREATE TABLE rollups(series_id INTEGER NOT NULL, block INTEGER NOT NULL,
+                 n INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(series_id, block));",
+        )
+        .unwrap();
         let rows: Vec<(i64, i64, Vec<u8>, Vec<u8>)> = conn
             .prepare("SELECT c.series_id, c.block, c.data, t.data FROM chunks c JOIN times t ON t.id=c.times_id")
             .unwrap()
@@ -819,6 +835,7 @@ fn a_version_5_file_keeps_its_inline_chunks_readable() {
             .unwrap()
             .collect::<rusqlite::Result<_>>()
             .unwrap();
+        assert_eq!(rows.len(), 4, "four series, one block");
         for (series, block, values, times) in rows {
             let mut pts = Vec::new();
             crate::chunk::decode(&values, block, Some(&times), &mut pts).unwrap();
@@ -831,7 +848,7 @@ fn a_version_5_file_keeps_its_inline_chunks_readable() {
             .unwrap();
         }
         conn.execute_batch(
-            "DROP INDEX chunks_times; ALTER TABLE chunks DROP COLUMN times_id; DROP TABLE times;
+            "ALTER TABLE chunks DROP COLUMN times_id; DROP TABLE times;
              UPDATE meta SET value=5 WHERE key='schema_version';",
         )
         .unwrap();
@@ -851,10 +868,95 @@ fn a_version_5_file_keeps_its_inline_chunks_readable() {
     }
     assert_eq!(
         sql(&path, "SELECT value FROM meta WHERE key='schema_version'"),
-        6
+        7
     );
     assert_eq!(
         sql(&path, "SELECT COUNT(*) FROM chunks WHERE times_id IS NULL"),
         0
+    );
+}
+
+/// A version-6 file keys chunks and roll-ups by (series_id, block) and indexes `times_id`: after
+/// the upgrade every reading and five-minute bucket reads the same, each `times` row counts the
+/// chunks naming it, and rewriting a block then drops the rows no chunk names.
+#[test]
+fn a_version_6_file_is_rekeyed_and_its_times_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kw.db");
+    let series = outlets(3);
+    let t0 = 1_767_225_600_000;
+    // Outlet 2 misses a poll: its chunk in the first block has times of its own.
+    let polls = outlet_polls(1500, t0, &series, Some((2, 40)));
+    let window = Some(Window {
+        every_ms: 300_000,
+        aggregate: crate::Aggregate::Mean,
+    });
+    let all = TimeRange {
+        from: i64::MIN,
+        to: i64::MAX,
+    };
+    let read_all = |store: &SqliteStore| -> Vec<(Vec<Point>, Vec<Point>)> {
+        let mut found = store.find(&Selector::field(Field::ActivePowerW)).unwrap();
+        found.sort();
+        found
+            .iter()
+            .map(|s| {
+                (
+                    store.read(s, all, None).unwrap(),
+                    store.read(s, all, window).unwrap(),
+                )
+            })
+            .collect()
+    };
+    let before = {
+        let store = SqliteStore::open(&path).unwrap();
+        store.write(&polls[..1400]).unwrap();
+        store.compact(i64::MAX).unwrap();
+        // Retention into the second block: the first is rolled up, the second trimmed.
+        store.delete_before(t0 + 8_000_000).unwrap();
+        read_all(&store)
+    };
+    assert!(sql(&path, "SELECT COUNT(*) FROM rollups") >= 3);
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE chunks_v6(series_id INTEGER NOT NULL, block INTEGER NOT NULL,
+                 n INTEGER NOT NULL, first_ts INTEGER NOT NULL, last_ts INTEGER NOT NULL,
+                 data BLOB NOT NULL, times_id INTEGER, PRIMARY KEY(series_id, block));
+             INSERT INTO chunks_v6 SELECT id >> 32, ((id & 4294967295) - 2147483648) * 7200000,
+                 n, 0, 0, data, times_id FROM chunks;
+             DROP TABLE chunks; ALTER TABLE chunks_v6 RENAME TO chunks;
+             CREATE INDEX chunks_times ON chunks(times_id) WHERE times_id IS NOT NULL;
+             CREATE TABLE rollups_v6(series_id INTEGER NOT NULL, block INTEGER NOT NULL,
+                 n INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(series_id, block));
+             INSERT INTO rollups_v6 SELECT id >> 32, ((id & 4294967295) - 2147483648) * 7200000,
+                 n, data FROM rollups;
+             DROP TABLE rollups; ALTER TABLE rollups_v6 RENAME TO rollups;
+             ALTER TABLE times DROP COLUMN refs;
+             INSERT INTO times(block, hash, data) VALUES(0, 0, x'00');
+             UPDATE meta SET value=6 WHERE key='schema_version';",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(read_all(&store), before);
+    let miscounted = "SELECT COUNT(*) FROM times WHERE refs != (SELECT COUNT(*) FROM chunks WHERE times_id=times.id)";
+    assert_eq!(sql(&path, miscounted), 0);
+    assert_eq!(
+        sql(&path, "SELECT COUNT(*) FROM times WHERE refs = 0"),
+        0,
+        "the unnamed row went"
+    );
+    // More polls into the second block rewrite its chunks: the times they had named go.
+    store.write(&polls[1400..]).unwrap();
+    store.compact(i64::MAX).unwrap();
+    assert_eq!(sql(&path, miscounted), 0);
+    let unused = "SELECT COUNT(*) FROM times WHERE id NOT IN (SELECT times_id FROM chunks)";
+    assert_eq!(sql(&path, unused), 0);
+    let after = read_all(&store);
+    assert_eq!(after[0].0.last().map(|p| p.ts), polls.last().map(|b| b.at));
+    assert_eq!(
+        sql(&path, "SELECT value FROM meta WHERE key='schema_version'"),
+        7
     );
 }
