@@ -798,6 +798,21 @@ fn a_devices_times_are_stored_once_for_all_its_series() {
     }
 }
 
+/// Chunks and roll-ups as versions 3 to 6 kept them: keyed by `(series_id, block)`, with first
+/// and last time columns (unread by the upgrade, so zero here).
+const KEYED_BY_COLUMNS: &str = "
+    CREATE TABLE chunks_old(series_id INTEGER NOT NULL, block INTEGER NOT NULL,
+        n INTEGER NOT NULL, first_ts INTEGER NOT NULL, last_ts INTEGER NOT NULL,
+        data BLOB NOT NULL, times_id INTEGER, PRIMARY KEY(series_id, block));
+    INSERT INTO chunks_old SELECT id >> 32, ((id & 4294967295) - 2147483648) * 7200000,
+        n, 0, 0, data, times_id FROM chunks;
+    DROP TABLE chunks; ALTER TABLE chunks_old RENAME TO chunks;
+    CREATE TABLE rollups_old(series_id INTEGER NOT NULL, block INTEGER NOT NULL,
+        n INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(series_id, block));
+    INSERT INTO rollups_old SELECT id >> 32, ((id & 4294967295) - 2147483648) * 7200000,
+        n, data FROM rollups;
+    DROP TABLE rollups; ALTER TABLE rollups_old RENAME TO rollups;";
+
 /// A version-5 file's chunks hold their times inline: after the upgrade they read the same, and
 /// new polls merged into one of their blocks are stored with their times apart.
 #[test]
@@ -816,18 +831,7 @@ fn a_version_5_file_keeps_its_inline_chunks_readable() {
     // inline, no times table or column.
     {
         let conn = Connection::open(&path).unwrap();
-        conn.execute_batch(
-            "CREATE TABLE chunks_v5(series_id INTEGER NOT NULL, block INTEGER NOT NULL,
-                 n INTEGER NOT NULL, first_ts INTEGER NOT NULL, last_ts INTEGER NOT NULL,
-                 data BLOB NOT NULL, times_id INTEGER, PRIMARY KEY(series_id, block));
-             INSERT INTO chunks_v5 SELECT id >> 32, ((id & 4294967295) - 2147483648) * 7200000,
-                 n, 0, 0, data, times_id FROM chunks;
-             DROP TABLE chunks; ALTER TABLE chunks_v5 RENAME TO chunks;
-             DROP TABLE rollups;
-             CREATE TABLE rollups(series_id INTEGER NOT NULL, block INTEGER NOT NULL,
-                 n INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(series_id, block));",
-        )
-        .unwrap();
+        conn.execute_batch(KEYED_BY_COLUMNS).unwrap();
         let rows: Vec<(i64, i64, Vec<u8>, Vec<u8>)> = conn
             .prepare("SELECT c.series_id, c.block, c.data, t.data FROM chunks c JOIN times t ON t.id=c.times_id")
             .unwrap()
@@ -919,19 +923,9 @@ fn a_version_6_file_is_rekeyed_and_its_times_counted() {
     assert!(sql(&path, "SELECT COUNT(*) FROM rollups") >= 3);
     {
         let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(KEYED_BY_COLUMNS).unwrap();
         conn.execute_batch(
-            "CREATE TABLE chunks_v6(series_id INTEGER NOT NULL, block INTEGER NOT NULL,
-                 n INTEGER NOT NULL, first_ts INTEGER NOT NULL, last_ts INTEGER NOT NULL,
-                 data BLOB NOT NULL, times_id INTEGER, PRIMARY KEY(series_id, block));
-             INSERT INTO chunks_v6 SELECT id >> 32, ((id & 4294967295) - 2147483648) * 7200000,
-                 n, 0, 0, data, times_id FROM chunks;
-             DROP TABLE chunks; ALTER TABLE chunks_v6 RENAME TO chunks;
-             CREATE INDEX chunks_times ON chunks(times_id) WHERE times_id IS NOT NULL;
-             CREATE TABLE rollups_v6(series_id INTEGER NOT NULL, block INTEGER NOT NULL,
-                 n INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(series_id, block));
-             INSERT INTO rollups_v6 SELECT id >> 32, ((id & 4294967295) - 2147483648) * 7200000,
-                 n, data FROM rollups;
-             DROP TABLE rollups; ALTER TABLE rollups_v6 RENAME TO rollups;
+            "CREATE INDEX chunks_times ON chunks(times_id) WHERE times_id IS NOT NULL;
              ALTER TABLE times DROP COLUMN refs;
              INSERT INTO times(block, hash, data) VALUES(0, 0, x'00');
              UPDATE meta SET value=6 WHERE key='schema_version';",
