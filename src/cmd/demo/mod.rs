@@ -267,6 +267,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let deadline = args.duration.map(|d| tokio::time::Instant::now() + d);
     let mut ticker = tokio::time::interval(args.interval);
     ticker.tick().await;
+    let mut printed = false;
     loop {
         let stop = tokio::select! {
             _ = ticker.tick() => false,
@@ -306,6 +307,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             )?;
         }
         out.flush()?;
+        printed = true;
+    }
+    if !printed {
+        // Say why the output is empty rather than leave a script guessing.
+        tracing::warn!(
+            "no line printed: not every device had answered, or too few readings for a PUE yet; \
+             give --duration more time or a shorter --interval"
+        );
     }
     cancel.cancel();
     pipeline.finish().await;
