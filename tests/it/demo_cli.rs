@@ -151,6 +151,41 @@ fn headless_demo_prints_plausible_pue_with_all_devices_up_and_never_the_secret()
     assert!(p3["label"].as_str().unwrap().starts_with("PUE3, interim"));
 }
 
+/// A headless demo too short for a PUE prints no line, and says so on stderr with what to
+/// change, rather than exit with empty output and leave a script guessing.
+#[test]
+fn a_headless_demo_too_short_for_a_line_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let out = kilowatch(&[
+        "demo",
+        "--headless",
+        "--history",
+        "1h",
+        "--duration",
+        "1s",
+        "--interval",
+        "5s",
+        "--data",
+        data,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no line printed") && stderr.contains("--duration"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn help_lists_every_command() {
     let out = Command::new(env!("CARGO_BIN_EXE_kilowatch"))
